@@ -1,0 +1,267 @@
+/*
+** ag_core.h: tensors, the tape, backward, gradient checking.
+**
+** This header is the reference manual for the core of the engine. Ops live
+** in ops/ (ag_unary.h, ag_binary.h, ...); `#include "ag.h"` gets everything.
+**
+** A worked example (a scalar function and its gradient):
+**
+**     ag_tape *t = ag_tape_new();
+**     int64_t shape[1] = {3};
+**     double xs[3] = {1, 2, 3};
+**     ag_tensor *x = ag_from_data(NULL, AG_F64, 1, shape, xs);  // persistent
+**     ag_set_requires_grad(x, 1);
+**     ag_tensor *y = ag_sum(t, ag_mul(t, x, x), AG_ALL, 0);     // y = sum x^2
+**     if (!y || ag_backward(t, y) != AG_OK)
+**         fprintf(stderr, "%s\n", ag_tape_errmsg(t));
+**     // ag_tensor_data(ag_tensor_grad(x)) now holds {2, 4, 6}
+**     ag_tape_free(t);
+**     ag_tensor_free(x);
+**
+** Ownership. A tensor made with a NULL tape is persistent: the caller frees
+** it with ag_tensor_free. Everything an op makes, and any tensor created with
+** a tape, belongs to that tape and lives until ag_tape_reset or ag_tape_free.
+** Using a tape tensor after its tape was reset is an AG_ERR_STATE error.
+**
+** Errors. Ops return NULL on failure and record a status and a message on the
+** tape. Errors are sticky: every op on a tape in error, or given a NULL
+** tensor, returns NULL and the first message is kept, so a whole forward
+** pass can be checked once at its end. ag_tape_reset clears the error.
+** The library never prints, aborts or exits.
+*/
+#ifndef AG_CORE_H
+#define AG_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AG_MAX_DIMS 8      /* most dimensions a tensor may have */
+#define AG_ALL (-1000)     /* "every axis" for reductions */
+
+typedef enum ag_dtype { AG_F32 = 0, AG_F64 = 1 } ag_dtype;
+
+typedef enum ag_status {
+    AG_OK = 0,
+    AG_ERR_ARG,       /* a NULL or out-of-range argument */
+    AG_ERR_SHAPE,     /* shapes that do not fit the op */
+    AG_ERR_DTYPE,     /* mixed or unsupported dtypes */
+    AG_ERR_AXIS,      /* an axis out of range */
+    AG_ERR_STATE,     /* a tensor from before a reset or another tape */
+    AG_ERR_NOMEM,     /* an allocation failed or its size overflowed */
+    AG_ERR_ANOMALY,   /* anomaly mode found a NaN or an Inf */
+    AG_ERR_IO,        /* a file could not be read or written */
+    AG_ERR_FORMAT,    /* a file is truncated, corrupt or of the wrong shape */
+    AG_ERR_GRADCHECK  /* gradcheck found a mismatch */
+} ag_status;
+
+typedef struct ag_tape ag_tape;
+typedef struct ag_tensor ag_tensor;
+typedef struct ag_rng ag_rng;
+
+/* Name of a status ("AG_ERR_SHAPE"); never NULL. */
+const char *ag_status_name(ag_status s);
+
+/* ---------------------------------------------------------------- rng --- */
+
+/*
+** A seeded generator (xoshiro256**, seeded by splitmix64). The same seed
+** gives the same numbers on every platform: normals use only IEEE-exact
+** arithmetic, no libm. ag_rng_new returns NULL when out of memory.
+*/
+ag_rng *ag_rng_new(uint64_t seed);
+void ag_rng_free(ag_rng *r);                       /* NULL is a no-op */
+uint64_t ag_rng_u64(ag_rng *r);                    /* 64 random bits */
+double ag_rng_uniform(ag_rng *r);                  /* in [0, 1) */
+double ag_rng_normal(ag_rng *r);                   /* N(0, 1) */
+/* The whole state (four words), to save and restore a generator exactly. */
+void ag_rng_get_state(const ag_rng *r, uint64_t state[4]);
+void ag_rng_set_state(ag_rng *r, const uint64_t state[4]);
+
+/* ------------------------------------------------------------ tensors --- */
+
+/*
+** Creation. With t == NULL the tensor is persistent and owned by the caller;
+** otherwise it belongs to tape t. shape has ndim entries (0 <= ndim <= 8,
+** each >= 0); ndim 0 is a scalar. On failure these return NULL and, when t
+** is not NULL, record the error on t.
+*/
+ag_tensor *ag_zeros(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape);
+ag_tensor *ag_ones(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape);
+ag_tensor *ag_full(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape,
+                   double value);
+/* data holds numel values of dt's C type (float or double), row-major. */
+ag_tensor *ag_from_data(ag_tape *t, ag_dtype dt, int ndim,
+                        const int64_t *shape, const void *data);
+/* data holds numel doubles, converted to dt. */
+ag_tensor *ag_from_f64(ag_tape *t, ag_dtype dt, int ndim,
+                       const int64_t *shape, const double *data);
+ag_tensor *ag_scalar(ag_tape *t, ag_dtype dt, double value);   /* ndim 0 */
+/* 1-D: start, start+step, ... while < stop (> stop for step < 0). */
+ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
+                     double step);
+ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n);          /* n x n */
+ag_tensor *ag_rand_uniform(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
+                           const int64_t *shape, double lo, double hi);
+ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
+                          const int64_t *shape, double mean, double std);
+/* A persistent deep copy of x's data (no grad, no history). */
+ag_tensor *ag_tensor_clone(const ag_tensor *x);
+
+/* Frees a persistent tensor and its grad. NULL and tape tensors: no-op. */
+void ag_tensor_free(ag_tensor *x);
+
+ag_dtype ag_tensor_dtype(const ag_tensor *x);
+int ag_tensor_ndim(const ag_tensor *x);
+const int64_t *ag_tensor_shape(const ag_tensor *x);
+int64_t ag_tensor_dim(const ag_tensor *x, int axis);   /* negative counts back */
+int64_t ag_tensor_numel(const ag_tensor *x);
+/* The data: float* for AG_F32, double* for AG_F64; writable. */
+void *ag_tensor_data(ag_tensor *x);
+/* Element i (row-major flat index) as a double; 0 if out of range. */
+double ag_tensor_get(const ag_tensor *x, int64_t i);
+/* Sets element i; returns AG_ERR_ARG when i is out of range. */
+ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v);
+/* The tape that owns x, or NULL for a persistent tensor. */
+ag_tape *ag_tensor_tape(const ag_tensor *x);
+
+/*
+** Gradients of leaves. ag_backward accumulates into a leaf's grad, a tensor
+** of the leaf's shape and dtype that the leaf owns (made on first use; NULL
+** before). ag_zero_grad sets it to zero (PyTorch's zero_grad(set_to_none=
+** False)); ag_tensor_grad is NULL until the first backward reaches the leaf.
+** requires_grad may only be set on leaves (tensors no op made).
+*/
+ag_tensor *ag_tensor_grad(const ag_tensor *x);
+void ag_zero_grad(ag_tensor *x);
+ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad);
+int ag_requires_grad(const ag_tensor *x);
+
+/* --------------------------------------------------------------- tape --- */
+
+ag_tape *ag_tape_new(void);             /* NULL when out of memory */
+void ag_tape_free(ag_tape *t);          /* NULL is a no-op */
+/*
+** Frees every tensor and node on the tape at once and keeps the memory, so
+** a training loop allocates nothing after its first step. Clears the error
+** state. Grad mode and anomaly mode are kept.
+*/
+void ag_tape_reset(ag_tape *t);
+
+ag_status ag_tape_status(const ag_tape *t);
+const char *ag_tape_errmsg(const ag_tape *t);   /* "" when no error */
+void ag_tape_clear_error(ag_tape *t);
+size_t ag_tape_reserved(const ag_tape *t);  /* bytes the tape holds */
+size_t ag_tape_size(const ag_tape *t);      /* nodes recorded */
+
+/*
+** Grad mode. With it off (a no-grad region) ops record nothing and their
+** results need no grad. Returns the previous setting.
+*/
+int ag_set_grad_enabled(ag_tape *t, int enabled);
+int ag_is_grad_enabled(const ag_tape *t);
+
+/*
+** Anomaly mode: every op result and every gradient is checked for NaN and
+** Inf; the first one found is an AG_ERR_ANOMALY naming the op and its place
+** on the tape. Slow; for debugging. Returns the previous setting.
+*/
+int ag_set_anomaly(ag_tape *t, int on);
+
+/* A tape tensor sharing x's data, with no history and no grad. */
+ag_tensor *ag_detach(ag_tape *t, ag_tensor *x);
+
+/* ----------------------------------------------------------- backward --- */
+
+/*
+** Accumulates d loss / d leaf into the grad of every leaf that requires
+** grad (so two calls without zeroing add, as in PyTorch). loss must have
+** one element. The graph is kept until ag_tape_reset, so backward may run
+** again. Returns the status, also recorded on the tape.
+*/
+ag_status ag_backward(ag_tape *t, ag_tensor *loss);
+
+/*
+** The functional form. grads[i] = sum over k of grad_outputs[k]^T
+** d outputs[k] / d inputs[i], as tape tensors of inputs[i]'s shape.
+** grad_outputs may be NULL when every output has one element (ones are
+** used), and any entry may be NULL likewise. inputs may be leaves or
+** intermediate results; each must require grad (AG_ERR_ARG otherwise).
+** An input the outputs do not depend on gets zeros (PyTorch would need
+** allow_unused and return None). With create_graph the backward pass is
+** recorded on the tape, so grads can be differentiated again. Leaves'
+** own grad buffers are not touched.
+*/
+ag_status ag_grad(ag_tape *t, int n_outputs, ag_tensor *const *outputs,
+                  ag_tensor *const *grad_outputs, int n_inputs,
+                  ag_tensor *const *inputs, ag_tensor **grads,
+                  int create_graph);
+
+/*
+** Writes the tape as a Graphviz DOT graph: one box per recorded op with its
+** output shape, one ellipse per leaf (filled when it requires grad).
+*/
+ag_status ag_tape_write_dot(ag_tape *t, const char *path);
+
+/* ---------------------------------------------------------- gradcheck --- */
+
+/*
+** A function under test: builds one output from n inputs on tape t using
+** ops only. Returns NULL on failure (the tape's error is reported).
+*/
+typedef ag_tensor *(*ag_fn)(ag_tape *t, ag_tensor *const *inputs, void *ctx);
+
+typedef struct ag_gradcheck_opts {
+    double eps;    /* central-difference step; default 1e-6 */
+    double atol;   /* pass when |analytic-numeric| <= atol + rtol*|numeric| */
+    double rtol;   /* defaults 1e-5 and 1e-3, as PyTorch's gradcheck */
+} ag_gradcheck_opts;
+
+typedef struct ag_gradcheck_report {
+    int passed;           /* 1 when every element is within tolerance */
+    int input;            /* the worst element: which input, */
+    int64_t index;        /* its flat index in that input, */
+    int64_t output_index; /* and the output element differentiated */
+    double analytic;      /* d output / d input from backward */
+    double numeric;       /* the same from central differences */
+    double error;         /* |analytic - numeric| */
+    int kink;             /* 1 when the one-sided differences there disagree */
+    int64_t checked;      /* Jacobian entries compared */
+    char message[512];    /* a one-line summary, or the error */
+} ag_gradcheck_report;
+
+/*
+** Compares the Jacobian of fn at inputs from backward with central
+** differences, element by element. inputs must be persistent AG_F64
+** tensors; their data is perturbed and restored. Returns AG_OK when every
+** entry is within tolerance, AG_ERR_GRADCHECK when one is not, or the
+** error fn raised; report (may be NULL) names the worst entry.
+** opts may be NULL for the defaults.
+**
+** Kinks: at a point where fn is not differentiable (relu or abs at 0, max
+** with ties, clamp at its bounds) the two sides disagree and the check
+** fails with report->kink set. Keep such inputs at least 100*eps from the
+** kink: draw them, then push any |x| < 0.1 away from 0, and avoid ties.
+*/
+ag_status ag_gradcheck(ag_fn fn, void *ctx, int n_inputs,
+                       ag_tensor *const *inputs,
+                       const ag_gradcheck_opts *opts,
+                       ag_gradcheck_report *report);
+
+/*
+** Second order: with a fixed random v of the output's shape, checks the
+** Jacobian of (inputs, v) -> grad(<fn(inputs), v>, inputs) built with
+** create_graph, against central differences, as PyTorch's gradgradcheck.
+*/
+ag_status ag_gradgradcheck(ag_fn fn, void *ctx, int n_inputs,
+                           ag_tensor *const *inputs,
+                           const ag_gradcheck_opts *opts,
+                           ag_gradcheck_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AG_CORE_H */

@@ -1,0 +1,188 @@
+/*
+** ag_internal.h: what autograd/ and ops/ share and users never see.
+** The tensor and node layouts, the tape's arena, op definitions, error
+** helpers, the broadcast iterator and the dtype templating macros.
+** nn/, optim/, examples/ and bench/ must not include this file.
+*/
+#ifndef AG_INTERNAL_H
+#define AG_INTERNAL_H
+
+#include "ag_core.h"
+#include <stdarg.h>
+
+struct ag_tensor {
+    void *data;
+    ag_tensor *grad;        /* leaf grad, owned by this tensor */
+    ag_tape *tape;          /* owner; NULL when persistent */
+    uint64_t gen;           /* the tape's generation when made */
+    int64_t numel;
+    int64_t shape[AG_MAX_DIMS];
+    int32_t node;           /* index of the node that made it; -1 for leaves */
+    uint8_t ndim;
+    uint8_t dtype;
+    uint8_t requires_grad;
+    uint8_t owns_data;      /* persistent tensors free their data */
+};
+
+typedef struct agi_node agi_node;
+
+/*
+** An op's backward rule, written with ops. gy is d loss / d out (out's
+** shape). For each input i with need[i] set, the rule stores in gx[i] a
+** tensor of in[i]'s shape (the engine accumulates it); it leaves the others
+** NULL. On failure it returns NULL tensors and the tape holds the error.
+*/
+typedef void (*agi_backward_fn)(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need);
+
+typedef struct agi_op {
+    const char *name;           /* the public function, "ag_matmul" */
+    agi_backward_fn backward;
+} agi_op;
+
+struct agi_node {
+    const agi_op *op;
+    ag_tensor *out;
+    ag_tensor **in;         /* n_in inputs (in the arena) */
+    int32_t n_in;
+    int32_t iparam[4];      /* axes, flags */
+    double fparam[2];       /* scalars (slope, exponent, bounds) */
+    const void *aux;        /* op-owned data in the arena (indices, perm) */
+    ag_tensor *saved;       /* an extra constant tensor (a mask, an argmax) */
+};
+
+#define AGI_MSG_LEN 512
+
+typedef struct agi_block {
+    char *base;
+    size_t cap, used;
+} agi_block;
+
+typedef struct agi_hpool {          /* tensor headers, never moved */
+    ag_tensor **chunks;
+    int nchunks, cap_chunks;
+    size_t used;                    /* headers handed out this generation */
+} agi_hpool;
+
+struct ag_tape {
+    agi_block *blocks;              /* data arena; coalesced on reset */
+    int nblocks, cap_blocks, cur;
+    agi_hpool pools[2];             /* headers: pools alternate by generation */
+    agi_node *nodes;
+    int32_t n_nodes, cap_nodes;
+    uint64_t gen;
+    uint64_t n_ops;                 /* ops run this generation (recorded or not) */
+    ag_tensor **gacc;               /* backward scratch, kept across resets */
+    uint8_t *mark;
+    size_t cap_scratch;
+    ag_status status;
+    uint8_t grad_enabled;
+    uint8_t anomaly;
+    uint8_t in_backward;
+    char msg[AGI_MSG_LEN];
+};
+
+/* ------------------------------------------------------------- memory --- */
+
+void *agi_alloc(ag_tape *t, size_t bytes);   /* 64-byte aligned; NULL + error */
+/* A new tape tensor, data uninitialised; NULL (error set) on failure. */
+ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
+                   const int64_t *shape);
+ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x);
+size_t agi_dtype_size(int dt);
+/* numel of a shape, or -1 if a dim is negative or the product overflows. */
+int64_t agi_numel(int ndim, const int64_t *shape);
+
+/* ------------------------------------------------------------- errors --- */
+
+/* Records the first error on t (printf-style message); returns NULL. */
+void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Writes "[2,3]" into buf (at least 96 bytes); returns buf. */
+char *agi_shape_str(const ag_tensor *x, char *buf);
+char *agi_dims_str(int ndim, const int64_t *shape, char *buf);
+
+/*
+** Checks that an op may run on t with input x: t not in error, x not NULL,
+** x persistent or of this tape and generation. Returns 1 if fine; else
+** records the error (naming fn and argument name) and returns 0.
+*/
+int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
+/* Both checks plus equal dtypes. */
+int agi_check2(ag_tape *t, const char *fn, const ag_tensor *a,
+               const ag_tensor *b);
+/* Normalises a possibly negative axis for ndim dims; -1 + error if bad. */
+int agi_axis(ag_tape *t, const char *fn, int axis, int ndim);
+
+/* ------------------------------------------------------------ the tape --- */
+
+/*
+** Called by an op after its forward kernel: sets out->requires_grad and,
+** when grad mode is on and an input requires grad, appends a node for op
+** with these inputs. Returns the node, so the op can store parameters, or
+** NULL when nothing was recorded (or on error: check t->status).
+*/
+agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
+                     ag_tensor *const *in);
+/* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
+ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out);
+
+/* ---------------------------------------------------------- broadcast --- */
+
+/* NumPy broadcast of two shapes into out; 0 (and error naming fn) if not. */
+int agi_broadcast_shape(ag_tape *t, const char *fn, const ag_tensor *a,
+                        const ag_tensor *b, int *ndim, int64_t *shape);
+
+/*
+** Strides of x seen from an output of ndim dims and the given shape
+** (right-aligned, 0 where x is broadcast). x must broadcast to shape.
+*/
+void agi_bcast_strides(const ag_tensor *x, int ndim, const int64_t *shape,
+                       int64_t *strides);
+
+/* Row-major strides of a contiguous shape. */
+void agi_contig_strides(int ndim, const int64_t *shape, int64_t *strides);
+
+/*
+** An odometer over an output shape carrying up to 4 strided offsets, for
+** the kernels that cannot use a flat loop. The innermost dim is left to
+** the caller's loop: iterate "for each outer index, for j < inner".
+*/
+typedef struct agi_iter {
+    int ndim;                   /* outer dims (the output's minus one) */
+    int64_t shape[AG_MAX_DIMS];
+    int64_t idx[AG_MAX_DIMS];
+    int64_t stride[4][AG_MAX_DIMS];
+    int64_t off[4];
+    int64_t inner;              /* length of the innermost dim */
+    int64_t istride[4];         /* its strides */
+    int64_t outer;              /* number of outer positions */
+} agi_iter;
+
+void agi_iter_init(agi_iter *it, int ndim, const int64_t *shape, int nops,
+                   const int64_t (*strides)[AG_MAX_DIMS]);
+void agi_iter_next(agi_iter *it, int nops);
+
+/* ------------------------------------------------------ dtype helpers --- */
+
+#define AGI_F32(x) ((float *)(x)->data)
+#define AGI_F64(x) ((double *)(x)->data)
+
+/* Shapes equal (ndim and every dim)? */
+int agi_same_shape(const ag_tensor *a, const ag_tensor *b);
+
+/* Fills a tape tensor with a constant (either dtype). */
+void agi_fill(ag_tensor *x, double v);
+
+/* ----------------------------------------------------------- backward --- */
+
+/* gx of an op whose input was broadcast: sums g back to x's shape. */
+ag_tensor *agi_reduce_to(ag_tape *t, ag_tensor *g, const ag_tensor *x);
+
+/* The engine's own same-shape add, with a backward rule (for create_graph). */
+ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b);
+
+#endif /* AG_INTERNAL_H */

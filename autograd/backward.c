@@ -1,0 +1,329 @@
+/*
+** backward.c: ag_backward and ag_grad, one reverse walk over the tape.
+**
+** The tape is in dependency order, so walking it backwards reaches a node
+** only after every consumer of its output: its incoming gradient, summed
+** in gacc[node] as consumers ran, is complete (memoization), and its rule
+** runs once. Rules are written with ops; the walk runs them with grad mode
+** set to create_graph, so with create_graph the backward pass is itself
+** recorded and can be differentiated again. Nodes that lead to no wanted
+** leaf are skipped (mark[] is computed in one forward sweep).
+*/
+#include "ag_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------- the accumulate op --- */
+
+/* y = a + b (same shapes); da += dy; db += dy */
+static void accumulate_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need)
+{
+    (void)t, (void)n;
+    if (need[0]) gx[0] = gy;
+    if (need[1]) gx[1] = gy;
+}
+
+static const agi_op op_accumulate = {"ag_grad (accumulate)", accumulate_backward};
+
+ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *y = agi_new_like(t, op_accumulate.name, a);
+    if (!y) return NULL;
+    if (a->dtype == AG_F64) {
+        const double *pa = AGI_F64(a), *pb = AGI_F64(b);
+        double *py = AGI_F64(y);
+        for (int64_t i = 0; i < y->numel; i++) py[i] = pa[i] + pb[i];
+    } else {
+        const float *pa = AGI_F32(a), *pb = AGI_F32(b);
+        float *py = AGI_F32(y);
+        for (int64_t i = 0; i < y->numel; i++) py[i] = pa[i] + pb[i];
+    }
+    ag_tensor *in[2] = {a, b};
+    agi_record(t, &op_accumulate, y, 2, in);
+    return agi_done(t, &op_accumulate, y);
+}
+
+/* ---------------------------------------------------------- the walk --- */
+
+typedef struct target {          /* a leaf asked for by ag_grad */
+    const ag_tensor *x;
+    int k;                       /* its first place in inputs[] */
+} target;
+
+typedef struct walk {
+    const char *fn;
+    int n_in;
+    ag_tensor *const *inputs;
+    ag_tensor **grads;           /* NULL: ag_backward (leaf sinks are .grad) */
+    target *leaves;              /* sorted by address */
+    int n_leaves;
+} walk;
+
+static int cmp_target(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const target *)a)->x, y = (uintptr_t)((const target *)b)->x;
+    return x < y ? -1 : x > y;
+}
+
+/* Index in inputs[] of leaf x if ag_grad wants it, else -1. */
+static int leaf_target(const walk *w, const ag_tensor *x)
+{
+    target key = {x, 0};
+    const target *hit = w->n_leaves ? bsearch(&key, w->leaves, (size_t)w->n_leaves,
+                                              sizeof key, cmp_target)
+                                    : NULL;
+    return hit ? hit->k : -1;
+}
+
+/* Does the gradient reaching x (a node's input) have anywhere to go? */
+static int wanted(const ag_tape *t, const walk *w, const ag_tensor *x)
+{
+    if (!x->requires_grad) return 0;
+    if (x->node >= 0) return t->mark[x->node] != 0;
+    return w->grads ? leaf_target(w, x) >= 0 : 1;
+}
+
+/* Adds g into leaf x's own grad buffer (ag_backward). */
+static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
+{
+    if (!x->grad) {
+        x->grad = x->tape ? agi_new_like(t, "ag_backward", x)
+                          : ag_zeros(NULL, (ag_dtype)x->dtype, x->ndim, x->shape);
+        if (!x->grad)
+            return agi_fail(t, AG_ERR_NOMEM, "ag_backward: out of memory for a grad"), 0;
+        if (x->tape) agi_fill(x->grad, 0);
+    }
+    if (x->dtype == AG_F64) {
+        double *d = AGI_F64(x->grad);
+        const double *s = AGI_F64(g);
+        for (int64_t i = 0; i < g->numel; i++) d[i] += s[i];
+    } else {
+        float *d = AGI_F32(x->grad);
+        const float *s = AGI_F32(g);
+        for (int64_t i = 0; i < g->numel; i++) d[i] += s[i];
+    }
+    return 1;
+}
+
+/* Routes gradient g to input x of a node: another node's slot or a leaf. */
+static int sink(ag_tape *t, const walk *w, ag_tensor *x, ag_tensor *g)
+{
+    ag_tensor **slot;
+    if (x->node >= 0) {
+        slot = &t->gacc[x->node];
+    } else if (w->grads) {
+        int k = leaf_target(w, x);
+        if (k < 0) return 1;             /* an output leaf nobody asked for */
+        slot = &w->grads[k];
+    } else {
+        return sink_leaf_grad(t, x, g);
+    }
+    *slot = *slot ? agi_accumulate(t, *slot, g) : g;
+    return *slot != NULL;
+}
+
+/* Checks a rule's gradient for input j of node n; 1 if fine. */
+static int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_tensor *g)
+{
+    char b1[96], b2[96];
+    const ag_tensor *x = n->in[j];
+    if (!g)
+        return agi_fail(t, AG_ERR_STATE, "%s: backward gave no gradient for input %d (node #%d)",
+                        n->op->name, j, i), 0;
+    if (!agi_same_shape(g, x) || g->dtype != x->dtype)
+        return agi_fail(t, AG_ERR_SHAPE,
+                        "%s: backward gave a %s gradient for input %d of shape %s (node #%d)",
+                        n->op->name, agi_shape_str(g, b1), j, agi_shape_str(x, b2), i), 0;
+    if (t->anomaly)
+        for (int64_t e = 0; e < g->numel; e++) {
+            double v = ag_tensor_get(g, e);
+            if (v != v || v - v != 0)
+                return agi_fail(t, AG_ERR_ANOMALY,
+                                "%s: %s in the gradient of input %d at element %lld "
+                                "(node #%d on the tape)", n->op->name, v != v ? "NaN" : "Inf",
+                                j, (long long)e, i), 0;
+        }
+    return 1;
+}
+
+/* Runs node i's rule on its summed gradient and routes the results. */
+static int run_node(ag_tape *t, const walk *w, int32_t i)
+{
+    const agi_node *n = &t->nodes[i];
+    uint8_t need_small[16], *need = need_small;
+    ag_tensor *gx_small[16], **gx = gx_small;
+    int any = 0;
+    if (n->n_in > 16) {                    /* a concat of many: scratch on the tape */
+        need = agi_alloc(t, (size_t)n->n_in);
+        gx = agi_alloc(t, (size_t)n->n_in * sizeof *gx);
+        if (!need || !gx) return 0;
+    }
+    for (int j = 0; j < n->n_in; j++) {
+        need[j] = (uint8_t)wanted(t, w, n->in[j]);
+        gx[j] = NULL;
+        any |= need[j];
+    }
+    if (!any) return 1;
+    n->op->backward(t, n, t->gacc[i], gx, need);
+    if (t->status != AG_OK) return 0;
+    for (int j = 0; j < n->n_in; j++) {
+        if (!need[j]) continue;
+        if (!check_gx(t, n, i, j, gx[j]) || !sink(t, w, n->in[j], gx[j])) return 0;
+    }
+    return 1;
+}
+
+/* Makes the scratch arrays hold n nodes, zeroed. */
+static int scratch(ag_tape *t, size_t n)
+{
+    if (n > t->cap_scratch) {
+        size_t cap = t->cap_scratch ? t->cap_scratch : 256;
+        while (cap < n) cap *= 2;
+        ag_tensor **g = realloc(t->gacc, cap * sizeof *g);
+        if (g) t->gacc = g;
+        uint8_t *m = g ? realloc(t->mark, cap) : NULL;
+        if (m) t->mark = m;
+        if (!g || !m) return 0;
+        t->cap_scratch = cap;
+    }
+    memset(t->gacc, 0, n * sizeof *t->gacc);
+    memset(t->mark, 0, n);
+    return 1;
+}
+
+/* mark[i] = 1 when node i leads to a wanted input (0 for ag_backward: all). */
+static void mark_needed(ag_tape *t, const walk *w, int32_t n_nodes)
+{
+    if (!w->grads) {
+        memset(t->mark, 1, (size_t)n_nodes);
+        return;
+    }
+    for (int k = 0; k < w->n_in; k++)
+        if (w->inputs[k]->node >= 0) t->mark[w->inputs[k]->node] = 1;
+    for (int32_t i = 0; i < n_nodes; i++) {
+        const agi_node *n = &t->nodes[i];
+        for (int j = 0; j < n->n_in && !t->mark[i]; j++)
+            t->mark[i] = (uint8_t)wanted(t, w, n->in[j]);
+    }
+}
+
+/* Seeds gacc from the outputs; returns the highest node to walk from. */
+static int32_t seed(ag_tape *t, const walk *w, int n_out, ag_tensor *const *outs,
+                    ag_tensor *const *gouts)
+{
+    char b1[96], b2[96];
+    int32_t top = -1;
+    for (int k = 0; k < n_out; k++) {
+        ag_tensor *y = outs[k], *g = gouts ? gouts[k] : NULL;
+        if (!agi_check(t, w->fn, "an output", y)) return -2;
+        if (!y->requires_grad)
+            return agi_fail(t, AG_ERR_ARG, "%s: output %d does not require grad "
+                            "(no input of it requires grad, or grad mode was off)", w->fn, k), -2;
+        if (g) {
+            if (!agi_check(t, w->fn, "a grad_output", g)) return -2;
+            if (!agi_same_shape(g, y) || g->dtype != y->dtype)
+                return agi_fail(t, AG_ERR_SHAPE, "%s: grad_output %d is %s, output is %s",
+                                w->fn, k, agi_shape_str(g, b1), agi_shape_str(y, b2)), -2;
+        } else if (y->numel != 1) {
+            return agi_fail(t, AG_ERR_SHAPE, "%s: output %d is %s: a grad_output is needed "
+                            "for outputs of more than one element", w->fn, k,
+                            agi_shape_str(y, b1)), -2;
+        } else if (!(g = ag_ones(t, (ag_dtype)y->dtype, y->ndim, y->shape))) {
+            return -2;
+        }
+        if (!sink(t, w, y, g)) return -2;
+        if (y->node > top) top = y->node;
+    }
+    return top;
+}
+
+/* The walk shared by ag_backward (w->grads NULL) and ag_grad. */
+static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
+                     ag_tensor *const *gouts, int create_graph)
+{
+    int32_t n_nodes = t->n_nodes;
+    if (!scratch(t, (size_t)n_nodes + 1)) {
+        agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for %d nodes", w->fn, n_nodes);
+        return t->status;
+    }
+    mark_needed(t, w, n_nodes);
+    int old_mode = t->grad_enabled;
+    t->grad_enabled = create_graph != 0;
+    t->in_backward = 1;
+    int32_t top = seed(t, w, n_out, outs, gouts);
+    for (int32_t i = top; i >= 0 && t->status == AG_OK; i--) {
+        if (!t->gacc[i]) continue;
+        for (int k = 0; w->grads && k < w->n_in; k++)      /* intermediate inputs */
+            if (w->inputs[k]->node == i && !w->grads[k]) w->grads[k] = t->gacc[i];
+        run_node(t, w, i);
+    }
+    t->grad_enabled = (uint8_t)old_mode;
+    t->in_backward = 0;
+    return t->status;
+}
+
+ag_status ag_backward(ag_tape *t, ag_tensor *loss)
+{
+    if (!t) return AG_ERR_ARG;
+    if (t->status != AG_OK) return t->status;
+    walk w = {"ag_backward", 0, NULL, NULL, NULL, 0};
+    if (loss && loss->numel != 1) {
+        char buf[96];
+        agi_fail(t, AG_ERR_SHAPE, "ag_backward: loss is %s, not one element "
+                 "(use ag_grad with grad_outputs)", agi_shape_str(loss, buf));
+        return t->status;
+    }
+    return run(t, &w, 1, &loss, NULL, 0);
+}
+
+/* Validates ag_grad's inputs and builds the sorted leaf table; 1 if fine. */
+static int prepare_inputs(ag_tape *t, walk *w)
+{
+    if (w->n_in < 0 || (w->n_in && (!w->inputs || !w->grads)))
+        return agi_fail(t, AG_ERR_ARG, "ag_grad: inputs or grads is NULL"), 0;
+    w->leaves = w->n_in ? agi_alloc(t, (size_t)w->n_in * sizeof *w->leaves) : NULL;
+    if (w->n_in && !w->leaves) return 0;
+    for (int k = 0; k < w->n_in; k++) {
+        const ag_tensor *x = w->inputs[k];
+        w->grads[k] = NULL;
+        if (!agi_check(t, "ag_grad", "an input", x)) return 0;
+        if (!x->requires_grad)
+            return agi_fail(t, AG_ERR_ARG, "ag_grad: input %d does not require grad", k), 0;
+        if (x->node < 0) w->leaves[w->n_leaves++] = (target){x, k};
+    }
+    /* stable for duplicates: equal addresses keep the lowest k first */
+    for (int a = 1; a < w->n_leaves; a++)
+        for (int b = a; b > 0 && (cmp_target(&w->leaves[b - 1], &w->leaves[b]) > 0 ||
+                                  (w->leaves[b - 1].x == w->leaves[b].x &&
+                                   w->leaves[b - 1].k > w->leaves[b].k)); b--) {
+            target tmp = w->leaves[b];
+            w->leaves[b] = w->leaves[b - 1];
+            w->leaves[b - 1] = tmp;
+        }
+    return 1;
+}
+
+ag_status ag_grad(ag_tape *t, int n_outputs, ag_tensor *const *outputs,
+                  ag_tensor *const *grad_outputs, int n_inputs,
+                  ag_tensor *const *inputs, ag_tensor **grads, int create_graph)
+{
+    if (!t) return AG_ERR_ARG;
+    if (t->status != AG_OK) return t->status;
+    if (n_outputs < 1 || !outputs) {
+        agi_fail(t, AG_ERR_ARG, "ag_grad: no outputs");
+        return t->status;
+    }
+    walk w = {"ag_grad", n_inputs, inputs, grads, NULL, 0};
+    if (!prepare_inputs(t, &w)) return t->status;
+    if (run(t, &w, n_outputs, outputs, grad_outputs, create_graph) != AG_OK) return t->status;
+    for (int k = 0; k < n_inputs; k++) {
+        const ag_tensor *x = inputs[k];
+        int first = x->node >= 0 ? k : leaf_target(&w, x);
+        if (first != k) grads[k] = grads[first];      /* a repeated input */
+        if (!grads[k]) grads[k] = ag_zeros(t, (ag_dtype)x->dtype, x->ndim, x->shape);
+        if (!grads[k]) return t->status;
+    }
+    return AG_OK;
+}

@@ -1,0 +1,440 @@
+/*
+** tape.c: the tape's memory (data arena, tensor headers, nodes), its error
+** state, grad and anomaly modes, recording a node, reset, and DOT export.
+** Backward lives in backward.c; tensor creation in tensor.c.
+**
+** Memory. Tensor data comes from a chunked bump arena; on reset, if the
+** step needed more than one block, the blocks are replaced by one of the
+** total size, so from the second step on a training loop allocates
+** nothing. Tensor headers come from two pools of fixed chunks that are
+** never moved or freed before the tape: even generations use pool 0, odd
+** ones pool 1. A header from the previous generation is therefore never
+** reused by the current one, and its stale `gen` is always readable, so
+** using a tensor from before a reset is an AG_ERR_STATE error, not a
+** use-after-free.
+*/
+#include "ag_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AGI_ALIGN 64
+#define AGI_BLOCK_MIN ((size_t)1 << 20)
+#define AGI_HCHUNK 256
+
+const char *ag_status_name(ag_status s)
+{
+    static const char *const names[] = {
+        "AG_OK", "AG_ERR_ARG", "AG_ERR_SHAPE", "AG_ERR_DTYPE", "AG_ERR_AXIS",
+        "AG_ERR_STATE", "AG_ERR_NOMEM", "AG_ERR_ANOMALY", "AG_ERR_IO",
+        "AG_ERR_FORMAT", "AG_ERR_GRADCHECK"};
+    if ((unsigned)s < sizeof names / sizeof names[0]) return names[s];
+    return "AG_ERR_UNKNOWN";
+}
+
+/* ----------------------------------------------------------- the tape --- */
+
+ag_tape *ag_tape_new(void)
+{
+    ag_tape *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->grad_enabled = 1;
+    return t;
+}
+
+static void hpool_free(agi_hpool *p)
+{
+    for (int i = 0; i < p->nchunks; i++) free(p->chunks[i]);
+    free(p->chunks);
+}
+
+void ag_tape_free(ag_tape *t)
+{
+    if (!t) return;
+    for (int i = 0; i < t->nblocks; i++) free(t->blocks[i].base);
+    free(t->blocks);
+    hpool_free(&t->pools[0]);
+    hpool_free(&t->pools[1]);
+    free(t->nodes);
+    free(t->gacc);
+    free(t->mark);
+    free(t);
+}
+
+/* Makes pool p hold at least n chunks; 0 when out of memory. */
+static int hpool_reserve(agi_hpool *p, int n)
+{
+    if (n > p->cap_chunks) {
+        int cap = p->cap_chunks ? p->cap_chunks * 2 : 8;
+        while (cap < n) cap *= 2;
+        ag_tensor **c = realloc(p->chunks, (size_t)cap * sizeof *c);
+        if (!c) return 0;
+        p->chunks = c;
+        p->cap_chunks = cap;
+    }
+    while (p->nchunks < n) {
+        ag_tensor *chunk = calloc(AGI_HCHUNK, sizeof *chunk);
+        if (!chunk) return 0;
+        p->chunks[p->nchunks++] = chunk;
+    }
+    return 1;
+}
+
+void ag_tape_reset(ag_tape *t)
+{
+    if (!t) return;
+    size_t total = 0;
+    for (int i = 0; i < t->nblocks; i++) total += t->blocks[i].cap;
+    if (t->nblocks > 1) {           /* coalesce: one block from now on */
+        char *base = malloc(total);
+        if (base) {
+            for (int i = 0; i < t->nblocks; i++) free(t->blocks[i].base);
+            t->blocks[0].base = base;
+            t->blocks[0].cap = total;
+            t->nblocks = 1;
+        }
+    }
+    for (int i = 0; i < t->nblocks; i++) t->blocks[i].used = 0;
+    t->cur = 0;
+    /* Both header pools as large as the larger, so no step grows them. */
+    int n = t->pools[0].nchunks > t->pools[1].nchunks ? t->pools[0].nchunks
+                                                      : t->pools[1].nchunks;
+    hpool_reserve(&t->pools[0], n);  /* on failure a later step grows it */
+    hpool_reserve(&t->pools[1], n);
+    t->gen++;
+    t->pools[t->gen & 1].used = 0;
+    t->n_nodes = 0;
+    t->n_ops = 0;
+    t->status = AG_OK;
+    t->msg[0] = '\0';
+}
+
+ag_status ag_tape_status(const ag_tape *t) { return t ? t->status : AG_ERR_ARG; }
+const char *ag_tape_errmsg(const ag_tape *t) { return t ? t->msg : "ag_tape_errmsg: tape is NULL"; }
+
+void ag_tape_clear_error(ag_tape *t)
+{
+    if (!t) return;
+    t->status = AG_OK;
+    t->msg[0] = '\0';
+}
+
+size_t ag_tape_reserved(const ag_tape *t)
+{
+    if (!t) return 0;
+    size_t n = 0;
+    for (int i = 0; i < t->nblocks; i++) n += t->blocks[i].cap;
+    n += (size_t)(t->pools[0].nchunks + t->pools[1].nchunks) * AGI_HCHUNK *
+         sizeof(ag_tensor);
+    n += (size_t)t->cap_nodes * sizeof(agi_node);
+    n += t->cap_scratch * (sizeof(ag_tensor *) + 1);
+    return n;
+}
+
+size_t ag_tape_size(const ag_tape *t) { return t ? (size_t)t->n_nodes : 0; }
+
+int ag_set_grad_enabled(ag_tape *t, int enabled)
+{
+    if (!t) return 0;
+    int old = t->grad_enabled;
+    t->grad_enabled = enabled != 0;
+    return old;
+}
+
+int ag_is_grad_enabled(const ag_tape *t) { return t ? t->grad_enabled : 0; }
+
+int ag_set_anomaly(ag_tape *t, int on)
+{
+    if (!t) return 0;
+    int old = t->anomaly;
+    t->anomaly = on != 0;
+    return old;
+}
+
+/* ------------------------------------------------------------- memory --- */
+
+void *agi_alloc(ag_tape *t, size_t bytes)
+{
+    size_t need = (bytes + AGI_ALIGN - 1) & ~(size_t)(AGI_ALIGN - 1);
+    if (need < bytes) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes", bytes);
+    for (; t->cur < t->nblocks; t->cur++) {
+        agi_block *b = &t->blocks[t->cur];
+        if (b->cap - b->used >= need) {
+            void *p = b->base + b->used;
+            b->used += need;
+            return p;
+        }
+    }
+    if (t->nblocks == t->cap_blocks) {
+        int cap = t->cap_blocks ? t->cap_blocks * 2 : 8;
+        agi_block *nb = realloc(t->blocks, (size_t)cap * sizeof *nb);
+        if (!nb) return agi_fail(t, AG_ERR_NOMEM, "out of memory: tape block list");
+        t->blocks = nb;
+        t->cap_blocks = cap;
+    }
+    size_t last = t->nblocks ? t->blocks[t->nblocks - 1].cap : 0;
+    size_t cap = last * 2 > AGI_BLOCK_MIN ? last * 2 : AGI_BLOCK_MIN;
+    if (cap < need) cap = need;
+    char *base = aligned_alloc(AGI_ALIGN, cap);
+    if (!base) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes for the tape", cap);
+    agi_block *b = &t->blocks[t->nblocks++];
+    b->base = base;
+    b->cap = cap;
+    b->used = need;
+    t->cur = t->nblocks - 1;
+    return base;
+}
+
+static ag_tensor *new_header(ag_tape *t)
+{
+    agi_hpool *p = &t->pools[t->gen & 1];
+    size_t chunk = p->used / AGI_HCHUNK;
+    if (chunk >= (size_t)p->nchunks && !hpool_reserve(p, (int)chunk + 1))
+        return agi_fail(t, AG_ERR_NOMEM, "out of memory: tensor headers");
+    ag_tensor *x = &p->chunks[chunk][p->used % AGI_HCHUNK];
+    p->used++;
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
+size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
+
+int64_t agi_numel(int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return -1;
+        if (shape[i] && n > INT64_MAX / 16 / shape[i]) return -1;
+        n *= shape[i];
+    }
+    return n;
+}
+
+ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
+                   const int64_t *shape)
+{
+    char buf[96];
+    if (ndim < 0 || ndim > AG_MAX_DIMS)
+        return agi_fail(t, AG_ERR_SHAPE, "%s: %d dimensions (at most %d)", fn, ndim, AG_MAX_DIMS);
+    if (dt != AG_F32 && dt != AG_F64)
+        return agi_fail(t, AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);
+    int64_t n = agi_numel(ndim, shape);
+    if (n < 0)
+        return agi_fail(t, AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
+                        agi_dims_str(ndim, shape, buf));
+    void *data = agi_alloc(t, (size_t)n * agi_dtype_size(dt));
+    ag_tensor *x = data ? new_header(t) : NULL;
+    if (!x) return NULL;
+    x->data = data;
+    x->tape = t;
+    x->gen = t->gen;
+    x->numel = n;
+    x->ndim = (uint8_t)ndim;
+    x->dtype = (uint8_t)dt;
+    x->node = -1;
+    if (ndim) memcpy(x->shape, shape, (size_t)ndim * sizeof *shape);
+    return x;
+}
+
+ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x)
+{
+    return agi_new(t, fn, (ag_dtype)x->dtype, x->ndim, x->shape);
+}
+
+/* ------------------------------------------------------------- errors --- */
+
+void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
+{
+    if (!t || t->status != AG_OK) return NULL;
+    t->status = s;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+char *agi_dims_str(int ndim, const int64_t *shape, char *buf)
+{
+    int n = 0;
+    buf[n++] = '[';
+    for (int i = 0; i < ndim && n < 80; i++)
+        n += snprintf(buf + n, 96 - (size_t)n, i ? ",%lld" : "%lld", (long long)shape[i]);
+    snprintf(buf + n, 96 - (size_t)n, "]");
+    return buf;
+}
+
+char *agi_shape_str(const ag_tensor *x, char *buf)
+{
+    return agi_dims_str(x->ndim, x->shape, buf);
+}
+
+int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
+{
+    if (!t || t->status != AG_OK) return 0;
+    if (!x) return agi_fail(t, AG_ERR_ARG, "%s: %s is NULL", fn, arg), 0;
+    if (x->tape && x->tape != t)
+        return agi_fail(t, AG_ERR_STATE, "%s: %s belongs to another tape", fn, arg), 0;
+    if (x->tape && x->gen != t->gen)
+        return agi_fail(t, AG_ERR_STATE,
+                        "%s: %s was made before the tape was reset", fn, arg), 0;
+    return 1;
+}
+
+int agi_check2(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b)
+{
+    if (!agi_check(t, fn, "a", a) || !agi_check(t, fn, "b", b)) return 0;
+    if (a->dtype != b->dtype)
+        return agi_fail(t, AG_ERR_DTYPE, "%s: dtypes differ: a is %s, b is %s (use ag_cast)",
+                        fn, a->dtype == AG_F64 ? "f64" : "f32",
+                        b->dtype == AG_F64 ? "f64" : "f32"), 0;
+    return 1;
+}
+
+int agi_axis(ag_tape *t, const char *fn, int axis, int ndim)
+{
+    int a = axis < 0 ? axis + ndim : axis;
+    if (a < 0 || a >= ndim) {
+        agi_fail(t, AG_ERR_AXIS, "%s: axis %d out of range for %d dimensions", fn, axis, ndim);
+        return -1;
+    }
+    return a;
+}
+
+int agi_same_shape(const ag_tensor *a, const ag_tensor *b)
+{
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return 0;
+    return 1;
+}
+
+void agi_fill(ag_tensor *x, double v)
+{
+    if (x->dtype == AG_F64) {
+        double *p = AGI_F64(x);
+        for (int64_t i = 0; i < x->numel; i++) p[i] = v;
+    } else {
+        float *p = AGI_F32(x), f = (float)v;
+        for (int64_t i = 0; i < x->numel; i++) p[i] = f;
+    }
+}
+
+/* ------------------------------------------------------------ recording --- */
+
+agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
+                     ag_tensor *const *in)
+{
+    t->n_ops++;
+    int req = 0;
+    if (t->grad_enabled)
+        for (int i = 0; i < n_in; i++) req |= in[i] && in[i]->requires_grad;
+    out->requires_grad = (uint8_t)req;
+    if (!req) return NULL;
+    if (t->n_nodes == t->cap_nodes) {
+        int32_t cap = t->cap_nodes ? t->cap_nodes * 2 : 256;
+        agi_node *nn = realloc(t->nodes, (size_t)cap * sizeof *nn);
+        if (!nn) return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for the tape", op->name);
+        t->nodes = nn;
+        t->cap_nodes = cap;
+    }
+    ag_tensor **ins = agi_alloc(t, (size_t)n_in * sizeof *ins);
+    if (!ins) return NULL;
+    memcpy(ins, in, (size_t)n_in * sizeof *ins);
+    agi_node *n = &t->nodes[t->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->out = out;
+    n->in = ins;
+    n->n_in = n_in;
+    out->node = t->n_nodes++;
+    return n;
+}
+
+/* Index of the first NaN or Inf in x, or -1. */
+static int64_t first_nonfinite(const ag_tensor *x)
+{
+    for (int64_t i = 0; i < x->numel; i++) {
+        double v = x->dtype == AG_F64 ? AGI_F64(x)[i] : AGI_F32(x)[i];
+        if (!isfinite(v)) return i;
+    }
+    return -1;
+}
+
+ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out)
+{
+    if (t->status != AG_OK) return NULL;
+    if (t->anomaly) {
+        int64_t i = first_nonfinite(out);
+        if (i >= 0) {
+            char buf[96];
+            return agi_fail(t, AG_ERR_ANOMALY,
+                            "%s: %s at element %lld of its %s result (op %llu on the "
+                            "tape%s)", op->name,
+                            isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf", (long long)i,
+                            agi_shape_str(out, buf), (unsigned long long)t->n_ops,
+                            t->in_backward ? ", during backward" : "");
+        }
+    }
+    return out;
+}
+
+/* --------------------------------------------------------------- detach --- */
+
+static const agi_op op_detach = {"ag_detach", NULL};
+
+ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
+{
+    if (!agi_check(t, "ag_detach", "x", x)) return NULL;
+    ag_tensor *y = new_header(t);
+    if (!y) return NULL;
+    *y = *x;
+    y->grad = NULL;
+    y->tape = t;
+    y->gen = t->gen;
+    y->node = -1;
+    y->requires_grad = 0;
+    y->owns_data = 0;
+    t->n_ops++;
+    return agi_done(t, &op_detach, y);
+}
+
+/* ------------------------------------------------------------------ DOT --- */
+
+ag_status ag_tape_write_dot(ag_tape *t, const char *path)
+{
+    if (!t) return AG_ERR_ARG;
+    if (!path) return agi_fail(t, AG_ERR_ARG, "ag_tape_write_dot: path is NULL"), AG_ERR_ARG;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        agi_fail(t, AG_ERR_IO, "ag_tape_write_dot: cannot open '%s' for writing", path);
+        return AG_ERR_IO;
+    }
+    char buf[96];
+    fprintf(f, "digraph tape {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
+    for (int32_t i = 0; i < t->n_nodes; i++) {
+        const agi_node *n = &t->nodes[i];
+        fprintf(f, "  n%d [shape=box,label=\"#%d %s\\n%s %s\"];\n", i, i, n->op->name,
+                agi_shape_str(n->out, buf), n->out->dtype == AG_F64 ? "f64" : "f32");
+        for (int j = 0; j < n->n_in; j++) {
+            const ag_tensor *x = n->in[j];
+            if (x->node >= 0) {
+                fprintf(f, "  n%d -> n%d;\n", x->node, i);
+            } else {
+                fprintf(f, "  l%p [shape=ellipse,%slabel=\"%s %s\"];\n  l%p -> n%d;\n",
+                        (const void *)x, x->requires_grad ? "style=filled," : "",
+                        x->tape ? "const" : (x->requires_grad ? "param" : "data"),
+                        agi_shape_str(x, buf), (const void *)x, i);
+            }
+        }
+    }
+    fprintf(f, "}\n");
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        agi_fail(t, AG_ERR_IO, "ag_tape_write_dot: write to '%s' failed", path);
+        return AG_ERR_IO;
+    }
+    return AG_OK;
+}

@@ -1,0 +1,202 @@
+/*
+** tensor.c: making tensors (persistent or on a tape), accessors, and leaf
+** gradients. Ops are in ops/; the tape's memory is in tape.c.
+*/
+#include "ag_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A persistent tensor with uninitialised data; NULL on bad input or OOM. */
+static ag_tensor *persistent_new(ag_dtype dt, int ndim, const int64_t *shape)
+{
+    if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape)) return NULL;
+    if (dt != AG_F32 && dt != AG_F64) return NULL;
+    int64_t n = agi_numel(ndim, shape);
+    if (n < 0) return NULL;
+    size_t bytes = (size_t)n * agi_dtype_size(dt);
+    bytes = (bytes + 63) & ~(size_t)63;
+    ag_tensor *x = calloc(1, sizeof *x);
+    void *data = aligned_alloc(64, bytes ? bytes : 64);
+    if (!x || !data) {
+        free(x);
+        free(data);
+        return NULL;
+    }
+    x->data = data;
+    x->numel = n;
+    x->ndim = (uint8_t)ndim;
+    x->dtype = (uint8_t)dt;
+    x->node = -1;
+    x->owns_data = 1;
+    if (ndim) memcpy(x->shape, shape, (size_t)ndim * sizeof *shape);
+    return x;
+}
+
+/* The one way creation functions make a tensor: on t, or persistent. */
+static ag_tensor *make(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
+                       const int64_t *shape)
+{
+    if (!t) return persistent_new(dt, ndim, shape);
+    if (t->status != AG_OK) return NULL;
+    if (ndim && !shape) return agi_fail(t, AG_ERR_ARG, "%s: shape is NULL", fn);
+    return agi_new(t, fn, dt, ndim, shape);
+}
+
+ag_tensor *ag_full(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape,
+                   double value)
+{
+    ag_tensor *x = make(t, "ag_full", dt, ndim, shape);
+    if (x) agi_fill(x, value);
+    return x;
+}
+
+ag_tensor *ag_zeros(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape)
+{
+    ag_tensor *x = make(t, "ag_zeros", dt, ndim, shape);
+    if (x) memset(x->data, 0, (size_t)x->numel * agi_dtype_size(dt));
+    return x;
+}
+
+ag_tensor *ag_ones(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape)
+{
+    ag_tensor *x = make(t, "ag_ones", dt, ndim, shape);
+    if (x) agi_fill(x, 1.0);
+    return x;
+}
+
+ag_tensor *ag_scalar(ag_tape *t, ag_dtype dt, double value)
+{
+    ag_tensor *x = make(t, "ag_scalar", dt, 0, NULL);
+    if (x) agi_fill(x, value);
+    return x;
+}
+
+ag_tensor *ag_from_data(ag_tape *t, ag_dtype dt, int ndim,
+                        const int64_t *shape, const void *data)
+{
+    if (!data) return agi_fail(t, AG_ERR_ARG, "ag_from_data: data is NULL");
+    ag_tensor *x = make(t, "ag_from_data", dt, ndim, shape);
+    if (x) memcpy(x->data, data, (size_t)x->numel * agi_dtype_size(dt));
+    return x;
+}
+
+ag_tensor *ag_from_f64(ag_tape *t, ag_dtype dt, int ndim,
+                       const int64_t *shape, const double *data)
+{
+    if (!data) return agi_fail(t, AG_ERR_ARG, "ag_from_f64: data is NULL");
+    ag_tensor *x = make(t, "ag_from_f64", dt, ndim, shape);
+    if (x)
+        for (int64_t i = 0; i < x->numel; i++) ag_tensor_set(x, i, data[i]);
+    return x;
+}
+
+ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
+                     double step)
+{
+    if (step == 0 || step != step || start != start || stop != stop)
+        return agi_fail(t, AG_ERR_ARG, "ag_arange: step is 0 or a bound is NaN");
+    double span = (stop - start) / step;
+    if (span > 1e15) return agi_fail(t, AG_ERR_NOMEM, "ag_arange: %g elements", span);
+    int64_t n = span > 0 ? (int64_t)span : 0;
+    if (n < span) n++;                       /* ceil for the half-open range */
+    ag_tensor *x = make(t, "ag_arange", dt, 1, &n);
+    if (x)
+        for (int64_t i = 0; i < n; i++) ag_tensor_set(x, i, start + (double)i * step);
+    return x;
+}
+
+ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n)
+{
+    int64_t shape[2] = {n, n};
+    ag_tensor *x = ag_zeros(t, dt, 2, shape);
+    if (x)
+        for (int64_t i = 0; i < n; i++) ag_tensor_set(x, i * n + i, 1.0);
+    return x;
+}
+
+ag_tensor *ag_rand_uniform(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
+                           const int64_t *shape, double lo, double hi)
+{
+    if (!r) return agi_fail(t, AG_ERR_ARG, "ag_rand_uniform: generator is NULL");
+    ag_tensor *x = make(t, "ag_rand_uniform", dt, ndim, shape);
+    if (x)
+        for (int64_t i = 0; i < x->numel; i++)
+            ag_tensor_set(x, i, lo + (hi - lo) * ag_rng_uniform(r));
+    return x;
+}
+
+ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
+                          const int64_t *shape, double mean, double std)
+{
+    if (!r) return agi_fail(t, AG_ERR_ARG, "ag_rand_normal: generator is NULL");
+    ag_tensor *x = make(t, "ag_rand_normal", dt, ndim, shape);
+    if (x)
+        for (int64_t i = 0; i < x->numel; i++)
+            ag_tensor_set(x, i, mean + std * ag_rng_normal(r));
+    return x;
+}
+
+ag_tensor *ag_tensor_clone(const ag_tensor *x)
+{
+    if (!x) return NULL;
+    ag_tensor *y = persistent_new((ag_dtype)x->dtype, x->ndim, x->shape);
+    if (y) memcpy(y->data, x->data, (size_t)x->numel * agi_dtype_size(x->dtype));
+    return y;
+}
+
+void ag_tensor_free(ag_tensor *x)
+{
+    if (!x || x->tape) return;
+    ag_tensor_free(x->grad);
+    if (x->owns_data) free(x->data);
+    free(x);
+}
+
+/* ------------------------------------------------------------ accessors --- */
+
+ag_dtype ag_tensor_dtype(const ag_tensor *x) { return x ? (ag_dtype)x->dtype : AG_F32; }
+int ag_tensor_ndim(const ag_tensor *x) { return x ? x->ndim : 0; }
+const int64_t *ag_tensor_shape(const ag_tensor *x) { return x ? x->shape : NULL; }
+int64_t ag_tensor_numel(const ag_tensor *x) { return x ? x->numel : 0; }
+void *ag_tensor_data(ag_tensor *x) { return x ? x->data : NULL; }
+ag_tape *ag_tensor_tape(const ag_tensor *x) { return x ? x->tape : NULL; }
+ag_tensor *ag_tensor_grad(const ag_tensor *x) { return x ? x->grad : NULL; }
+int ag_requires_grad(const ag_tensor *x) { return x ? x->requires_grad : 0; }
+
+int64_t ag_tensor_dim(const ag_tensor *x, int axis)
+{
+    if (!x) return 0;
+    int a = axis < 0 ? axis + x->ndim : axis;
+    return a >= 0 && a < x->ndim ? x->shape[a] : 0;
+}
+
+double ag_tensor_get(const ag_tensor *x, int64_t i)
+{
+    if (!x || i < 0 || i >= x->numel) return 0;
+    return x->dtype == AG_F64 ? AGI_F64(x)[i] : (double)AGI_F32(x)[i];
+}
+
+ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v)
+{
+    if (!x || i < 0 || i >= x->numel) return AG_ERR_ARG;
+    if (x->dtype == AG_F64)
+        AGI_F64(x)[i] = v;
+    else
+        AGI_F32(x)[i] = (float)v;
+    return AG_OK;
+}
+
+ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
+{
+    if (!x) return AG_ERR_ARG;
+    if (x->node >= 0) return AG_ERR_STATE;   /* only leaves */
+    x->requires_grad = requires_grad != 0;
+    return AG_OK;
+}
+
+void ag_zero_grad(ag_tensor *x)
+{
+    if (x && x->grad)
+        memset(x->grad->data, 0, (size_t)x->grad->numel * agi_dtype_size(x->dtype));
+}

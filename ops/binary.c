@@ -1,0 +1,316 @@
+/*
+** binary.c: elementwise binary ops with broadcasting (add, sub, mul, div,
+** pow, maximum, minimum), their scalar forms, comparisons and where.
+** Each op: a kernel expression, its definition with the backward rule
+** (written with ops, so it can be differentiated again), its constructor.
+** Gradients of broadcast inputs go back through agi_reduce_to.
+*/
+#include "ag_ops_internal.h"
+#include "ag_binary.h"
+#include "ag_unary.h"
+
+#include <string.h>
+
+ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
+                      agi_binary_kernel kernel)
+{
+    int ndim;
+    int64_t shape[AG_MAX_DIMS];
+    if (!agi_check2(t, op->name, a, b)) return NULL;
+    if (!agi_broadcast_shape(t, op->name, a, b, &ndim, shape)) return NULL;
+    ag_tensor *y = agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
+    if (!y) return NULL;
+    kernel(a, b, y);
+    ag_tensor *in[2] = {a, b};
+    if (op->backward)
+        agi_record(t, op, y, 2, in);
+    else
+        t->n_ops++;                       /* a comparison: a constant */
+    return agi_done(t, op, y);
+}
+
+/* The gradient of a broadcast input: g brought back to input i's shape. */
+#define GX(i, g) (gx[i] = agi_reduce_to(t, (g), n->in[i]))
+
+/* ---------------------------------------------------------- arithmetic --- */
+
+AGI_BINARY_KERNEL(add_kernel, a + b)
+/* y = a + b; da += dy; db += dy */
+static void add_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    if (need[0]) GX(0, gy);
+    if (need[1]) GX(1, gy);
+}
+static const agi_op op_add = {"ag_add", add_backward};
+ag_tensor *ag_add(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return agi_binary(t, &op_add, a, b, add_kernel);
+}
+
+AGI_BINARY_KERNEL(sub_kernel, a - b)
+/* y = a - b; da += dy; db -= dy */
+static void sub_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    if (need[0]) GX(0, gy);
+    if (need[1]) GX(1, ag_neg(t, gy));
+}
+static const agi_op op_sub = {"ag_sub", sub_backward};
+ag_tensor *ag_sub(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return agi_binary(t, &op_sub, a, b, sub_kernel);
+}
+
+AGI_BINARY_KERNEL(mul_kernel, a * b)
+/* y = a * b; da += dy * b; db += dy * a */
+static void mul_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    if (need[0]) GX(0, ag_mul(t, gy, n->in[1]));
+    if (need[1]) GX(1, ag_mul(t, gy, n->in[0]));
+}
+static const agi_op op_mul = {"ag_mul", mul_backward};
+ag_tensor *ag_mul(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return agi_binary(t, &op_mul, a, b, mul_kernel);
+}
+
+AGI_BINARY_KERNEL(div_kernel, a / b)
+/* y = a / b; da += dy / b; db -= dy * y / b */
+static void div_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    if (need[0]) GX(0, ag_div(t, gy, n->in[1]));
+    if (need[1]) GX(1, ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[1])));
+}
+static const agi_op op_div = {"ag_div", div_backward};
+ag_tensor *ag_div(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return agi_binary(t, &op_div, a, b, div_kernel);
+}
+
+AGI_BINARY_KERNEL(pow_kernel, pow(a, b))
+/* y = a^b; da += dy * b * a^(b-1); db += dy * y * ln a (0 where a == 0) */
+static void pow_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    ag_tensor *a = n->in[0], *b = n->in[1];
+    if (need[0])
+        GX(0, ag_mul(t, gy, ag_mul(t, b, ag_pow(t, a, ag_sub_scalar(t, b, 1)))));
+    if (need[1]) {
+        ag_tensor *zero = ag_scalar(t, (ag_dtype)a->dtype, 0);
+        ag_tensor *lna = ag_where(t, ag_eq_scalar(t, a, 0), zero, ag_log(t, a));
+        GX(1, ag_mul(t, gy, ag_mul(t, n->out, lna)));
+    }
+}
+static const agi_op op_pow = {"ag_pow", pow_backward};
+ag_tensor *ag_pow(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return agi_binary(t, &op_pow, a, b, pow_kernel);
+}
+
+/* Share of the gradient that goes to a: 1 where a wins, 1/2 on ties. */
+AGI_BINARY_KERNEL(max_share_kernel, a > b ? 1 : (a == b ? 0.5 : 0))
+AGI_BINARY_KERNEL(min_share_kernel, a < b ? 1 : (a == b ? 0.5 : 0))
+static const agi_op op_share = {"ag_maximum (share)", NULL};
+
+/* y = max(a, b) or min(a, b); da += dy * share; db += dy * (1 - share) */
+static void extremum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                              ag_tensor **gx, const uint8_t *need,
+                              agi_binary_kernel share_kernel)
+{
+    ag_tensor *share = agi_binary(t, &op_share, n->in[0], n->in[1], share_kernel);
+    if (need[0]) GX(0, ag_mul(t, gy, share));
+    if (need[1]) GX(1, ag_mul(t, gy, ag_rsub_scalar(t, share, 1)));
+}
+
+AGI_BINARY_KERNEL(maximum_kernel, a >= b ? a : b)
+static void maximum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                             ag_tensor **gx, const uint8_t *need)
+{
+    extremum_backward(t, n, gy, gx, need, max_share_kernel);
+}
+static const agi_op op_maximum = {"ag_maximum", maximum_backward};
+ag_tensor *ag_maximum(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return agi_binary(t, &op_maximum, a, b, maximum_kernel);
+}
+
+AGI_BINARY_KERNEL(minimum_kernel, a <= b ? a : b)
+static void minimum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                             ag_tensor **gx, const uint8_t *need)
+{
+    extremum_backward(t, n, gy, gx, need, min_share_kernel);
+}
+static const agi_op op_minimum = {"ag_minimum", minimum_backward};
+ag_tensor *ag_minimum(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return agi_binary(t, &op_minimum, a, b, minimum_kernel);
+}
+
+/* --------------------------------------------------------- scalar forms --- */
+
+/* y = x + s or x - s; dx += dy */
+static void pass_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                          ag_tensor **gx, const uint8_t *need)
+{
+    (void)t, (void)n, (void)need;
+    gx[0] = gy;
+}
+
+AGI_UNARY_KERNEL(add_scalar_kernel, x + s)
+static const agi_op op_add_scalar = {"ag_add_scalar", pass_backward};
+ag_tensor *ag_add_scalar(ag_tape *t, ag_tensor *x, double s)
+{
+    return agi_unary(t, &op_add_scalar, x, add_scalar_kernel, s, 0);
+}
+
+AGI_UNARY_KERNEL(sub_scalar_kernel, x - s)
+static const agi_op op_sub_scalar = {"ag_sub_scalar", pass_backward};
+ag_tensor *ag_sub_scalar(ag_tape *t, ag_tensor *x, double s)
+{
+    return agi_unary(t, &op_sub_scalar, x, sub_scalar_kernel, s, 0);
+}
+
+AGI_UNARY_KERNEL(rsub_scalar_kernel, s - x)
+/* y = s - x; dx -= dy */
+static void rsub_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                 ag_tensor **gx, const uint8_t *need)
+{
+    (void)n, (void)need;
+    gx[0] = ag_neg(t, gy);
+}
+static const agi_op op_rsub_scalar = {"ag_rsub_scalar", rsub_scalar_backward};
+ag_tensor *ag_rsub_scalar(ag_tape *t, ag_tensor *x, double s)
+{
+    return agi_unary(t, &op_rsub_scalar, x, rsub_scalar_kernel, s, 0);
+}
+
+AGI_UNARY_KERNEL(mul_scalar_kernel, x * s)
+/* y = x * s; dx += dy * s */
+static void mul_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul_scalar(t, gy, n->fparam[0]);
+}
+static const agi_op op_mul_scalar = {"ag_mul_scalar", mul_scalar_backward};
+ag_tensor *ag_mul_scalar(ag_tape *t, ag_tensor *x, double s)
+{
+    return agi_unary(t, &op_mul_scalar, x, mul_scalar_kernel, s, 0);
+}
+
+AGI_UNARY_KERNEL(div_scalar_kernel, x / s)
+/* y = x / s; dx += dy / s */
+static void div_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_div_scalar(t, gy, n->fparam[0]);
+}
+static const agi_op op_div_scalar = {"ag_div_scalar", div_scalar_backward};
+ag_tensor *ag_div_scalar(ag_tape *t, ag_tensor *x, double s)
+{
+    return agi_unary(t, &op_div_scalar, x, div_scalar_kernel, s, 0);
+}
+
+AGI_UNARY_KERNEL(rdiv_scalar_kernel, s / x)
+/* y = s / x; dx -= dy * y / x */
+static void rdiv_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                 ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[0]));
+}
+static const agi_op op_rdiv_scalar = {"ag_rdiv_scalar", rdiv_scalar_backward};
+ag_tensor *ag_rdiv_scalar(ag_tape *t, ag_tensor *x, double s)
+{
+    return agi_unary(t, &op_rdiv_scalar, x, rdiv_scalar_kernel, s, 0);
+}
+
+/* --------------------------------------------------------- comparisons --- */
+
+/* Masks have no backward (NULL rule): agi_binary and agi_unary record
+   nothing for them, so their results never require grad. */
+#define COMPARISON(NAME, OP)                                                  \
+    AGI_BINARY_KERNEL(NAME##_kernel, a OP b)                                  \
+    static const agi_op op_##NAME = {"ag_" #NAME, NULL};                      \
+    ag_tensor *ag_##NAME(ag_tape *t, ag_tensor *a, ag_tensor *b)              \
+    {                                                                         \
+        return agi_binary(t, &op_##NAME, a, b, NAME##_kernel);                \
+    }                                                                         \
+    AGI_UNARY_KERNEL(NAME##_scalar_kernel, x OP s)                            \
+    static const agi_op op_##NAME##_scalar = {"ag_" #NAME "_scalar", NULL};   \
+    ag_tensor *ag_##NAME##_scalar(ag_tape *t, ag_tensor *x, double s)         \
+    {                                                                         \
+        return agi_unary(t, &op_##NAME##_scalar, x, NAME##_scalar_kernel, s, 0); \
+    }
+
+COMPARISON(gt, >)
+COMPARISON(ge, >=)
+COMPARISON(lt, <)
+COMPARISON(le, <=)
+COMPARISON(eq, ==)
+
+/* ---------------------------------------------------------------- where --- */
+
+#define WHERE_LOOP(T, M, A, B, Y, IT)                                         \
+    do {                                                                      \
+        const T *pm = (const T *)(M)->data, *pa = (const T *)(A)->data;       \
+        const T *pb = (const T *)(B)->data;                                   \
+        T *py = (T *)(Y)->data;                                               \
+        for (int64_t o = 0; o < (IT)->outer; o++) {                           \
+            for (int64_t j = 0; j < (IT)->inner; j++)                         \
+                py[(IT)->off[0] + j] =                                        \
+                    pm[(IT)->off[1] + j * (IT)->istride[1]] != 0              \
+                        ? pa[(IT)->off[2] + j * (IT)->istride[2]]             \
+                        : pb[(IT)->off[3] + j * (IT)->istride[3]];            \
+            agi_iter_next((IT), 4);                                           \
+        }                                                                     \
+    } while (0)
+
+/* y = m ? a : b; da += m ? dy : 0; db += m ? 0 : dy; the mask gets zeros */
+static void where_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                           ag_tensor **gx, const uint8_t *need)
+{
+    ag_tensor *m = n->in[0];
+    ag_tensor *zero = ag_scalar(t, (ag_dtype)gy->dtype, 0);
+    if (need[0]) gx[0] = ag_zeros(t, (ag_dtype)m->dtype, m->ndim, m->shape);
+    if (need[1]) GX(1, ag_where(t, m, gy, zero));
+    if (need[2]) GX(2, ag_where(t, m, zero, gy));
+}
+static const agi_op op_where = {"ag_where", where_backward};
+
+ag_tensor *ag_where(ag_tape *t, ag_tensor *mask, ag_tensor *a, ag_tensor *b)
+{
+    int ndim, ndim2;
+    int64_t shape[AG_MAX_DIMS], shape2[AG_MAX_DIMS];
+    if (!agi_check(t, "ag_where", "mask", mask) || !agi_check2(t, "ag_where", a, b))
+        return NULL;
+    if (mask->dtype != a->dtype)
+        return agi_fail(t, AG_ERR_DTYPE, "ag_where: mask is %s, a and b are %s",
+                        mask->dtype == AG_F64 ? "f64" : "f32", a->dtype == AG_F64 ? "f64" : "f32");
+    if (!agi_broadcast_shape(t, "ag_where", a, b, &ndim, shape)) return NULL;
+    ag_tensor ab = {0};                      /* a header with the a-b shape */
+    ab.ndim = (uint8_t)ndim;
+    memcpy(ab.shape, shape, sizeof shape);
+    if (!agi_broadcast_shape(t, "ag_where (mask with a,b)", mask, &ab, &ndim2, shape2))
+        return NULL;
+    ag_tensor *y = agi_new(t, "ag_where", (ag_dtype)a->dtype, ndim2, shape2);
+    if (!y) return NULL;
+    int64_t st[4][AG_MAX_DIMS];
+    agi_iter it;
+    agi_contig_strides(ndim2, shape2, st[0]);
+    agi_bcast_strides(mask, ndim2, shape2, st[1]);
+    agi_bcast_strides(a, ndim2, shape2, st[2]);
+    agi_bcast_strides(b, ndim2, shape2, st[3]);
+    agi_iter_init(&it, ndim2, shape2, 4, (const int64_t(*)[AG_MAX_DIMS])st);
+    if (y->dtype == AG_F64)
+        WHERE_LOOP(double, mask, a, b, y, &it);
+    else
+        WHERE_LOOP(float, mask, a, b, y, &it);
+    ag_tensor *in[3] = {mask, a, b};
+    agi_record(t, &op_where, y, 3, in);
+    return agi_done(t, &op_where, y);
+}
