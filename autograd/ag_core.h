@@ -21,7 +21,10 @@
 ** Ownership. A tensor made with a NULL tape is persistent: the caller frees
 ** it with ag_tensor_free. Everything an op makes, and any tensor created with
 ** a tape, belongs to that tape and lives until ag_tape_reset or ag_tape_free.
-** Using a tape tensor after its tape was reset is an AG_ERR_STATE error.
+** Using a tape tensor after its tape was reset is an AG_ERR_STATE error,
+** never a use-after-free: tensor headers are not freed before the tape.
+** A tensor from the step just before a reset is always caught; an older
+** one is caught unless a later step has reused its header.
 **
 ** Errors. Ops return NULL on failure and record a status and a message on the
 ** tape. Errors are sticky: every op on a tape in error, or given a NULL
@@ -191,7 +194,9 @@ ag_status ag_backward(ag_tape *t, ag_tensor *loss);
 ** used), and any entry may be NULL likewise. inputs may be leaves or
 ** intermediate results; each must require grad (AG_ERR_ARG otherwise).
 ** An input the outputs do not depend on gets zeros (PyTorch would need
-** allow_unused and return None). With create_graph the backward pass is
+** allow_unused and return None), and an output that does not require grad
+** is a constant that adds nothing (so the second derivative of a piecewise
+** linear function comes out as zeros, as in PyTorch). With create_graph the backward pass is
 ** recorded on the tape, so grads can be differentiated again. Leaves'
 ** own grad buffers are not touched.
 */

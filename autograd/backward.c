@@ -218,9 +218,11 @@ static int32_t seed(ag_tape *t, const walk *w, int n_out, ag_tensor *const *outs
     for (int k = 0; k < n_out; k++) {
         ag_tensor *y = outs[k], *g = gouts ? gouts[k] : NULL;
         if (!agi_check(t, w->fn, "an output", y)) return -2;
-        if (!y->requires_grad)
+        if (!y->requires_grad) {
+            if (w->grads) continue;          /* ag_grad: a constant adds nothing */
             return agi_fail(t, AG_ERR_ARG, "%s: output %d does not require grad "
                             "(no input of it requires grad, or grad mode was off)", w->fn, k), -2;
+        }
         if (g) {
             if (!agi_check(t, w->fn, "a grad_output", g)) return -2;
             if (!agi_same_shape(g, y) || g->dtype != y->dtype)
@@ -269,7 +271,8 @@ ag_status ag_backward(ag_tape *t, ag_tensor *loss)
     if (!t) return AG_ERR_ARG;
     if (t->status != AG_OK) return t->status;
     walk w = {"ag_backward", 0, NULL, NULL, NULL, 0};
-    if (loss && loss->numel != 1) {
+    if (!agi_check(t, "ag_backward", "loss", loss)) return t->status;
+    if (loss->numel != 1) {
         char buf[96];
         agi_fail(t, AG_ERR_SHAPE, "ag_backward: loss is %s, not one element "
                  "(use ag_grad with grad_outputs)", agi_shape_str(loss, buf));

@@ -43,19 +43,13 @@ static int eval_vjp(const multi *m, ag_tape *t, ag_tensor *const *in, ag_tensor 
     if (!agi_same_shape(y, v) || y->dtype != AG_F64)
         return agi_fail(t, AG_ERR_SHAPE, "%s: the output must keep one shape and be f64",
                         m->who), 0;
-    if (!y->requires_grad) {           /* f does not depend on x: grads are 0 */
-        for (int i = 0; i < m->n_user; i++)
-            if (!(out[i] = ag_zeros(t, AG_F64, in[i]->ndim, in[i]->shape))) return 0;
-        return 1;
-    }
     return ag_grad(t, 1, &y, &v, m->n_user, in, out, 1) == AG_OK;
 }
 
 typedef struct jac {
-    int n_in, n_out;
+    int n_in;
     ag_tensor *const *in;
     int64_t cols, rows;       /* input elements, output elements */
-    int64_t out_numel[64];
     double *analytic, *numeric, *kinkgap;   /* rows x cols */
 } jac;
 
@@ -75,17 +69,11 @@ static int analytic(const multi *m, jac *J, ag_tape *t, ag_tensor **outs)
     int64_t row = 0;
     for (int k = 0; k < m->n_out; k++) {
         for (int64_t e = 0; e < outs[k]->numel; e++, row++) {
-            if (!outs[k]->requires_grad) continue;       /* a constant: row of 0 */
             for (int q = 0; q < m->n_out; q++)
                 gouts[q] = ag_zeros(t, (ag_dtype)outs[q]->dtype, outs[q]->ndim, outs[q]->shape);
             if (t->status != AG_OK) return 0;
             ag_tensor_set(gouts[k], e, 1.0);
-            /* only outputs that require grad may be given to ag_grad */
-            ag_tensor *o2[64], *g2[64];
-            int n2 = 0;
-            for (int q = 0; q < m->n_out; q++)
-                if (outs[q]->requires_grad) o2[n2] = outs[q], g2[n2++] = gouts[q];
-            if (ag_grad(t, n2, o2, g2, J->n_in, J->in, grads, 0) != AG_OK) return 0;
+            if (ag_grad(t, m->n_out, outs, gouts, J->n_in, J->in, grads, 0) != AG_OK) return 0;
             int64_t c = 0;
             for (int i = 0; i < J->n_in; i++)
                 for (int64_t j = 0; j < J->in[i]->numel; j++, c++)
@@ -161,7 +149,7 @@ static ag_status check(const multi *m0, int n_in, ag_tensor *const *in,
 {
     multi mm = *m0, *m = &mm;
     ag_gradcheck_opts o = opts ? *opts : (ag_gradcheck_opts){1e-6, 1e-5, 1e-3};
-    jac J = {n_in, 0, in, 0, 0, {0}, NULL, NULL, NULL};
+    jac J = {n_in, in, 0, 0, NULL, NULL, NULL};
     ag_tensor *outs[64];
     ag_status st = AG_OK;
     ag_tape *t = ag_tape_new();

@@ -109,6 +109,16 @@ static inline ag_tensor *tu_apply_binary(ag_tape *t, ag_tensor *const *in, void 
     return ((tu_binary_ctx *)ctx)->op(t, in[0], in[1]);
 }
 
+/* grads[i] = d sum(y) / d inputs[i] (ag_grad with a ones grad_output). */
+static inline ag_status tu_grad_of_sum(ag_tape *t, ag_tensor *y, int n,
+                                       ag_tensor *const *inputs, ag_tensor **grads)
+{
+    ag_tensor *ones = y ? ag_ones(t, ag_tensor_dtype(y), ag_tensor_ndim(y),
+                                  ag_tensor_shape(y)) : NULL;
+    if (!ones) return ag_tape_status(t) ? ag_tape_status(t) : AG_ERR_ARG;
+    return ag_grad(t, 1, &y, &ones, n, inputs, grads, 0);
+}
+
 /* Adds a test case named after the function to suite s. */
 #define TU_ADD(s, fn)                                                         \
     do {                                                                      \
