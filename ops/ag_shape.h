@@ -20,37 +20,61 @@ ag_tensor *ag_expand(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape);
 /* The reverse: sums x down to shape, which must broadcast to x's shape. */
 ag_tensor *ag_sum_to(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape);
 
-/* Same elements, new shape; one entry may be -1 (inferred). */
+/*
+** Same elements, new shape (a copy; this engine has no views). One entry
+** may be -1: it is inferred from x's element count. AG_ERR_SHAPE when the
+** counts differ, for two -1s, another negative entry, or a -1 that cannot
+** be inferred (x has 0 elements, or the rest does not divide the count).
+** ndim 0 makes a scalar of a one-element x.
+*/
 ag_tensor *ag_reshape(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape);
-/* Merges axes start..end (inclusive) into one. */
+/* Merges axes start_axis..end_axis (inclusive; negative counts back) into
+   one: flatten(x, 1, -1) of [N,C,H,W] is [N,C*H*W]. A scalar becomes [1].
+   AG_ERR_AXIS when an axis is out of range or start comes after end. */
 ag_tensor *ag_flatten(ag_tape *t, ag_tensor *x, int start_axis, int end_axis);
-/* Removes axis (which must have size 1), or every size-1 axis for AG_ALL. */
+/* Removes axis, which must have size 1 (AG_ERR_SHAPE otherwise, where
+   PyTorch would silently do nothing), or every size-1 axis for AG_ALL. */
 ag_tensor *ag_squeeze(ag_tape *t, ag_tensor *x, int axis);
-/* Inserts a size-1 axis at position axis (-1 appends), 0 <= axis <= ndim. */
+/* Inserts a size-1 axis at position axis: -ndim-1 <= axis <= ndim, a
+   negative axis counting from the end of the result (-1 appends).
+   AG_ERR_SHAPE when x already has AG_MAX_DIMS dimensions. */
 ag_tensor *ag_unsqueeze(ag_tape *t, ag_tensor *x, int axis);
-/* Joins n tensors along axis; every other dim must agree. */
+/* Joins xs[0..n) (n >= 1) along axis; every other dim must agree
+   (AG_ERR_SHAPE naming both shapes) and all share one dtype
+   (AG_ERR_DTYPE). Each input's gradient is its slice of dy. */
 ag_tensor *ag_concat(ag_tape *t, int n, ag_tensor *const *xs, int axis);
 /* x[start:end:step] along axis, Python's rules: negative start/end count
-   from the end and are clamped to the axis; step >= 1. */
+   from the end, both are clamped to [0, dim], and start >= end gives an
+   empty result (dim 0 along axis). step must be >= 1 (AG_ERR_ARG). The
+   gradient is dy placed at the slice's positions, zeros elsewhere. */
 ag_tensor *ag_slice(ag_tape *t, ag_tensor *x, int axis, int64_t start,
                     int64_t end, int64_t step);
 
 /* The rows (or slices along axis) of x named by idx[0..n): the embedding
-   lookup. Result: x's shape with dim axis replaced by n. */
+   lookup. Result: x's shape with dim axis replaced by n (n may be 0, then
+   idx may be NULL). An index may repeat: its gradients add up. Each
+   idx[i] must be in [0, dim): negative or too large is AG_ERR_ARG naming
+   i and the value (no counting from the end). */
 ag_tensor *ag_index_select(ag_tape *t, ag_tensor *x, int axis,
                            const int64_t *idx, int64_t n);
 /* base with src's slices added at the positions idx along axis (repeats
    add up): PyTorch's index_add, the backward of index_select. src has
-   base's shape with dim axis replaced by n. */
+   base's shape with dim axis replaced by n, and base's dtype. Indices are
+   checked as in ag_index_select. dbase = dy, dsrc = index_select(dy). */
 ag_tensor *ag_index_add(ag_tape *t, ag_tensor *base, int axis,
                         const int64_t *idx, int64_t n, ag_tensor *src);
 /* out[i..][j][k..] = x[i..][index[i..][j][k..]][k..] along axis (PyTorch's
-   gather). index has ndim = x's ndim and shape index_shape, with
-   index_shape[d] <= x's dim d for d != axis; the result has index_shape. */
+   gather). index is row-major with x's ndim and shape index_shape, with
+   index_shape[d] <= x's dim d for d != axis (AG_ERR_SHAPE); the result
+   has index_shape. Entries must be in [0, x's dim axis): otherwise
+   AG_ERR_ARG naming the entry's multi-index and value. */
 ag_tensor *ag_gather(ag_tape *t, ag_tensor *x, int axis,
                      const int64_t *index, const int64_t *index_shape);
 /* base with src[i..][j][k..] added at base[i..][index[i..][j][k..]][k..]
-   (PyTorch's scatter_add, the backward of gather). src has index_shape. */
+   (PyTorch's scatter_add, the backward of gather; repeats add up). src
+   has exactly index_shape (PyTorch also allows a larger src) and base's
+   dtype; index is checked against base as in ag_gather.
+   dbase = dy, dsrc = gather(dy). */
 ag_tensor *ag_scatter_add(ag_tape *t, ag_tensor *base, int axis,
                           const int64_t *index, const int64_t *index_shape,
                           ag_tensor *src);
