@@ -214,7 +214,8 @@ END_TEST
 START_TEST(test_leaky_relu_values)
 {
     uop l = US(leaky_relu, 0.1), neg = US(leaky_relu, -0.5), one = US(leaky_relu, 1);
-    assert_forward2(&l, 6, VALS(-2, 0, 3, -0.5, -INFINITY, NAN), VALS(-0.2, 0, 3, -0.05, -INFINITY, NAN));
+    assert_forward2(&l, 6, VALS(-2, 0, 3, -0.5, -INFINITY, NAN),
+                    VALS(-0.2, 0, 3, -0.05, -INFINITY, NAN));
     assert_forward2(&neg, 3, VALS(-2, 0, 3), VALS(1, 0, 3));
     assert_forward2(&one, 3, VALS(-2, 0, 3), VALS(-2, 0, 3));
 }
@@ -389,6 +390,30 @@ START_TEST(test_tape_in_error_keeps_first_message)
 }
 END_TEST
 
+/* Every op keeps its input's shape: scalars, 3-D and empty tensors. */
+START_TEST(test_shapes_are_kept)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *s = ag_scalar(NULL, AG_F64, -0.5);
+    ag_tensor *cube = ag_full(NULL, AG_F32, 3, SHAPE(2, 1, 3), 3);
+    ag_tensor *empty = ag_zeros(NULL, AG_F64, 2, SHAPE(3, 0));
+    for (size_t i = 0; i < N_OPS; i++) {
+        ag_tensor *y = uop_apply(t, &all_ops[i], s);
+        ck_assert_msg(y && ag_tensor_ndim(y) == 0 && ag_tensor_numel(y) == 1, "%s",
+                      all_ops[i].name);
+        tu_assert_shape(uop_apply(t, &all_ops[i], cube), 3, SHAPE(2, 1, 3));
+        tu_assert_shape(uop_apply(t, &all_ops[i], empty), 2, SHAPE(3, 0));
+    }
+    ck_assert_double_eq(ag_tensor_get(ag_leaky_relu(t, s, 0.5), 0), -0.25);
+    tu_assert_values(ag_clamp(t, cube, 0, 2), VALS(2, 2, 2, 2, 2, 2), 6, 0);
+    ck_assert_int_eq(ag_tape_status(t), AG_OK);
+    ag_tape_free(t);
+    ag_tensor_free(s);
+    ag_tensor_free(cube);
+    ag_tensor_free(empty);
+}
+END_TEST
+
 /* An op records one node; backward's masks record nothing. */
 START_TEST(test_recording)
 {
@@ -430,6 +455,7 @@ Suite *suite_activation(void)
     TU_ADD(s, test_clamp_values);
     TU_ADD(s, test_clamp_derivatives);
     TU_ADD(s, test_gradchecks);
+    TU_ADD(s, test_shapes_are_kept);
     TU_ADD(s, test_null_input);
     TU_ADD(s, test_clamp_rejects_bad_bounds);
     TU_ADD(s, test_tape_in_error_keeps_first_message);
