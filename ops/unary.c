@@ -1,5 +1,8 @@
 /*
-** unary.c: elementwise unary ops and cast. Each op: a kernel expression
+** unary.c: elementwise math ops (neg, exp, log, sqrt, square, reciprocal,
+** pow_scalar, sin, cos, tanh, abs, sign) and cast; agi_unary, the runner
+** every one-input elementwise op shares. Activations (sigmoid, relu, elu,
+** softplus, clamp...) live in activation.c. Each op: a kernel expression
 ** (instantiated for f32 and f64 by AGI_UNARY_KERNEL), its definition with
 ** the backward rule written with ops, and its constructor. Rules use the
 ** saved input (n->in[0]) or the output (n->out) so that, under
@@ -8,6 +11,8 @@
 #include "ag_ops_internal.h"
 #include "ag_binary.h"
 #include "ag_unary.h"
+
+#include <string.h>
 
 ag_tensor *agi_unary(ag_tape *t, const agi_op *op, ag_tensor *x,
                      agi_unary_kernel kernel, double s, double s2)
@@ -68,4 +73,180 @@ static const agi_op op_log = {"ag_log", log_backward};
 ag_tensor *ag_log(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_log, x, log_kernel, 0, 0);
+}
+
+/* ------------------------------------------------------------- powers --- */
+
+AGI_UNARY_KERNEL(sqrt_kernel, sqrt(x))
+/* y = sqrt x; dx += dy * 0.5 / y */
+static void sqrt_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                          ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_div(t, gy, ag_mul_scalar(t, n->out, 2));
+}
+static const agi_op op_sqrt = {"ag_sqrt", sqrt_backward};
+ag_tensor *ag_sqrt(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_sqrt, x, sqrt_kernel, 0, 0);
+}
+
+AGI_UNARY_KERNEL(square_kernel, x * x)
+/* y = x^2; dx += dy * 2x */
+static void square_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                            ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], 2));
+}
+static const agi_op op_square = {"ag_square", square_backward};
+ag_tensor *ag_square(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_square, x, square_kernel, 0, 0);
+}
+
+AGI_UNARY_KERNEL(reciprocal_kernel, 1 / x)
+/* y = 1/x; dx -= dy * y^2 */
+static void reciprocal_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_neg(t, ag_mul(t, gy, ag_square(t, n->out)));
+}
+static const agi_op op_reciprocal = {"ag_reciprocal", reciprocal_backward};
+ag_tensor *ag_reciprocal(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_reciprocal, x, reciprocal_kernel, 0, 0);
+}
+
+AGI_UNARY_KERNEL(pow_scalar_kernel, pow(x, s))
+/* y = x^p; dx += dy * p * x^(p-1), and 0 for p == 0 (as PyTorch: no
+   0 * inf = NaN at x == 0) */
+static void pow_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    ag_tensor *x = n->in[0];
+    double p = n->fparam[0];
+    if (p == 0)
+        gx[0] = ag_zeros(t, (ag_dtype)x->dtype, x->ndim, x->shape);
+    else
+        gx[0] = ag_mul(t, gy, ag_mul_scalar(t, ag_pow_scalar(t, x, p - 1), p));
+}
+static const agi_op op_pow_scalar = {"ag_pow_scalar", pow_scalar_backward};
+ag_tensor *ag_pow_scalar(ag_tape *t, ag_tensor *x, double p)
+{
+    return agi_unary(t, &op_pow_scalar, x, pow_scalar_kernel, p, 0);
+}
+
+/* ------------------------------------------------------ trigonometric --- */
+
+AGI_UNARY_KERNEL(sin_kernel, sin(x))
+/* y = sin x; dx += dy * cos x */
+static void sin_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_cos(t, n->in[0]));
+}
+static const agi_op op_sin = {"ag_sin", sin_backward};
+ag_tensor *ag_sin(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_sin, x, sin_kernel, 0, 0);
+}
+
+AGI_UNARY_KERNEL(cos_kernel, cos(x))
+/* y = cos x; dx -= dy * sin x */
+static void cos_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_neg(t, ag_mul(t, gy, ag_sin(t, n->in[0])));
+}
+static const agi_op op_cos = {"ag_cos", cos_backward};
+ag_tensor *ag_cos(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_cos, x, cos_kernel, 0, 0);
+}
+
+AGI_UNARY_KERNEL(tanh_kernel, tanh(x))
+/* y = tanh x; dx += dy * (1 - y^2) */
+static void tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                          ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_rsub_scalar(t, ag_square(t, n->out), 1));
+}
+static const agi_op op_tanh = {"ag_tanh", tanh_backward};
+ag_tensor *ag_tanh(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_tanh, x, tanh_kernel, 0, 0);
+}
+
+/* --------------------------------------------------------- sign, abs --- */
+
+/* NaN stays NaN (NumPy; PyTorch gives 0). -0 gives 0. */
+AGI_UNARY_KERNEL(sign_kernel, x > 0 ? 1 : (x < 0 ? -1 : (x == 0 ? 0 : x)))
+static const agi_op op_sign = {"ag_sign", NULL};   /* a constant: no rule */
+ag_tensor *ag_sign(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_sign, x, sign_kernel, 0, 0);
+}
+
+AGI_UNARY_KERNEL(abs_kernel, fabs(x))
+/* y = |x|; dx += dy * sign(x) (0 at x == 0, as PyTorch) */
+static void abs_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_sign(t, n->in[0]));
+}
+static const agi_op op_abs = {"ag_abs", abs_backward};
+ag_tensor *ag_abs(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_abs, x, abs_kernel, 0, 0);
+}
+
+/* --------------------------------------------------------------- cast --- */
+
+/* y = x converted to y's dtype; same shapes. */
+static void cast_kernel(const ag_tensor *x, ag_tensor *y)
+{
+    const int64_t n = y->numel;
+    if (n == 0) return;
+    if (x->dtype == y->dtype) {
+        memcpy(y->data, x->data, (size_t)n * agi_dtype_size(y->dtype));
+    } else if (y->dtype == AG_F64) {
+        const float *px = AGI_F32(x);
+        double *py = AGI_F64(y);
+        for (int64_t i = 0; i < n; i++) py[i] = px[i];
+    } else {
+        const double *px = AGI_F64(x);
+        float *py = AGI_F32(y);
+        for (int64_t i = 0; i < n; i++) py[i] = (float)px[i];
+    }
+}
+
+/* y = cast(x, dt); dx += cast(dy, x's dtype) (dy itself when dt is x's) */
+static void cast_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                          ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    ag_dtype dt = (ag_dtype)n->in[0]->dtype;
+    gx[0] = gy->dtype == dt ? gy : ag_cast(t, gy, dt);
+}
+static const agi_op op_cast = {"ag_cast", cast_backward};
+
+ag_tensor *ag_cast(ag_tape *t, ag_tensor *x, ag_dtype dt)
+{
+    char buf[96];
+    if (!agi_check(t, "ag_cast", "x", x)) return NULL;
+    if (dt != AG_F32 && dt != AG_F64)
+        return agi_fail(t, AG_ERR_DTYPE, "ag_cast: unknown dtype %d for x of shape %s "
+                        "(use AG_F32 or AG_F64)", (int)dt, agi_shape_str(x, buf));
+    ag_tensor *y = agi_new(t, "ag_cast", dt, x->ndim, x->shape);
+    if (!y) return NULL;
+    cast_kernel(x, y);
+    agi_record(t, &op_cast, y, 1, &x);
+    return agi_done(t, &op_cast, y);
 }
