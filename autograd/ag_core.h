@@ -68,6 +68,21 @@ typedef struct ag_rng ag_rng;
 /* Name of a status ("AG_ERR_SHAPE"); never NULL. */
 const char *ag_status_name(ag_status s);
 
+/*
+** The message of the last failed call that has no tape to hold it (tensor
+** creation with a NULL tape, ag_assign, modules, optimizers, files), for
+** the calling thread; "" if none yet. Calls that succeed do not clear it.
+*/
+const char *ag_last_error(void);
+
+/* A tensor with a dotted name ("0.weight"), as modules and optimizers list
+   their state. The tensor is borrowed. */
+typedef struct ag_named_tensor {
+    char name[128];
+    struct ag_tensor *tensor;
+    int is_buffer;          /* 1 for state that is not a parameter */
+} ag_named_tensor;
+
 /* ---------------------------------------------------------------- rng --- */
 
 /*
@@ -89,8 +104,8 @@ void ag_rng_set_state(ag_rng *r, const uint64_t state[4]);
 /*
 ** Creation. With t == NULL the tensor is persistent and owned by the caller;
 ** otherwise it belongs to tape t. shape has ndim entries (0 <= ndim <= 8,
-** each >= 0); ndim 0 is a scalar. On failure these return NULL and, when t
-** is not NULL, record the error on t.
+** each >= 0); ndim 0 is a scalar. On failure these return NULL and record
+** the error on t, or, when t is NULL, in ag_last_error().
 */
 ag_tensor *ag_zeros(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape);
 ag_tensor *ag_ones(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape);
@@ -113,6 +128,14 @@ ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                           const int64_t *shape, double mean, double std);
 /* A persistent deep copy of x's data (no grad, no history). */
 ag_tensor *ag_tensor_clone(const ag_tensor *x);
+
+/*
+** Copies src's values into dst in place (PyTorch's dst.copy_(src) under
+** no_grad): the way optimizers and running statistics update persistent
+** tensors. Shapes must be equal; dtypes may differ (values are converted).
+** Records nothing. Returns AG_OK, or an error with ag_last_error() set.
+*/
+ag_status ag_assign(ag_tensor *dst, const ag_tensor *src);
 
 /* Frees a persistent tensor and its grad. NULL and tape tensors: no-op. */
 void ag_tensor_free(ag_tensor *x);

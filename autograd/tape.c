@@ -245,11 +245,30 @@ ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x)
 
 /* ------------------------------------------------------------- errors --- */
 
+static _Thread_local char last_error[AGI_MSG_LEN];
+
+const char *ag_last_error(void) { return last_error; }
+
+ag_status agi_set_last_error(ag_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
 void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
 {
-    if (!t || t->status != AG_OK) return NULL;
-    t->status = s;
     va_list ap;
+    if (!t) {                 /* no tape to hold it: the thread's last error */
+        va_start(ap, fmt);
+        vsnprintf(last_error, sizeof last_error, fmt, ap);
+        va_end(ap);
+        return NULL;
+    }
+    if (t->status != AG_OK) return NULL;
+    t->status = s;
     va_start(ap, fmt);
     vsnprintf(t->msg, sizeof t->msg, fmt, ap);
     va_end(ap);

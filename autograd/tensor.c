@@ -7,13 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A persistent tensor with uninitialised data; NULL on bad input or OOM. */
-static ag_tensor *persistent_new(ag_dtype dt, int ndim, const int64_t *shape)
+/* A persistent tensor with uninitialised data; NULL (and ag_last_error)
+   on bad input or when out of memory. */
+static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
+                                 const int64_t *shape)
 {
-    if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape)) return NULL;
-    if (dt != AG_F32 && dt != AG_F64) return NULL;
+    char buf[96];
+    if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape))
+        return agi_set_last_error(AG_ERR_SHAPE, "%s: %d dimensions (0 to %d, with a shape)",
+                                  fn, ndim, AG_MAX_DIMS), NULL;
+    if (dt != AG_F32 && dt != AG_F64)
+        return agi_set_last_error(AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt), NULL;
     int64_t n = agi_numel(ndim, shape);
-    if (n < 0) return NULL;
+    if (n < 0)
+        return agi_set_last_error(AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
+                                  agi_dims_str(ndim, shape, buf)), NULL;
     size_t bytes = (size_t)n * agi_dtype_size(dt);
     bytes = (bytes + 63) & ~(size_t)63;
     ag_tensor *x = calloc(1, sizeof *x);
@@ -21,7 +29,8 @@ static ag_tensor *persistent_new(ag_dtype dt, int ndim, const int64_t *shape)
     if (!x || !data) {
         free(x);
         free(data);
-        return NULL;
+        return agi_set_last_error(AG_ERR_NOMEM, "%s: out of memory for %s", fn,
+                                  agi_dims_str(ndim, shape, buf)), NULL;
     }
     x->data = data;
     x->numel = n;
@@ -37,7 +46,7 @@ static ag_tensor *persistent_new(ag_dtype dt, int ndim, const int64_t *shape)
 static ag_tensor *make(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                        const int64_t *shape)
 {
-    if (!t) return persistent_new(dt, ndim, shape);
+    if (!t) return persistent_new(fn, dt, ndim, shape);
     if (t->status != AG_OK) return NULL;
     if (ndim && !shape) return agi_fail(t, AG_ERR_ARG, "%s: shape is NULL", fn);
     return agi_new(t, fn, dt, ndim, shape);
@@ -140,9 +149,28 @@ ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
 ag_tensor *ag_tensor_clone(const ag_tensor *x)
 {
     if (!x) return NULL;
-    ag_tensor *y = persistent_new((ag_dtype)x->dtype, x->ndim, x->shape);
+    ag_tensor *y = persistent_new("ag_tensor_clone", (ag_dtype)x->dtype, x->ndim, x->shape);
     if (y) memcpy(y->data, x->data, (size_t)x->numel * agi_dtype_size(x->dtype));
     return y;
+}
+
+ag_status ag_assign(ag_tensor *dst, const ag_tensor *src)
+{
+    char b1[96], b2[96];
+    if (!dst || !src)
+        return agi_set_last_error(AG_ERR_ARG, "ag_assign: %s is NULL", dst ? "src" : "dst");
+    if ((dst->tape && dst->gen != dst->tape->gen) || (src->tape && src->gen != src->tape->gen))
+        return agi_set_last_error(AG_ERR_STATE, "ag_assign: %s was made before its tape was reset",
+                                  dst->tape && dst->gen != dst->tape->gen ? "dst" : "src");
+    if (!agi_same_shape(dst, src))
+        return agi_set_last_error(AG_ERR_SHAPE, "ag_assign: dst is %s, src is %s",
+                                  agi_shape_str(dst, b1), agi_shape_str(src, b2));
+    if (dst == src || dst->data == src->data) return AG_OK;
+    if (dst->dtype == src->dtype)
+        memmove(dst->data, src->data, (size_t)dst->numel * agi_dtype_size(dst->dtype));
+    else
+        for (int64_t i = 0; i < dst->numel; i++) ag_tensor_set(dst, i, ag_tensor_get(src, i));
+    return AG_OK;
 }
 
 void ag_tensor_free(ag_tensor *x)

@@ -140,6 +140,38 @@ START_TEST(test_rng_moments)
 }
 END_TEST
 
+START_TEST(test_assign_copies_in_place)
+{
+    ag_tensor *dst = tu_tensor(AG_F64, 1, SHAPE(3), VALS(0, 0, 0));
+    ag_tensor *src = tu_tensor(AG_F32, 1, SHAPE(3), VALS(1.5, -2, 4));
+    void *before = ag_tensor_data(dst);
+    ck_assert_int_eq(ag_assign(dst, src), AG_OK);            /* converts f32 -> f64 */
+    ck_assert_ptr_eq(ag_tensor_data(dst), before);
+    tu_assert_values(dst, VALS(1.5, -2, 4), 3, 0);
+    ag_tape *t = ag_tape_new();
+    ag_tensor *y = ag_mul_scalar(t, dst, 2);
+    ck_assert_int_eq(ag_assign(dst, y), AG_OK);
+    tu_assert_values(dst, VALS(3, -4, 8), 3, 0);
+    ag_tensor *bad = tu_tensor(AG_F64, 1, SHAPE(2), VALS(0, 0));
+    ck_assert_int_eq(ag_assign(dst, bad), AG_ERR_SHAPE);
+    ck_assert_str_eq(ag_last_error(), "ag_assign: dst is [3], src is [2]");
+    ck_assert_int_eq(ag_assign(NULL, bad), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "ag_assign: dst is NULL");
+    ag_tape_reset(t);
+    ck_assert_int_eq(ag_assign(dst, y), AG_ERR_STATE);        /* y is stale */
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "src was made before"));
+    /* persistent creation errors land in ag_last_error too */
+    ck_assert_ptr_null(ag_zeros(NULL, AG_F32, 9, SHAPE(1, 1, 1, 1, 1, 1, 1, 1, 1)));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_zeros: 9 dimensions"));
+    ck_assert_ptr_null(ag_from_data(NULL, AG_F32, 1, SHAPE(2), NULL));
+    ck_assert_str_eq(ag_last_error(), "ag_from_data: data is NULL");
+    ag_tape_free(t);
+    ag_tensor_free(dst);
+    ag_tensor_free(src);
+    ag_tensor_free(bad);
+}
+END_TEST
+
 Suite *suite_tensor(void)
 {
     Suite *s = suite_create("tensor");
@@ -148,5 +180,6 @@ Suite *suite_tensor(void)
     TU_ADD(s, test_creation_errors);
     TU_ADD(s, test_rng_known_answers);
     TU_ADD(s, test_rng_moments);
+    TU_ADD(s, test_assign_copies_in_place);
     return s;
 }
