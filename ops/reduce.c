@@ -11,11 +11,12 @@
 ** keepdim only changes the output's shape.
 **
 ** Accuracy. Sums accumulate in double for both dtypes, so an f32 sum is
-** off by little more than its final rounding. Contiguous rows (inner == 1,
-** which includes AG_ALL) are summed pairwise, so the f64 error grows as
-** O(log n) rather than O(n); strided rows (inner > 1) accumulate in order,
-** 256 columns at a time so that the reads stay contiguous. var takes two
-** passes (the mean, then the squared deviations), in double.
+** off by little more than its final rounding. sum and mean add
+** contiguous rows (inner == 1, which includes AG_ALL) pairwise, so the f64
+** error grows as O(log n) rather than O(n); strided rows (inner > 1)
+** accumulate in order, 256 columns at a time so that the reads stay
+** contiguous. var takes two passes (the mean, then the squared
+** deviations), in double.
 **
 ** Backward. Every rule is written with ops. A rule first puts the reduced
 ** axis back into dy (size 1) with a private view op, a copy with a new
