@@ -338,7 +338,8 @@ START_TEST(test_strided_sums_past_a_tile)
     double *px = ag_tensor_data(x);
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 3; j++)
-            for (int k = 0; k < 300; k++) px[(i * 3 + j) * 300 + k] = 1000 * i + 10 * j + k / 1000.0;
+            for (int k = 0; k < 300; k++)
+                px[(i * 3 + j) * 300 + k] = 1000 * i + 10 * j + k / 1000.0;
     ag_tensor *y = ag_sum(t, x, 1, 0);
     tu_assert_shape(y, 2, SHAPE(2, 300));
     for (int i = 0; i < 2; i++)

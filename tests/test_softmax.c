@@ -233,7 +233,8 @@ START_TEST(test_errors)
 {
     const sm_fn fns[] = {ag_softmax, ag_log_softmax};
     const char *names[] = {"ag_softmax", "ag_log_softmax"};
-    ag_tensor *x = tu_tensor(AG_F64, 3, SHAPE(2, 3, 2), VALS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    ag_tensor *x = tu_tensor(AG_F64, 3, SHAPE(2, 3, 2),
+                             VALS(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     for (int f = 0; f < 2; f++) {
         ag_tape *t = ag_tape_new();
         tu_assert_error(t, fns[f](t, NULL, 0), AG_ERR_ARG, names[f], "NULL");
