@@ -115,4 +115,13 @@ ag_tensor *agi_unary(ag_tape *t, const agi_op *op, ag_tensor *x,
 ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a,
                       ag_tensor *b, agi_binary_kernel kernel);
 
+/*
+** Normalises axis for x (negative counts from the end) and gives x's
+** [outer, n, inner] view. Returns the axis, AG_ALL for every element (or
+** for a 0-d x), or -1 after recording an AG_ERR_AXIS error naming fn and
+** x's shape. AG_ALL is accepted only when allow_all is set. (reduce.c)
+*/
+int agi_reduce_axis(ag_tape *t, const char *fn, const ag_tensor *x, int axis,
+                    int allow_all, int64_t *outer, int64_t *n, int64_t *inner);
+
 #endif /* AG_OPS_INTERNAL_H */

@@ -35,16 +35,6 @@
 #define TILE 256            /* columns accumulated together when inner > 1 */
 #define PAIRWISE_BASE 128   /* rows at most this long are summed directly */
 
-/*
-** Shared with softmax.c (the declaration belongs in ag_ops_internal.h).
-** Normalises axis for x (negative counts from the end) and gives x's
-** [outer, n, inner] view. Returns the axis, AG_ALL for every element (or
-** for a 0-d x), or -1 after recording an AG_ERR_AXIS error naming fn and
-** x's shape. AG_ALL is accepted only when allow_all is set.
-*/
-int agi_reduce_axis(ag_tape *t, const char *fn, const ag_tensor *x, int axis,
-                    int allow_all, int64_t *outer, int64_t *n, int64_t *inner);
-
 int agi_reduce_axis(ag_tape *t, const char *fn, const ag_tensor *x, int axis,
                     int allow_all, int64_t *outer, int64_t *n, int64_t *inner)
 {

@@ -11,10 +11,6 @@
 #include "ag_reduce.h"
 #include "ag_unary.h"
 
-/* Defined in reduce.c (the declaration belongs in ag_ops_internal.h). */
-int agi_reduce_axis(ag_tape *t, const char *fn, const ag_tensor *x, int axis,
-                    int allow_all, int64_t *outer, int64_t *n, int64_t *inner);
-
 /*
 ** y[o, :, j] = softmax (or, with LOG, log_softmax) of x[o, :, j]; x and y
 ** are [outer, n, inner]. A row of all -inf gives NaN, as in PyTorch.
