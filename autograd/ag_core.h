@@ -74,6 +74,14 @@ const char *ag_status_name(ag_status s);
 ** the calling thread; "" if none yet. Calls that succeed do not clear it.
 */
 const char *ag_last_error(void);
+/* Sets the calling thread's ag_last_error() message (printf-style) and
+   returns s: for layers, optimizers and user code that report an error
+   with no tape. */
+ag_status ag_set_last_error(ag_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* A tensor with a dotted name ("0.weight"), as modules and optimizers list
    their state. The tensor is borrowed. */

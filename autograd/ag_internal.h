@@ -101,13 +101,6 @@ void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-/* Sets the calling thread's ag_last_error() message; returns s. */
-ag_status agi_set_last_error(ag_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
 /* Writes "[2,3]" into buf (at least 96 bytes); returns buf. */
 char *agi_shape_str(const ag_tensor *x, char *buf);
 char *agi_dims_str(int ndim, const int64_t *shape, char *buf);

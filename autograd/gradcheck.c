@@ -83,7 +83,8 @@ static int analytic(const multi *m, jac *J, ag_tape *t, ag_tensor **outs)
     return 1;
 }
 
-/* Runs the function with no grad on a fresh tape; writes the flat outputs. */
+/* Runs the function on a fresh tape (grad mode on: the second-order
+   function builds its gradients with create_graph); writes the flat outputs. */
 static int evaluate(const multi *m, ag_tape *t, ag_tensor *const *in, double *flat)
 {
     ag_tensor *outs[64];

@@ -249,7 +249,7 @@ static _Thread_local char last_error[AGI_MSG_LEN];
 
 const char *ag_last_error(void) { return last_error; }
 
-ag_status agi_set_last_error(ag_status s, const char *fmt, ...)
+ag_status ag_set_last_error(ag_status s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -14,13 +14,13 @@ static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
 {
     char buf[96];
     if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape))
-        return agi_set_last_error(AG_ERR_SHAPE, "%s: %d dimensions (0 to %d, with a shape)",
+        return ag_set_last_error(AG_ERR_SHAPE, "%s: %d dimensions (0 to %d, with a shape)",
                                   fn, ndim, AG_MAX_DIMS), NULL;
     if (dt != AG_F32 && dt != AG_F64)
-        return agi_set_last_error(AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt), NULL;
+        return ag_set_last_error(AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt), NULL;
     int64_t n = agi_numel(ndim, shape);
     if (n < 0)
-        return agi_set_last_error(AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
+        return ag_set_last_error(AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
                                   agi_dims_str(ndim, shape, buf)), NULL;
     size_t bytes = (size_t)n * agi_dtype_size(dt);
     bytes = (bytes + 63) & ~(size_t)63;
@@ -29,7 +29,7 @@ static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
     if (!x || !data) {
         free(x);
         free(data);
-        return agi_set_last_error(AG_ERR_NOMEM, "%s: out of memory for %s", fn,
+        return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory for %s", fn,
                                   agi_dims_str(ndim, shape, buf)), NULL;
     }
     x->data = data;
@@ -158,12 +158,12 @@ ag_status ag_assign(ag_tensor *dst, const ag_tensor *src)
 {
     char b1[96], b2[96];
     if (!dst || !src)
-        return agi_set_last_error(AG_ERR_ARG, "ag_assign: %s is NULL", dst ? "src" : "dst");
+        return ag_set_last_error(AG_ERR_ARG, "ag_assign: %s is NULL", dst ? "src" : "dst");
     if ((dst->tape && dst->gen != dst->tape->gen) || (src->tape && src->gen != src->tape->gen))
-        return agi_set_last_error(AG_ERR_STATE, "ag_assign: %s was made before its tape was reset",
+        return ag_set_last_error(AG_ERR_STATE, "ag_assign: %s was made before its tape was reset",
                                   dst->tape && dst->gen != dst->tape->gen ? "dst" : "src");
     if (!agi_same_shape(dst, src))
-        return agi_set_last_error(AG_ERR_SHAPE, "ag_assign: dst is %s, src is %s",
+        return ag_set_last_error(AG_ERR_SHAPE, "ag_assign: dst is %s, src is %s",
                                   agi_shape_str(dst, b1), agi_shape_str(src, b2));
     if (dst == src || dst->data == src->data) return AG_OK;
     if (dst->dtype == src->dtype)
