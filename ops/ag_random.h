@@ -12,10 +12,17 @@ extern "C" {
 #endif
 
 /*
-** An inverted-dropout mask: each element is 0 with probability p, else
-** 1/(1-p), drawn from r in row-major order (one ag_rng_uniform each). A
-** constant (records nothing); dropout is ag_mul(x, mask). p in [0, 1];
-** p = 1 gives all zeros.
+** An inverted-dropout mask of dtype dt and the given shape: each element
+** is 0 with probability p, else 1/(1-p) (rounded to dt), so the mask's
+** mean is 1. Element i is kept iff the i-th ag_rng_uniform(r) drawn, in
+** row-major order, is >= p; exactly one uniform is drawn per element
+** whatever p is, so the same generator state gives the same mask. p = 0
+** gives all ones, p = 1 all zeros. The mask is a constant: it records
+** nothing and does not require grad; dropout is ag_mul(x, mask).
+** With t == NULL the mask is persistent (the caller frees it), as with
+** ag_rand_uniform. Errors (AG_ERR_ARG): r NULL, p outside [0, 1] or NaN,
+** shape NULL with ndim > 0; on a tape already in error, returns NULL
+** without drawing.
 */
 ag_tensor *ag_dropout_mask(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                            const int64_t *shape, double p);
