@@ -5,6 +5,7 @@
 */
 #include "ag_module.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
