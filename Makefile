@@ -22,7 +22,7 @@ LIBS     = -lm -lpthread
 
 LIB_SRCS = $(wildcard autograd/*.c ops/*.c nn/*.c optim/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-PUB_HDRS = ag.h $(filter-out %internal.h,$(wildcard autograd/*.h ops/*.h nn/*.h optim/*.h))
+PUB_HDRS = ag.h $(filter-out %internal.h %_base.h,$(wildcard autograd/*.h ops/*.h nn/*.h optim/*.h))
 ALL_HDRS = $(wildcard *.h autograd/*.h ops/*.h nn/*.h optim/*.h)
 TEST_SRCS = $(wildcard tests/*.c)
 TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)

@@ -6,11 +6,25 @@
 #define AG_H
 
 #include "ag_core.h"
+/* ops */
 #include "ag_unary.h"
 #include "ag_binary.h"
 #include "ag_reduce.h"
 #include "ag_shape.h"
 #include "ag_linalg.h"
 #include "ag_random.h"
+/* nn */
+#include "ag_module.h"
+#include "ag_layers.h"
+#include "ag_init.h"
+#include "ag_loss.h"
+#include "ag_safetensors.h"
+/* optim */
+#include "ag_optim.h"
+#include "ag_optimizers.h"
+#include "ag_sched.h"
+#include "ag_clip.h"
+#include "ag_lbfgs.h"
+#include "ag_checkpoint.h"
 
 #endif

@@ -1,0 +1,54 @@
+/*
+** ag_optim.h: what every optimizer shares. An optimizer updates a list of
+** persistent parameters from their grads (ag_tensor_grad), in place, with
+** tensor ops under no-grad on a private tape. It borrows the parameters
+** (they must outlive it) and owns its state tensors, which exist from
+** construction on (zeros), so a checkpoint can be loaded into a new one.
+** Constructors are in ag_optimizers.h (first-order methods) and
+** ag_lbfgs.h (L-BFGS, Newton).
+*/
+#ifndef AG_OPTIM_H
+#define AG_OPTIM_H
+
+#include "ag_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ag_optim ag_optim;
+
+/*
+** One update from the current grads. A parameter whose grad is NULL (no
+** backward has reached it) is skipped, as PyTorch skips None grads.
+** Returns AG_OK, or an error with ag_last_error() set (parameters are left
+** as they were when the error is found before any update).
+*/
+ag_status ag_optim_step(ag_optim *o);
+/* Zeroes every parameter's grad. */
+void ag_optim_zero_grad(ag_optim *o);
+
+double ag_optim_get_lr(const ag_optim *o);
+void ag_optim_set_lr(ag_optim *o, double lr);
+/* The learning rate given at construction (schedules scale from it). */
+double ag_optim_base_lr(const ag_optim *o);
+int64_t ag_optim_steps(const ag_optim *o);          /* updates taken */
+void ag_optim_set_steps(ag_optim *o, int64_t steps);
+const char *ag_optim_name(const ag_optim *o);       /* "Adam", ... */
+int ag_optim_num_params(const ag_optim *o);
+ag_tensor *ag_optim_param(const ag_optim *o, int i);
+
+/*
+** The state tensors, named "<param index>.<name>" ("0.exp_avg",
+** "3.momentum_buffer"), in a fixed order. Writes at most max entries and
+** returns the total. The tensors belong to the optimizer; a checkpoint
+** loads into them with ag_assign.
+*/
+int ag_optim_state(const ag_optim *o, ag_named_tensor *out, int max);
+
+void ag_optim_free(ag_optim *o);                    /* NULL is a no-op */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AG_OPTIM_H */
