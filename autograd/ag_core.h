@@ -187,6 +187,13 @@ void ag_tape_reset(ag_tape *t);
 
 ag_status ag_tape_status(const ag_tape *t);
 const char *ag_tape_errmsg(const ag_tape *t);   /* "" when no error */
+/* Records an error on t (printf-style) unless t already holds one, and
+   returns s: for layers and user code that check their own inputs. */
+ag_status ag_tape_set_error(ag_tape *t, ag_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 void ag_tape_clear_error(ag_tape *t);
 size_t ag_tape_reserved(const ag_tape *t);  /* bytes the tape holds */
 size_t ag_tape_size(const ag_tape *t);      /* nodes recorded */

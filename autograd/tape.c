@@ -275,6 +275,19 @@ void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
     return NULL;
 }
 
+ag_status ag_tape_set_error(ag_tape *t, ag_status s, const char *fmt, ...)
+{
+    if (!t) return s;
+    if (t->status == AG_OK) {
+        va_list ap;
+        t->status = s;
+        va_start(ap, fmt);
+        vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
 char *agi_dims_str(int ndim, const int64_t *shape, char *buf)
 {
     int n = 0;
