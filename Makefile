@@ -96,3 +96,6 @@ install: lib
 
 clean:
 	rm -rf build
+
+# Benchmarks (never part of make test): bench/bench.mk defines `make bench`.
+-include bench/bench.mk

@@ -13,12 +13,14 @@
 #include "ag_shape.h"
 #include "ag_linalg.h"
 #include "ag_random.h"
+#include "ag_threads.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
 #include "ag_init.h"
 #include "ag_loss.h"
 #include "ag_safetensors.h"
+#include "ag_data.h"
 /* optim */
 #include "ag_optim.h"
 #include "ag_optimizers.h"
