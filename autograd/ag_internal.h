@@ -40,10 +40,13 @@ typedef struct agi_op {
     agi_backward_fn backward;
 } agi_op;
 
+#define AGI_NODE_INLINE 4     /* inputs kept in the node itself */
+
 struct agi_node {
     const agi_op *op;
     ag_tensor *out;
-    ag_tensor **in;         /* n_in inputs (in the arena) */
+    ag_tensor **in;         /* n_in inputs: in_inline, or the arena if more */
+    ag_tensor *in_inline[AGI_NODE_INLINE];
     int32_t n_in;
     int32_t iparam[4];      /* axes, flags */
     double fparam[2];       /* scalars (slope, exponent, bounds) */
@@ -68,8 +71,8 @@ struct ag_tape {
     agi_block *blocks;              /* data arena; coalesced on reset */
     int nblocks, cap_blocks, cur;
     agi_hpool pools[2];             /* headers: pools alternate by generation */
-    agi_node *nodes;
-    int32_t n_nodes, cap_nodes;
+    agi_node **node_chunks;         /* nodes in fixed chunks: never moved */
+    int32_t n_nodes, cap_nodes;     /* cap_nodes = chunks * AGI_NODE_CHUNK */
     uint64_t gen;
     uint64_t n_ops;                 /* ops run this generation (recorded or not) */
     ag_tensor **gacc;               /* backward scratch, kept across resets */
@@ -81,6 +84,10 @@ struct ag_tape {
     uint8_t in_backward;
     char msg[AGI_MSG_LEN];
 };
+
+#define AGI_NODE_CHUNK 1024
+/* Node i of the tape. */
+#define AGI_NODE(t, i) (&(t)->node_chunks[(i) / AGI_NODE_CHUNK][(i) % AGI_NODE_CHUNK])
 
 /* ------------------------------------------------------------- memory --- */
 

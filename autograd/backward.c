@@ -151,7 +151,7 @@ static int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_te
 /* Runs node i's rule on its summed gradient and routes the results. */
 static int run_node(ag_tape *t, const walk *w, int32_t i)
 {
-    const agi_node *n = &t->nodes[i];
+    const agi_node *n = AGI_NODE(t, i);
     uint8_t need_small[16], *need = need_small;
     ag_tensor *gx_small[16], **gx = gx_small;
     int any = 0;
@@ -203,7 +203,7 @@ static void mark_needed(ag_tape *t, const walk *w, int32_t n_nodes)
     for (int k = 0; k < w->n_in; k++)
         if (w->inputs[k]->node >= 0) t->mark[w->inputs[k]->node] = 1;
     for (int32_t i = 0; i < n_nodes; i++) {
-        const agi_node *n = &t->nodes[i];
+        const agi_node *n = AGI_NODE(t, i);
         for (int j = 0; j < n->n_in && !t->mark[i]; j++)
             t->mark[i] = (uint8_t)wanted(t, w, n->in[j]);
     }

@@ -57,7 +57,8 @@ void ag_tape_free(ag_tape *t)
     free(t->blocks);
     hpool_free(&t->pools[0]);
     hpool_free(&t->pools[1]);
-    free(t->nodes);
+    for (int32_t i = 0; i < t->cap_nodes / AGI_NODE_CHUNK; i++) free(t->node_chunks[i]);
+    free(t->node_chunks);
     free(t->gacc);
     free(t->mark);
     free(t);
@@ -159,6 +160,14 @@ void *agi_alloc(ag_tape *t, size_t bytes)
 {
     size_t need = (bytes + AGI_ALIGN - 1) & ~(size_t)(AGI_ALIGN - 1);
     if (need < bytes) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes", bytes);
+    if (t->cur < t->nblocks) {                 /* the common case: it fits */
+        agi_block *b = &t->blocks[t->cur];
+        if (b->cap - b->used >= need) {
+            void *p = b->base + b->used;
+            b->used += need;
+            return p;
+        }
+    }
     for (; t->cur < t->nblocks; t->cur++) {
         agi_block *b = &t->blocks[t->cur];
         if (b->cap - b->used >= need) {
@@ -195,7 +204,9 @@ static ag_tensor *new_header(ag_tape *t)
         return agi_fail(t, AG_ERR_NOMEM, "out of memory: tensor headers");
     ag_tensor *x = &p->chunks[chunk][p->used % AGI_HCHUNK];
     p->used++;
-    memset(x, 0, sizeof *x);
+    x->grad = NULL;             /* the caller sets data, shape and the rest */
+    x->requires_grad = 0;
+    x->owns_data = 0;
     return x;
 }
 
@@ -234,7 +245,7 @@ ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
     x->ndim = (uint8_t)ndim;
     x->dtype = (uint8_t)dt;
     x->node = -1;
-    if (ndim) memcpy(x->shape, shape, (size_t)ndim * sizeof *shape);
+    for (int i = 0; i < ndim; i++) x->shape[i] = shape[i];
     return x;
 }
 
@@ -356,6 +367,18 @@ void agi_fill(ag_tensor *x, double v)
 
 /* ------------------------------------------------------------ recording --- */
 
+/* One more chunk of nodes; 0 when out of memory. */
+static int grow_nodes(ag_tape *t)
+{
+    int32_t nchunks = t->cap_nodes / AGI_NODE_CHUNK;
+    agi_node **c = realloc(t->node_chunks, (size_t)(nchunks + 1) * sizeof *c);
+    if (!c) return 0;
+    t->node_chunks = c;
+    if (!(c[nchunks] = malloc(AGI_NODE_CHUNK * sizeof **c))) return 0;
+    t->cap_nodes += AGI_NODE_CHUNK;
+    return 1;
+}
+
 agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
                      ag_tensor *const *in)
 {
@@ -365,22 +388,21 @@ agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
         for (int i = 0; i < n_in; i++) req |= in[i] && in[i]->requires_grad;
     out->requires_grad = (uint8_t)req;
     if (!req) return NULL;
-    if (t->n_nodes == t->cap_nodes) {
-        int32_t cap = t->cap_nodes ? t->cap_nodes * 2 : 256;
-        agi_node *nn = realloc(t->nodes, (size_t)cap * sizeof *nn);
-        if (!nn) return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for the tape", op->name);
-        t->nodes = nn;
-        t->cap_nodes = cap;
-    }
-    ag_tensor **ins = agi_alloc(t, (size_t)n_in * sizeof *ins);
-    if (!ins) return NULL;
-    memcpy(ins, in, (size_t)n_in * sizeof *ins);
-    agi_node *n = &t->nodes[t->n_nodes];
-    memset(n, 0, sizeof *n);
+    if (t->n_nodes == t->cap_nodes && !grow_nodes(t))
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for the tape", op->name);
+    agi_node *n = AGI_NODE(t, t->n_nodes);
+    ag_tensor **ins = n->in_inline;
+    if (n_in > AGI_NODE_INLINE && !(ins = agi_alloc(t, (size_t)n_in * sizeof *ins)))
+        return NULL;
+    for (int i = 0; i < n_in; i++) ins[i] = in[i];
     n->op = op;
     n->out = out;
     n->in = ins;
     n->n_in = n_in;
+    n->iparam[0] = n->iparam[1] = n->iparam[2] = n->iparam[3] = 0;
+    n->fparam[0] = n->fparam[1] = 0;
+    n->aux = NULL;
+    n->saved = NULL;
     out->node = t->n_nodes++;
     return n;
 }
@@ -447,7 +469,7 @@ ag_status ag_tape_write_dot(ag_tape *t, const char *path)
     char buf[96];
     fprintf(f, "digraph tape {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
     for (int32_t i = 0; i < t->n_nodes; i++) {
-        const agi_node *n = &t->nodes[i];
+        const agi_node *n = AGI_NODE(t, i);
         fprintf(f, "  n%d [shape=box,label=\"#%d %s\\n%s %s\"];\n", i, i, n->op->name,
                 agi_shape_str(n->out, buf), n->out->dtype == AG_F64 ? "f64" : "f32");
         for (int j = 0; j < n->n_in; j++) {
