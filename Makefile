@@ -99,3 +99,5 @@ clean:
 
 # Benchmarks (never part of make test): bench/bench.mk defines `make bench`.
 -include bench/bench.mk
+# Differential tests against PyTorch: difftest/difftest.mk defines `make difftest`.
+-include difftest/difftest.mk
