@@ -34,7 +34,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
            --error-exitcode=1
 
-.PHONY: all lib test test-build deps install clean readme-example
+.PHONY: all lib test test-build test-asan test-tsan deps install clean readme-example
 all: lib
 lib: $(BUILD)/libag.a $(BUILD)/libag.so
 
@@ -85,6 +85,21 @@ test: deps
 	@echo "== the same suites under Valgrind (no AVX-512: Valgrind lacks it)"
 	@$(MAKE) --no-print-directory BUILD=build/valgrind PORTABLE=1 OPT="-O1 -g" test-build
 	CK_FORK=no $(VALGRIND) build/valgrind/test_runner
+
+# Sanitizers: the same suites built with AddressSanitizer + UndefinedBehavior-
+# Sanitizer (leaks included), and with ThreadSanitizer.
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer
+test-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan \
+	    CFLAGS="$(SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    LIBS="-lm -lpthread -fsanitize=address,undefined" test-build
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    CK_FORK=no build/asan/test_runner
+
+test-tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan \
+	    CFLAGS="$(SAN_FLAGS) -fsanitize=thread" LIBS="-lm -lpthread -fsanitize=thread" test-build
+	TSAN_OPTIONS=halt_on_error=1 CK_FORK=no build/tsan/test_runner
 
 # ---------------------------------------------------------------- install
 install: lib
