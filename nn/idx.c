@@ -71,6 +71,9 @@ static ag_status read_header(FILE *f, const char *shown, int64_t length, ag_idx 
     if (length < 4 || fread(magic, 1, 4, f) != 4)
         return ag_set_last_error(AG_ERR_FORMAT, "ag_idx_load: '%s': truncated header: the file "
                                  "has %lld bytes, the magic number needs 4", shown, (long long)length);
+    if (magic[0] == 0x1f && magic[1] == 0x8b)
+        return ag_set_last_error(AG_ERR_FORMAT, "ag_idx_load: '%s': a gzip file, not an IDX "
+                                 "file: gunzip it first (no zlib here)", shown);
     if (magic[0] != 0 || magic[1] != 0)
         return ag_set_last_error(AG_ERR_FORMAT, "ag_idx_load: '%s': bad magic number 0x%08x: not "
                                  "an IDX file (its first two bytes must be 0)", shown,

@@ -198,10 +198,15 @@ START_TEST(test_idx_refuses_bad_magic_type_and_dims)
     size_t len = idx_image(file, 0x08, 1, (const uint32_t[]){4}, data, 4);
     tmp_path("bad", path);
     ag_idx a;
-    file[0] = 0x1f;                             /* e.g. a gzip file (1f 8b) */
-    file[1] = 0x8b;
+    file[0] = 0x12;
     write_bytes(path, file, len);
-    assert_last_error(ag_idx_load(path, &a), AG_ERR_FORMAT, path, "bad magic number 0x1f8b0801");
+    assert_last_error(ag_idx_load(path, &a), AG_ERR_FORMAT, path, "bad magic number 0x12000801");
+    file[0] = 0, file[1] = 0x03;
+    write_bytes(path, file, len);
+    assert_last_error(ag_idx_load(path, &a), AG_ERR_FORMAT, "ag_idx_load", "magic number 0x00030801");
+    file[0] = 0x1f, file[1] = 0x8b;             /* the .gz as published */
+    write_bytes(path, file, len);
+    assert_last_error(ag_idx_load(path, &a), AG_ERR_FORMAT, path, "a gzip file, not an IDX file");
     file[0] = 0, file[1] = 0;
     file[2] = 0x0d;                             /* float data */
     write_bytes(path, file, len);
