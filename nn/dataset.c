@@ -35,36 +35,45 @@ struct ag_dataset {
 
 /* ------------------------------------------------------- construction --- */
 
-/* A dataset with a fresh store of n samples (bytes uninitialised); NULL
-   with the error. The caller has checked the shape. */
+/* A dataset owning samples and labels (malloc'd; freed here on failure);
+   NULL with the error. The caller has checked the shape. */
+static ag_dataset *dataset_adopt(const char *fn, int64_t n, int sample_ndim,
+                                 const int64_t *sample_shape, int num_classes,
+                                 uint8_t *samples, uint8_t *labels)
+{
+    ag_dataset *ds = samples && labels ? calloc(1, sizeof *ds) : NULL;
+    data_store *st = ds ? calloc(1, sizeof *st) : NULL;
+    if (!st) {
+        free(ds), free(samples), free(labels);
+        ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory for %lld samples", fn, (long long)n);
+        return NULL;
+    }
+    atomic_init(&st->refs, 1);
+    st->samples = samples, st->labels = labels;
+    ds->store = st;
+    ds->samples = samples, ds->labels = labels;
+    ds->count = n, ds->features = 1;
+    ds->sample_ndim = sample_ndim;
+    for (int i = 0; i < sample_ndim; i++)
+        ds->sample_shape[i] = sample_shape[i], ds->features *= sample_shape[i];
+    ds->num_classes = num_classes;
+    ds->mean = 0, ds->std = 1;
+    return ds;
+}
+
+/* A dataset with room for n samples (bytes uninitialised); NULL with the
+   error. The caller has checked the shape. */
 static ag_dataset *dataset_alloc(const char *fn, int64_t n, int sample_ndim,
                                  const int64_t *sample_shape, int num_classes)
 {
     int64_t features = 1;
     for (int i = 0; i < sample_ndim; i++) features *= sample_shape[i];
-    ag_dataset *ds = calloc(1, sizeof *ds);
-    data_store *st = calloc(1, sizeof *st);
-    int too_big = features > 0 && n > (int64_t)(SIZE_MAX / 2) / features;
-    if (ds && st && !too_big) {
-        st->samples = malloc(n * features > 0 ? (size_t)(n * features) : 1);
-        st->labels = malloc(n > 0 ? (size_t)n : 1);
-    }
-    if (!ds || !st || too_big || !st->samples || !st->labels) {
-        if (st) free(st->samples), free(st->labels);
-        free(st), free(ds);
-        ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory for %lld samples of %lld bytes", fn,
-                          (long long)n, (long long)features);
-        return NULL;
-    }
-    atomic_init(&st->refs, 1);
-    ds->store = st;
-    ds->samples = st->samples, ds->labels = st->labels;
-    ds->count = n, ds->features = features;
-    ds->sample_ndim = sample_ndim;
-    for (int i = 0; i < sample_ndim; i++) ds->sample_shape[i] = sample_shape[i];
-    ds->num_classes = num_classes;
-    ds->mean = 0, ds->std = 1;
-    return ds;
+    if (features > 0 && n > (int64_t)(SIZE_MAX / 2) / features)
+        return ag_set_last_error(AG_ERR_NOMEM, "%s: %lld samples of %lld bytes are too many",
+                                 fn, (long long)n, (long long)features), NULL;
+    uint8_t *samples = malloc(n * features > 0 ? (size_t)(n * features) : 1);
+    uint8_t *labels = malloc(n > 0 ? (size_t)n : 1);
+    return dataset_adopt(fn, n, sample_ndim, sample_shape, num_classes, samples, labels);
 }
 
 /* AG_OK when every labels[0..n) < num_classes; else the error naming the
@@ -98,10 +107,16 @@ ag_dataset *ag_dataset_from_bytes(int64_t n, int sample_ndim, const int64_t *sam
     if (n < 0 || sample_ndim < 0 || sample_ndim > MAX_SAMPLE_DIMS || (sample_ndim && !sample_shape))
         return ag_set_last_error(AG_ERR_ARG, "%s: bad count %lld or sample shape (%d dimensions, "
                                  "0 to %d)", fn, (long long)n, sample_ndim, MAX_SAMPLE_DIMS), NULL;
-    for (int i = 0; i < sample_ndim; i++)
+    int64_t features = 1;
+    for (int i = 0; i < sample_ndim; i++) {
         if (sample_shape[i] < 0 || sample_shape[i] > INT32_MAX)
             return ag_set_last_error(AG_ERR_ARG, "%s: sample dimension %d is %lld", fn, i,
                                      (long long)sample_shape[i]), NULL;
+        features = features > INT32_MAX ? features : features * sample_shape[i];
+    }
+    for (int i = 0; i < sample_ndim; i++) features = sample_shape[i] ? features : 0;
+    if (features > INT32_MAX)
+        return ag_set_last_error(AG_ERR_ARG, "%s: samples of more than 2^31 bytes", fn), NULL;
     if (n > 0 && (!samples || !labels))
         return ag_set_last_error(AG_ERR_ARG, "%s: %s is NULL for %lld samples", fn,
                                  samples ? "labels" : "samples", (long long)n), NULL;
@@ -146,30 +161,13 @@ ag_dataset *ag_dataset_load_idx_classes(const char *images_path, const char *lab
                                  images_path ? "labels" : "images"), NULL;
     ag_idx images, labels;
     if (load_pair(fn, images_path, labels_path, &images, &labels) != AG_OK) return NULL;
-    ag_dataset *ds = NULL;
-    if (check_labels(fn, labels.data, labels.size, num_classes, labels_path) == AG_OK)
-        ds = calloc(1, sizeof *ds);
-    data_store *st = ds ? calloc(1, sizeof *st) : NULL;
-    if (ds && !st) {
-        free(ds), ds = NULL;
-        ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
-    }
-    if (!ds) {
+    if (check_labels(fn, labels.data, labels.size, num_classes, labels_path) != AG_OK) {
         ag_idx_free(&images), ag_idx_free(&labels);
         return NULL;
     }
-    atomic_init(&st->refs, 1);
-    st->samples = images.data, st->labels = labels.data;   /* moved, not copied */
-    ds->store = st;
-    ds->samples = st->samples, ds->labels = st->labels;
-    ds->count = images.dims[0];
-    ds->sample_ndim = images.ndim - 1;
-    ds->features = 1;
-    for (int i = 1; i < images.ndim; i++)
-        ds->sample_shape[i - 1] = images.dims[i], ds->features *= images.dims[i];
-    ds->num_classes = num_classes;
-    ds->mean = 0, ds->std = 1;
-    return ds;
+    /* the files' bytes are moved into the dataset, not copied */
+    return dataset_adopt(fn, images.dims[0], images.ndim - 1, images.dims + 1, num_classes,
+                         images.data, labels.data);
 }
 
 ag_dataset *ag_dataset_load_idx(const char *images_path, const char *labels_path)

@@ -341,6 +341,8 @@ START_TEST(test_dataset_from_bytes_checks_arguments)
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "4 dimensions"));
     ck_assert_ptr_null(ag_dataset_from_bytes(5, 2, SHAPE(2, 3), img5, lbl5, 257));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "num_classes 257"));
+    ck_assert_ptr_null(ag_dataset_from_bytes(1, 3, SHAPE(65536, 65536, 2), img5, lbl5, 10));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "samples of more than 2^31 bytes"));
     ag_dataset *empty = ag_dataset_from_bytes(0, 1, SHAPE(4), NULL, NULL, 2);
     ck_assert_ptr_nonnull(empty);
     ck_assert_int_eq(ag_dataset_count(empty), 0); ck_assert_int_eq(ag_dataset_features(empty), 4);
@@ -405,6 +407,8 @@ START_TEST(test_dataset_split_views_and_subset_copies)
     ck_assert_int_eq(ag_dataset_label(s, 0), 9); ck_assert_int_eq(ag_dataset_label(s, 1), 3);
     ck_assert_mem_eq(ag_dataset_sample(s, 2), ag_dataset_sample(a, 2), 6);
     ck_assert_ptr_ne(ag_dataset_sample(s, 2), ag_dataset_sample(a, 2));
+    ag_dataset_get_normalize(s, &mean, &std);              /* inherited too */
+    ck_assert_double_eq(mean, 0.5); ck_assert_double_eq(std, 2);
     ck_assert_ptr_null(ag_dataset_subset(a, (const int64_t[]){0, 3}, 2));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_subset: indices[1] = 3 is outside [0, 3)"));
     ag_dataset_free(s), ag_dataset_free(a), ag_dataset_free(c);
