@@ -232,7 +232,8 @@ int64_t ag_dataset_batch_into(ag_tensor *dst, const ag_dataset *ds, const int64_
 ** Samples have shape [2] (features 2), stored as bytes quantizing [-1, 1]
 ** (coordinates beyond are clamped); the normalization is set to mean 0.5,
 ** std 0.5, so batches hold the coordinates in [-1, 1]. Deterministic for
-** a given rng state. NULL with ag_last_error() on bad arguments.
+** a given rng state (across platforms up to libm's cos and sin rounding a
+** coordinate to the other byte). NULL with ag_last_error() on bad arguments.
 */
 ag_dataset *ag_dataset_spirals(int64_t n, int num_classes, double noise, ag_rng *rng);
 
