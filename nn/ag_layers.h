@@ -21,8 +21,9 @@
 ** Forward returns NULL with the error on the tape; the message starts with
 ** the layer's description and names the shapes, e.g.
 ** "Linear(in_features=3, out_features=2): x's last dim is 5, expected 3
-** (x is [4,5])". x must have the layer's dtype (AG_ERR_DTYPE otherwise;
-** cast with ag_cast).
+** (x is [4,5])". A layer with tensors of its own takes x of its dtype
+** only (AG_ERR_DTYPE otherwise; cast with ag_cast); the activations
+** without parameters take either dtype.
 **
 ** Generators passed to constructors are borrowed: Linear and Embedding use
 ** theirs during construction only; Dropout keeps drawing from its own, so
@@ -147,8 +148,8 @@ ag_module *ag_dropout_new(double p, ag_rng *rng);
 /*
 ** Embedding(num_embeddings, embedding_dim): a lookup table "weight"
 ** [num, dim], init N(0, 1) from rng as PyTorch. The forward takes a tensor
-** of indices stored as f32 or f64 values (any shape S, any dtype) and
-** returns S + [dim] in the layer's dtype; a value that is not an integer
+** of indices stored as f32 or f64 values (any shape S, either dtype)
+** and returns S + [dim] in the layer's dtype; a value that is not an integer
 ** in [0, num) is an AG_ERR_ARG naming its position. The indices get no
 ** gradient. Differences: no padding_idx, max_norm or sparse gradients.
 */
