@@ -1,5 +1,166 @@
-/* ag_layers.h: (to be written) */
+/*
+** ag_layers.h: the layers of nn/, as PyTorch's torch.nn modules of the
+** same names. Each constructor returns an ag_module (see ag_module.h): run
+** it with ag_module_forward(m, t, x), switch it with ag_module_train, list
+** or load its tensors by name (PyTorch's state_dict names: "weight",
+** "bias", "running_mean", ...), free it with ag_module_free.
+**
+**     ag_rng *rng = ag_rng_new(0);
+**     ag_module *net = ag_sequential_new(3, (ag_module *[]){
+**         ag_linear_new(784, 128, 1, AG_F32, rng),
+**         ag_relu_new(),
+**         ag_linear_new(128, 10, 1, AG_F32, rng)});
+**     if (!net) fprintf(stderr, "%s\n", ag_last_error());
+**     ag_tensor *logits = ag_module_forward(net, t, x);     // x is [N,784]
+**
+** Every layer's forward is a composition of ops, so its gradients of every
+** order come from the ops' rules (gradcheck and gradgradcheck pass in f64).
+**
+** Errors. Constructors return NULL and set ag_last_error() (bad sizes or
+** probabilities, an unknown dtype, a NULL generator, out of memory).
+** Forward returns NULL with the error on the tape; the message starts with
+** the layer's description and names the shapes, e.g.
+** "Linear(in_features=3, out_features=2): x's last dim is 5, expected 3
+** (x is [4,5])". A layer with tensors of its own takes x of its dtype
+** only (AG_ERR_DTYPE otherwise; cast with ag_cast); the activations
+** without parameters take either dtype.
+**
+** Generators passed to constructors are borrowed: Linear and Embedding use
+** theirs during construction only; Dropout keeps drawing from its own, so
+** it must outlive the layer.
+*/
 #ifndef AG_LAYERS_H
 #define AG_LAYERS_H
+
 #include "ag_core.h"
+#include "ag_module.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* ------------------------------------------------------------ linear --- */
+
+/*
+** Linear(in_features, out_features, bias): y = x @ weight^T + bias, with
+** "weight" [out, in] and "bias" [out] (no bias when bias is 0), PyTorch's
+** layout. x is [..., in] with any number of leading dims (1-D [in] too);
+** y is [..., out]. Init as PyTorch: weight kaiming_uniform(a = sqrt(5)),
+** bias U(-1/sqrt(in), 1/sqrt(in)), both drawn from rng (weight first).
+** For another init, fill the tensors with ag_init_* through
+** ag_module_get(m, "weight"). in and out may be 0.
+*/
+ag_module *ag_linear_new(int64_t in_features, int64_t out_features, int bias,
+                         ag_dtype dt, ag_rng *rng);
+
+/* -------------------------------------------------------- sequential --- */
+
+/*
+** Sequential: the modules run in order, each output the next input.
+** Children are named "0", "1", ..., so their tensors are "0.weight",
+** "2.running_mean", ... as in PyTorch. Takes ownership of the n modules,
+** also on failure (a NULL among them is AG_ERR_ARG and frees the others).
+** modules may be NULL when n is 0. An empty Sequential returns x.
+*/
+ag_module *ag_sequential_new(int n, ag_module *const *modules);
+/* Appends m (named by its position); takes ownership of m, also on
+   failure. AG_ERR_ARG when seq is not a Sequential or m is NULL. */
+ag_status ag_sequential_add(ag_module *seq, ag_module *m);
+/* The number of modules in seq (0 if seq is not a Sequential). */
+int ag_sequential_len(const ag_module *seq);
+/* Module i of seq (borrowed), or NULL when out of range. */
+ag_module *ag_sequential_get(const ag_module *seq, int i);
+
+/* -------------------------------------------------------- activations --- */
+
+/* Elementwise, any shape, no parameters: the ops of ag_unary.h as layers. */
+ag_module *ag_sigmoid_new(void);
+ag_module *ag_tanh_new(void);
+ag_module *ag_relu_new(void);
+/* x > 0 ? x : negative_slope * x (PyTorch's default slope: 0.01). */
+ag_module *ag_leaky_relu_new(double negative_slope);
+/* x > 0 ? x : alpha * (e^x - 1) (PyTorch's default alpha: 1). */
+ag_module *ag_elu_new(double alpha);
+/* Softmax along axis (negative counts from the end); PyTorch's dim. */
+ag_module *ag_softmax_new(int axis);
+
+/*
+** PReLU: y = max(0, x) + a * min(0, x) with a learnable slope "weight" of
+** num_parameters elements, all set to init (PyTorch's default 0.25).
+** num_parameters is 1 (one slope for everything) or the number of
+** channels: axis 1 of x ([N, C] or [N, C, ...]), axis 0 of a 1-D x.
+** The gradient at x == 0 is a, as PyTorch's.
+*/
+ag_module *ag_prelu_new(int64_t num_parameters, double init, ag_dtype dt);
+
+/* ------------------------------------------------------ normalization --- */
+
+/* BatchNorm1d's momentum for a cumulative moving average (PyTorch's
+   momentum=None): the running stats become the mean of all batches seen. */
+#define AG_MOMENTUM_CUMULATIVE (-1.0)
+
+/*
+** BatchNorm1d(num_features, eps, momentum, affine) on x [N, C] or
+** [N, C, L], statistics per channel C over N (and L). Training:
+** y = (x - mean) / sqrt(var + eps) * weight + bias with the batch mean and
+** biased variance, and the buffers are updated in place (no gradient):
+**     running_mean = (1 - momentum) * running_mean + momentum * mean
+**     running_var  = (1 - momentum) * running_var  + momentum * var_unbiased
+** and num_batches_tracked += 1. Evaluation uses running_mean and
+** running_var instead. Parameters "weight" (ones) and "bias" (zeros) when
+** affine; buffers "running_mean" (zeros), "running_var" (ones) and
+** "num_batches_tracked" (0), the names of PyTorch's state_dict.
+** PyTorch's defaults: eps 1e-5, momentum 0.1, affine 1. momentum is in
+** [0, 1] or AG_MOMENTUM_CUMULATIVE; eps >= 0.
+** Training with one value per channel (N * L == 1) is an AG_ERR_SHAPE
+** error, as in PyTorch ("Expected more than 1 value per channel when
+** training"). Differences: num_batches_tracked has the layer's dtype (it
+** is int64 in PyTorch); track_running_stats=False is not offered.
+*/
+ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
+                              int affine, ag_dtype dt);
+
+/*
+** LayerNorm over the last axis of size normalized_size:
+** y = (x - mean) / sqrt(var + eps) * weight + bias, mean and biased
+** variance over that axis, for x [..., D]. Parameters "weight" (ones) and
+** "bias" (zeros) of shape [D] when affine (PyTorch's elementwise_affine).
+** PyTorch's defaults: eps 1e-5, affine 1. Difference: PyTorch's
+** normalized_shape may span several trailing axes; here it is one.
+*/
+ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine,
+                            ag_dtype dt);
+
+/* ------------------------------------------------------------ dropout --- */
+
+/*
+** Dropout(p): in training y = x * mask with ag_dropout_mask (each element
+** zeroed with probability p, the rest scaled by 1/(1-p), so E[y] = x),
+** one draw per element from rng in row-major order: the same generator
+** state gives the same mask. In evaluation the forward returns x itself,
+** as PyTorch. p in [0, 1] (PyTorch's default 0.5). rng is borrowed and
+** must outlive the layer.
+*/
+ag_module *ag_dropout_new(double p, ag_rng *rng);
+
+/* ---------------------------------------------------------- embedding --- */
+
+/*
+** Embedding(num_embeddings, embedding_dim): a lookup table "weight"
+** [num, dim], init N(0, 1) from rng as PyTorch. The forward takes a tensor
+** of indices stored as f32 or f64 values (any shape S, either dtype)
+** and returns S + [dim] in the layer's dtype; a value that is not an integer
+** in [0, num) is an AG_ERR_ARG naming its position. The indices get no
+** gradient. Differences: no padding_idx, max_norm or sparse gradients.
+*/
+ag_module *ag_embedding_new(int64_t num_embeddings, int64_t embedding_dim,
+                            ag_dtype dt, ag_rng *rng);
+/* The rows idx[0..n) of m's table: [n, dim] (ag_index_select), the
+   forward for int64 indices. NULL with the error on t when m is not an
+   Embedding or an index is out of range. */
+ag_tensor *ag_embedding_lookup(ag_module *m, ag_tape *t, const int64_t *idx, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AG_LAYERS_H */

@@ -1,0 +1,197 @@
+/*
+** norm.c: BatchNorm1d (batch statistics in training, running statistics
+** in evaluation, the running buffers updated in place under no-grad) and
+** LayerNorm (over the last axis). Both are compositions of ops.
+*/
+#include "layers_internal.h"
+
+#include <math.h>
+
+/* (x - mean) / sqrt(var + eps), times weight plus bias when given. The
+   statistics broadcast against x; weight and bias have the stats' shape. */
+static ag_tensor *normalize(ag_tape *t, ag_tensor *x, ag_tensor *mean, ag_tensor *var,
+                            double eps, ag_tensor *weight, ag_tensor *bias)
+{
+    ag_tensor *inv_std = ag_pow_scalar(t, ag_add_scalar(t, var, eps), -0.5);
+    ag_tensor *y = ag_mul(t, ag_sub(t, x, mean), inv_std);
+    if (weight) y = ag_add(t, ag_mul(t, y, weight), bias);
+    return y;
+}
+
+/* --------------------------------------------------------- BatchNorm1d --- */
+
+typedef struct batchnorm {
+    ag_module base;
+    int64_t features;
+    double eps, momentum;
+    ag_tensor *weight, *bias;           /* NULL without affine */
+    ag_tensor *running_mean, *running_var, *num_batches;
+    char desc[AGN_DESC_LEN];
+} batchnorm;
+
+/* Reduces x ([N,C] or [N,C,L]) over every axis but the channel axis,
+   keeping dims: [1,C] or [1,C,1]. */
+static ag_tensor *channel_mean(ag_tape *t, ag_tensor *x)
+{
+    ag_tensor *m = ag_mean(t, x, 0, 1);
+    return ag_tensor_ndim(x) == 3 ? ag_mean(t, m, 2, 1) : m;
+}
+
+/* A [C] tensor viewed with the statistics' shape ([1,C] or [1,C,1]). */
+static ag_tensor *as_stat(ag_tape *t, ag_tensor *v, int ndim)
+{
+    int64_t c = ag_tensor_numel(v);
+    return ndim == 3 ? ag_reshape(t, v, 3, (int64_t[]){1, c, 1})
+                     : ag_reshape(t, v, 2, (int64_t[]){1, c});
+}
+
+/* running = (1 - f) running + f stat, under no-grad (stat is [1,C,...]). */
+static int update_running(ag_tape *t, const char *who, ag_tensor *running, ag_tensor *stat,
+                          double f)
+{
+    ag_tensor *flat = ag_reshape(t, stat, 1, ag_tensor_shape(running));
+    ag_tensor *next = ag_add(t, ag_mul_scalar(t, running, 1 - f), ag_mul_scalar(t, flat, f));
+    if (!next) return 0;
+    ag_status s = ag_assign(running, next);
+    if (s != AG_OK) return ag_tape_set_error(t, s, "%s: %s", who, ag_last_error()), 0;
+    return 1;
+}
+
+/* The running-statistics update of a training step with batch mean and
+   biased var over n values per channel. Records nothing. */
+static int track(batchnorm *b, ag_tape *t, ag_tensor *mean, ag_tensor *var, int64_t n)
+{
+    int was = ag_set_grad_enabled(t, 0);
+    double count = ag_tensor_get(b->num_batches, 0) + 1;
+    double f = b->momentum < 0 ? 1.0 / count : b->momentum;
+    ag_tensor *unbiased = ag_mul_scalar(t, var, (double)n / (double)(n - 1));
+    int ok = update_running(t, b->desc, b->running_mean, mean, f) &&
+             update_running(t, b->desc, b->running_var, unbiased, f);
+    ag_set_grad_enabled(t, was);
+    if (ok) ag_tensor_set(b->num_batches, 0, count);
+    return ok;
+}
+
+/* Checks x is [N, C] or [N, C, L] with C = features; n = values per channel. */
+static int check_batch(batchnorm *b, ag_tape *t, const ag_tensor *x, int64_t *n)
+{
+    char s[128];
+    if (!agn_check_input(t, b->desc, x, ag_tensor_dtype(b->running_mean), 0)) return 0;
+    int nd = ag_tensor_ndim(x);
+    if ((nd != 2 && nd != 3) || ag_tensor_shape(x)[1] != b->features)
+        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x is %s, expected [N, %lld] or "
+                                 "[N, %lld, L]", b->desc, agn_shape_str(x, s, sizeof s),
+                                 (long long)b->features, (long long)b->features), 0;
+    *n = ag_tensor_numel(x) / b->features;                      /* N * L */
+    if (b->base.training && *n == 1)
+        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: Expected more than 1 value per channel "
+                                 "when training, got input size %s", b->desc,
+                                 agn_shape_str(x, s, sizeof s)), 0;
+    return 1;
+}
+
+static ag_tensor *batchnorm_forward(ag_module *m, ag_tape *t, ag_tensor *x)
+{
+    batchnorm *b = (batchnorm *)m;
+    int64_t n;
+    if (!check_batch(b, t, x, &n)) return NULL;
+    int nd = ag_tensor_ndim(x);
+    ag_tensor *w = b->weight ? as_stat(t, b->weight, nd) : NULL;
+    ag_tensor *bias = b->weight ? as_stat(t, b->bias, nd) : NULL;
+    if (!m->training)
+        return normalize(t, x, as_stat(t, b->running_mean, nd), as_stat(t, b->running_var, nd),
+                         b->eps, w, bias);
+    ag_tensor *mean = channel_mean(t, x);
+    ag_tensor *var = channel_mean(t, ag_square(t, ag_sub(t, x, mean)));     /* biased */
+    ag_tensor *y = normalize(t, x, mean, var, b->eps, w, bias);
+    if (!y || (n > 0 && !track(b, t, mean, var, n))) return NULL;
+    return y;
+}
+
+static const ag_module_ops batchnorm_ops = {"BatchNorm1d", batchnorm_forward, NULL};
+
+/* Registers a fresh tensor of shape [n] (ndim 1) or a scalar (ndim 0). */
+static int add_tensor(ag_module *m, const char *name, int param, ag_dtype dt, int ndim,
+                      int64_t n, double value, ag_tensor **out)
+{
+    *out = ag_full(NULL, dt, ndim, (int64_t[]){n}, value);
+    ag_status s = param ? ag_module_add_param(m, name, *out) : ag_module_add_buffer(m, name, *out);
+    return s == AG_OK;
+}
+
+ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum, int affine,
+                              ag_dtype dt)
+{
+    const char *who = "ag_batchnorm1d_new";
+    if (agn_check_dtype(who, dt) != AG_OK) return NULL;
+    if (num_features < 1 || !(eps >= 0) || !isfinite(eps) ||
+        !((momentum >= 0 && momentum <= 1) || momentum == AG_MOMENTUM_CUMULATIVE))
+        return ag_set_last_error(AG_ERR_ARG, "%s: num_features %lld must be >= 1, eps %g >= 0, "
+                                 "momentum %g in [0, 1] or AG_MOMENTUM_CUMULATIVE", who,
+                                 (long long)num_features, eps, momentum), NULL;
+    batchnorm *b = agn_alloc(sizeof *b, &batchnorm_ops, who);
+    if (!b) return NULL;
+    b->features = num_features;
+    b->eps = eps;
+    b->momentum = momentum;
+    snprintf(b->desc, sizeof b->desc, "BatchNorm1d(%lld)", (long long)num_features);
+    ag_module *m = &b->base;
+    int ok = !affine || (add_tensor(m, "weight", 1, dt, 1, num_features, 1, &b->weight) &&
+                         add_tensor(m, "bias", 1, dt, 1, num_features, 0, &b->bias));
+    ok = ok && add_tensor(m, "running_mean", 0, dt, 1, num_features, 0, &b->running_mean) &&
+         add_tensor(m, "running_var", 0, dt, 1, num_features, 1, &b->running_var) &&
+         add_tensor(m, "num_batches_tracked", 0, dt, 0, 0, 0, &b->num_batches);
+    if (!ok) {
+        ag_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ----------------------------------------------------------- LayerNorm --- */
+
+typedef struct layernorm {
+    ag_module base;
+    int64_t size;
+    double eps;
+    ag_tensor *weight, *bias;           /* NULL without affine */
+    ag_dtype dt;
+    char desc[AGN_DESC_LEN];
+} layernorm;
+
+static ag_tensor *layernorm_forward(ag_module *m, ag_tape *t, ag_tensor *x)
+{
+    layernorm *l = (layernorm *)m;
+    char s[128];
+    if (!agn_check_input(t, l->desc, x, l->dt, 1)) return NULL;
+    if (ag_tensor_dim(x, -1) != l->size)
+        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x's last dim is %lld, expected %lld "
+                                 "(x is %s)", l->desc, (long long)ag_tensor_dim(x, -1),
+                                 (long long)l->size, agn_shape_str(x, s, sizeof s)), NULL;
+    ag_tensor *mean = ag_mean(t, x, -1, 1);
+    ag_tensor *var = ag_mean(t, ag_square(t, ag_sub(t, x, mean)), -1, 1);     /* biased */
+    return normalize(t, x, mean, var, l->eps, l->weight, l->bias);
+}
+
+static const ag_module_ops layernorm_ops = {"LayerNorm", layernorm_forward, NULL};
+
+ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine, ag_dtype dt)
+{
+    const char *who = "ag_layernorm_new";
+    if (agn_check_dtype(who, dt) != AG_OK) return NULL;
+    if (normalized_size < 1 || !(eps >= 0) || !isfinite(eps))
+        return ag_set_last_error(AG_ERR_ARG, "%s: normalized_size %lld must be >= 1 and eps "
+                                 "%g >= 0", who, (long long)normalized_size, eps), NULL;
+    layernorm *l = agn_alloc(sizeof *l, &layernorm_ops, who);
+    if (!l) return NULL;
+    l->size = normalized_size;
+    l->eps = eps;
+    l->dt = dt;
+    snprintf(l->desc, sizeof l->desc, "LayerNorm((%lld,))", (long long)normalized_size);
+    if (affine && !(add_tensor(&l->base, "weight", 1, dt, 1, normalized_size, 1, &l->weight) &&
+                    add_tensor(&l->base, "bias", 1, dt, 1, normalized_size, 0, &l->bias))) {
+        ag_module_free(&l->base);
+        return NULL;
+    }
+    return &l->base;
+}
