@@ -3,7 +3,7 @@
 ** LeakyReLU, ELU, Softmax (no parameters; each one op) and PReLU (a
 ** learnable slope, composed from where/mul).
 */
-#include "layers_internal.h"
+#include "layers_util.h"
 
 #include <math.h>
 

@@ -2,7 +2,7 @@
 ** dropout.c: Dropout: x times an inverted-dropout mask in training, x
 ** itself in evaluation. The generator is borrowed from the caller.
 */
-#include "layers_internal.h"
+#include "layers_util.h"
 
 #include <math.h>
 

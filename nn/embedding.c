@@ -3,7 +3,7 @@
 ** are picked by index (ag_index_select), from an int64 array or from a
 ** tensor holding integral values.
 */
-#include "layers_internal.h"
+#include "layers_util.h"
 
 #include <math.h>
 

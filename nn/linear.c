@@ -2,7 +2,7 @@
 ** linear.c: the Linear layer, y = x @ weight^T + bias, with PyTorch's
 ** layout ("weight" [out, in], "bias" [out]) and default init.
 */
-#include "layers_internal.h"
+#include "layers_util.h"
 
 #include <math.h>
 

@@ -95,7 +95,7 @@ ag_tensor *ag_module_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 {
     if (!t || ag_tape_status(t) != AG_OK) return NULL;
     if (!m || !m->ops || !m->ops->forward) {
-        ag_set_last_error(AG_ERR_ARG, "ag_module_forward: module is NULL or has no forward");
+        ag_tape_set_error(t, AG_ERR_ARG, "ag_module_forward: module is NULL or has no forward");
         return NULL;
     }
     return m->ops->forward(m, t, x);

@@ -3,7 +3,7 @@
 ** in evaluation, the running buffers updated in place under no-grad) and
 ** LayerNorm (over the last axis). Both are compositions of ops.
 */
-#include "layers_internal.h"
+#include "layers_util.h"
 
 #include <math.h>
 

@@ -2,7 +2,7 @@
 ** sequential.c: Sequential, a module whose children ("0", "1", ...) run
 ** in order. It holds nothing but its children.
 */
-#include "layers_internal.h"
+#include "layers_util.h"
 
 /* x -> child 0 -> child 1 -> ...; x itself when there are none. */
 static ag_tensor *sequential_forward(ag_module *m, ag_tape *t, ag_tensor *x)

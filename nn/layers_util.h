@@ -1,11 +1,11 @@
 /*
-** layers_internal.h: helpers shared by the layer files of nn/ (not public,
+** layers_util.h: helpers shared by the layer files of nn/ (not public,
 ** not installed): shape text for messages, the input checks every forward
 ** starts with, and the allocation of a layer struct. Built on the public
 ** API alone, like the layers themselves.
 */
-#ifndef AG_LAYERS_INTERNAL_H
-#define AG_LAYERS_INTERNAL_H
+#ifndef AG_LAYERS_UTIL_H
+#define AG_LAYERS_UTIL_H
 
 #include "ag.h"
 
@@ -74,4 +74,4 @@ static inline int agn_is(const ag_module *m, const ag_module_ops *ops)
     return m && m->ops == ops;
 }
 
-#endif /* AG_LAYERS_INTERNAL_H */
+#endif /* AG_LAYERS_UTIL_H */
