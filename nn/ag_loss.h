@@ -141,7 +141,8 @@ ag_tensor *ag_hinge_loss(ag_tape *t, ag_tensor *scores, ag_tensor *labels,
 ** weights, no ignored target and no smoothing: the plain functions below.
 */
 typedef struct ag_class_loss_opts {
-    /* [C] rescaling weight of each class (of the input's dtype), or NULL. */
+    /* [C] rescaling weight of each class (of the input's dtype), or NULL.
+       Differentiable here (PyTorch does not differentiate nll's weight). */
     ag_tensor *weight;
     /* When has_ignore_index is set, a target equal to ignore_index (any
        value, typically PyTorch's default -100) contributes nothing, and
@@ -206,7 +207,8 @@ ag_tensor *ag_nll_loss_ex(ag_tape *t, ag_tensor *logp, const int64_t *targets,
 ** Multi-class hinge loss, PyTorch's multi_margin_loss with p = 1 and no
 ** weight: for scores [N, C] (or [C]) and targets [N] (or one),
 **   loss_n = sum_{j != y_n} max(0, margin - x[n, y_n] + x[n, j]) / C.
-** Reductions over the N samples. The gradient at a kink is 0.
+** Reductions over the N samples. The gradient at a kink is 0. PyTorch's
+** p = 2 and per-class weight are not provided.
 */
 ag_tensor *ag_multi_margin_loss(ag_tape *t, ag_tensor *scores,
                                 const int64_t *targets, double margin,
