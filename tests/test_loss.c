@@ -494,7 +494,7 @@ START_TEST(test_errors_common)
 }
 END_TEST
 
-START_TEST(test_errors_specific)
+START_TEST(test_errors_parameters_and_values)
 {
     ag_tape *t = ag_tape_new();
     ag_tensor *a = tu_tensor(AG_F64, 1, SHAPE(3), VALS(0.2, 0.5, 0.7));
@@ -525,7 +525,18 @@ START_TEST(test_errors_specific)
     ag_tensor *labels = tu_tensor(AG_F64, 1, SHAPE(3), VALS(1, -1, 0));
     tu_assert_error(t, ag_hinge_loss(t, a, labels, AG_REDUCTION_MEAN), AG_ERR_ARG,
                     "ag_hinge_loss: labels[2] = 0", "is not -1 or +1");
-    ag_tape_reset(t);
+    ag_tape_free(t);
+    ag_tensor_free(a);
+    ag_tensor_free(s);
+    ag_tensor_free(bad);
+    ag_tensor_free(labels);
+}
+END_TEST
+
+START_TEST(test_errors_weights_and_penalties)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *a = tu_tensor(AG_F64, 1, SHAPE(3), VALS(0.2, 0.5, 0.7));
     ag_tensor *w = tu_tensor(AG_F64, 1, SHAPE(2), VALS(1, 2));
     tu_assert_error(t, ag_bce_with_logits_loss_weighted(t, a, a, NULL, w, AG_REDUCTION_MEAN),
                     AG_ERR_SHAPE, "ag_bce_with_logits_loss_weighted: pos_weight of shape [2]",
@@ -545,9 +556,6 @@ START_TEST(test_errors_specific)
                     "params[0] is f64, params[1] is f32");
     ag_tape_free(t);
     ag_tensor_free(a);
-    ag_tensor_free(s);
-    ag_tensor_free(bad);
-    ag_tensor_free(labels);
     ag_tensor_free(w);
     ag_tensor_free(f32);
 }
@@ -567,6 +575,7 @@ Suite *suite_loss(void)
     TU_ADD(s, test_hinge_by_hand);
     TU_ADD(s, test_penalties);
     TU_ADD(s, test_errors_common);
-    TU_ADD(s, test_errors_specific);
+    TU_ADD(s, test_errors_parameters_and_values);
+    TU_ADD(s, test_errors_weights_and_penalties);
     return s;
 }
