@@ -1,5 +1,247 @@
-/* ag_loss.h: (to be written) */
+/*
+** ag_loss.h: loss functions and weight penalties, PyTorch's
+** torch.nn.functional losses in C.
+**
+** Each loss is a composition of ops on tape t (its gradient comes from the
+** ops' backward rules, to any order), so it may be differentiated in every
+** tensor argument, targets included, and higher-order gradients work:
+**
+**     ag_tensor *logits = ag_matmul(t, x, w);                  // [N, C]
+**     ag_tensor *loss = ag_cross_entropy_loss(t, logits, labels, AG_REDUCTION_MEAN);
+**     loss = ag_add(t, loss, ag_mul_scalar(t, ag_l2_penalty(t, 1, &w), 0.5 * 1e-4));
+**     if (!loss || ag_backward(t, loss) != AG_OK) puts(ag_tape_errmsg(t));
+**
+** Common rules.
+** - Reduction: AG_REDUCTION_MEAN (PyTorch's default) gives a 0-d mean,
+**   SUM a 0-d sum, NONE the unreduced losses (the input's shape for
+**   elementwise losses, the targets' shape for class losses).
+**   AG_REDUCTION_BATCHMEAN is for ag_kl_div_loss only.
+** - Inputs and targets are tensors of one dtype (AG_F32 or AG_F64), the
+**   result is of that dtype. Elementwise losses need target of exactly the
+**   input's shape (PyTorch broadcasts some, with a warning).
+** - Class-index targets are plain int64_t arrays, copied onto the tape (the
+**   caller may free them at once). For an input of shape [N, C, d1..dk]
+**   the class axis is 1 and targets holds N*d1*..*dk entries in row-major
+**   order of [N, d1..dk]; for a 1-D input [C] it holds one entry and the
+**   unreduced loss is 0-d.
+** - Errors: NULL is returned and the tape holds the status and a message
+**   naming the function: a NULL tensor or targets array (AG_ERR_ARG),
+**   a tensor of another tape (AG_ERR_STATE), shapes that do not fit
+**   (AG_ERR_SHAPE, naming both shapes), mixed dtypes (AG_ERR_DTYPE), a
+**   target index out of [0, C) (AG_ERR_ARG, naming its position and value),
+**   a reduction that is not one of the enum's values or a bad parameter
+**   (AG_ERR_ARG). A tape already in error gives NULL and keeps its first
+**   message, as every op. A NULL tape gives NULL with ag_last_error() set.
+** - Values are read from tensors only to check them (targets, labels,
+**   probabilities); a loss never writes to its arguments.
+*/
 #ifndef AG_LOSS_H
 #define AG_LOSS_H
+
 #include "ag_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ag_reduction {
+    AG_REDUCTION_MEAN = 0,   /* mean over the loss elements (default) */
+    AG_REDUCTION_SUM,        /* sum of the loss elements */
+    AG_REDUCTION_NONE,       /* no reduction */
+    AG_REDUCTION_BATCHMEAN   /* sum / input's dim 0 (ag_kl_div_loss only) */
+} ag_reduction;
+
+/* ------------------------------------------------------- regression --- */
+
+/* (input - target)^2 elementwise (PyTorch's mse_loss). */
+ag_tensor *ag_mse_loss(ag_tape *t, ag_tensor *input, ag_tensor *target,
+                       ag_reduction red);
+/* |input - target| elementwise (l1_loss). The gradient at input == target
+   is 0 (abs'(0) = 0, as PyTorch). */
+ag_tensor *ag_l1_loss(ag_tape *t, ag_tensor *input, ag_tensor *target,
+                      ag_reduction red);
+/*
+** Huber loss (huber_loss), with d = input - target:
+**   0.5 d^2                   where |d| < delta,
+**   delta (|d| - 0.5 delta)   elsewhere.
+** delta must be > 0 (and finite), else AG_ERR_ARG.
+*/
+ag_tensor *ag_huber_loss(ag_tape *t, ag_tensor *input, ag_tensor *target,
+                         double delta, ag_reduction red);
+/*
+** Smooth L1 loss (smooth_l1_loss), with d = input - target:
+**   0.5 d^2 / beta   where |d| < beta,
+**   |d| - 0.5 beta   elsewhere;
+** beta == 0 gives the L1 loss exactly; beta < 0 is AG_ERR_ARG. For
+** beta > 0, huber_loss(delta = beta) == beta * smooth_l1_loss(beta): Huber
+** keeps the slope delta far out, smooth L1 keeps slope 1.
+*/
+ag_tensor *ag_smooth_l1_loss(ag_tape *t, ag_tensor *input, ag_tensor *target,
+                             double beta, ag_reduction red);
+
+/* ----------------------------------------------------------- binary --- */
+
+/*
+** Binary cross-entropy on probabilities (binary_cross_entropy):
+**   -(target * log(probs) + (1 - target) * log(1 - probs)),
+** each log clamped to >= -100 as PyTorch does, so probs of exactly 0 or 1
+** give finite values (100 per wrong-sided element). Every probs value must
+** be in [0, 1] (AG_ERR_ARG naming the first one outside, NaN included, as
+** PyTorch). Targets are not checked (soft targets are fine).
+** Gradient: the exact derivative of the clamped function: a log clamped
+** (its argument <= e^-100) contributes 0, the other term its usual part,
+** so p = 0 gives 1 - y and p = 1 gives -y. PyTorch's hand-written rule
+** gives (p - y) / max(p (1 - p), 1e-12) there instead (up to +-1e12).
+** For training prefer ag_bce_with_logits_loss: it is exact far out.
+*/
+ag_tensor *ag_bce_loss(ag_tape *t, ag_tensor *probs, ag_tensor *target,
+                       ag_reduction red);
+/* The same with an elementwise weight (PyTorch's weight argument) that
+   broadcasts to probs's shape; weight may be NULL (all ones). */
+ag_tensor *ag_bce_loss_weighted(ag_tape *t, ag_tensor *probs,
+                                ag_tensor *target, ag_tensor *weight,
+                                ag_reduction red);
+/*
+** Binary cross-entropy on logits (binary_cross_entropy_with_logits), the
+** stable form of bce(sigmoid(x), y):
+**   softplus(x) - x y  =  max(x, 0) - x y + log(1 + e^-|x|),
+** finite with finite gradient sigmoid(x) - y for any finite x (1e4 too);
+** smooth at x = 0.
+*/
+ag_tensor *ag_bce_with_logits_loss(ag_tape *t, ag_tensor *logits,
+                                   ag_tensor *target, ag_reduction red);
+/*
+** With weights, as PyTorch: weight (elementwise, broadcast to logits's
+** shape) multiplies each loss; pos_weight (broadcast likewise, typically
+** [C] for logits [N, C]) multiplies the positive term:
+**   -w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
+**   = w [softplus(x) - x y + (p - 1) y softplus(-x)].
+** Either may be NULL.
+*/
+ag_tensor *ag_bce_with_logits_loss_weighted(ag_tape *t, ag_tensor *logits,
+                                            ag_tensor *target,
+                                            ag_tensor *weight,
+                                            ag_tensor *pos_weight,
+                                            ag_reduction red);
+/*
+** Binary hinge loss, as an SVM's or sklearn's hinge_loss:
+**   max(0, 1 - labels * scores),
+** labels of scores's shape, each exactly -1 or +1 (AG_ERR_ARG naming the
+** first other value). PyTorch has no such loss: its HingeEmbeddingLoss is
+** a different one (x where y = 1, max(0, margin - x) where y = -1, for
+** distances). The gradient at the kink (y s == 1) is 0, as relu'(0).
+*/
+ag_tensor *ag_hinge_loss(ag_tape *t, ag_tensor *scores, ag_tensor *labels,
+                         ag_reduction red);
+
+/* ------------------------------------------------------- multi-class --- */
+
+/*
+** Options of the class-index losses. All-zero ({0}) means no class
+** weights, no ignored target and no smoothing: the plain functions below.
+*/
+typedef struct ag_class_loss_opts {
+    /* [C] rescaling weight of each class (of the input's dtype), or NULL.
+       Differentiable here (PyTorch does not differentiate nll's weight). */
+    ag_tensor *weight;
+    /* When has_ignore_index is set, a target equal to ignore_index (any
+       value, typically PyTorch's default -100) contributes nothing, and
+       mean divides by the weight of the others only (NaN if none is left,
+       as PyTorch). */
+    int has_ignore_index;
+    int64_t ignore_index;
+    /* In [0, 1]: the target becomes (1 - s) one_hot + s / C (cross-entropy
+       only; must be 0 for ag_nll_loss_ex). */
+    double label_smoothing;
+} ag_class_loss_opts;
+
+/*
+** Cross-entropy from logits and class indices (cross_entropy):
+**   loss_n = -log_softmax(logits)[n, targets[n]],
+** log_softmax along the class axis (stable: logits of +-1e4 are exact and
+** their gradient, softmax - one_hot, is finite). logits is [N, C], or
+** [N, C, d1..dk], or [C] (see "Common rules"). Every target must be in
+** [0, C): unlike PyTorch, -100 is not ignored by default (use
+** ag_cross_entropy_loss_ex with has_ignore_index).
+*/
+ag_tensor *ag_cross_entropy_loss(ag_tape *t, ag_tensor *logits,
+                                 const int64_t *targets, ag_reduction red);
+/*
+** With options (opts may be NULL), PyTorch's semantics:
+**   loss_n = -w[y_n] logp[n, y_n]  (0 for an ignored target),
+**   mean   = sum_n loss_n / sum_n w[y_n] (over targets not ignored),
+** and with smoothing s, loss_n = (1 - s) loss_n + s / C * smooth_n where
+** smooth_n = -sum_c w[c] logp[n, c], reduced over the same denominator.
+*/
+ag_tensor *ag_cross_entropy_loss_ex(ag_tape *t, ag_tensor *logits,
+                                    const int64_t *targets,
+                                    const ag_class_loss_opts *opts,
+                                    ag_reduction red);
+/*
+** Cross-entropy with probability targets (cross_entropy given a float
+** target): loss_n = -sum_c probs[n, c] log_softmax(logits)[n, c], probs of
+** logits's shape (one-hot or soft rows; not checked). Mean divides by the
+** number of rows (N * d1..dk), as PyTorch. Differentiable in probs too.
+*/
+ag_tensor *ag_cross_entropy_soft_loss(ag_tape *t, ag_tensor *logits,
+                                      ag_tensor *probs, ag_reduction red);
+/* With options (opts may be NULL): weight multiplies each class's term and
+   label_smoothing mixes probs with the uniform distribution; ignore_index
+   does not apply to probabilities (AG_ERR_ARG if set), as PyTorch. */
+ag_tensor *ag_cross_entropy_soft_loss_ex(ag_tape *t, ag_tensor *logits,
+                                         ag_tensor *probs,
+                                         const ag_class_loss_opts *opts,
+                                         ag_reduction red);
+/*
+** Negative log-likelihood of log-probabilities (nll_loss):
+** loss_n = -logp[n, targets[n]]; shapes and targets as in cross-entropy.
+** ag_cross_entropy_loss(x) == ag_nll_loss(ag_log_softmax(x, 1)).
+*/
+ag_tensor *ag_nll_loss(ag_tape *t, ag_tensor *logp, const int64_t *targets,
+                       ag_reduction red);
+/* With class weights and ignore_index (opts may be NULL; its
+   label_smoothing must be 0). */
+ag_tensor *ag_nll_loss_ex(ag_tape *t, ag_tensor *logp, const int64_t *targets,
+                          const ag_class_loss_opts *opts, ag_reduction red);
+/*
+** Multi-class hinge loss, PyTorch's multi_margin_loss with p = 1 and no
+** weight: for scores [N, C] (or [C]) and targets [N] (or one),
+**   loss_n = sum_{j != y_n} max(0, margin - x[n, y_n] + x[n, j]) / C.
+** Reductions over the N samples. The gradient at a kink is 0. PyTorch's
+** p = 2 and per-class weight are not provided.
+*/
+ag_tensor *ag_multi_margin_loss(ag_tape *t, ag_tensor *scores,
+                                const int64_t *targets, double margin,
+                                ag_reduction red);
+
+/* ------------------------------------------------------- divergence --- */
+
+/*
+** Kullback-Leibler divergence (kl_div with log_target = false): input holds
+** log-probabilities, target probabilities of the same shape;
+**   target * (log(target) - input)  elementwise, with 0 where target == 0.
+** AG_REDUCTION_BATCHMEAN (sum / input's dim 0; input needs ndim >= 1) is
+** the true KL divergence per sample, PyTorch's recommended reduction;
+** MEAN divides by every element instead, as PyTorch. A negative target
+** gives NaN and target 0 with input -inf gives NaN, as PyTorch.
+*/
+ag_tensor *ag_kl_div_loss(ag_tape *t, ag_tensor *input, ag_tensor *target,
+                          ag_reduction red);
+
+/* -------------------------------------------------------- penalties --- */
+
+/*
+** Weight penalties to add to a loss: sum over params[0..n) of sum |p|
+** (l1) or sum p^2 (l2), as a 0-d tape tensor. n >= 1; every params[i]
+** non-NULL and of one dtype (AG_ERR_ARG / AG_ERR_DTYPE naming i).
+** PyTorch's SGD weight_decay = wd adds wd * p to each gradient, the same
+** as adding (wd / 2) * ag_l2_penalty to the loss (not so for AdamW, whose
+** decay is decoupled from the gradient). |p|'s gradient at 0 is 0.
+*/
+ag_tensor *ag_l1_penalty(ag_tape *t, int n, ag_tensor *const *params);
+ag_tensor *ag_l2_penalty(ag_tape *t, int n, ag_tensor *const *params);
+
+#ifdef __cplusplus
+}
+#endif
 #endif
