@@ -4,7 +4,7 @@
 ** loss_regression.c (elementwise, binary, divergence, penalties) and
 ** loss_class.c (class-index and probability-target losses).
 */
-#include "loss_internal.h"
+#include "loss_util.h"
 
 #include <stdio.h>
 

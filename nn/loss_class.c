@@ -5,7 +5,7 @@
 ** smoothing follow PyTorch. Compositions of ops only; index targets are
 ** plain int64_t arrays that gather and index_select copy onto the tape.
 */
-#include "loss_internal.h"
+#include "loss_util.h"
 
 #include <math.h>
 #include <stdlib.h>

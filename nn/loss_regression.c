@@ -5,7 +5,7 @@
 ** ops, so its gradient, of any order, comes from the ops' rules.
 ** Class-index losses live in loss_class.c.
 */
-#include "loss_internal.h"
+#include "loss_util.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
 /*
-** loss_internal.h: helpers shared by the loss files (nn/loss*.c) and
+** loss_util.h: helpers shared by the loss files (nn/loss*.c) and
 ** nothing else: argument checks that record errors naming the calling
 ** loss, and the reductions. Not a public header (not installed).
 */
-#ifndef AG_LOSS_INTERNAL_H
-#define AG_LOSS_INTERNAL_H
+#ifndef AG_LOSS_UTIL_H
+#define AG_LOSS_UTIL_H
 
 #include "ag.h"
 
