@@ -34,7 +34,8 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
            --error-exitcode=1
 
-.PHONY: all lib test test-build test-asan test-tsan deps install clean readme-example
+.PHONY: all lib test test-build test-asan test-tsan deps install clean readme-example \
+        examples data demo
 all: lib
 lib: $(BUILD)/libag.a $(BUILD)/libag.so
 
@@ -100,6 +101,31 @@ test-tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan \
 	    CFLAGS="$(SAN_FLAGS) -fsanitize=thread" LIBS="-lm -lpthread -fsanitize=thread" test-build
 	TSAN_OPTIONS=halt_on_error=1 CK_FORK=no build/tsan/test_runner
+
+# --------------------------------------------------------------- examples
+# Each examples/NAME.c is one program, build/examples/NAME; the helpers
+# (plots) are linked into each.
+EX_HELPERS = examples/svg.c
+EX_SRCS  = $(filter-out $(EX_HELPERS),$(wildcard examples/*.c))
+EX_BINS  = $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
+EX_HOBJS = $(EX_HELPERS:%.c=$(BUILD)/%.o)
+
+examples: $(EX_BINS)
+
+$(BUILD)/examples/%: examples/%.c $(EX_HOBJS) $(BUILD)/libag.a $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexamples $< $(EX_HOBJS) $(BUILD)/libag.a $(LIBS) -o $@
+
+# Fashion-MNIST: Debian's dataset-fashion-mnist (installed when missing and
+# possible), unpacked once into build/data/fashion-mnist.
+FMNIST_DIR = build/data/fashion-mnist
+data:
+	@sh scripts/get-fashion-mnist.sh $(FMNIST_DIR)
+
+# The main job: train the Fashion-MNIST classifier with the default settings.
+DEMO_FLAGS ?=
+demo: data $(BUILD)/examples/train_fmnist
+	$(BUILD)/examples/train_fmnist --data $(FMNIST_DIR) --out build/demo $(DEMO_FLAGS)
 
 # ---------------------------------------------------------------- install
 install: lib
