@@ -139,8 +139,9 @@ ag_early_stop *ag_early_stop_new(int patience, double min_delta, int n,
 ** Records one epoch's loss. loss < best - min_delta is an improvement: the
 ** weights are copied and the count of bad epochs restarts (the first
 ** finite loss always improves; NaN never does). Otherwise the count grows.
-** Returns 1 when it has reached patience (stop training), 0 to go on, -1
-** with ag_last_error() for a NULL es.
+** Returns 1 when the count of bad epochs in a row has reached patience
+** (patience 0: the first bad epoch), meaning stop training; 0 to go on;
+** -1 with ag_last_error() for a NULL es.
 */
 int ag_early_stop_update(ag_early_stop *es, double loss);
 /* Copies the best weights back into the parameters. */
