@@ -12,7 +12,9 @@
 
 static const double PI = 3.14159265358979323846;
 
-typedef enum sched_kind { K_STEP, K_MULTISTEP, K_EXPONENTIAL, K_COSINE, K_LINEAR, K_PLATEAU } sched_kind;
+typedef enum sched_kind {
+    K_STEP, K_MULTISTEP, K_EXPONENTIAL, K_COSINE, K_LINEAR, K_PLATEAU
+} sched_kind;
 
 struct ag_sched {
     sched_kind kind;

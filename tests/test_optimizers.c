@@ -252,7 +252,8 @@ START_TEST(test_adadelta_rejects_bad_options)
     ag_tensor *p = ot_param(OT_P0);
     ag_adadelta_opts op = ag_adadelta_defaults();
     op.rho = 1.1;
-    ot_assert_fails(ag_adadelta_new(1, &p, &op), "ag_adadelta_new", "rho is 1.1, must be in [0, 1]");
+    ot_assert_fails(ag_adadelta_new(1, &p, &op), "ag_adadelta_new",
+                    "rho is 1.1, must be in [0, 1]");
     op = ag_adadelta_defaults(), op.weight_decay = -1;
     ot_assert_fails(ag_adadelta_new(1, &p, &op), "ag_adadelta_new", "weight_decay is -1");
     ag_tensor_free(p);

@@ -297,8 +297,15 @@ static void check_resume(ag_optim *(*make)(int, ag_tensor *const *, const void *
     ag_tensor_free(pa), ag_tensor_free(pb);
 }
 
-static ag_optim *make_adam(int n, ag_tensor *const *p, const void *o) { return ag_adam_new(n, p, o); }
-static ag_optim *make_nadam(int n, ag_tensor *const *p, const void *o) { return ag_nadam_new(n, p, o); }
+static ag_optim *make_adam(int n, ag_tensor *const *p, const void *o)
+{
+    return ag_adam_new(n, p, o);
+}
+
+static ag_optim *make_nadam(int n, ag_tensor *const *p, const void *o)
+{
+    return ag_nadam_new(n, p, o);
+}
 
 START_TEST(test_state_loads_into_fresh_optimizer)
 {

@@ -293,7 +293,8 @@ START_TEST(test_schedules_reject_bad_arguments)
     assert_fails(ag_exponential_lr_new(o, NAN), "ag_exponential_lr_new: gamma is nan");
     assert_fails(ag_cosine_annealing_lr_new(o, 0, 0), "ag_cosine_annealing_lr_new: t_max is 0");
     assert_fails(ag_cosine_annealing_lr_new(o, 5, -1), "eta_min is -1");
-    assert_fails(ag_linear_lr_new(o, 0, 1, 5), "ag_linear_lr_new: start_factor is 0, must be in (0, 1]");
+    assert_fails(ag_linear_lr_new(o, 0, 1, 5),
+                 "ag_linear_lr_new: start_factor is 0, must be in (0, 1]");
     assert_fails(ag_linear_lr_new(o, 0.5, 1.5, 5), "end_factor is 1.5, must be in [0, 1]");
     assert_fails(ag_linear_lr_new(o, 0.5, 1, 0), "total_iters is 0");
     ag_plateau_opts op = ag_plateau_defaults();
