@@ -1,5 +1,187 @@
-/* ag_optimizers.h: (to be written) */
+/*
+** ag_optimizers.h: the first-order optimizers, with PyTorch's names, update
+** rules and defaults: SGD (momentum, dampening, Nesterov), Adagrad,
+** Adadelta, RMSprop (centered, momentum), Adam (AMSGrad), AdamW, Adamax,
+** NAdam. What every optimizer shares (step, zero_grad, lr, state, free) is
+** in ag_optim.h.
+**
+**     ag_adam_opts ao = ag_adam_defaults();
+**     ao.lr = 3e-4;
+**     ag_optim *opt = ag_adam_new(n, params, &ao);   // NULL: see ag_last_error()
+**     for (...) {
+**         loss = ...; ag_backward(t, loss);
+**         ag_optim_step(opt); ag_optim_zero_grad(opt); ag_tape_reset(t);
+**     }
+**     ag_optim_free(opt);
+**
+** Constructors. Each takes n parameters (persistent tensors, borrowed: they
+** must outlive the optimizer) and an options struct; NULL options are the
+** defaults, which are PyTorch's and are returned by ag_<name>_defaults().
+** Every hyper-parameter is checked: an out-of-range or non-finite value
+** returns NULL with ag_last_error() naming the function, the option and its
+** value ("ag_adam_new: beta1 is 1, must be in [0, 1)"). All state tensors
+** exist from construction on, named as PyTorch names them ("0.exp_avg",
+** "1.momentum_buffer"; see ag_optim_state), so a checkpoint can be loaded
+** into a fresh optimizer.
+**
+** Updates. ag_optim_step runs the published rule with tensor ops on the
+** optimizer's private tape, in the parameter's dtype, and assigns the new
+** state and parameters only once every new value was computed, so a failed
+** step changes nothing. With maximize set the gradient is negated before
+** anything else (so weight decay still shrinks the parameters), as in
+** PyTorch's code.
+**
+** Difference from PyTorch: the step count t (bias corrections, Adagrad's
+** lr_decay, SGD's first momentum step, NAdam's mu schedule) is the
+** optimizer's shared count (ag_optim_steps() + 1 during a step), not one
+** count per parameter. They agree whenever every parameter has a gradient
+** at every step; a parameter that first gets a gradient at step t > 1 is
+** treated as if it had a zero gradient before (e.g. its SGD momentum buffer
+** starts from zeros with dampening instead of from its gradient). There are
+** no parameter groups: one set of hyper-parameters per optimizer.
+*/
 #ifndef AG_OPTIMIZERS_H
 #define AG_OPTIMIZERS_H
+
 #include "ag_core.h"
+#include "ag_optim.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/*
+** SGD. g = grad + weight_decay * p; with momentum mu != 0:
+** b = g at t = 1, else b = mu * b + (1 - dampening) * g; then
+** g = g + mu * b (nesterov) or g = b; finally p -= lr * g.
+** State: "momentum_buffer" (only when momentum != 0).
+** Checks: momentum, weight_decay >= 0; dampening in [0, 1] (PyTorch does
+** not check it); nesterov needs momentum > 0 and dampening == 0.
+*/
+typedef struct ag_sgd_opts {
+    double lr;              /* 1e-3 */
+    double momentum;        /* 0 */
+    double dampening;       /* 0 */
+    double weight_decay;    /* 0 (L2 penalty added to the gradient) */
+    int nesterov;           /* 0 */
+    int maximize;           /* 0 */
+} ag_sgd_opts;
+ag_sgd_opts ag_sgd_defaults(void);
+ag_optim *ag_sgd_new(int n, ag_tensor *const *params, const ag_sgd_opts *opts);
+
+/*
+** Adagrad. g = grad + weight_decay * p; clr = lr / (1 + (t - 1) lr_decay);
+** sum += g^2; p -= clr * g / (sqrt(sum) + eps).
+** State: "sum" (starts at initial_accumulator_value).
+*/
+typedef struct ag_adagrad_opts {
+    double lr;                          /* 1e-2 */
+    double lr_decay;                    /* 0 */
+    double weight_decay;                /* 0 */
+    double initial_accumulator_value;   /* 0 */
+    double eps;                         /* 1e-10 */
+    int maximize;                       /* 0 */
+} ag_adagrad_opts;
+ag_adagrad_opts ag_adagrad_defaults(void);
+ag_optim *ag_adagrad_new(int n, ag_tensor *const *params, const ag_adagrad_opts *opts);
+
+/*
+** Adadelta. g = grad + weight_decay * p; v = rho v + (1 - rho) g^2;
+** d = sqrt(u + eps) / sqrt(v + eps) * g; u = rho u + (1 - rho) d^2;
+** p -= lr * d. State: "square_avg" (v), "acc_delta" (u).
+*/
+typedef struct ag_adadelta_opts {
+    double lr;              /* 1.0 */
+    double rho;             /* 0.9, in [0, 1] */
+    double eps;             /* 1e-6 */
+    double weight_decay;    /* 0 */
+    int maximize;           /* 0 */
+} ag_adadelta_opts;
+ag_adadelta_opts ag_adadelta_defaults(void);
+ag_optim *ag_adadelta_new(int n, ag_tensor *const *params, const ag_adadelta_opts *opts);
+
+/*
+** RMSprop. g = grad + weight_decay * p; v = alpha v + (1 - alpha) g^2;
+** centered: ga = alpha ga + (1 - alpha) g, avg = sqrt(v - ga^2) + eps;
+** else avg = sqrt(v) + eps. momentum > 0: b = momentum b + g / avg,
+** p -= lr b; else p -= lr g / avg.
+** State: "square_avg", "momentum_buffer" (momentum > 0), "grad_avg"
+** (centered). alpha must be in [0, 1] (PyTorch only checks >= 0).
+*/
+typedef struct ag_rmsprop_opts {
+    double lr;              /* 1e-2 */
+    double alpha;           /* 0.99 */
+    double eps;             /* 1e-8 */
+    double weight_decay;    /* 0 */
+    double momentum;        /* 0 */
+    int centered;           /* 0 */
+    int maximize;           /* 0 */
+} ag_rmsprop_opts;
+ag_rmsprop_opts ag_rmsprop_defaults(void);
+ag_optim *ag_rmsprop_new(int n, ag_tensor *const *params, const ag_rmsprop_opts *opts);
+
+/*
+** Adam and AdamW (one options struct, two sets of defaults).
+** Adam: g = grad + weight_decay * p (L2). AdamW: p *= 1 - lr * weight_decay
+** first (decoupled decay) and g = grad. Then m = b1 m + (1 - b1) g;
+** v = b2 v + (1 - b2) g^2; with amsgrad vmax = max(vmax, v) replaces v in
+** denom = sqrt(v) / sqrt(1 - b2^t) + eps; p -= lr / (1 - b1^t) * m / denom.
+** State: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad).
+** beta1, beta2 in [0, 1).
+*/
+typedef struct ag_adam_opts {
+    double lr;              /* 1e-3 */
+    double beta1, beta2;    /* 0.9, 0.999 */
+    double eps;             /* 1e-8 */
+    double weight_decay;    /* Adam 0, AdamW 1e-2 */
+    int amsgrad;            /* 0 */
+    int maximize;           /* 0 */
+} ag_adam_opts;
+ag_adam_opts ag_adam_defaults(void);
+ag_adam_opts ag_adamw_defaults(void);
+ag_optim *ag_adam_new(int n, ag_tensor *const *params, const ag_adam_opts *opts);
+ag_optim *ag_adamw_new(int n, ag_tensor *const *params, const ag_adam_opts *opts);
+
+/*
+** Adamax. g = grad + weight_decay * p; m = b1 m + (1 - b1) g;
+** u = max(b2 u, |g| + eps); p -= lr / (1 - b1^t) * m / u.
+** State: "exp_avg", "exp_inf".
+*/
+typedef struct ag_adamax_opts {
+    double lr;              /* 2e-3 */
+    double beta1, beta2;    /* 0.9, 0.999 */
+    double eps;             /* 1e-8 */
+    double weight_decay;    /* 0 */
+    int maximize;           /* 0 */
+} ag_adamax_opts;
+ag_adamax_opts ag_adamax_defaults(void);
+ag_optim *ag_adamax_new(int n, ag_tensor *const *params, const ag_adamax_opts *opts);
+
+/*
+** NAdam (Dozat 2016, with PyTorch's momentum schedule).
+** g = grad + weight_decay * p, or p *= 1 - lr * weight_decay first when
+** decoupled_weight_decay. mu_t = b1 (1 - 0.5 * 0.96^(t psi)) with
+** psi = momentum_decay; P_t = mu_1 ... mu_t (state "mu_product");
+** m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+** denom = sqrt(v / (1 - b2^t)) + eps;
+** p -= lr (1 - mu_t) / (1 - P_t) * g / denom
+**      + lr mu_{t+1} / (1 - P_t mu_{t+1}) * m / denom.
+** State: "exp_avg", "exp_avg_sq", "mu_product" (a 0-d tensor starting at
+** 1, one per parameter as in PyTorch; all equal here, steps being shared).
+*/
+typedef struct ag_nadam_opts {
+    double lr;                  /* 2e-3 */
+    double beta1, beta2;        /* 0.9, 0.999 */
+    double eps;                 /* 1e-8 */
+    double weight_decay;        /* 0 */
+    double momentum_decay;      /* 4e-3 */
+    int decoupled_weight_decay; /* 0 */
+    int maximize;               /* 0 */
+} ag_nadam_opts;
+ag_nadam_opts ag_nadam_defaults(void);
+ag_optim *ag_nadam_new(int n, ag_tensor *const *params, const ag_nadam_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AG_OPTIMIZERS_H */

@@ -1,0 +1,226 @@
+/*
+** adam.c: Adam (with AMSGrad), AdamW (decoupled weight decay), Adamax
+** (infinity norm) and NAdam (Nesterov momentum with PyTorch's mu
+** schedule), after PyTorch's torch.optim rules. The shared step count t is
+** ag_optim_steps() + 1 during a step.
+*/
+#include "first_order_base.h"
+
+#include <math.h>
+
+/* Checks lr, beta1, beta2, eps and weight_decay of one of the Adam kin. */
+static int check_adam_like(const char *fn, double lr, double beta1, double beta2, double eps,
+                           double weight_decay)
+{
+    return agp_fo_check_lr(fn, lr) && agp_fo_check_unit(fn, "beta1", beta1, 0) &&
+           agp_fo_check_unit(fn, "beta2", beta2, 0) && agp_fo_check_nonneg(fn, "eps", eps) &&
+           agp_fo_check_nonneg(fn, "weight_decay", weight_decay);
+}
+
+/* --------------------------------------------------------- Adam, AdamW --- */
+
+typedef struct adam_optim {
+    agp_fo fo;
+    ag_adam_opts opt;
+    int decoupled;              /* AdamW */
+} adam_optim;
+
+ag_adam_opts ag_adam_defaults(void)
+{
+    return (ag_adam_opts){.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                          .weight_decay = 0, .amsgrad = 0, .maximize = 0};
+}
+
+ag_adam_opts ag_adamw_defaults(void)
+{
+    ag_adam_opts op = ag_adam_defaults();
+    op.weight_decay = 1e-2;
+    return op;
+}
+
+/* AdamW: p *= 1 - lr wd (Adam: g += wd p); m = b1 m + (1-b1) g;
+   v = b2 v + (1-b2) g^2; vmax = max(vmax, v) (amsgrad);
+   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
+static ag_status adam_step(ag_optim *o, ag_tape *t)
+{
+    const adam_optim *a = (adam_optim *)o;
+    const ag_adam_opts *op = &a->opt;
+    double step = (double)(o->steps + 1);
+    double bc1 = 1 - pow(op->beta1, step), bc2_sqrt = sqrt(1 - pow(op->beta2, step));
+    for (int i = 0; i < o->n_params; i++) {
+        ag_tensor *p = o->params[i];
+        if (!ag_tensor_grad(p)) continue;
+        ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, a->decoupled ? 0 : op->weight_decay);
+        if (a->decoupled && op->weight_decay != 0)
+            p = ag_mul_scalar(t, p, 1 - o->lr * op->weight_decay);
+        ag_tensor *m = agp_fo_axpby(t, op->beta1, agp_fo_state(o, i, 0), 1 - op->beta1, g);
+        ag_tensor *v = agp_fo_axpby(t, op->beta2, agp_fo_state(o, i, 1), 1 - op->beta2,
+                                    ag_square(t, g));
+        agp_fo_set_state(o, i, 0, m);
+        agp_fo_set_state(o, i, 1, v);
+        if (op->amsgrad) {
+            v = ag_maximum(t, agp_fo_state(o, i, 2), v);
+            agp_fo_set_state(o, i, 2, v);
+        }
+        ag_tensor *den = ag_add_scalar(t, ag_div_scalar(t, ag_sqrt(t, v), bc2_sqrt), op->eps);
+        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, ag_div(t, m, den), o->lr / bc1)));
+    }
+    return agp_fo_commit(o, t);
+}
+
+static const agp_optim_ops adam_ops = {"Adam", adam_step, agp_fo_destroy};
+static const agp_optim_ops adamw_ops = {"AdamW", adam_step, agp_fo_destroy};
+
+static ag_optim *adam_make(const char *fn, int n, ag_tensor *const *params,
+                           const ag_adam_opts *op, int decoupled)
+{
+    if (!check_adam_like(fn, op->lr, op->beta1, op->beta2, op->eps, op->weight_decay))
+        return NULL;
+    static const char *const names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    ag_optim *o = agp_fo_new(sizeof(adam_optim), decoupled ? &adamw_ops : &adam_ops, n, params,
+                             op->lr, op->amsgrad ? 3 : 2, names);
+    if (!o) return NULL;
+    ((adam_optim *)o)->opt = *op;
+    ((adam_optim *)o)->decoupled = decoupled;
+    return o;
+}
+
+ag_optim *ag_adam_new(int n, ag_tensor *const *params, const ag_adam_opts *opts)
+{
+    ag_adam_opts op = opts ? *opts : ag_adam_defaults();
+    return adam_make("ag_adam_new", n, params, &op, 0);
+}
+
+ag_optim *ag_adamw_new(int n, ag_tensor *const *params, const ag_adam_opts *opts)
+{
+    ag_adam_opts op = opts ? *opts : ag_adamw_defaults();
+    return adam_make("ag_adamw_new", n, params, &op, 1);
+}
+
+/* ------------------------------------------------------------- Adamax --- */
+
+typedef struct adamax_optim {
+    agp_fo fo;
+    ag_adamax_opts opt;
+} adamax_optim;
+
+ag_adamax_opts ag_adamax_defaults(void)
+{
+    return (ag_adamax_opts){.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                            .weight_decay = 0, .maximize = 0};
+}
+
+/* m = b1 m + (1-b1) g; u = max(b2 u, |g| + eps); p -= lr / (1 - b1^t) * m / u */
+static ag_status adamax_step(ag_optim *o, ag_tape *t)
+{
+    const ag_adamax_opts *op = &((adamax_optim *)o)->opt;
+    double clr = o->lr / (1 - pow(op->beta1, (double)(o->steps + 1)));
+    for (int i = 0; i < o->n_params; i++) {
+        ag_tensor *p = o->params[i];
+        if (!ag_tensor_grad(p)) continue;
+        ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
+        ag_tensor *m = agp_fo_axpby(t, op->beta1, agp_fo_state(o, i, 0), 1 - op->beta1, g);
+        ag_tensor *u = ag_maximum(t, ag_mul_scalar(t, agp_fo_state(o, i, 1), op->beta2),
+                                  ag_add_scalar(t, ag_abs(t, g), op->eps));
+        agp_fo_set_state(o, i, 0, m);
+        agp_fo_set_state(o, i, 1, u);
+        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, ag_div(t, m, u), clr)));
+    }
+    return agp_fo_commit(o, t);
+}
+
+static const agp_optim_ops adamax_ops = {"Adamax", adamax_step, agp_fo_destroy};
+
+ag_optim *ag_adamax_new(int n, ag_tensor *const *params, const ag_adamax_opts *opts)
+{
+    ag_adamax_opts op = opts ? *opts : ag_adamax_defaults();
+    if (!check_adam_like("ag_adamax_new", op.lr, op.beta1, op.beta2, op.eps, op.weight_decay))
+        return NULL;
+    static const char *const names[] = {"exp_avg", "exp_inf"};
+    ag_optim *o = agp_fo_new(sizeof(adamax_optim), &adamax_ops, n, params, op.lr, 2, names);
+    if (o) ((adamax_optim *)o)->opt = op;
+    return o;
+}
+
+/* -------------------------------------------------------------- NAdam --- */
+
+typedef struct nadam_optim {
+    agp_fo fo;
+    ag_nadam_opts opt;
+} nadam_optim;
+
+ag_nadam_opts ag_nadam_defaults(void)
+{
+    return (ag_nadam_opts){.lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                           .weight_decay = 0, .momentum_decay = 4e-3,
+                           .decoupled_weight_decay = 0, .maximize = 0};
+}
+
+/* mu_t = b1 (1 - 0.5 * 0.96^(t psi)) */
+static double nadam_mu(const ag_nadam_opts *op, double step)
+{
+    return op->beta1 * (1 - 0.5 * pow(0.96, step * op->momentum_decay));
+}
+
+/* P = P mu_t; m, v as Adam; den = sqrt(v / (1 - b2^t)) + eps;
+   p -= lr (1 - mu_t) / (1 - P) g / den + lr mu_{t+1} / (1 - P mu_{t+1}) m / den */
+static ag_status nadam_step(ag_optim *o, ag_tape *t)
+{
+    const ag_nadam_opts *op = &((nadam_optim *)o)->opt;
+    double step = (double)(o->steps + 1), lr = o->lr, b1 = op->beta1, b2 = op->beta2;
+    double mu = nadam_mu(op, step), mu_next = nadam_mu(op, step + 1);
+    double bc2 = 1 - pow(b2, step);
+    int decoupled = op->decoupled_weight_decay;
+    for (int i = 0; i < o->n_params; i++) {
+        ag_tensor *p = o->params[i];
+        if (!ag_tensor_grad(p)) continue;
+        ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, decoupled ? 0 : op->weight_decay);
+        if (decoupled && op->weight_decay != 0)
+            p = ag_mul_scalar(t, p, 1 - lr * op->weight_decay);
+        ag_tensor *mu_prod = agp_fo_state(o, i, 2);
+        double prod = ag_tensor_get(mu_prod, 0) * mu;
+        ag_tensor *m = agp_fo_axpby(t, b1, agp_fo_state(o, i, 0), 1 - b1, g);
+        ag_tensor *v = agp_fo_axpby(t, b2, agp_fo_state(o, i, 1), 1 - b2, ag_square(t, g));
+        ag_tensor *den = ag_add_scalar(t, ag_sqrt(t, ag_div_scalar(t, v, bc2)), op->eps);
+        ag_tensor *upd = agp_fo_axpby(t, lr * (1 - mu) / (1 - prod), ag_div(t, g, den),
+                                      lr * mu_next / (1 - prod * mu_next), ag_div(t, m, den));
+        agp_fo_set_state(o, i, 0, m);
+        agp_fo_set_state(o, i, 1, v);
+        agp_fo_set_state(o, i, 2, ag_mul_scalar(t, mu_prod, mu));
+        agp_fo_set_param(o, i, ag_sub(t, p, upd));
+    }
+    return agp_fo_commit(o, t);
+}
+
+static const agp_optim_ops nadam_ops = {"NAdam", nadam_step, agp_fo_destroy};
+
+/* Makes each mu_product a 0-d tensor holding 1 (registered param-shaped). */
+static ag_status nadam_scalar_mu_products(ag_optim *o)
+{
+    for (int i = 0; i < o->n_params; i++) {
+        ag_named_tensor *e = &o->state[i * ((agp_fo *)o)->per_param + 2];
+        ag_tensor *one = ag_scalar(NULL, ag_tensor_dtype(e->tensor), 1.0);
+        if (!one) return AG_ERR_NOMEM;
+        ag_tensor_free(e->tensor);
+        e->tensor = one;
+    }
+    return AG_OK;
+}
+
+ag_optim *ag_nadam_new(int n, ag_tensor *const *params, const ag_nadam_opts *opts)
+{
+    const char *fn = "ag_nadam_new";
+    ag_nadam_opts op = opts ? *opts : ag_nadam_defaults();
+    if (!check_adam_like(fn, op.lr, op.beta1, op.beta2, op.eps, op.weight_decay) ||
+        !agp_fo_check_nonneg(fn, "momentum_decay", op.momentum_decay))
+        return NULL;
+    static const char *const names[] = {"exp_avg", "exp_avg_sq", "mu_product"};
+    ag_optim *o = agp_fo_new(sizeof(nadam_optim), &nadam_ops, n, params, op.lr, 3, names);
+    if (!o) return NULL;
+    ((nadam_optim *)o)->opt = op;
+    if (nadam_scalar_mu_products(o) != AG_OK) {
+        ag_optim_free(o);
+        return NULL;
+    }
+    return o;
+}

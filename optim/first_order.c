@@ -1,0 +1,116 @@
+/*
+** first_order.c: the machinery shared by the first-order optimizers:
+** construction with named per-parameter state, all-or-nothing commits of a
+** step's new values, the gradient with maximize and weight decay, and the
+** hyper-parameter checks. The update rules are in sgd.c, adaptive.c and
+** adam.c.
+*/
+#include "first_order_base.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+ag_optim *agp_fo_new(size_t size, const agp_optim_ops *ops, int n, ag_tensor *const *params,
+                     double lr, int k, const char *const *names)
+{
+    ag_optim *o = agp_optim_new(size, ops, n, params, lr);
+    if (!o) return NULL;
+    agp_fo *fo = (agp_fo *)o;
+    fo->per_param = k;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++)
+            if (!agp_add_state(o, i, names[j])) {
+                ag_optim_free(o);
+                return NULL;
+            }
+    fo->next = calloc((size_t)(n + o->n_state), sizeof *fo->next);
+    if (!fo->next) {
+        ag_optim_free(o);
+        ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", ops->name);
+        return NULL;
+    }
+    return o;
+}
+
+void agp_fo_destroy(ag_optim *o)
+{
+    free(((agp_fo *)o)->next);
+}
+
+ag_status agp_fo_fill_state(ag_optim *o, int j, double value)
+{
+    ag_status s = AG_OK;
+    for (int i = 0; i < o->n_params && s == AG_OK; i++) {
+        ag_tensor *x = agp_fo_state(o, i, j);
+        ag_tensor *v = ag_full(o->tape, ag_tensor_dtype(x), ag_tensor_ndim(x),
+                               ag_tensor_shape(x), value);
+        s = v ? ag_assign(x, v)
+              : ag_set_last_error(ag_tape_status(o->tape), "%s", ag_tape_errmsg(o->tape));
+    }
+    ag_tape_reset(o->tape);
+    return s;
+}
+
+ag_tensor *agp_fo_state(const ag_optim *o, int i, int j)
+{
+    return o->state[i * ((const agp_fo *)o)->per_param + j].tensor;
+}
+
+void agp_fo_set_param(ag_optim *o, int i, ag_tensor *value)
+{
+    ((agp_fo *)o)->next[i] = value;
+}
+
+void agp_fo_set_state(ag_optim *o, int i, int j, ag_tensor *value)
+{
+    agp_fo *fo = (agp_fo *)o;
+    fo->next[o->n_params + i * fo->per_param + j] = value;
+}
+
+ag_status agp_fo_commit(ag_optim *o, ag_tape *t)
+{
+    agp_fo *fo = (agp_fo *)o;
+    int total = o->n_params + o->n_state;
+    ag_status s = ag_tape_status(t);
+    if (s != AG_OK) s = ag_set_last_error(s, "%s", ag_tape_errmsg(t));
+    for (int k = 0; k < total && s == AG_OK; k++) {
+        if (!fo->next[k]) continue;
+        ag_tensor *dst = k < o->n_params ? o->params[k] : o->state[k - o->n_params].tensor;
+        s = ag_assign(dst, fo->next[k]);
+    }
+    for (int k = 0; k < total; k++) fo->next[k] = NULL;
+    return s;
+}
+
+ag_tensor *agp_fo_grad(ag_optim *o, ag_tape *t, int i, int maximize, double weight_decay)
+{
+    ag_tensor *p = o->params[i], *g = ag_tensor_grad(p);
+    if (maximize) g = ag_neg(t, g);
+    if (weight_decay != 0) g = ag_add(t, g, ag_mul_scalar(t, p, weight_decay));
+    return g;
+}
+
+ag_tensor *agp_fo_axpby(ag_tape *t, double a, ag_tensor *x, double b, ag_tensor *y)
+{
+    return ag_add(t, ag_mul_scalar(t, x, a), ag_mul_scalar(t, y, b));
+}
+
+int agp_fo_check_lr(const char *fn, double lr)
+{
+    return agp_fo_check_nonneg(fn, "lr", lr);
+}
+
+int agp_fo_check_nonneg(const char *fn, const char *what, double v)
+{
+    if (isfinite(v) && v >= 0) return 1;
+    ag_set_last_error(AG_ERR_ARG, "%s: %s is %g, must be finite and >= 0", fn, what, v);
+    return 0;
+}
+
+int agp_fo_check_unit(const char *fn, const char *what, double v, int closed)
+{
+    if (v >= 0 && (closed ? v <= 1 : v < 1)) return 1;
+    ag_set_last_error(AG_ERR_ARG, "%s: %s is %g, must be in [0, 1%c", fn, what, v,
+                      closed ? ']' : ')');
+    return 0;
+}

@@ -1,0 +1,62 @@
+/*
+** first_order_base.h: what the first-order optimizers share (not
+** installed): construction with per-parameter named state, hyper-parameter
+** checks, the gradient as the rules see it, and the deferred writes that
+** make a step all-or-nothing. Built on optim_base.h.
+*/
+#ifndef AG_FIRST_ORDER_BASE_H
+#define AG_FIRST_ORDER_BASE_H
+
+#include "optim_base.h"
+
+/*
+** A first-order optimizer: the base, k state tensors per parameter
+** (registered in parameter order, so state j of parameter i is
+** o->state[i * k + j]) and the new values of one step, one slot per
+** parameter then one per state tensor, assigned by agp_fo_commit.
+** Embed it as the first member of an optimizer struct.
+*/
+typedef struct agp_fo {
+    ag_optim base;
+    int per_param;              /* k */
+    ag_tensor **next;           /* n_params + n_state slots, NULL = unchanged */
+} agp_fo;
+
+/*
+** Makes an optimizer of size bytes (>= sizeof(agp_fo)) with k state
+** tensors per parameter named names[0..k) (zeros shaped like the
+** parameter). ops->destroy must be agp_fo_destroy or call it.
+** NULL + ag_last_error on failure (nothing leaks).
+*/
+ag_optim *agp_fo_new(size_t size, const agp_optim_ops *ops, int n, ag_tensor *const *params,
+                     double lr, int k, const char *const *names);
+void agp_fo_destroy(ag_optim *o);
+
+/* Sets state j of every parameter to value (e.g. Adagrad's initial sum). */
+ag_status agp_fo_fill_state(ag_optim *o, int j, double value);
+/* State j of parameter i. */
+ag_tensor *agp_fo_state(const ag_optim *o, int i, int j);
+/* Schedules the new value of parameter i / of its state j (a tape tensor,
+   or NULL when an op failed: the tape holds the error). */
+void agp_fo_set_param(ag_optim *o, int i, ag_tensor *value);
+void agp_fo_set_state(ag_optim *o, int i, int j, ag_tensor *value);
+/* Assigns every scheduled value when tape t holds no error; otherwise
+   assigns nothing and returns the tape's error as ag_last_error(). */
+ag_status agp_fo_commit(ag_optim *o, ag_tape *t);
+
+/*
+** The gradient of parameter i as the rules use it: grad, negated when
+** maximize, plus weight_decay * p when weight_decay != 0. Call only for a
+** parameter whose grad is not NULL.
+*/
+ag_tensor *agp_fo_grad(ag_optim *o, ag_tape *t, int i, int maximize, double weight_decay);
+/* a * x + b * y (an exponential moving average when b = 1 - a). */
+ag_tensor *agp_fo_axpby(ag_tape *t, double a, ag_tensor *x, double b, ag_tensor *y);
+
+/* Hyper-parameter checks; each sets ag_last_error naming fn, what and v. */
+int agp_fo_check_lr(const char *fn, double lr);                 /* finite, >= 0 */
+int agp_fo_check_nonneg(const char *fn, const char *what, double v);   /* finite, >= 0 */
+/* In [0, 1), or [0, 1] when closed. */
+int agp_fo_check_unit(const char *fn, const char *what, double v, int closed);
+
+#endif
