@@ -74,7 +74,8 @@ ag_lbfgs_opts ag_lbfgs_default_opts(void);
 **
 ** Memory: with N the parameters' total element count, the state takes
 ** (2 * history_size + 2) * N doubles from construction on (PyTorch grows
-** to the same once its history is full) plus 5 * N of scratch.
+** to the same once its history is full), plus 5 * N doubles of scratch
+** and a copy of the parameters for the line search.
 **
 ** State (ag_optim_state), all AG_F64, kept on parameter 0 as PyTorch does:
 ** "0.func_evals", "0.n_iter" (totals over all steps, scalars), "0.t" (the

@@ -288,6 +288,101 @@ START_TEST(test_lbfgs_strong_wolfe_step_satisfies_the_conditions)
 }
 END_TEST
 
+/*
+** A scalar reference of PyTorch's strong-Wolfe search (torch.optim.lbfgs.
+** _strong_wolfe: c1 1e-4, c2 0.9, 25 evaluations, cubic interpolation) on
+** phi(t) = f(x0 + t d) for f(x) = 0.05 x^2 + sin(k x), which has many
+** local minima, so every branch of the zoom is taken. hits[0] counts
+** extrapolations, hits[1] "the old low becomes the high", hits[2] trials
+** moved away from the bracket's ends for insufficient progress.
+*/
+typedef struct ref_pt { double t, f, gtd; } ref_pt;
+static double ref_k, ref_x0, ref_d;
+
+static ref_pt ref_phi(double t)
+{
+    double x = ref_x0 + t * ref_d;
+    return (ref_pt){t, 0.05 * x * x + sin(ref_k * x), (0.1 * x + ref_k * cos(ref_k * x)) * ref_d};
+}
+
+static double ref_cubic(ref_pt a, ref_pt b, double lo, double hi)
+{
+    double d1 = a.gtd + b.gtd - 3 * (a.f - b.f) / (a.t - b.t), d2s = d1 * d1 - a.gtd * b.gtd;
+    if (d2s < 0) return (lo + hi) / 2;
+    double d2 = sqrt(d2s), m = a.t <= b.t
+        ? b.t - (b.t - a.t) * ((b.gtd + d2 - d1) / (b.gtd - a.gtd + 2 * d2))
+        : a.t - (a.t - b.t) * ((a.gtd + d2 - d1) / (a.gtd - b.gtd + 2 * d2));
+    return fmin(fmax(m, lo), hi);
+}
+
+static ref_pt ref_strong_wolfe(double t, ref_pt p0, int *evals, int *hits)
+{
+    ref_pt prev = p0, cur = ref_phi(t), br[2] = {p0, p0};
+    int it = 0, done = 0, nb = 2;
+    *evals = 1;
+    for (; it < 25; it++, ++*evals, hits[0]++) {
+        int armijo_fails = cur.f > p0.f + 1e-4 * cur.t * p0.gtd || (it > 1 && cur.f >= prev.f);
+        if (!armijo_fails && fabs(cur.gtd) <= -0.9 * p0.gtd) { br[0] = cur, nb = 1, done = 1; break; }
+        if (armijo_fails || cur.gtd >= 0) { br[0] = prev, br[1] = cur; break; }
+        double next = ref_cubic(prev, cur, cur.t + 0.01 * (cur.t - prev.t), cur.t * 10);
+        prev = cur, cur = ref_phi(next);
+    }
+    if (it == 25) br[1] = cur;
+    int low = nb == 1 || br[0].f <= br[1].f ? 0 : 1, insuf = 0;
+    while (!done && it < 25 && fabs(br[1].t - br[0].t) * fabs(ref_d) >= 1e-9) {
+        double lo = fmin(br[0].t, br[1].t), hi = fmax(br[0].t, br[1].t), eps = 0.1 * (hi - lo);
+        double next = ref_cubic(br[0], br[1], lo, hi);
+        if (fmin(hi - next, next - lo) >= eps) insuf = 0;
+        else if (!insuf && next < hi && next > lo) insuf = 1;
+        else next = fabs(next - hi) < fabs(next - lo) ? hi - eps : lo + eps, insuf = 0, hits[2]++;
+        cur = ref_phi(next), ++*evals, it++;
+        if (cur.f > p0.f + 1e-4 * cur.t * p0.gtd || cur.f >= br[low].f) {
+            br[1 - low] = cur;
+            low = br[0].f <= br[1].f ? 0 : 1;
+        } else {
+            if (fabs(cur.gtd) <= -0.9 * p0.gtd) done = 1;
+            else if (cur.gtd * (br[1 - low].t - br[low].t) >= 0) br[1 - low] = br[low], hits[1]++;
+            br[low] = cur;
+        }
+    }
+    return br[low];
+}
+
+static ag_tensor *wavy(ag_tape *t, void *ctx)
+{
+    ag_tensor *x = ctx;
+    return ag_add(t, ag_mul_scalar(t, ag_square(t, x), 0.05), ag_sin(t, ag_mul_scalar(t, x, ref_k)));
+}
+
+START_TEST(test_lbfgs_line_search_follows_pytorchs_trace)
+{
+    static const double cases[][3] = {       /* k, x0, lr */
+        {1, 1.75, 16}, {1, 1.5, 512}, {5, -1, 256}, {4, 2, 1024}, {3, 0.4, 1}, {2, -2.5, 0.01}};
+    int hits[3] = {0, 0, 0};
+    for (int c = 0; c < 6; c++) {
+        ref_k = cases[c][0], ref_x0 = cases[c][1];
+        double g0 = 0.1 * ref_x0 + ref_k * cos(ref_k * ref_x0);
+        ref_d = -g0;
+        ref_pt p0 = ref_phi(0);
+        int evals;
+        ref_pt want = ref_strong_wolfe(cases[c][2] * fmin(1, 1 / fabs(g0)), p0, &evals, hits);
+        ag_tensor *x = tu_tensor(AG_F64, 0, NULL, VALS(ref_x0));
+        ag_set_requires_grad(x, 1);
+        ag_lbfgs_opts op = opts_with(1, AG_LINE_SEARCH_STRONG_WOLFE);
+        op.lr = cases[c][2];
+        ag_optim *o = ag_lbfgs_new(1, &x, &op);
+        ck_assert_int_eq(ag_lbfgs_step(o, wavy, x, NULL), AG_OK);
+        ck_assert_msg(fabs(state_value(o, "0.t") - want.t) <= 1e-10 * fmax(1, want.t),
+                      "case %d: t %.17g, PyTorch's rule %.17g", c, state_value(o, "0.t"), want.t);
+        ck_assert_double_eq_tol(ag_tensor_get(x, 0), ref_x0 + want.t * ref_d, 1e-9);
+        ck_assert_double_eq(state_value(o, "0.func_evals"), 1 + evals);
+        ag_optim_free(o);
+        ag_tensor_free(x);
+    }
+    for (int i = 0; i < 3; i++) ck_assert_int_gt(hits[i], 0);   /* every branch was taken */
+}
+END_TEST
+
 START_TEST(test_lbfgs_beats_gradient_descent_on_rosenbrock)
 {
     ag_tensor *p = tu_tensor(AG_F64, 1, SHAPE(2), VALS(-1.2, 1));
@@ -366,6 +461,63 @@ START_TEST(test_lbfgs_stops_at_a_stationary_point)
     for (int i = 0; i < 3; i++) ck_assert_double_eq(x[i], XSTAR3[i]);
     ag_optim_free(o);
     ag_tensor_free(p[0]), ag_tensor_free(p[1]);
+}
+END_TEST
+
+/* f(x) = 0.5 a x^2 on a scalar x; ctx = {a, x, calls}. */
+typedef struct parabola { double a; ag_tensor *x; int calls; } parabola;
+
+static ag_tensor *parabola_loss(ag_tape *t, void *ctx)
+{
+    parabola *pb = ctx;
+    pb->calls++;
+    return ag_mul_scalar(t, ag_square(t, pb->x), 0.5 * pb->a);
+}
+
+/* One step from x0 with lr and tolerance_change tol: the iterations it
+   took, the closure calls and where x ended. In 1-D the first iteration
+   moves x by lr * min(|g|, 1) against g (g.d = -g^2), the second (lr 1)
+   lands on 0. */
+static void run_parabola(double a, double x0, double lr, double tol, int *iters, int *calls,
+                         double *x)
+{
+    parabola pb = {a, tu_tensor(AG_F64, 0, NULL, VALS(x0)), 0};
+    ag_set_requires_grad(pb.x, 1);
+    ag_lbfgs_opts op = opts_with(10, AG_LINE_SEARCH_NONE);
+    op.tolerance_change = tol;
+    op.lr = lr;
+    ag_optim *o = ag_lbfgs_new(1, &pb.x, &op);
+    ck_assert_int_eq(ag_lbfgs_step(o, parabola_loss, &pb, NULL), AG_OK);
+    *iters = (int)state_value(o, "0.n_iter");
+    *calls = pb.calls;
+    *x = ag_tensor_get(pb.x, 0);
+    ag_optim_free(o);
+    ag_tensor_free(pb.x);
+}
+
+START_TEST(test_lbfgs_stopping_rules)
+{
+    int iters, calls;
+    double x;
+    /* a = 0.01, x0 = 10: g = 0.1, g.d = -0.01 */
+    run_parabola(0.01, 10, 1, 0.02, &iters, &calls, &x);   /* g.d > -tol: no move */
+    ck_assert_int_eq(iters, 1);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_double_eq(x, 10);
+    /* lr 0.1: the move is 0.01, the loss falls by 0.005 (100 - 9.99^2) = 0.0009995 */
+    run_parabola(0.01, 10, 0.1, 0.005, &iters, &calls, &x);  /* loss change < tol */
+    ck_assert_int_eq(iters, 1);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_double_eq_tol(x, 9.99, 1e-14);
+    run_parabola(0.01, 10, 1, 1e-9, &iters, &calls, &x);   /* none: 0 reached, |g| = 0 */
+    ck_assert_int_eq(iters, 2);
+    ck_assert_int_eq(calls, 3);
+    ck_assert_double_eq_tol(x, 0, 1e-12);
+    /* a = 100, x0 = 2: the move is 1 and the loss falls by 150 */
+    run_parabola(100, 2, 1, 1.5, &iters, &calls, &x);      /* step |d t| = 1 <= tol */
+    ck_assert_int_eq(iters, 1);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_double_eq_tol(x, 1, 1e-14);
 }
 END_TEST
 
@@ -541,9 +693,11 @@ Suite *suite_lbfgs(void)
     TU_ADD(s, test_lbfgs_first_iteration_is_scaled_steepest_descent);
     TU_ADD(s, test_lbfgs_second_iteration_is_the_bfgs_update);
     TU_ADD(s, test_lbfgs_strong_wolfe_step_satisfies_the_conditions);
+    TU_ADD(s, test_lbfgs_line_search_follows_pytorchs_trace);
     TU_ADD(s, test_lbfgs_beats_gradient_descent_on_rosenbrock);
     TU_ADD(s, test_lbfgs_converges_on_convex_problems);
     TU_ADD(s, test_lbfgs_stops_at_a_stationary_point);
+    TU_ADD(s, test_lbfgs_stopping_rules);
     TU_ADD(s, test_lbfgs_max_eval_and_history_size_limit_the_work);
     TU_ADD(s, test_lbfgs_resumes_from_its_state);
     TU_ADD(s, test_lbfgs_f32_parameters);
