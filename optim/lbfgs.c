@@ -166,11 +166,7 @@ static const agp_optim_ops lbfgs_ops = {"LBFGS", refuse_step, lbfgs_destroy};
 /* Registers "0.<name>", an AG_F64 zero tensor of this shape; its data. */
 static double *add_f64_state(ag_optim *o, const char *name, int ndim, const int64_t *shape)
 {
-    ag_tensor *slot = agp_add_state(o, 0, name);     /* the registry entry */
-    if (!slot) return NULL;
-    ag_tensor *x = ag_zeros(NULL, AG_F64, ndim, shape);
-    ag_tensor_free(slot);
-    o->state[o->n_state - 1].tensor = x;
+    ag_tensor *x = agp_add_state_shaped(o, 0, name, AG_F64, ndim, shape, 0);
     return x ? ag_tensor_data(x) : NULL;
 }
 

@@ -51,9 +51,9 @@ ag_optim *agp_optim_new(size_t size, const agp_optim_ops *ops, int n,
     return o;
 }
 
-ag_tensor *agp_add_state(ag_optim *o, int i, const char *name)
+ag_tensor *agp_add_state_shaped(ag_optim *o, int i, const char *name, ag_dtype dt, int ndim,
+                                const int64_t *shape, double fill)
 {
-    ag_tensor *p = o->params[i];
     if (o->n_state == o->cap_state) {
         int cap = o->cap_state ? 2 * o->cap_state : 8;
         ag_named_tensor *s = realloc(o->state, (size_t)cap * sizeof *s);
@@ -61,13 +61,20 @@ ag_tensor *agp_add_state(ag_optim *o, int i, const char *name)
         o->state = s;
         o->cap_state = cap;
     }
-    ag_tensor *x = ag_zeros(NULL, ag_tensor_dtype(p), ag_tensor_ndim(p), ag_tensor_shape(p));
+    ag_tensor *x = ag_full(NULL, dt, ndim, shape, fill);
     if (!x) return NULL;
     ag_named_tensor *e = &o->state[o->n_state++];
     snprintf(e->name, sizeof e->name, "%d.%s", i, name);
     e->tensor = x;
     e->is_buffer = 1;
     return x;
+}
+
+ag_tensor *agp_add_state(ag_optim *o, int i, const char *name)
+{
+    ag_tensor *p = o->params[i];
+    return agp_add_state_shaped(o, i, name, ag_tensor_dtype(p), ag_tensor_ndim(p),
+                                ag_tensor_shape(p), 0);
 }
 
 ag_status ag_optim_step(ag_optim *o)

@@ -36,6 +36,9 @@ ag_optim *agp_optim_new(size_t size, const agp_optim_ops *ops, int n,
                         ag_tensor *const *params, double lr);
 /* A zero tensor shaped like param i, registered as "<i>.<name>". */
 ag_tensor *agp_add_state(ag_optim *o, int i, const char *name);
+/* The same with its own dtype and shape, every element set to fill. */
+ag_tensor *agp_add_state_shaped(ag_optim *o, int i, const char *name, ag_dtype dt, int ndim,
+                                const int64_t *shape, double fill);
 /* Checks a hyper-parameter: lo <= v <= hi (and not NaN); sets the error. */
 int agp_check_range(const char *fn, const char *what, double v, double lo, double hi);
 
