@@ -27,6 +27,7 @@ const agi_st_dtype agi_st_dtypes[AGI_ST_N_DTYPES] = {
     {"I32", 4, 4},  {"U32", 4, 4},  {"F32", 4, 4},  {"C64", 8, 4},    {"F64", 8, 8},
     {"I64", 8, 8},  {"U64", 8, 8},
 };
+
 int agi_st_dtype_index(const char *name)
 {
     for (int i = 0; name && i < AGI_ST_N_DTYPES; i++)
@@ -126,7 +127,7 @@ struct ag_safetensors {
     st_entry *entries;           /* in data order */
     st_entry **by_name;          /* sorted by name */
     int n_meta;
-    agi_st_pair *meta;               /* sorted by key */
+    agi_st_pair *meta;           /* sorted by key */
 };
 
 /* Sets ag_last_error to "<fn>: <path>: <message>" and returns s. */
@@ -276,7 +277,8 @@ static ag_status parse_meta(const char *fn, ag_safetensors *f, int c)
     qsort(f->meta, (size_t)f->n_meta, sizeof *f->meta, agi_st_cmp_pair);
     for (int i = 1; i < f->n_meta; i++)
         if (!strcmp(f->meta[i].key, f->meta[i - 1].key))
-            return ferr(fn, f->path, AG_ERR_FORMAT, "__metadata__ key '%s' repeats", f->meta[i].key);
+            return ferr(fn, f->path, AG_ERR_FORMAT, "__metadata__ key '%s' repeats",
+                        f->meta[i].key);
     return AG_OK;
 }
 
@@ -317,7 +319,8 @@ static ag_status check_layout(const char *fn, ag_safetensors *f)
     qsort(f->by_name, (size_t)f->n, sizeof *f->by_name, cmp_entry_names);
     for (int i = 1; i < f->n; i++)
         if (!strcmp(f->by_name[i]->name, f->by_name[i - 1]->name))
-            return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s' appears twice", f->by_name[i]->name);
+            return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s' appears twice",
+                        f->by_name[i]->name);
     return AG_OK;
 }
 
@@ -454,8 +457,7 @@ static ag_status check_fit(const char *fn, const ag_safetensors *f, const char *
     agi_st_shape_str(e->ndim, e->shape, a, sizeof a);
     agi_st_shape_str(ndim, shape, b, sizeof b);
     return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s' is %s %s in the file, but the destination "
-                "is %s %s", name, agi_st_dtypes[e->dtype].name, a, dtype >= 0 ? agi_st_dtypes[dtype].name : "?",
-                b);
+                "is %s %s", name, agi_st_dtypes[e->dtype].name, a, agi_st_dtypes[dtype].name, b);
 }
 
 ag_status ag_safetensors_read(const ag_safetensors *f, const char *name, const char *dtype,
@@ -467,7 +469,8 @@ ag_status ag_safetensors_read(const ag_safetensors *f, const char *name, const c
         return ag_set_last_error(AG_ERR_ARG, "%s: NULL argument, unknown dtype or bad ndim", fn);
     const st_entry *e = find_entry(f, name);
     ag_status s = check_fit(fn, f, name, e, dt, ndim, shape);
-    if (s == AG_OK) agi_st_copy_le(out, f->data + e->begin, (size_t)e->nbytes, agi_st_dtypes[dt].swap);
+    if (s == AG_OK)
+        agi_st_copy_le(out, f->data + e->begin, (size_t)e->nbytes, agi_st_dtypes[dt].swap);
     return s;
 }
 
@@ -501,11 +504,12 @@ static ag_status st_load_into(const char *fn, const ag_safetensors *f, int n,
         const ag_tensor *x = dest[i].tensor;
         const st_entry *e = find_entry(f, dest[i].name);
         if (!e && (flags & AG_LOAD_ALLOW_MISSING)) continue;
-        s = check_fit(fn, f, dest[i].name, e, agi_st_dtype_index(agi_st_dtype_of(ag_tensor_dtype(x))),
-                      ag_tensor_ndim(x), ag_tensor_shape(x));
+        int dt = agi_st_dtype_index(agi_st_dtype_of(ag_tensor_dtype(x)));
+        s = check_fit(fn, f, dest[i].name, e, dt, ag_tensor_ndim(x), ag_tensor_shape(x));
         matched++;
     }
-    for (int i = 0; s == AG_OK && !(flags & AG_LOAD_ALLOW_EXTRA) && matched < f->n && i < f->n; i++) {
+    int check_extra = s == AG_OK && !(flags & AG_LOAD_ALLOW_EXTRA) && matched < f->n;
+    for (int i = 0; check_extra && s == AG_OK && i < f->n; i++) {
         const char *name = f->entries[i].name;
         if (!bsearch(&name, sorted, (size_t)n, sizeof *sorted, agi_st_cmp_cstr))
             s = ferr(fn, f->path, AG_ERR_FORMAT, "unexpected tensor '%s' in the file (no "
@@ -514,8 +518,9 @@ static ag_status st_load_into(const char *fn, const ag_safetensors *f, int n,
     free(sorted);
     for (int i = 0; s == AG_OK && i < n; i++) {      /* nothing below can fail */
         const st_entry *e = find_entry(f, dest[i].name);
-        if (e) agi_st_copy_le(ag_tensor_data(dest[i].tensor), f->data + e->begin, (size_t)e->nbytes,
-                       agi_st_dtypes[e->dtype].swap);
+        if (e)
+            agi_st_copy_le(ag_tensor_data(dest[i].tensor), f->data + e->begin, (size_t)e->nbytes,
+                           agi_st_dtypes[e->dtype].swap);
     }
     return s;
 }

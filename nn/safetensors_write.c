@@ -153,7 +153,8 @@ static void sync_dir_of(const char *path)
     char dir[4096];
     if (!slash) snprintf(dir, sizeof dir, ".");
     else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     else return;
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
@@ -187,12 +188,14 @@ static ag_status write_atomic(const char *fn, const char *path, const sbuf *head
     } else {
         close(fd);
     }
-    if (ok && rename(tmp, path) != 0) ok = 0, e = errno;
+    const char *what = "writing the temporary file failed";
+    if (ok && rename(tmp, path) != 0)
+        ok = 0, e = errno, what = "cannot rename the temporary file over it";
     ag_status s = AG_OK;
     if (!ok) {
         unlink(tmp);
-        s = ag_set_last_error(AG_ERR_IO, "%s: %s: write failed: %s (the old file, if any, is "
-                              "unchanged)", fn, path, strerror(e));
+        s = ag_set_last_error(AG_ERR_IO, "%s: %s: %s: %s (the old file, if any, is unchanged)",
+                              fn, path, what, strerror(e));
     } else {
         sync_dir_of(path);
     }
@@ -234,8 +237,6 @@ static ag_status check_write_args(const char *fn, const char *path, int n,
     return AG_OK;
 }
 
-
-/* The first string of v[0..n) that repeats (v is sorted), or NULL. */
 /* Places out[] in the reference's order and gives each its data_offsets. */
 static ag_status lay_out(const char *fn, const char *path, int n, const ag_st_tensor *t,
                          st_out *out, const char **names)
@@ -247,7 +248,8 @@ static ag_status lay_out(const char *fn, const char *path, int n, const ag_st_te
         names[i] = t[i].name;
     }
     const char *rep = agi_st_first_repeat(names, n);
-    if (rep) return ag_set_last_error(AG_ERR_ARG, "%s: %s: tensor name '%s' repeats", fn, path, rep);
+    if (rep)
+        return ag_set_last_error(AG_ERR_ARG, "%s: %s: tensor name '%s' repeats", fn, path, rep);
     qsort(out, (size_t)n, sizeof *out, cmp_out);
     int64_t off = 0;
     for (int i = 0; i < n; i++) {
@@ -268,7 +270,8 @@ static ag_status st_write(const char *fn, const char *path, int n, const ag_st_t
     const char **names = malloc((size_t)(n > n_meta ? n + 1 : n_meta + 1) * sizeof *names);
     agi_st_pair *meta = malloc((size_t)(n_meta + 1) * sizeof *meta);
     sbuf head = {0};
-    if (!out || !names || !meta) s = ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, path);
+    if (!out || !names || !meta)
+        s = ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, path);
     if (s == AG_OK) s = lay_out(fn, path, n, t, out, names);
     for (int i = 0; s == AG_OK && i < n_meta; i++) {
         meta[i].key = names[i] = kv[2 * i];
@@ -302,15 +305,18 @@ ag_status ag_safetensors_write(const char *path, int n, const ag_st_tensor *tens
 static ag_status st_save(const char *fn, const char *path, int n, const ag_named_tensor *named,
                          int n_meta, const char *const *kv)
 {
+    const char *shown = path ? path : "(null)";
     if (n < 0 || (n > 0 && !named))
-        return ag_set_last_error(AG_ERR_ARG, "%s: bad tensor count %d or NULL list", fn, n);
+        return ag_set_last_error(AG_ERR_ARG, "%s: %s: bad tensor count %d or NULL list", fn,
+                                 shown, n);
     ag_st_tensor *t = malloc((size_t)(n ? n : 1) * sizeof *t);
-    if (!t) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
+    if (!t) return ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, shown);
     for (int i = 0; i < n; i++) {
         ag_tensor *x = named[i].tensor;
         if (!x) {
             free(t);
-            return ag_set_last_error(AG_ERR_ARG, "%s: tensor '%s' is NULL", fn, named[i].name);
+            return ag_set_last_error(AG_ERR_ARG, "%s: %s: tensor '%s' is NULL", fn, shown,
+                                     named[i].name);
         }
         t[i] = (ag_st_tensor){named[i].name, agi_st_dtype_of(ag_tensor_dtype(x)),
                               ag_tensor_ndim(x), ag_tensor_shape(x), ag_tensor_data(x)};
