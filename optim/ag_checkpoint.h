@@ -6,7 +6,9 @@
 **
 **     ag_checkpoint_save("run.ckpt", model, opt, rng);     // every N steps
 **     ...                                                  // later, a new process:
-**     model = build_model(); opt = ag_adam_new(...); rng = ag_rng_new(0);
+**     model = build_model();            // same structure, any values
+**     opt = <the same optimizer type over model's parameters>;
+**     rng = ag_rng_new(0);              // any seed: its state is restored
 **     if (ag_checkpoint_load("run.ckpt", model, opt, rng) != AG_OK)
 **         fprintf(stderr, "%s\n", ag_last_error());
 **
