@@ -1,5 +1,68 @@
-/* ag_checkpoint.h: (to be written) */
+/*
+** ag_checkpoint.h: training checkpoints: a module's parameters and
+** buffers, an optimizer's state and a generator's state in one
+** safetensors file, so training stopped and resumed continues bit for bit
+** as if it had never stopped:
+**
+**     ag_checkpoint_save("run.ckpt", model, opt, rng);     // every N steps
+**     ...                                                  // later, a new process:
+**     model = build_model();            // same structure, any values
+**     opt = <the same optimizer type over model's parameters>;
+**     rng = ag_rng_new(0);              // any seed: its state is restored
+**     if (ag_checkpoint_load("run.ckpt", model, opt, rng) != AG_OK)
+**         fprintf(stderr, "%s\n", ag_last_error());
+**
+** The file (readable by any safetensors reader, see ag_safetensors.h):
+**   "<name>"          each module tensor under its dotted name ("0.weight")
+**   "optim.<name>"    each optimizer state tensor ("optim.0.exp_avg")
+**   "rng.state"       the generator's four state words, U64 [4]
+**   __metadata__      "ag.checkpoint": "1" (the format's version), and
+**                     with an optimizer "optim.name", "optim.steps",
+**                     "optim.lr", "optim.base_lr" (decimal, the doubles
+**                     with 17 significant digits, so they read back exact)
+** Saving is atomic (a temporary file renamed over the old one).
+**
+** Differences from torch.save of state_dicts: hyper-parameters other than
+** the learning rates (momentum, betas, weight decay) are not stored; they
+** come from the optimizer the checkpoint is loaded into, as do the
+** parameters it updates (matched by position: state "<i>.<name>" belongs
+** to parameter i). Grads are not stored.
+*/
 #ifndef AG_CHECKPOINT_H
 #define AG_CHECKPOINT_H
 #include "ag_core.h"
+#include "ag_module.h"
+#include "ag_optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+** Saves m's parameters and buffers, and o's state, step count and
+** learning rates when o is not NULL, and r's state when r is not NULL, to
+** path. m must not be NULL. A module tensor named like optimizer state or
+** "rng.state" is an AG_ERR_ARG. Returns AG_OK, or an error with
+** ag_last_error() naming ag_checkpoint_save, the path and the reason; on
+** error any old file at path is unchanged.
+*/
+ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_optim *o,
+                             const ag_rng *r);
+
+/*
+** Restores what ag_checkpoint_save stored into m and, when not NULL, o
+** and r, which must have the same structure (names, shapes, dtypes; the
+** same optimizer type). Strict: every module tensor must be in the file,
+** and every file tensor must belong to m, to o ("optim.*": ignored when o
+** is NULL) or be "rng.state" (ignored when r is NULL). With o, the file
+** must hold an optimizer of the same name; with r, a "rng.state".
+** All or nothing: everything is checked before anything changes, so on
+** any error m, o and r are as they were. Returns AG_OK or an error with
+** ag_last_error() set (AG_ERR_FORMAT for a file that does not fit).
+*/
+ag_status ag_checkpoint_load(const char *path, ag_module *m, ag_optim *o, ag_rng *r);
+
+#ifdef __cplusplus
+}
+#endif
 #endif
