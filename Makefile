@@ -58,7 +58,7 @@ $(BUILD)/suites.h: $(TEST_SRCS)
 	@for f in $(sort $(notdir $(filter tests/test_%.c,$(TEST_SRCS)))); do \
 	    n=$${f%.c}; echo "AG_SUITE($${n#test_})"; done > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tests/%.o: tests/%.c $(ALL_HDRS) $(BUILD)/suites.h
+$(BUILD)/tests/%.o: tests/%.c $(ALL_HDRS) $(wildcard tests/*.h) $(BUILD)/suites.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I$(BUILD) -Itests $(CHECK_CFLAGS) -c $< -o $@
 

@@ -1,10 +1,10 @@
 /*
 ** json.c: the strict JSON parser behind safetensors headers (see
-** json_internal.h). Recursive descent with a depth limit; every error
+** json_util.h). Recursive descent with a depth limit; every error
 ** names the byte offset and what was expected. Nothing here knows about
 ** tensors: safetensors.c gives the document its meaning.
 */
-#include "json_internal.h"
+#include "json_util.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
 ** data), loading into tensors all or nothing, and ag_module_load. The
 ** writer is safetensors_write.c; the JSON syntax is parsed by json.c.
 */
-#include "safetensors_internal.h"
-#include "json_internal.h"
+#include "safetensors_util.h"
+#include "json_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,8 +5,8 @@
 ** multiple of 8), the data little-endian, all of it through a temporary
 ** file renamed over the target; ag_module_save.
 */
-#include "safetensors_internal.h"
-#include "json_internal.h"
+#include "safetensors_util.h"
+#include "json_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -30,8 +30,10 @@ void ag_optim_zero_grad(ag_optim *o);
 
 double ag_optim_get_lr(const ag_optim *o);
 void ag_optim_set_lr(ag_optim *o, double lr);
-/* The learning rate given at construction (schedules scale from it). */
+/* The learning rate given at construction (schedules scale from it);
+   settable so a checkpoint can restore it. Negative values are ignored. */
 double ag_optim_base_lr(const ag_optim *o);
+void ag_optim_set_base_lr(ag_optim *o, double lr);
 int64_t ag_optim_steps(const ag_optim *o);          /* updates taken */
 void ag_optim_set_steps(ag_optim *o, int64_t steps);
 const char *ag_optim_name(const ag_optim *o);       /* "Adam", ... */

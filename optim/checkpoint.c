@@ -5,7 +5,7 @@
 ** the generator as a U64 tensor. Loading checks everything (metadata,
 ** generator, names, shapes) before the first change.
 */
-#include "optim_base.h"
+#include "ag.h"
 
 #include <errno.h>
 #include <math.h>
@@ -193,7 +193,7 @@ static ag_status load_from(const char *fn, const char *path, const ag_safetensor
     if (o) {                        /* nothing below can fail */
         ag_optim_set_steps(o, om.steps);
         ag_optim_set_lr(o, om.lr);
-        o->base_lr = om.base_lr;    /* no public setter: schedules start from it */
+        ag_optim_set_base_lr(o, om.base_lr);   /* schedules start from it */
     }
     if (r) ag_rng_set_state(r, state);
     return AG_OK;

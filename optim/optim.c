@@ -111,6 +111,11 @@ void ag_optim_set_lr(ag_optim *o, double lr)
     if (o && lr >= 0) o->lr = lr;
 }
 
+void ag_optim_set_base_lr(ag_optim *o, double lr)
+{
+    if (o && lr >= 0) o->base_lr = lr;
+}
+
 void ag_optim_set_steps(ag_optim *o, int64_t steps)
 {
     if (o && steps >= 0) o->steps = steps;

@@ -10,7 +10,7 @@
 ** tests/safetensors_reader.py in both directions.
 */
 #include "st_test_util.h"
-#include "json_internal.h"
+#include "json_util.h"
 
 #include <fcntl.h>
 #include <spawn.h>

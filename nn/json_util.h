@@ -1,12 +1,12 @@
 /*
-** json_internal.h: a small strict JSON parser for safetensors headers (not
+** json_util.h: a small strict JSON parser for safetensors headers (not
 ** installed). It reads the subset those headers use: objects, arrays,
 ** strings (with every escape, UTF-8 checked) and integers; true, false,
 ** null and numbers with a fraction or exponent are refused. The document
 ** is a flat array of nodes linked by index, strings decoded into one pool.
 */
-#ifndef AG_JSON_INTERNAL_H
-#define AG_JSON_INTERNAL_H
+#ifndef AG_JSON_UTIL_H
+#define AG_JSON_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>

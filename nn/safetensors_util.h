@@ -1,10 +1,10 @@
 /*
-** safetensors_internal.h: what safetensors.c (the reader) and
+** safetensors_util.h: what safetensors.c (the reader) and
 ** safetensors_write.c (the writer) share; not installed. The dtype table
 ** in the reference's order of increasing alignment, sizes, byte order.
 */
-#ifndef AG_SAFETENSORS_INTERNAL_H
-#define AG_SAFETENSORS_INTERNAL_H
+#ifndef AG_SAFETENSORS_UTIL_H
+#define AG_SAFETENSORS_UTIL_H
 
 #include "ag.h"
 
