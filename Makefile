@@ -83,8 +83,11 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	CK_DEFAULT_TIMEOUT=120 $(BUILD)/test_runner
 	@$(MAKE) --no-print-directory readme-example
+	@echo "== the examples, each with --quick (their error paths also under Valgrind)"
+	@$(MAKE) --no-print-directory data examples
+	@$(MAKE) --no-print-directory BUILD=build/valgrind PORTABLE=1 OPT="-O1 -g" test-build examples
+	sh tests/run_examples.sh $(BUILD)/examples build/valgrind/examples
 	@echo "== the same suites under Valgrind (no AVX-512: Valgrind lacks it)"
-	@$(MAKE) --no-print-directory BUILD=build/valgrind PORTABLE=1 OPT="-O1 -g" test-build
 	CK_FORK=no $(VALGRIND) build/valgrind/test_runner
 
 # Sanitizers: the same suites built with AddressSanitizer + UndefinedBehavior-

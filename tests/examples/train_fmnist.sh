@@ -1,0 +1,40 @@
+# The trainer: a quick run learns, writes its files and resumes exactly;
+# bad flags, a wrong path and a truncated IDX file are clear errors.
+$BIN/train_fmnist --quick --out $OUT/a > $OUT/a.txt
+cat $OUT/a.txt
+grep -q "test accuracy: " $OUT/a.txt
+acc=$(sed -n 's/^test accuracy: \([0-9.]*\)%.*/\1/p' $OUT/a.txt)
+awk -v a="$acc" 'BEGIN { exit !(a > 70) }'      # far above chance either way
+for f in metrics.csv loss.svg accuracy.svg best.safetensors final.safetensors last.ckpt; do
+    test -s $OUT/a/$f
+done
+test "$(wc -l < $OUT/a/metrics.csv)" -eq 4       # a header and 3 epochs
+grep -q "</svg>" $OUT/a/loss.svg
+# resume: 2 epochs, then 1 more with --resume, equals 3 uninterrupted (1 thread)
+$BIN/train_fmnist --quick --threads 1 --out $OUT/b > /dev/null
+$BIN/train_fmnist --quick --threads 1 --epochs 2 --out $OUT/c > /dev/null
+$BIN/train_fmnist --quick --threads 1 --resume --out $OUT/c > $OUT/c.txt
+grep -q "resuming after epoch 2" $OUT/c.txt
+cut -d, -f1-6 $OUT/b/metrics.csv > $OUT/b.csv
+cut -d, -f1-6 $OUT/c/metrics.csv > $OUT/c.csv
+cmp $OUT/b.csv $OUT/c.csv
+cmp $OUT/b/final.safetensors $OUT/c/final.safetensors
+# errors: non-zero exit and a message, no crash
+! $BIN/train_fmnist --epochs banana 2> $OUT/e1.txt
+grep -q "epochs needs a number" $OUT/e1.txt
+! $BIN/train_fmnist --frobnicate 2> $OUT/e2.txt
+grep -q "unknown or incomplete option '--frobnicate'" $OUT/e2.txt
+mkdir $OUT/bad
+head -c 1000 build/data/fashion-mnist/train-images-idx3-ubyte > $OUT/bad/train-images-idx3-ubyte 2>/dev/null ||
+    printf '\000\000\010\003\000\000\000\002' > $OUT/bad/train-images-idx3-ubyte
+cp build/data/fashion-mnist/train-labels-idx1-ubyte $OUT/bad/ 2>/dev/null || true
+! $BIN/train_fmnist --quick --data $OUT/bad --out $OUT/d 2> $OUT/e3.txt
+grep -qi "truncated\|short\|size" $OUT/e3.txt
+! $BIN/train_fmnist --quick --resume --out $OUT/nothing-here 2> $OUT/e4.txt
+grep -q "resume" $OUT/e4.txt
+if [ -n "$VBIN" ]; then             # the error paths under Valgrind
+    rc=0; $VALGRIND $VBIN/train_fmnist --frobnicate 2> $OUT/v1.txt || rc=$?
+    test $rc -eq 2                  # the program's own code, not Valgrind's 99
+    rc=0; $VALGRIND $VBIN/train_fmnist --quick --data $OUT/bad --out $OUT/v 2> $OUT/v2.txt || rc=$?
+    test $rc -eq 1
+fi
