@@ -62,8 +62,10 @@ $(BUILD)/tests/%.o: tests/%.c $(ALL_HDRS) $(wildcard tests/*.h) $(BUILD)/suites.
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I$(BUILD) -Itests $(CHECK_CFLAGS) -c $< -o $@
 
+# tests/tests.mk may add link flags for the runner (TEST_LDFLAGS).
+-include tests/tests.mk
 $(BUILD)/test_runner: $(TEST_OBJS) $(BUILD)/libag.a
-	$(CC) -o $@ $(TEST_OBJS) $(BUILD)/libag.a $(CHECK_LIBS) $(LIBS)
+	$(CC) -o $@ $(TEST_OBJS) $(BUILD)/libag.a $(CHECK_LIBS) $(LIBS) $(TEST_LDFLAGS)
 
 test-build: $(BUILD)/test_runner
 
@@ -143,5 +145,7 @@ clean:
 
 # Benchmarks (never part of make test): bench/bench.mk defines `make bench`.
 -include bench/bench.mk
+# Fuzzing with libFuzzer: fuzz/fuzz.mk defines `make fuzz`.
+-include fuzz/fuzz.mk
 # Differential tests against PyTorch: difftest/difftest.mk defines `make difftest`.
 -include difftest/difftest.mk
