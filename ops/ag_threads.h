@@ -25,17 +25,20 @@ extern "C" {
 
 /*
 ** Sets the number of threads a parallel op uses, the calling thread
-** included (1: everything runs on the caller and no thread is made).
-** Waits for a parallel op running on another thread to finish; workers
-** beyond the new count are joined. Returns AG_OK, or AG_ERR_ARG (with
-** ag_last_error()) when n is not in [1, 512]; the setting is then kept.
+** included (1: everything runs on the caller and no thread is made; 0:
+** back to the default, see ag_get_num_threads). Waits for a parallel op
+** running on another thread to finish; workers beyond the new count are
+** joined (the next parallel op makes as many as it needs).
+** Returns AG_OK, or AG_ERR_ARG (with ag_last_error()) when n is not in
+** [0, 512]; the setting is then kept.
 */
 ag_status ag_set_num_threads(int n);
 
 /*
-** The number of threads a parallel op uses. Until ag_set_num_threads is
-** called: the environment variable AG_NUM_THREADS when it holds an integer
-** in [1, 512], else the number of online cores.
+** The number of threads a parallel op uses. The default (until
+** ag_set_num_threads is called, or after ag_set_num_threads(0)): the
+** environment variable AG_NUM_THREADS when it holds an integer in
+** [1, 512], else the number of online cores.
 */
 int ag_get_num_threads(void);
 

@@ -42,4 +42,12 @@ void agi_gemm_run(const agi_gemm *g);
 /* The same on the calling thread only. */
 void agi_gemm_run_serial(const agi_gemm *g);
 
+/* The instruction set the kernel was built for: "avx512", "avx2",
+   "gnu-vector" or "scalar". */
+const char *agi_gemm_isa(void);
+
+/* 1 if each multiply-add is one fused operation (fma), 0 if it is a
+   multiply then an add, each rounded. */
+int agi_gemm_fuses(void);
+
 #endif

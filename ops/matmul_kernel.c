@@ -5,7 +5,8 @@
 **
 ** Vectors. A thin layer (mmv_*) maps one SIMD register of T to AVX-512
 ** (__AVX512F__), AVX2 + FMA (__AVX2__ && __FMA__), 16-byte GCC vectors
-** (any other GNU C target) or plain scalars (any C11 compiler). The FMA
+** (any other GNU C target) or plain scalars (any C11 compiler, or any
+** build with -DAGI_MM_SCALAR, which tests that path). The FMA
 ** builds fuse every multiply-add; the others never do, anywhere, so every
 ** path of one build rounds alike.
 **
@@ -33,13 +34,25 @@
 
 #include <string.h>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#if defined(AGI_MM_SCALAR)
+#define MM_SCALAR 1
+#elif defined(__AVX512F__)
+#define MM_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#define MM_AVX2 1
+#elif defined(__GNUC__)
+#define MM_GNU_VECTOR 1
+#else
+#define MM_SCALAR 1
+#endif
+
+#if defined(MM_AVX512) || defined(MM_AVX2)
 #include <immintrin.h>
 #endif
 
 /* ------------------------------------------------------------ vectors --- */
 
-#if defined(__AVX512F__)
+#if defined(MM_AVX512)
 #define MM_ISA "avx512"
 #define MMV_DEF(T, SUF, V, L, PS)                                             \
     typedef V mmv_##SUF;                                                      \
@@ -51,7 +64,7 @@
     static inline V mmv_fma_##SUF(V x, V y, V z) { return _mm512_fmadd_##PS(x, y, z); }
 MMV_DEF(float, f32, __m512, 16, ps)
 MMV_DEF(double, f64, __m512d, 8, pd)
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif defined(MM_AVX2)
 #define MM_ISA "avx2"
 #define MMV_DEF(T, SUF, V, L, PS)                                             \
     typedef V mmv_##SUF;                                                      \
@@ -63,7 +76,7 @@ MMV_DEF(double, f64, __m512d, 8, pd)
     static inline V mmv_fma_##SUF(V x, V y, V z) { return _mm256_fmadd_##PS(x, y, z); }
 MMV_DEF(float, f32, __m256, 8, ps)
 MMV_DEF(double, f64, __m256d, 4, pd)
-#elif defined(__GNUC__)
+#elif defined(MM_GNU_VECTOR)
 #define MM_ISA "gnu-vector"
 #define MMV_DEF(T, SUF, L)                                                    \
     typedef T mmv_##SUF __attribute__((vector_size(16)));                     \
@@ -221,7 +234,7 @@ MMV_DEF(double, f64)
         }                                                                     \
     }
 
-#if defined(__AVX512F__)
+#if defined(MM_AVX512)
 /* Transposes 16 rows of 16 floats r[0..15] in place (r[i][j] -> r[j][i]). */
 static inline void mm_tr16_f32(__m512 r[16])
 {
@@ -260,7 +273,7 @@ static inline void mm_tr16_f32(__m512 r[16])
 static int mm_pack_t_f32(const float *b, int64_t ldb, int64_t kc, int64_t nr,
                          float *restrict pack)
 {
-#if defined(__AVX512F__)
+#if defined(MM_AVX512)
     enum { NR = MM_NR(f32) };
     if (nr != NR) return 0;
     int64_t p = 0;
@@ -380,6 +393,17 @@ MM_ALL(float, f32)
 MM_ALL(double, f64)
 
 /* ------------------------------------------------------------- splits --- */
+
+const char *agi_gemm_isa(void) { return MM_ISA; }
+
+int agi_gemm_fuses(void)
+{
+#if defined(MM_AVX512) || defined(MM_AVX2)
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 static void mm_region(const agi_gemm *g, const mm_part *w)
 {

@@ -202,9 +202,11 @@ int ag_get_num_threads(void)
 
 ag_status ag_set_num_threads(int n)
 {
-    if (n < 1 || n > POOL_MAX)
-        return ag_set_last_error(AG_ERR_ARG, "ag_set_num_threads: %d threads: must be in [1, %d]",
+    if (n < 0 || n > POOL_MAX)
+        return ag_set_last_error(AG_ERR_ARG,
+                                 "ag_set_num_threads: %d threads: must be in [1, %d] (0: the default)",
                                  n, POOL_MAX);
+    if (n == 0) n = pool_default_threads();
     pthread_mutex_lock(&pool.use);
     atomic_store(&pool.nthreads, n);
     if (pool.nworkers > n - 1) pool_stop_workers();
