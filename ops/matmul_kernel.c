@@ -129,6 +129,7 @@ MMV_DEF(double, f64)
 #define MM_NV 2                 /* vectors per row of a tile */
 #define MM_NR(SUF) (MM_NV * MM_L_##SUF)
 #define MM_PANEL_BYTES 32768    /* one packed panel of B: L1 */
+#define MM_INPLACE_ROWS 128   /* at most this many rows read B in place */
 #define MM_MC 256               /* rows of A per L2 block */
 #define MM_KC(T, SUF) (MM_PANEL_BYTES / (int)sizeof(T) / MM_NR(SUF))
 
@@ -142,10 +143,10 @@ MMV_DEF(double, f64)
 #define MM_KERNEL(T, SUF)                                                     \
     MM_INLINE void mm_kern_##SUF(const int rows, int64_t kc, const T *a,      \
                                  int64_t a_rs, int64_t a_cs,                  \
-                                 const T *restrict pack, T *c, int64_t ldc,   \
-                                 int load_c)                                  \
+                                 const T *restrict pack, int64_t ldb, T *c,   \
+                                 int64_t ldc, int load_c)                     \
     {                                                                         \
-        enum { L = MM_L_##SUF, NR = MM_NR(SUF) };                             \
+        enum { L = MM_L_##SUF };                                              \
         mmv_##SUF acc[MM_MR][MM_NV];                                          \
         MM_UNROLL_ALL                                                         \
         for (int r = 0; r < rows; r++)                                        \
@@ -158,7 +159,7 @@ MMV_DEF(double, f64)
             mmv_##SUF bv[MM_NV];                                              \
             MM_UNROLL_ALL                                                     \
             for (int v = 0; v < MM_NV; v++)                                   \
-                bv[v] = mmv_load_##SUF(pack + p * NR + v * L);                \
+                bv[v] = mmv_load_##SUF(pack + p * ldb + v * L);                  \
             MM_UNROLL_ALL                                                     \
             for (int r = 0; r < rows; r++) {                                  \
                 mmv_##SUF x = mmv_bcast_##SUF(a + r * a_rs + p * a_cs);       \
@@ -178,21 +179,21 @@ MMV_DEF(double, f64)
    transposed (a_rs = 1), the unit stride made a constant. */
 #define MM_KERN_INST(T, SUF, ROWS)                                            \
     static void mm_kern_r##ROWS##_##SUF(int64_t kc, const T *a, int64_t lda,  \
-                                        const T *pack, T *c, int64_t ldc,     \
-                                        int load_c)                           \
+                                        const T *pack, int64_t ldb, T *c,     \
+                                        int64_t ldc, int load_c)              \
     {                                                                         \
-        mm_kern_##SUF(ROWS, kc, a, lda, 1, pack, c, ldc, load_c);             \
+        mm_kern_##SUF(ROWS, kc, a, lda, 1, pack, ldb, c, ldc, load_c);        \
     }                                                                         \
     static void mm_kern_t##ROWS##_##SUF(int64_t kc, const T *a, int64_t lda,  \
-                                        const T *pack, T *c, int64_t ldc,     \
-                                        int load_c)                           \
+                                        const T *pack, int64_t ldb, T *c,     \
+                                        int64_t ldc, int load_c)              \
     {                                                                         \
-        mm_kern_##SUF(ROWS, kc, a, 1, lda, pack, c, ldc, load_c);             \
+        mm_kern_##SUF(ROWS, kc, a, 1, lda, pack, ldb, c, ldc, load_c);        \
     }
 
 #define MM_KERN_TABLE(T, SUF)                                                 \
     typedef void (*mm_kern_fn_##SUF)(int64_t, const T *, int64_t, const T *,  \
-                                     T *, int64_t, int);                      \
+                                     int64_t, T *, int64_t, int);                    \
     MM_KERN_INST(T, SUF, 1) MM_KERN_INST(T, SUF, 2) MM_KERN_INST(T, SUF, 3)   \
     MM_KERN_INST(T, SUF, 4) MM_KERN_INST(T, SUF, 5) MM_KERN_INST(T, SUF, 6)   \
     MM_KERN_INST(T, SUF, 7) MM_KERN_INST(T, SUF, 8)                           \
@@ -236,13 +237,15 @@ MMV_DEF(double, f64)
 
 #if defined(MM_AVX512)
 /* Transposes 16 rows of 16 floats r[0..15] in place (r[i][j] -> r[j][i]). */
-static inline void mm_tr16_f32(__m512 r[16])
+MM_INLINE void mm_tr16_f32(__m512 r[16])
 {
     __m512 t[16];
+    MM_UNROLL_ALL
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+    MM_UNROLL_ALL
     for (int i = 0; i < 16; i += 4)
         for (int h = 0; h < 2; h++) {
             r[i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(
@@ -251,12 +254,14 @@ static inline void mm_tr16_f32(__m512 r[16])
                 _mm512_castps_pd(t[i + h]), _mm512_castps_pd(t[i + 2 + h])));
         }
     /* r[4g+c], 128-bit lane l: rows 4g..4g+3 of column 4l+c; gather lanes */
+    MM_UNROLL_ALL
     for (int i = 0; i < 4; i++) {
         t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
         t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
         t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
         t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
     }
+    MM_UNROLL_ALL
     for (int i = 0; i < 4; i++) {
         r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
         r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
@@ -266,31 +271,72 @@ static inline void mm_tr16_f32(__m512 r[16])
 }
 #endif
 
+#if defined(MM_AVX512)
+/* Transposes 8 rows of 8 doubles r[0..7] in place. */
+MM_INLINE void mm_tr8_f64(__m512d r[8])
+{
+    __m512d t[8], u[8];
+    MM_UNROLL_ALL
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    /* t[2g+h], 128-bit lane l: rows 2g, 2g+1 of column 2l+h */
+    MM_UNROLL_ALL
+    for (int h = 0; h < 2; h++) {
+        u[h] = _mm512_shuffle_f64x2(t[h], t[2 + h], 0x88);
+        u[2 + h] = _mm512_shuffle_f64x2(t[h], t[2 + h], 0xdd);
+        u[4 + h] = _mm512_shuffle_f64x2(t[4 + h], t[6 + h], 0x88);
+        u[6 + h] = _mm512_shuffle_f64x2(t[4 + h], t[6 + h], 0xdd);
+    }
+    MM_UNROLL_ALL
+    for (int h = 0; h < 2; h++) {
+        r[h] = _mm512_shuffle_f64x2(u[h], u[4 + h], 0x88);
+        r[4 + h] = _mm512_shuffle_f64x2(u[h], u[4 + h], 0xdd);
+        r[2 + h] = _mm512_shuffle_f64x2(u[2 + h], u[6 + h], 0x88);
+        r[6 + h] = _mm512_shuffle_f64x2(u[2 + h], u[6 + h], 0xdd);
+    }
+}
+
 /*
-** Fast transposing packs (b_rs == 1): column j of op(B) is b + j*ldb.
-** Return 0 to leave the panel to the generic loop.
+** Transposing pack (b_rs == 1: column j of op(B) is b + j*ldb), by
+** square blocks of L x L transposed in registers; the columns past the
+** last whole block and the last rows (p) one by one.
 */
+#define MM_PACK_T(T, SUF, V, PS, TR)                                          \
+    static int mm_pack_t_##SUF(const T *b, int64_t ldb, int64_t kc,           \
+                               int64_t nr, T *restrict pack)                  \
+    {                                                                         \
+        enum { L = MM_L_##SUF, NR = MM_NR(SUF) };                             \
+        const int64_t nb = nr / L * L;                                        \
+        int64_t p = 0;                                                        \
+        for (; p + L <= kc; p += L)                                           \
+            for (int64_t j0 = 0; j0 < nb; j0 += L) {                          \
+                V r[L];                                                       \
+                MM_UNROLL_ALL                                                 \
+                for (int j = 0; j < L; j++)                                   \
+                    r[j] = _mm512_loadu_##PS(b + (j0 + j) * ldb + p);         \
+                TR(r);                                                        \
+                MM_UNROLL_ALL                                                 \
+                for (int q = 0; q < L; q++)                                   \
+                    _mm512_storeu_##PS(pack + (p + q) * NR + j0, r[q]);       \
+            }                                                                 \
+        for (int64_t q = 0; q < kc; q++) {                                    \
+            for (int64_t j = q < p ? nb : 0; j < nr; j++)                     \
+                pack[q * NR + j] = b[j * ldb + q];                            \
+            for (int64_t j = nr; j < NR; j++) pack[q * NR + j] = 0;           \
+        }                                                                     \
+        return 1;                                                             \
+    }
+MM_PACK_T(float, f32, __m512, ps, mm_tr16_f32)
+MM_PACK_T(double, f64, __m512d, pd, mm_tr8_f64)
+#else
+/* No fast transposing pack: the generic loop does it. */
 static int mm_pack_t_f32(const float *b, int64_t ldb, int64_t kc, int64_t nr,
                          float *restrict pack)
 {
-#if defined(MM_AVX512)
-    enum { NR = MM_NR(f32) };
-    if (nr != NR) return 0;
-    int64_t p = 0;
-    for (; p + 16 <= kc; p += 16)
-        for (int j0 = 0; j0 < NR; j0 += 16) {
-            __m512 r[16];
-            for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(b + (j0 + j) * ldb + p);
-            mm_tr16_f32(r);
-            for (int q = 0; q < 16; q++) _mm512_storeu_ps(pack + (p + q) * NR + j0, r[q]);
-        }
-    for (; p < kc; p++)
-        for (int j = 0; j < NR; j++) pack[p * NR + j] = b[j * ldb + p];
-    return 1;
-#else
     (void)b, (void)ldb, (void)kc, (void)nr, (void)pack;
     return 0;
-#endif
 }
 
 static int mm_pack_t_f64(const double *b, int64_t ldb, int64_t kc, int64_t nr,
@@ -299,6 +345,7 @@ static int mm_pack_t_f64(const double *b, int64_t ldb, int64_t kc, int64_t nr,
     (void)b, (void)ldb, (void)kc, (void)nr, (void)pack;
     return 0;
 }
+#endif
 
 /* ------------------------------------------------------------- driver --- */
 
@@ -315,8 +362,9 @@ typedef struct mm_part {
 */
 #define MM_PANEL(T, SUF)                                                      \
     static void mm_panel_##SUF(const T *a, int64_t a_rs, int64_t a_cs,        \
-                               int64_t rows, int64_t kc, const T *pack, T *c, \
-                               int64_t ldc, int64_t nr, int load_c)           \
+                               int64_t rows, int64_t kc, const T *pack,       \
+                               int64_t ldb, T *c, int64_t ldc, int64_t nr,    \
+                               int load_c)                                    \
     {                                                                         \
         enum { NR = MM_NR(SUF) };                                             \
         const int ta = a_rs == 1 && a_cs != 1;                                \
@@ -328,13 +376,13 @@ typedef struct mm_part {
             T *ci = c + i * ldc;                                              \
             mm_kern_fn_##SUF kern = mm_kerns_##SUF[ta][mr - 1];               \
             if (nr == NR) {                                                   \
-                kern(kc, ai, lda, pack, ci, ldc, load_c);                     \
+                kern(kc, ai, lda, pack, ldb, ci, ldc, load_c);                   \
                 continue;                                                     \
             }                                                                 \
             if (load_c)                                                       \
                 for (int r = 0; r < mr; r++)                                  \
                     memcpy(buf + r * NR, ci + r * ldc, (size_t)nr * sizeof(T)); \
-            kern(kc, ai, lda, pack, buf, NR, load_c);                         \
+            kern(kc, ai, lda, pack, ldb, buf, NR, load_c);                       \
             for (int r = 0; r < mr; r++)                                      \
                 memcpy(ci + r * ldc, buf + r * NR, (size_t)nr * sizeof(T));   \
         }                                                                     \
@@ -362,10 +410,14 @@ typedef struct mm_part {
                     const T *ab = a + i0 * g->a_rs + p0 * g->a_cs;            \
                     for (int64_t j = w->j0; j < w->j1; j += NR) {             \
                         int64_t nr = w->j1 - j < NR ? w->j1 - j : NR;         \
-                        mm_pack_##SUF(b + p0 * g->b_rs + j * g->b_cs,         \
-                                      g->b_rs, g->b_cs, kc, nr, pack);        \
-                        mm_panel_##SUF(ab, g->a_rs, g->a_cs, rows, kc, pack,  \
-                                       c + i0 * g->ldc + j, g->ldc, nr,       \
+                        const T *bp = b + p0 * g->b_rs + j * g->b_cs;         \
+                        int64_t ldb = g->b_rs;                                \
+                        if (!(g->b_cs == 1 && nr == NR && rows <= MM_INPLACE_ROWS)) { \
+                            mm_pack_##SUF(bp, g->b_rs, g->b_cs, kc, nr, pack); \
+                            bp = pack, ldb = NR;                              \
+                        }                                                     \
+                        mm_panel_##SUF(ab, g->a_rs, g->a_cs, rows, kc, bp,    \
+                                       ldb, c + i0 * g->ldc + j, g->ldc, nr,  \
                                        load_c);                               \
                     }                                                         \
                 }                                                             \
