@@ -48,7 +48,8 @@ int main(void)
                 return 1;
             }
             oc.g.a = a, oc.g.b = b, oc.g.c = c;
-            double best, med = bench_gflops(our_run, &oc, 2.0 * (double)(s->m * s->n * s->k), &best);
+            double flops = 2.0 * (double)(s->m * s->n * s->k), best;
+            double med = bench_gflops(our_run, &oc, flops, &best);
             bench_report(s, f64 ? "f64" : "f32", med, best);
             free(a), free(b), free(c);
         }

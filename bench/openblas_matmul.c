@@ -52,7 +52,8 @@ int main(void)
                 fprintf(stderr, "openblas_matmul: out of memory\n");
                 return 1;
             }
-            double best, med = bench_gflops(ob_run, &oc, 2.0 * (double)(s->m * s->n * s->k), &best);
+            double flops = 2.0 * (double)(s->m * s->n * s->k), best;
+            double med = bench_gflops(ob_run, &oc, flops, &best);
             bench_report(s, f64 ? "f64" : "f32", med, best);
             free(oc.a), free(oc.b), free(oc.c);
         }

@@ -1,14 +1,15 @@
 /*
-** matmul.c: ag_matmul, its kernel and its backward.
+** matmul.c: ag_matmul, its shapes and its backward.
 **
 ** The kernel (matmul_kernel.c) computes C = op(A) . op(B) where op is
 ** the identity or a transpose read through strides (never materialised
 ** as a tensor), for f32 and f64, over the thread pool. The backward
-** needs a.b^T and a^T.b, and their own backward needs a^T.b^T, so the op is one family of four private
-** variants (ta, tb) with one backward rule that closes over the family;
-** a fifth flag sums the product over a shared batch axis (the gradient of
-** an operand that was broadcast over the batch). Transposes and
-** permutations of whole tensors are in linalg.c.
+** needs a.b^T and a^T.b, and their own backward needs a^T.b^T, so the op
+** is one family of four private variants (ta, tb) with one backward rule
+** that closes over the family; a fifth flag sums the product over a
+** shared batch axis (the gradient of an operand that was broadcast over
+** the batch). Transposes and permutations of whole tensors are in
+** linalg.c.
 */
 #include "ag_ops_internal.h"
 #include "ag_linalg.h"

@@ -4,12 +4,23 @@
 **
 ** One job at a time: the thread that takes `pool.use` (a trylock: a busy
 ** pool means "run inline") publishes the job, bumps the generation and
-** wakes the workers; everyone, the caller included, takes task numbers
-** from an atomic counter; the last worker to finish signals the caller.
-** Workers spin briefly on the generation after a job (ops tend to come
-** in bursts), then sleep on `pool.wake`. Workers are made lazily, never
-** while the setting is 1, joined by ag_threads_shutdown (also at exit),
-** and forgotten in a fork()ed child, which has none of them.
+** wakes the workers; everyone, the caller included, claims task numbers
+** from `pool.next`, and the caller returns once every task has finished.
+** It never waits for a worker that has not claimed a task, so a worker
+** that is slow to wake (its core busy with another process) costs
+** nothing: the caller runs the tasks itself.
+**
+** `pool.next` holds the generation (high 32 bits) and the next task
+** number (low 32), so a worker that wakes late for an old job cannot
+** claim a task of a newer one: its claim (a compare-and-swap) fails on
+** the generation. Before writing a new job, the caller closes `next` (the
+** new generation, task number POOL_CLOSED), so a claim that succeeds
+** proves the job fields read before it were that job's.
+**
+** Workers spin briefly on the generation after a job (ops come in
+** bursts), then sleep on `pool.wake`. They are made lazily, never while
+** the setting is 1, joined by ag_threads_shutdown (also at exit), and
+** forgotten in a fork()ed child, which has none of them.
 */
 #include "ag_internal.h"
 #include "ag_threads.h"
@@ -22,27 +33,24 @@
 #include <unistd.h>
 
 #define POOL_MAX 512
-#define POOL_SPIN_NS 50000      /* a worker spins this long before sleeping */
-
-typedef struct pool_job {
-    agi_task_fn fn;
-    void *ctx;
-    int64_t ntasks;
-} pool_job;
+#define POOL_SPIN_NS 50000          /* a worker spins this long before sleeping */
+#define POOL_CLOSED 0xffffffffu     /* task number of a job being written */
 
 static struct {
     pthread_mutex_t use;            /* held by the thread running a job */
-    pthread_mutex_t lock;           /* guards gen/stop changes and sleeping */
+    pthread_mutex_t lock;           /* guards sleeping on wake and done */
     pthread_cond_t wake;            /* workers: a new job, or stop */
-    pthread_cond_t done;            /* the caller: pending reached 0 */
+    pthread_cond_t done;            /* the caller: every task finished */
     pthread_t *workers;
     int nworkers;
     atomic_int nthreads;            /* the setting; 0 until first read */
-    atomic_uint_fast64_t gen;       /* job generation */
     atomic_int stop;
-    atomic_int pending;             /* workers still on the current job */
-    atomic_int_fast64_t next;       /* next task number */
-    pool_job job;
+    atomic_uint_fast64_t gen;       /* job generation */
+    atomic_uint_fast64_t next;      /* generation << 32 | next task */
+    atomic_int_fast64_t finished;   /* tasks of the job finished */
+    _Atomic(agi_task_fn) fn;        /* the job */
+    _Atomic(void *) ctx;
+    atomic_int_fast64_t ntasks;
 } pool = {.use = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
           .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
@@ -62,14 +70,33 @@ static int64_t pool_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Runs tasks of the current job until none are left. */
-static void pool_drain(void)
+/* Claims the next task of generation gen (< ntasks); -1 when none is left
+   or the job is no longer gen. */
+static int64_t pool_claim(uint64_t gen, int64_t ntasks)
 {
-    const pool_job job = pool.job;
+    uint_fast64_t v = atomic_load(&pool.next);
     for (;;) {
-        int64_t task = atomic_fetch_add(&pool.next, 1);
-        if (task >= job.ntasks) break;
-        job.fn(job.ctx, task);
+        if ((uint32_t)(v >> 32) != (uint32_t)gen) return -1;
+        int64_t task = (int64_t)(v & 0xffffffffu);
+        if (task >= ntasks) return -1;
+        if (atomic_compare_exchange_weak(&pool.next, &v, v + 1)) return task;
+    }
+}
+
+/* Runs tasks of job gen until none are left; signals the caller when
+   the last task finishes. */
+static void pool_drain(uint64_t gen)
+{
+    agi_task_fn fn = atomic_load(&pool.fn);
+    void *ctx = atomic_load(&pool.ctx);
+    int64_t ntasks = atomic_load(&pool.ntasks);
+    for (int64_t task; (task = pool_claim(gen, ntasks)) >= 0;) {
+        fn(ctx, task);
+        if (atomic_fetch_add(&pool.finished, 1) + 1 == ntasks) {
+            pthread_mutex_lock(&pool.lock);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.lock);
+        }
     }
 }
 
@@ -96,12 +123,7 @@ static void *pool_worker(void *arg)
         }
         if (atomic_load(&pool.stop)) return NULL;
         seen = atomic_load(&pool.gen);
-        pool_drain();
-        if (atomic_fetch_sub(&pool.pending, 1) == 1) {
-            pthread_mutex_lock(&pool.lock);
-            pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.lock);
-        }
+        pool_drain(seen);
     }
 }
 
@@ -203,9 +225,8 @@ int ag_get_num_threads(void)
 ag_status ag_set_num_threads(int n)
 {
     if (n < 0 || n > POOL_MAX)
-        return ag_set_last_error(AG_ERR_ARG,
-                                 "ag_set_num_threads: %d threads: must be in [1, %d] (0: the default)",
-                                 n, POOL_MAX);
+        return ag_set_last_error(AG_ERR_ARG, "ag_set_num_threads: %d threads: must be in "
+                                 "[1, %d] (0: the default)", n, POOL_MAX);
     if (n == 0) n = pool_default_threads();
     pthread_mutex_lock(&pool.use);
     atomic_store(&pool.nthreads, n);
@@ -218,35 +239,47 @@ int agi_threads_available(void) { return ag_get_num_threads(); }
 
 /* --------------------------------------------------------------- jobs --- */
 
-/* Waits for the workers to finish the job: a spin (they are usually about
-   to), then the condition variable. */
-static void pool_wait(void)
+/* Waits until every task of the job has finished: a spin (the workers
+   are usually about to), then the condition variable. */
+static void pool_wait(int64_t ntasks)
 {
     for (int i = 0; i < 4096; i++) {
-        if (atomic_load(&pool.pending) == 0) return;
+        if (atomic_load(&pool.finished) == ntasks) return;
         pool_relax();
     }
     pthread_mutex_lock(&pool.lock);
-    while (atomic_load(&pool.pending) != 0) pthread_cond_wait(&pool.done, &pool.lock);
+    while (atomic_load(&pool.finished) != ntasks) pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+}
+
+/* Publishes a job as generation gen (see the top of the file). Caller
+   holds pool.use and the previous job has finished. */
+static void pool_publish(uint64_t gen, int64_t ntasks, agi_task_fn fn, void *ctx)
+{
+    atomic_store(&pool.next, (gen << 32) | POOL_CLOSED);
+    atomic_store(&pool.fn, fn);
+    atomic_store(&pool.ctx, ctx);
+    atomic_store(&pool.ntasks, ntasks);
+    atomic_store(&pool.finished, 0);
+    atomic_store(&pool.next, (gen << 32) & ~(uint_fast64_t)0xffffffffu);
+    pthread_mutex_lock(&pool.lock);
+    atomic_store(&pool.gen, gen);
+    pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
 }
 
 void agi_parallel_for(int64_t ntasks, agi_task_fn fn, void *ctx)
 {
     int threads = ag_get_num_threads();
-    if (ntasks > 1 && threads > 1 && pthread_mutex_trylock(&pool.use) == 0) {
+    if (ntasks > 1 && ntasks < POOL_CLOSED && threads > 1 &&
+        pthread_mutex_trylock(&pool.use) == 0) {
         int want = threads - 1 < ntasks - 1 ? threads - 1 : (int)(ntasks - 1);
         pool_grow(want);
         if (pool.nworkers > 0) {
-            pool.job = (pool_job){fn, ctx, ntasks};
-            atomic_store(&pool.next, 0);
-            atomic_store(&pool.pending, pool.nworkers);
-            pthread_mutex_lock(&pool.lock);
-            atomic_fetch_add(&pool.gen, 1);
-            pthread_cond_broadcast(&pool.wake);
-            pthread_mutex_unlock(&pool.lock);
-            pool_drain();
-            pool_wait();
+            uint64_t gen = atomic_load(&pool.gen) + 1;
+            pool_publish(gen, ntasks, fn, ctx);
+            pool_drain(gen);
+            pool_wait(ntasks);
             pthread_mutex_unlock(&pool.use);
             return;
         }

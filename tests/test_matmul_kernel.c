@@ -109,7 +109,8 @@ static void assert_matches_reference(const agi_gemm *g, const void *c0, int64_t 
     for (int64_t e = 0; e < c_numel; e++)
         ck_assert_msg(memcmp((const char *)ref + e * (int64_t)size,
                              (const char *)g->c + e * (int64_t)size, size) == 0,
-                      "%s m=%lld k=%lld n=%lld: element %lld is %.17g, the ordered loop gives %.17g",
+                      "%s m=%lld k=%lld n=%lld: element %lld is %.17g, the ordered loop "
+                      "gives %.17g",
                       what, (long long)g->m, (long long)g->k, (long long)g->n, (long long)e,
                       value_at(g->dtype, g->c, e), value_at(g->dtype, ref, e));
     free(ref);
