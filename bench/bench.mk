@@ -13,7 +13,7 @@
 
 BENCH_DIR     = $(BUILD)/bench
 BENCH_CFLAGS  = $(WARN) $(OPT) $(ARCH) -D_POSIX_C_SOURCE=200809L $(INC) $(CFLAGS)
-BENCH_RUNS   ?= 3
+BENCH_RUNS   ?= 5
 BENCH_TARGETS += bench-matmul
 
 .PHONY: bench $(BENCH_TARGETS) bench-need-openblas

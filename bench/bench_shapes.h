@@ -83,6 +83,20 @@ static void bench_fill(double *x, int64_t n, uint64_t seed)
     }
 }
 
+/* A matrix of n values in [-1, 1) from seed, as f64 or f32 (malloc'ed;
+   NULL when out of memory). */
+static void *bench_matrix(int64_t n, int f64, uint64_t seed)
+{
+    double *v = malloc((size_t)n * sizeof(double));
+    if (!v) return NULL;
+    bench_fill(v, n, seed);
+    if (!f64) {
+        float *f = (float *)v;          /* narrow in place, front to back */
+        for (int64_t i = 0; i < n; i++) f[i] = (float)v[i];
+    }
+    return v;
+}
+
 /* One result line: "matmul SHAPE DTYPE MEDIAN_GFLOPS BEST_GFLOPS". */
 static void bench_report(const bench_shape *s, const char *dtype, double median, double best)
 {

@@ -29,25 +29,13 @@ static void ob_run(void *ctx)
                     oc->b, ldb, 0.0f, oc->c, (int)s->n);
 }
 
-static void *ob_matrix(int64_t n, int f64, uint64_t seed)
-{
-    double *v = malloc((size_t)n * sizeof(double));
-    if (!v) return NULL;
-    bench_fill(v, n, seed);
-    if (!f64) {
-        float *f = (float *)v;          /* narrow in place, front to back */
-        for (int64_t i = 0; i < n; i++) f[i] = (float)v[i];
-    }
-    return v;
-}
-
 int main(void)
 {
     for (int f64 = 0; f64 <= 1; f64++)
         for (int i = 0; i < BENCH_NSHAPES; i++) {
             const bench_shape *s = &bench_shapes[i];
-            ob_case oc = {s, f64, ob_matrix(s->m * s->k, f64, 1),
-                          ob_matrix(s->k * s->n, f64, 2), ob_matrix(s->m * s->n, f64, 3)};
+            ob_case oc = {s, f64, bench_matrix(s->m * s->k, f64, 1),
+                          bench_matrix(s->k * s->n, f64, 2), bench_matrix(s->m * s->n, f64, 3)};
             if (!oc.a || !oc.b || !oc.c) {
                 fprintf(stderr, "openblas_matmul: out of memory\n");
                 return 1;
