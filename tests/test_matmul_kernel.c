@@ -153,11 +153,13 @@ static void run_and_check(problem *pr, int parallel, const char *what)
     free(c0);
 }
 
-/* Sizes around the tiles (8 rows, 16..64 columns), the depth blocks (a few
-   hundred) and degenerate ones. */
+/* Sizes (m, k, n) around the tiles (8 rows, 16..64 columns), the depth
+   blocks (a few hundred), B read in place (up to 128 rows) or packed, the
+   row blocks (256) and degenerate ones. */
 static const int64_t sizes[][3] = {
-    {1, 1, 1},   {1, 7, 1},    {3, 5, 2},    {8, 16, 32},  {9, 17, 33},  {7, 31, 15},
-    {16, 64, 64}, {37, 53, 29}, {13, 300, 47}, {5, 521, 70}, {64, 40, 100}, {33, 2, 129},
+    {1, 1, 1},    {1, 7, 1},     {3, 5, 2},    {8, 16, 32},   {9, 17, 33},
+    {7, 31, 15},  {16, 64, 64},  {37, 53, 29}, {13, 300, 47}, {5, 521, 70},
+    {64, 40, 100}, {33, 2, 129}, {150, 40, 70}, {300, 9, 40},
 };
 #define NSIZES ((int)(sizeof sizes / sizeof sizes[0]))
 

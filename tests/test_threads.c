@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ helpers --- */
@@ -27,6 +28,31 @@ static int thread_count(void)
     for (struct dirent *e; (e = readdir(d)) != NULL;)
         if (e->d_name[0] != '.') n++;
     closedir(d);
+    return n;
+}
+
+/* thread_count() once it equals want, or after about two seconds: a
+   joined thread may linger in /proc for a moment after pthread_join. */
+static int settled_thread_count(int want)
+{
+    int n = thread_count();
+    for (int i = 0; i < 2000 && n != want; i++) {
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+        n = thread_count();
+    }
+    return n;
+}
+
+/* thread_count() once it has not changed for 20 ms (at most ~2 s). */
+static int steady_thread_count(void)
+{
+    int n = thread_count(), same = 0;
+    for (int i = 0; i < 2000 && same < 20; i++) {
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+        int m = thread_count();
+        same = m == n ? same + 1 : 0;
+        n = m;
+    }
     return n;
 }
 
@@ -145,22 +171,22 @@ END_TEST
 START_TEST(test_workers_made_lazily_and_joined)
 {
     ag_threads_shutdown();
-    int base = thread_count();
+    int base = steady_thread_count();
     if (base < 0) return;           /* no /proc: nothing to count with */
     ck_assert_int_eq(ag_set_num_threads(1), AG_OK);
     check_each_task_once(100);
-    ck_assert_int_eq(thread_count(), base);
+    ck_assert_int_eq(settled_thread_count(base), base);
     ck_assert_int_eq(ag_set_num_threads(3), AG_OK);
     check_each_task_once(100);
-    ck_assert_int_eq(thread_count(), base + 2);
+    ck_assert_int_eq(settled_thread_count(base + 2), base + 2);
     ck_assert_int_eq(ag_set_num_threads(2), AG_OK);     /* fewer: joined */
-    ck_assert_int_eq(thread_count(), base);
+    ck_assert_int_eq(settled_thread_count(base), base);
     check_each_task_once(100);
-    ck_assert_int_eq(thread_count(), base + 1);
+    ck_assert_int_eq(settled_thread_count(base + 1), base + 1);
     ag_threads_shutdown();
-    ck_assert_int_eq(thread_count(), base);
+    ck_assert_int_eq(settled_thread_count(base), base);
     check_each_task_once(100);
-    ck_assert_int_eq(thread_count(), base + 1);
+    ck_assert_int_eq(settled_thread_count(base + 1), base + 1);
     ag_threads_shutdown();
     ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
 }
