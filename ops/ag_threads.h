@@ -1,5 +1,56 @@
-/* ag_threads.h: (to be written) */
+/*
+** ag_threads.h: the thread pool that large ops split their work over
+** (today ag_matmul and its backward products, from about a million
+** multiply-adds up). The pool is persistent: its workers are made the
+** first time a parallel op runs with more than one thread, park on a
+** condition variable between ops (after a spin of some tens of
+** microseconds), and are joined at exit. Results do not depend on the
+** number of threads: every output element is computed by one thread in
+** one fixed order, so 1 thread and 8 give bit-identical tensors.
+**
+** Threads and tapes: a tape is used by one thread at a time, but two
+** threads may each drive their own tape at once. Only one of them at a
+** time gets the pool; an op that finds it busy runs on its own thread
+** instead (same results, no waiting). After fork() the child starts with
+** no workers and makes its own when it needs them.
+*/
 #ifndef AG_THREADS_H
 #define AG_THREADS_H
+
 #include "ag_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+** Sets the number of threads a parallel op uses, the calling thread
+** included (1: everything runs on the caller and no thread is made; 0:
+** back to the default, see ag_get_num_threads). Waits for a parallel op
+** running on another thread to finish; workers beyond the new count are
+** joined (the next parallel op makes as many as it needs).
+** Returns AG_OK, or AG_ERR_ARG (with ag_last_error()) when n is not in
+** [0, 512]; the setting is then kept.
+*/
+ag_status ag_set_num_threads(int n);
+
+/*
+** The number of threads a parallel op uses. The default (until
+** ag_set_num_threads is called, or after ag_set_num_threads(0)): the
+** environment variable AG_NUM_THREADS when it holds an integer in
+** [1, 512], else the number of online cores.
+*/
+int ag_get_num_threads(void);
+
+/*
+** Joins and frees the pool's workers (the setting is kept; the next
+** parallel op makes them again). Registered with atexit() when the first
+** worker is made, so a program need not call it. Must not be called while
+** another thread runs an op.
+*/
+void ag_threads_shutdown(void);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,186 +1,21 @@
 /*
-** matmul.c: ag_matmul, its kernel and its backward.
+** matmul.c: ag_matmul, its shapes and its backward.
 **
-** The kernel computes C += op(A) . op(B) where op is the identity or a
-** transpose read through strides (never materialised), for f32 and f64
-** from one macro template. The backward needs a.b^T and a^T.b, and their
-** own backward needs a^T.b^T, so the op is one family of four private
-** variants (ta, tb) with one backward rule that closes over the family;
-** a fifth flag sums the product over a shared batch axis (the gradient of
-** an operand that was broadcast over the batch). Transposes and
-** permutations of whole tensors are in linalg.c.
+** The kernel (matmul_kernel.c) computes C = op(A) . op(B) where op is
+** the identity or a transpose read through strides (never materialised
+** as a tensor), for f32 and f64, over the thread pool. The backward
+** needs a.b^T and a^T.b, and their own backward needs a^T.b^T, so the op
+** is one family of four private variants (ta, tb) with one backward rule
+** that closes over the family; a fifth flag sums the product over a
+** shared batch axis (the gradient of an operand that was broadcast over
+** the batch). Transposes and permutations of whole tensors are in
+** linalg.c.
 */
 #include "ag_ops_internal.h"
 #include "ag_linalg.h"
-
-#include <string.h>
-
-/* ------------------------------------------------------------ kernel --- */
-
-/*
-** Blocking. B is packed one panel at a time (MM_KC rows of k by NR columns
-** of n, NR = one SIMD register of T, zero-padded at the right edge) into a
-** stack buffer; a tile of MM_MR rows of C lives in registers while it runs
-** down the panel, each step one broadcast of A and one FMA per row. Rows of
-** A are taken MM_MC at a time so the [MC, KC] block of A stays in L2 while
-** every panel of B passes over it. Packing reads B through its strides, so
-** a transposed B costs the same as a plain one; A is read through strides
-** in place. Measured on one idle core of an AMD EPYC with AVX-512 (gcc 12
-** -O2 -march=native, best of 5 runs of 200): 64x784 @ 784x256 f32 at 115
-** GFLOP/s (f64: 58); its backward products 64x256 @ (784x256)^T at 107 and
-** (64x784)^T @ 64x256 at 98; 64x256 @ 256x128 and its backward at 100-113.
-** (About 70-90 when the other core is busy.)
-*/
-#if defined(__AVX512F__)
-#define MM_VEC_BYTES 64
-#elif defined(__AVX__)
-#define MM_VEC_BYTES 32
-#else
-#define MM_VEC_BYTES 16
-#endif
-#define MM_NR(T) (MM_VEC_BYTES / (int)sizeof(T))   /* columns per panel */
-#define MM_MR 8                                     /* rows per tile */
-#define MM_KC 256                                   /* depth per panel */
-#define MM_MC 128                                   /* rows per A block */
-
-/* gcc only keeps the tile in registers if the row loop is unrolled. */
-#if defined(__GNUC__)
-#define MM_UNROLL _Pragma("GCC unroll 8")
-#else
-#define MM_UNROLL
-#endif
-
-/* gcc's ISO C mode does not contract a*b+c, so ask for the fma where it
-   is an instruction (tgmath picks fmaf for float). */
-#if defined(FP_FAST_FMA) && defined(FP_FAST_FMAF)
-#define MM_FMA(x, y, z) fma((x), (y), (z))
-#else
-#define MM_FMA(x, y, z) ((x) * (y) + (z))
-#endif
-
-/* One product: op(A)(i,p) = a[i*a_rs + p*a_cs], op(B)(p,j) = b[p*b_rs +
-   j*b_cs], C [m,n] contiguous. */
-typedef struct mm_geom {
-    int64_t m, n, k;
-    int64_t a_rs, a_cs, b_rs, b_cs;
-} mm_geom;
-
-/* c [ROWS, NR] (row stride ldc) += a [ROWS, kc] (strides a_rs, a_cs) @
-   pack [kc, NR]. */
-#define MM_TILE(T, SUF, ROWS)                                                 \
-    static void mm_tile##ROWS##_##SUF(int64_t kc, const T *restrict a,        \
-                                      int64_t a_rs, int64_t a_cs,             \
-                                      const T *restrict pack, T *restrict c,  \
-                                      int64_t ldc)                            \
-    {                                                                         \
-        enum { NR = MM_NR(T) };                                               \
-        T acc[ROWS][NR];                                                      \
-        for (int r = 0; r < ROWS; r++)                                        \
-            for (int l = 0; l < NR; l++) acc[r][l] = c[r * ldc + l];          \
-        for (int64_t p = 0; p < kc; p++) {                                    \
-            const T *restrict bp = pack + p * NR;                             \
-            const T *ap = a + p * a_cs;                                       \
-            MM_UNROLL                                                         \
-            for (int r = 0; r < ROWS; r++) {                                  \
-                const T x = ap[r * a_rs];                                     \
-                for (int l = 0; l < NR; l++)                                  \
-                    acc[r][l] = MM_FMA(x, bp[l], acc[r][l]);                  \
-            }                                                                 \
-        }                                                                     \
-        for (int r = 0; r < ROWS; r++)                                        \
-            for (int l = 0; l < NR; l++) c[r * ldc + l] = acc[r][l];          \
-    }
-
-/* pack [kc, NR] = op(B)[p, j] for p < kc, j < nr; zeros for j >= nr. */
-#define MM_PACK(T, SUF)                                                       \
-    static void mm_pack_##SUF(const T *b, int64_t rs, int64_t cs, int64_t kc, \
-                              int64_t nr, T *restrict pack)                   \
-    {                                                                         \
-        enum { NR = MM_NR(T) };                                               \
-        if (nr < NR)                                                          \
-            memset(pack, 0, (size_t)kc * NR * sizeof(T));                     \
-        if (cs == 1) {                  /* rows of B are contiguous */        \
-            for (int64_t p = 0; p < kc; p++)                                  \
-                memcpy(pack + p * NR, b + p * rs, (size_t)nr * sizeof(T));    \
-        } else {                        /* a transposed B: walk its rows */   \
-            for (int64_t j = 0; j < nr; j++)                                  \
-                for (int64_t p = 0; p < kc; p++)                              \
-                    pack[p * NR + j] = b[p * rs + j * cs];                    \
-        }                                                                     \
-    }
-
-/* c [rows, nr] (row stride n) += a [rows, kc] @ pack: whole tiles, then
-   the rows left over; a panel narrower than NR goes through a buffer. */
-#define MM_PANEL(T, SUF)                                                      \
-    static void mm_panel_##SUF(const mm_geom *g, const T *a, int64_t rows,    \
-                               int64_t kc, const T *pack, T *c, int64_t nr)   \
-    {                                                                         \
-        enum { NR = MM_NR(T) };                                               \
-        _Alignas(64) T buf[MM_MR * NR];                                       \
-        for (int64_t i = 0; i < rows; i += MM_MR) {                           \
-            int64_t mr = rows - i < MM_MR ? rows - i : MM_MR;                 \
-            const T *ai = a + i * g->a_rs;                                    \
-            T *ci = c + i * g->n;                                             \
-            if (mr == MM_MR && nr == NR) {                                    \
-                mm_tile8_##SUF(kc, ai, g->a_rs, g->a_cs, pack, ci, g->n);     \
-                continue;                                                     \
-            }                                                                 \
-            for (int64_t r = 0; r < mr; r++) {                                \
-                memset(buf + r * NR, 0, sizeof(T) * NR);                      \
-                memcpy(buf + r * NR, ci + r * g->n, (size_t)nr * sizeof(T));  \
-            }                                                                 \
-            for (int64_t r = 0; r < mr; r++)                                  \
-                mm_tile1_##SUF(kc, ai + r * g->a_rs, g->a_rs, g->a_cs, pack,  \
-                               buf + r * NR, NR);                             \
-            for (int64_t r = 0; r < mr; r++)                                  \
-                memcpy(ci + r * g->n, buf + r * NR, (size_t)nr * sizeof(T));  \
-        }                                                                     \
-    }
-
-/* C [m,n] += op(A) [m,k] @ op(B) [k,n]. */
-#define MM_GEMM(T, SUF)                                                       \
-    static void mm_gemm_##SUF(const mm_geom *g, const T *a, const T *b, T *c) \
-    {                                                                         \
-        enum { NR = MM_NR(T) };                                               \
-        _Alignas(64) T pack[MM_KC * NR];                                      \
-        for (int64_t p0 = 0; p0 < g->k; p0 += MM_KC) {                        \
-            int64_t kc = g->k - p0 < MM_KC ? g->k - p0 : MM_KC;               \
-            for (int64_t i0 = 0; i0 < g->m; i0 += MM_MC) {                    \
-                int64_t rows = g->m - i0 < MM_MC ? g->m - i0 : MM_MC;         \
-                const T *ab = a + i0 * g->a_rs + p0 * g->a_cs;                \
-                for (int64_t j0 = 0; j0 < g->n; j0 += NR) {                   \
-                    int64_t nr = g->n - j0 < NR ? g->n - j0 : NR;             \
-                    mm_pack_##SUF(b + p0 * g->b_rs + j0 * g->b_cs, g->b_rs,   \
-                                  g->b_cs, kc, nr, pack);                     \
-                    mm_panel_##SUF(g, ab, rows, kc, pack, c + i0 * g->n + j0, \
-                                   nr);                                       \
-                }                                                             \
-            }                                                                 \
-        }                                                                     \
-    }
-
-#define MM_KERNELS(T, SUF)                                                    \
-    MM_TILE(T, SUF, 8)                                                        \
-    MM_TILE(T, SUF, 1)                                                        \
-    MM_PACK(T, SUF)                                                           \
-    MM_PANEL(T, SUF)                                                          \
-    MM_GEMM(T, SUF)
-
-MM_KERNELS(float, f32)
-MM_KERNELS(double, f64)
+#include "matmul_internal.h"
 
 /* ------------------------------------------------------------- shapes --- */
-
-/*
-** A planned product: `batch` products of geometry g, operand i advancing
-** by stride[i] elements per product (0: shared), the result by c_stride
-** (0: every product adds into one C, the batch-summed form).
-*/
-typedef struct mm_plan {
-    mm_geom g;
-    int64_t batch;
-    int64_t a_stride, b_stride, c_stride;
-} mm_plan;
 
 /* Rows and columns of the matrix x holds in its last two axes. */
 static int64_t rows_of(const ag_tensor *x) { return x->shape[x->ndim - 2]; }
@@ -188,13 +23,14 @@ static int64_t cols_of(const ag_tensor *x) { return x->shape[x->ndim - 1]; }
 static int64_t batch_of(const ag_tensor *x) { return x->ndim == 3 ? x->shape[0] : 1; }
 
 /*
-** Checks the operands of op(a) @ op(b) and plans the product: its output
-** shape in (ndim, shape) and the strides. reduce sums over the batch (both
+** Checks the operands of op(a) @ op(b) and plans the product in pl (all
+** but the data pointers): its output shape in (ndim, shape) and the
+** strides. reduce sums over the batch (both
 ** operands 3-D, a 2-D result). Returns 0 with the error on t if the shapes
 ** do not fit.
 */
 static int mm_check(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b,
-                    const int *flags, mm_plan *pl, int *ndim, int64_t *shape)
+                    const int *flags, agi_gemm *pl, int *ndim, int64_t *shape)
 {
     const int ta = flags[0], tb = flags[1], reduce = flags[2];
     char s1[96], s2[96];
@@ -214,41 +50,40 @@ static int mm_check(ag_tape *t, const char *fn, const ag_tensor *a, const ag_ten
     shape[0] = nb;
     shape[*ndim - 2] = m;
     shape[*ndim - 1] = n;
-    pl->g = (mm_geom){m, n, k, ta ? 1 : cols_of(a), ta ? cols_of(a) : 1,
-                      tb ? 1 : cols_of(b), tb ? cols_of(b) : 1};
-    pl->batch = nb;
-    pl->a_stride = a->ndim == 3 ? m * k : 0;
-    pl->b_stride = b->ndim == 3 ? k * n : 0;
-    pl->c_stride = reduce ? 0 : m * n;
+    *pl = (agi_gemm){.dtype = a->dtype, .m = m, .n = n, .k = k,
+                     .a_rs = ta ? 1 : cols_of(a), .a_cs = ta ? cols_of(a) : 1,
+                     .b_rs = tb ? 1 : cols_of(b), .b_cs = tb ? cols_of(b) : 1,
+                     .ldc = n, .batch = nb, .a_bs = a->ndim == 3 ? m * k : 0,
+                     .b_bs = b->ndim == 3 ? k * n : 0, .c_bs = reduce ? 0 : m * n};
     return 1;
 }
 
 /* Folds the batch into one product where the memory allows: a stack of
    plain A over a shared B is one taller A; a batch-summed A^T.B is one
    deeper product (A and B [batch*k, ...] read as 2-D). */
-static void mm_fold(mm_plan *pl, const int *flags)
+static void mm_fold(agi_gemm *pl, const int *flags)
 {
     if (pl->batch <= 1) return;
-    if (!flags[0] && pl->b_stride == 0 && pl->c_stride) {
-        pl->g.m *= pl->batch;
+    if (!flags[0] && pl->b_bs == 0 && pl->c_bs) {
+        pl->m *= pl->batch;
         pl->batch = 1;
-    } else if (flags[0] && !flags[1] && pl->c_stride == 0) {
-        pl->g.k *= pl->batch;
+    } else if (flags[0] && !flags[1] && pl->c_bs == 0) {
+        pl->k *= pl->batch;
         pl->batch = 1;
     }
 }
 
-static void mm_run(const mm_plan *pl, const ag_tensor *a, const ag_tensor *b, ag_tensor *y)
+/* y = the planned product of a and b (zeros for an empty batch summed). */
+static void mm_run(agi_gemm *pl, const ag_tensor *a, const ag_tensor *b, ag_tensor *y)
 {
-    agi_fill(y, 0);
-    for (int64_t i = 0; i < pl->batch; i++) {
-        if (y->dtype == AG_F64)
-            mm_gemm_f64(&pl->g, AGI_F64(a) + i * pl->a_stride, AGI_F64(b) + i * pl->b_stride,
-                        AGI_F64(y) + i * pl->c_stride);
-        else
-            mm_gemm_f32(&pl->g, AGI_F32(a) + i * pl->a_stride, AGI_F32(b) + i * pl->b_stride,
-                        AGI_F32(y) + i * pl->c_stride);
+    if (pl->batch == 0) {
+        agi_fill(y, 0);
+        return;
     }
+    pl->a = a->data;
+    pl->b = b->data;
+    pl->c = y->data;
+    agi_gemm_run(pl);
 }
 
 /* ---------------------------------------------------------------- op --- */
@@ -292,7 +127,7 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
 {
     const agi_op *op = &op_matmul[ta][tb];
     const int flags[3] = {ta, tb, reduce};
-    mm_plan pl;
+    agi_gemm pl;
     int ndim;
     int64_t shape[3];
     if (!agi_check2(t, op->name, a, b)) return NULL;

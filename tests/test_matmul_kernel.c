@@ -1,0 +1,369 @@
+/*
+** test_matmul_kernel.c: the GEMM kernel behind ag_matmul
+** (matmul_internal.h). Every variant (op(A), op(B) plain or transposed),
+** f32 and f64, at odd sizes around the tile and block edges, batched,
+** batch-summed, accumulating, empty: each element must equal, bit for bit,
+** a naive loop that accumulates in the kernel's documented order (p = 0,
+** 1, ..., one fused multiply-add each where the build fuses), and be near
+** the double-precision sum. Then the same through the threads: 1, 2 and 3
+** threads give identical bits, through the kernel and through ag_matmul
+** and its backward products.
+*/
+#include "test_util.h"
+#include "matmul_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------ helpers --- */
+
+/* n values in [-1, 1) from a xorshift stream, stored as f32 or f64. */
+static void *random_values(int dt, int64_t n, uint64_t seed)
+{
+    size_t size = dt == AG_F64 ? sizeof(double) : sizeof(float);
+    void *v = malloc((size_t)(n > 0 ? n : 1) * size);
+    ck_assert_ptr_nonnull(v);
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 7;
+    for (int64_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double x = (double)(s >> 11) / 9007199254740992.0 * 2 - 1;
+        if (dt == AG_F64)
+            ((double *)v)[i] = x;
+        else
+            ((float *)v)[i] = (float)x;
+    }
+    return v;
+}
+
+static double value_at(int dt, const void *v, int64_t i)
+{
+    return dt == AG_F64 ? ((const double *)v)[i] : (double)((const float *)v)[i];
+}
+
+/* One problem: the geometry in g (pointers owned here), ta/tb for the
+   storage of A ([k,m] when ta) and B ([n,k] when tb). */
+typedef struct problem {
+    agi_gemm g;
+    int64_t c_numel;
+} problem;
+
+static problem make_problem(int dt, int64_t m, int64_t k, int64_t n, int ta, int tb,
+                            int64_t batch, int summed, int64_t ldc)
+{
+    problem pr = {{.dtype = dt, .m = m, .n = n, .k = k, .a_rs = ta ? 1 : k,
+                   .a_cs = ta ? m : 1, .b_rs = tb ? 1 : n, .b_cs = tb ? k : 1, .ldc = ldc,
+                   .batch = batch, .a_bs = m * k, .b_bs = k * n,
+                   .c_bs = summed ? 0 : m * ldc}, 0};
+    pr.c_numel = (summed ? 1 : batch) * m * ldc;
+    pr.g.a = random_values(dt, batch * m * k, 1 + (uint64_t)(m * 131 + k));
+    pr.g.b = random_values(dt, batch * k * n, 2 + (uint64_t)(n * 71 + k));
+    pr.g.c = random_values(dt, pr.c_numel, 3);      /* garbage the kernel must overwrite */
+    return pr;
+}
+
+static void free_problem(problem *pr)
+{
+    free((void *)pr->g.a);
+    free((void *)pr->g.b);
+    free(pr->g.c);
+}
+
+/* The kernel's contract as a naive loop: ref = C computed element by
+   element in the documented order, into ref (pr's C layout; ref starts as
+   a copy of C so that accumulation and untouched padding are covered). */
+#define REFERENCE(T, FMA)                                                     \
+    static void reference_##T(const agi_gemm *g, T *ref)                      \
+    {                                                                         \
+        const T *a = g->a, *b = g->b;                                         \
+        const int fused = agi_gemm_fuses();                                   \
+        for (int64_t q = 0; q < g->batch; q++)                                \
+            for (int64_t i = 0; i < g->m; i++)                                \
+                for (int64_t j = 0; j < g->n; j++) {                          \
+                    T *c = ref + q * g->c_bs + i * g->ldc + j;                \
+                    int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);   \
+                    T acc = fresh ? 0 : *c;                                   \
+                    for (int64_t p = 0; p < g->k; p++) {                      \
+                        T x = a[q * g->a_bs + i * g->a_rs + p * g->a_cs];     \
+                        T y = b[q * g->b_bs + p * g->b_rs + j * g->b_cs];     \
+                        acc = fused ? FMA(x, y, acc) : x * y + acc;           \
+                    }                                                         \
+                    *c = acc;                                                 \
+                }                                                             \
+    }
+REFERENCE(float, fmaf)
+REFERENCE(double, fma)
+
+/* Asserts g's C (already run) equals the reference bit for bit and is
+   within rounding of the double-precision sum. c0 is C before the run. */
+static void assert_matches_reference(const agi_gemm *g, const void *c0, int64_t c_numel,
+                                     const char *what)
+{
+    size_t size = g->dtype == AG_F64 ? sizeof(double) : sizeof(float);
+    void *ref = malloc((size_t)(c_numel > 0 ? c_numel : 1) * size);
+    ck_assert_ptr_nonnull(ref);
+    memcpy(ref, c0, (size_t)c_numel * size);
+    if (g->dtype == AG_F64)
+        reference_double(g, ref);
+    else
+        reference_float(g, ref);
+    for (int64_t e = 0; e < c_numel; e++)
+        ck_assert_msg(memcmp((const char *)ref + e * (int64_t)size,
+                             (const char *)g->c + e * (int64_t)size, size) == 0,
+                      "%s m=%lld k=%lld n=%lld: element %lld is %.17g, the ordered loop "
+                      "gives %.17g",
+                      what, (long long)g->m, (long long)g->k, (long long)g->n, (long long)e,
+                      value_at(g->dtype, g->c, e), value_at(g->dtype, ref, e));
+    free(ref);
+}
+
+/* Asserts every C element of a fresh, non-batched g is near the exact
+   sum (a check of the reference itself). */
+static void assert_near_exact(const agi_gemm *g)
+{
+    double eps = g->dtype == AG_F64 ? 1e-15 : 1e-6;
+    for (int64_t i = 0; i < g->m; i++)
+        for (int64_t j = 0; j < g->n; j++) {
+            double s = 0, mag = 0;
+            for (int64_t p = 0; p < g->k; p++) {
+                double t = value_at(g->dtype, g->a, i * g->a_rs + p * g->a_cs) *
+                           value_at(g->dtype, g->b, p * g->b_rs + j * g->b_cs);
+                s += t;
+                mag += fabs(t);
+            }
+            double got = value_at(g->dtype, g->c, i * g->ldc + j);
+            ck_assert_msg(fabs(got - s) <= 4 * eps * (double)(g->k + 1) * mag + 1e-300,
+                          "[%lld,%lld]: %.17g, exact sum %.17g", (long long)i, (long long)j,
+                          got, s);
+        }
+}
+
+/* Runs g (serially or through the pool) and checks it against the
+   reference. */
+static void run_and_check(problem *pr, int parallel, const char *what)
+{
+    size_t size = pr->g.dtype == AG_F64 ? sizeof(double) : sizeof(float);
+    void *c0 = malloc((size_t)(pr->c_numel > 0 ? pr->c_numel : 1) * size);
+    ck_assert_ptr_nonnull(c0);
+    memcpy(c0, pr->g.c, (size_t)pr->c_numel * size);
+    if (parallel)
+        agi_gemm_run(&pr->g);
+    else
+        agi_gemm_run_serial(&pr->g);
+    assert_matches_reference(&pr->g, c0, pr->c_numel, what);
+    free(c0);
+}
+
+/* Sizes (m, k, n) around the tiles (8 rows, 16..64 columns), the depth
+   blocks (a few hundred), B read in place (up to 128 rows) or packed, the
+   row blocks (256) and degenerate ones. */
+static const int64_t sizes[][3] = {
+    {1, 1, 1},    {1, 7, 1},     {3, 5, 2},    {8, 16, 32},   {9, 17, 33},
+    {7, 31, 15},  {16, 64, 64},  {37, 53, 29}, {13, 300, 47}, {5, 521, 70},
+    {64, 40, 100}, {33, 2, 129}, {150, 40, 70}, {300, 9, 40},
+};
+#define NSIZES ((int)(sizeof sizes / sizeof sizes[0]))
+
+/* Every size and every (ta, tb) for dtype dt. */
+static void check_all_variants(int dt)
+{
+    for (int s = 0; s < NSIZES; s++)
+        for (int v = 0; v < 4; v++) {
+            int64_t m = sizes[s][0], k = sizes[s][1], n = sizes[s][2];
+            problem pr = make_problem(dt, m, k, n, v >> 1, v & 1, 1, 0, n + (s % 3 == 1 ? 3 : 0));
+            char what[64];
+            snprintf(what, sizeof what, "%s ta=%d tb=%d", dt == AG_F64 ? "f64" : "f32", v >> 1,
+                     v & 1);
+            run_and_check(&pr, 0, what);
+            assert_near_exact(&pr.g);
+            free_problem(&pr);
+        }
+}
+
+/* ------------------------------------------------------------- values --- */
+
+START_TEST(test_gemm_all_variants_match_ordered_loop_f32)
+{
+    check_all_variants(AG_F32);
+}
+END_TEST
+
+START_TEST(test_gemm_all_variants_match_ordered_loop_f64)
+{
+    check_all_variants(AG_F64);
+}
+END_TEST
+
+/* A 2x3 @ 3x2 by hand, in every storage: [[1,2,3],[4,5,6]] @
+   [[1,0],[0,1],[2,-1]] = [[7,-1],[16,-1]]. */
+START_TEST(test_gemm_by_hand_every_storage)
+{
+    const double a[2][3] = {{1, 2, 3}, {4, 5, 6}}, b[3][2] = {{1, 0}, {0, 1}, {2, -1}};
+    const double expect[4] = {7, -1, 16, -1};
+    for (int v = 0; v < 4; v++) {
+        int ta = v >> 1, tb = v & 1;
+        double as[6], bs[6], c[4] = {9, 9, 9, 9};
+        for (int i = 0; i < 2; i++)
+            for (int p = 0; p < 3; p++) as[ta ? p * 2 + i : i * 3 + p] = a[i][p];
+        for (int p = 0; p < 3; p++)
+            for (int j = 0; j < 2; j++) bs[tb ? j * 3 + p : p * 2 + j] = b[p][j];
+        agi_gemm g = {.dtype = AG_F64, .m = 2, .n = 2, .k = 3, .a = as, .a_rs = ta ? 1 : 3,
+                      .a_cs = ta ? 2 : 1, .b = bs, .b_rs = tb ? 1 : 2, .b_cs = tb ? 3 : 1,
+                      .c = c, .ldc = 2, .batch = 1};
+        agi_gemm_run(&g);
+        for (int e = 0; e < 4; e++) ck_assert_double_eq(c[e], expect[e]);
+    }
+}
+END_TEST
+
+/* A batch with its own C per product, a batch summed into one C, and
+   C += (accumulate), for both dtypes and all variants. */
+START_TEST(test_gemm_batched_summed_and_accumulating)
+{
+    for (int dt = AG_F32; dt <= AG_F64; dt++)
+        for (int v = 0; v < 4; v++) {
+            problem pr = make_problem(dt, 11, 23, 19, v >> 1, v & 1, 3, 0, 19);
+            run_and_check(&pr, 1, "batched");
+            free_problem(&pr);
+            pr = make_problem(dt, 11, 23, 19, v >> 1, v & 1, 3, 1, 21);
+            run_and_check(&pr, 1, "batch-summed");
+            free_problem(&pr);
+            pr = make_problem(dt, 10, 300, 35, v >> 1, v & 1, 1, 0, 35);
+            pr.g.accumulate = 1;
+            run_and_check(&pr, 1, "accumulating");
+            free_problem(&pr);
+        }
+}
+END_TEST
+
+/* k = 0 writes zeros (C = an empty sum), accumulating leaves C as it was,
+   and m = 0 or n = 0 touches nothing. */
+START_TEST(test_gemm_empty_dimensions)
+{
+    float c[12];
+    for (int i = 0; i < 12; i++) c[i] = 5;
+    agi_gemm g = {.dtype = AG_F32, .m = 3, .n = 4, .k = 0, .a = c, .a_rs = 0, .a_cs = 1,
+                  .b = c, .b_rs = 4, .b_cs = 1, .c = c, .ldc = 4, .batch = 1, .accumulate = 1};
+    agi_gemm_run(&g);
+    for (int i = 0; i < 12; i++) ck_assert_float_eq(c[i], 5);
+    g.accumulate = 0;
+    agi_gemm_run(&g);
+    for (int i = 0; i < 12; i++) ck_assert_float_eq(c[i], 0);
+    for (int i = 0; i < 12; i++) c[i] = 5;
+    g.k = 2, g.m = 0;
+    agi_gemm_run(&g);
+    g.m = 3, g.n = 0;
+    agi_gemm_run(&g);
+    for (int i = 0; i < 12; i++) ck_assert_float_eq(c[i], 5);
+}
+END_TEST
+
+START_TEST(test_gemm_reports_its_instruction_set)
+{
+    const char *isa = agi_gemm_isa();
+    ck_assert_ptr_nonnull(isa);
+    ck_assert_msg(!strcmp(isa, "avx512") || !strcmp(isa, "avx2") || !strcmp(isa, "gnu-vector") ||
+                      !strcmp(isa, "scalar"),
+                  "isa %s", isa);
+    ck_assert_int_eq(agi_gemm_fuses(), !strcmp(isa, "avx512") || !strcmp(isa, "avx2"));
+}
+END_TEST
+
+/* ------------------------------------------------------------ threads --- */
+
+/* Runs pr with 1, 2 and 3 threads (big enough to be split) and asserts
+   identical bits, and the reference. */
+static void check_thread_counts(int dt, int64_t m, int64_t k, int64_t n, int ta, int tb,
+                                int64_t batch, int summed)
+{
+    problem pr = make_problem(dt, m, k, n, ta, tb, batch, summed, n);
+    size_t bytes = (size_t)pr.c_numel * (dt == AG_F64 ? sizeof(double) : sizeof(float));
+    void *first = malloc(bytes);
+    ck_assert_ptr_nonnull(first);
+    for (int threads = 1; threads <= 3; threads++) {
+        ck_assert_int_eq(ag_set_num_threads(threads), AG_OK);
+        memset(pr.g.c, 0xff, bytes);                /* NaNs: all must be written */
+        agi_gemm_run(&pr.g);
+        if (threads == 1)
+            memcpy(first, pr.g.c, bytes);
+        else
+            ck_assert_msg(memcmp(first, pr.g.c, bytes) == 0,
+                          "%d threads differ from 1 (ta=%d tb=%d m=%lld k=%lld n=%lld)",
+                          threads, ta, tb, (long long)m, (long long)k, (long long)n);
+    }
+    memset(pr.g.c, 0xff, bytes);
+    run_and_check(&pr, 1, "threads");
+    free(first);
+    free_problem(&pr);
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+
+START_TEST(test_gemm_thread_counts_give_identical_bits)
+{
+    for (int dt = AG_F32; dt <= AG_F64; dt++)
+        for (int v = 0; v < 4; v++) {
+            check_thread_counts(dt, 70, 130, 61, v >> 1, v & 1, 1, 0);
+            check_thread_counts(dt, 9, 1100, 67, v >> 1, v & 1, 1, 0);
+        }
+    check_thread_counts(AG_F32, 30, 100, 50, 0, 1, 4, 0);
+    check_thread_counts(AG_F64, 30, 100, 50, 1, 0, 4, 1);
+}
+END_TEST
+
+/* y = x @ w and its backward products (x^T-side and w^T-side kernels)
+   through the public op, with 1 and 2 threads: identical bits. */
+static void matmul_and_grads(ag_tensor *x, ag_tensor *w, ag_tensor *gy, double *out)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *y = ag_matmul(t, x, w), *grads[2], *in[2] = {x, w};
+    ck_assert_int_eq(ag_grad(t, 1, &y, &gy, 2, in, grads, 0), AG_OK);
+    ag_tensor *res[3] = {y, grads[0], grads[1]};
+    int64_t o = 0;
+    for (int r = 0; r < 3; r++)
+        for (int64_t i = 0; i < ag_tensor_numel(res[r]); i++) out[o++] = ag_tensor_get(res[r], i);
+    ag_tape_free(t);
+}
+
+START_TEST(test_matmul_op_and_backward_identical_over_threads)
+{
+    const int64_t b = 40, m = 90, k = 150, n = 70;
+    for (int dt = AG_F32; dt <= AG_F64; dt++) {
+        ag_rng *r = ag_rng_new(5);
+        ag_tensor *x = ag_rand_uniform(NULL, r, dt, 3, SHAPE(b / 20, m, k), -1, 1);
+        ag_tensor *w = ag_rand_uniform(NULL, r, dt, 2, SHAPE(k, n), -1, 1);
+        ag_tensor *gy = ag_rand_uniform(NULL, r, dt, 3, SHAPE(b / 20, m, n), -1, 1);
+        ag_rng_free(r);
+        ag_set_requires_grad(x, 1);
+        ag_set_requires_grad(w, 1);
+        int64_t total = 2 * m * n + 2 * m * k + k * n;
+        double *one = malloc((size_t)total * sizeof(double));
+        double *two = malloc((size_t)total * sizeof(double));
+        ck_assert_ptr_nonnull(one);
+        ck_assert_ptr_nonnull(two);
+        ck_assert_int_eq(ag_set_num_threads(1), AG_OK);
+        matmul_and_grads(x, w, gy, one);
+        ck_assert_int_eq(ag_set_num_threads(2), AG_OK);
+        matmul_and_grads(x, w, gy, two);
+        ck_assert_int_eq(memcmp(one, two, (size_t)total * sizeof(double)), 0);
+        ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+        free(one);
+        free(two);
+        ag_tensor_free(x);
+        ag_tensor_free(w);
+        ag_tensor_free(gy);
+    }
+}
+END_TEST
+
+Suite *suite_matmul_kernel(void)
+{
+    Suite *s = suite_create("matmul_kernel");
+    TU_ADD(s, test_gemm_all_variants_match_ordered_loop_f32);
+    TU_ADD(s, test_gemm_all_variants_match_ordered_loop_f64);
+    TU_ADD(s, test_gemm_by_hand_every_storage);
+    TU_ADD(s, test_gemm_batched_summed_and_accumulating);
+    TU_ADD(s, test_gemm_empty_dimensions);
+    TU_ADD(s, test_gemm_reports_its_instruction_set);
+    TU_ADD(s, test_gemm_thread_counts_give_identical_bits);
+    TU_ADD(s, test_matmul_op_and_backward_identical_over_threads);
+    return s;
+}

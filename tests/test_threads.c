@@ -1,0 +1,288 @@
+/*
+** test_threads.c: the thread pool (ag_threads.h, threads_internal.h):
+** the setting and its errors, the AG_NUM_THREADS default, every task run
+** once, nested and concurrent use (two tapes on two threads), no thread
+** made at 1, shutdown and respawn, and a fork()ed child that gets a pool
+** of its own.
+*/
+#include "test_util.h"
+#include "matmul_internal.h"
+#include "threads_internal.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ helpers --- */
+
+/* Threads of this process (Linux: entries of /proc/self/task), or -1. */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* thread_count() once it equals want, or after about two seconds: a
+   joined thread may linger in /proc for a moment after pthread_join. */
+static int settled_thread_count(int want)
+{
+    int n = thread_count();
+    for (int i = 0; i < 2000 && n != want; i++) {
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+        n = thread_count();
+    }
+    return n;
+}
+
+/* thread_count() once it has not changed for 20 ms (at most ~2 s). */
+static int steady_thread_count(void)
+{
+    int n = thread_count(), same = 0;
+    for (int i = 0; i < 2000 && same < 20; i++) {
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+        int m = thread_count();
+        same = m == n ? same + 1 : 0;
+        n = m;
+    }
+    return n;
+}
+
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 512 ? 512 : (int)n;
+}
+
+/* A task that counts its own runs (one slot per task: no race). */
+typedef struct count_ctx {
+    int *runs;
+    int64_t ntasks;
+} count_ctx;
+
+static void count_task(void *ctx, int64_t task)
+{
+    count_ctx *c = ctx;
+    c->runs[task]++;
+}
+
+/* Runs ntasks counting tasks and asserts each ran exactly once. */
+static void check_each_task_once(int64_t ntasks)
+{
+    int *runs = calloc((size_t)(ntasks > 0 ? ntasks : 1), sizeof(int));
+    ck_assert_ptr_nonnull(runs);
+    count_ctx c = {runs, ntasks};
+    agi_parallel_for(ntasks, count_task, &c);
+    for (int64_t i = 0; i < ntasks; i++)
+        ck_assert_msg(runs[i] == 1, "task %lld ran %d times", (long long)i, runs[i]);
+    free(runs);
+}
+
+/* ----------------------------------------------------------- settings --- */
+
+START_TEST(test_set_num_threads_rejects_out_of_range)
+{
+    ck_assert_int_eq(ag_set_num_threads(3), AG_OK);
+    ck_assert_int_eq(ag_set_num_threads(-1), AG_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_set_num_threads"));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "-1"));
+    ck_assert_int_eq(ag_set_num_threads(513), AG_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "513"));
+    ck_assert_int_eq(ag_get_num_threads(), 3);
+    ck_assert_int_eq(ag_set_num_threads(1), AG_OK);
+    ck_assert_int_eq(ag_get_num_threads(), 1);
+    ck_assert_int_eq(ag_set_num_threads(512), AG_OK);
+    ck_assert_int_eq(ag_get_num_threads(), 512);
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+/* ag_set_num_threads(0) goes back to the default: AG_NUM_THREADS when it
+   is a count in range, else the online cores. */
+START_TEST(test_default_comes_from_environment_or_cores)
+{
+    const char *old = getenv("AG_NUM_THREADS");
+    char *saved = old ? strdup(old) : NULL;
+    const char *bad[] = {"0", "-2", "abc", "3x", "", "100000"};
+    setenv("AG_NUM_THREADS", "3", 1);
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+    ck_assert_int_eq(ag_get_num_threads(), 3);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("AG_NUM_THREADS", bad[i], 1);
+        ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+        ck_assert_msg(ag_get_num_threads() == online_cores(), "AG_NUM_THREADS=%s gave %d",
+                      bad[i], ag_get_num_threads());
+    }
+    unsetenv("AG_NUM_THREADS");
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+    ck_assert_int_eq(ag_get_num_threads(), online_cores());
+    if (saved) setenv("AG_NUM_THREADS", saved, 1);
+    free(saved);
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+/* --------------------------------------------------------------- jobs --- */
+
+START_TEST(test_parallel_for_runs_each_task_once)
+{
+    for (int threads = 1; threads <= 4; threads++) {
+        ck_assert_int_eq(ag_set_num_threads(threads), AG_OK);
+        check_each_task_once(0);
+        check_each_task_once(1);
+        check_each_task_once(2);
+        check_each_task_once(1000);
+    }
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+/* A task that itself runs a parallel loop: the pool is busy, so the inner
+   loop runs on the task's own thread, without deadlock. */
+static void nested_task(void *ctx, int64_t task)
+{
+    int *inner = ctx;
+    count_ctx c = {inner + task * 50, 50};
+    agi_parallel_for(50, count_task, &c);
+}
+
+START_TEST(test_parallel_for_nested_runs_inline)
+{
+    ck_assert_int_eq(ag_set_num_threads(2), AG_OK);
+    int *inner = calloc(8 * 50, sizeof(int));
+    ck_assert_ptr_nonnull(inner);
+    agi_parallel_for(8, nested_task, inner);
+    for (int i = 0; i < 8 * 50; i++) ck_assert_int_eq(inner[i], 1);
+    free(inner);
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+/* No worker exists at 1 thread; 3 threads make 2; shutdown joins them and
+   the next job makes them again. */
+START_TEST(test_workers_made_lazily_and_joined)
+{
+    ag_threads_shutdown();
+    int base = steady_thread_count();
+    if (base < 0) return;           /* no /proc: nothing to count with */
+    ck_assert_int_eq(ag_set_num_threads(1), AG_OK);
+    check_each_task_once(100);
+    ck_assert_int_eq(settled_thread_count(base), base);
+    ck_assert_int_eq(ag_set_num_threads(3), AG_OK);
+    check_each_task_once(100);
+    ck_assert_int_eq(settled_thread_count(base + 2), base + 2);
+    ck_assert_int_eq(ag_set_num_threads(2), AG_OK);     /* fewer: joined */
+    ck_assert_int_eq(settled_thread_count(base), base);
+    check_each_task_once(100);
+    ck_assert_int_eq(settled_thread_count(base + 1), base + 1);
+    ag_threads_shutdown();
+    ck_assert_int_eq(settled_thread_count(base), base);
+    check_each_task_once(100);
+    ck_assert_int_eq(settled_thread_count(base + 1), base + 1);
+    ag_threads_shutdown();
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+/* --------------------------------------------------- threads and tapes --- */
+
+enum { CM = 70, CK = 130, CN = 61, CROUNDS = 3 };
+
+typedef struct tape_job {
+    ag_tensor *a, *b;
+    double out[CM * CN];
+    int ok;
+} tape_job;
+
+/* Products on a tape of this thread's own, several times over. */
+static void *tape_thread(void *arg)
+{
+    tape_job *j = arg;
+    ag_tape *t = ag_tape_new();
+    j->ok = t != NULL;
+    for (int r = 0; r < CROUNDS && j->ok; r++) {
+        ag_tensor *y = ag_matmul(t, j->a, j->b);
+        j->ok = y != NULL;
+        for (int64_t i = 0; j->ok && i < CM * CN; i++) j->out[i] = ag_tensor_get(y, i);
+        ag_tape_reset(t);
+    }
+    ag_tape_free(t);
+    return NULL;
+}
+
+/* Two threads, each with its own tape, multiply at once (one of them gets
+   the pool, the other runs inline): both get the one-thread result. */
+START_TEST(test_two_tapes_on_two_threads)
+{
+    ag_rng *r = ag_rng_new(9);
+    ag_tensor *a = ag_rand_uniform(NULL, r, AG_F32, 2, SHAPE(CM, CK), -1, 1);
+    ag_tensor *b = ag_rand_uniform(NULL, r, AG_F32, 2, SHAPE(CK, CN), -1, 1);
+    ag_rng_free(r);
+    static tape_job ref, jobs[2];
+    ck_assert_int_eq(ag_set_num_threads(1), AG_OK);
+    ref.a = a, ref.b = b;
+    tape_thread(&ref);
+    ck_assert(ref.ok);
+    ck_assert_int_eq(ag_set_num_threads(2), AG_OK);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        jobs[i].a = a, jobs[i].b = b;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, tape_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert(jobs[i].ok);
+        ck_assert_int_eq(memcmp(jobs[i].out, ref.out, sizeof ref.out), 0);
+    }
+    ag_tensor_free(a);
+    ag_tensor_free(b);
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+/* The parent has workers; a fork()ed child has none of them, makes its
+   own for a parallel product, and shuts them down. */
+START_TEST(test_forked_child_gets_its_own_pool)
+{
+    ck_assert_int_eq(ag_set_num_threads(2), AG_OK);
+    check_each_task_once(64);                       /* the parent's worker */
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        int runs[64] = {0}, ok = 1;
+        count_ctx c = {runs, 64};
+        agi_parallel_for(64, count_task, &c);
+        for (int i = 0; i < 64; i++) ok &= runs[i] == 1;
+        ag_threads_shutdown();
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    check_each_task_once(64);                       /* the parent's pool still works */
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+Suite *suite_threads(void)
+{
+    Suite *s = suite_create("threads");
+    TU_ADD(s, test_set_num_threads_rejects_out_of_range);
+    TU_ADD(s, test_default_comes_from_environment_or_cores);
+    TU_ADD(s, test_parallel_for_runs_each_task_once);
+    TU_ADD(s, test_parallel_for_nested_runs_inline);
+    TU_ADD(s, test_workers_made_lazily_and_joined);
+    TU_ADD(s, test_two_tapes_on_two_threads);
+    TU_ADD(s, test_forked_child_gets_its_own_pool);
+    return s;
+}
