@@ -114,8 +114,8 @@ static int check_layer(ag_rng *rng, int quick)
     ag_gradcheck_report r1, r2;
     ag_status s1 = ag_gradcheck(layer_fn, layer, 3, in, NULL, &r1);
     ag_status s2 = ag_gradgradcheck(layer_fn, layer, 3, in, NULL, &r2);
-    printf("RBF(in 2, centers 3) in f64, x [%lld,2]; w.r.t. x, centers and log_gamma:\n  %s\n  %s\n",
-           (long long)ag_tensor_dim(x, 0), r1.message, r2.message);
+    printf("RBF(in 2, centers 3) in f64, x [%lld,2]; w.r.t. x, centers and log_gamma:\n"
+           "  %s\n  %s\n", (long long)ag_tensor_dim(x, 0), r1.message, r2.message);
 
     ag_tape *t = ag_tape_new();                 /* an input of the wrong shape */
     ag_tensor *bad = t ? ag_zeros(t, AG_F64, 2, (int64_t[]){5, 3}) : NULL;
@@ -136,7 +136,10 @@ static int train(ag_rng *rng, int steps)
 {
     enum { N = 64, K = 12 };
     float xs[N], ys[N];
-    for (int i = 0; i < N; i++) xs[i] = (float)(-2 + 4.0 * i / (N - 1)), ys[i] = (float)target(xs[i]);
+    for (int i = 0; i < N; i++) {
+        xs[i] = (float)(-2 + 4.0 * i / (N - 1));
+        ys[i] = (float)target(xs[i]);
+    }
     ag_module *net = ag_sequential_new(2, (ag_module *[]){
         rbf_new(1, K, -2, 2, 2.0, AG_F32, rng), ag_linear_new(K, 1, 1, AG_F32, rng)});
     ag_tensor *X = ag_from_data(NULL, AG_F32, 2, (int64_t[]){N, 1}, xs);

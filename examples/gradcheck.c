@@ -20,12 +20,11 @@
 */
 #include "ag.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 enum { IN = 3 };                            /* features: X is [N, IN] */
-static const char *const input_names[] = {"X", "W", "b", "v"};
+static const char *const input_names[] = {"X", "W", "b"};
 
 typedef enum { SOFTPLUS_OPS, SOFTPLUS_CUSTOM, SOFTPLUS_BUGGY } softplus_kind;
 

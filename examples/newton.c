@@ -65,7 +65,8 @@ static int gradient(ag_tape *t, problem *p, double *loss, double *g)
     if (!l || ag_grad(t, 1, &l, NULL, 2, params, grads, 0) != AG_OK)
         return fprintf(stderr, "newton: %s\n", ag_tape_errmsg(t)), -1;
     *loss = ag_tensor_get(l, 0);
-    for (int j = 0; j < P; j++) g[j] = j < D ? ag_tensor_get(grads[0], j) : ag_tensor_get(grads[1], 0);
+    for (int j = 0; j < P; j++)
+        g[j] = j < D ? ag_tensor_get(grads[0], j) : ag_tensor_get(grads[1], 0);
     return 0;
 }
 
@@ -199,7 +200,10 @@ int main(int argc, char **argv)
     p.n = quick ? MAX_N / 2 : MAX_N;
     for (int64_t k = 0; rng && k < p.n; k++) {
         double z = 0.3;
-        for (int j = 0; j < D; j++) z += w_true[j] * (p.x[k * D + j] = scale[j] * ag_rng_normal(rng));
+        for (int j = 0; j < D; j++) {
+            p.x[k * D + j] = scale[j] * ag_rng_normal(rng);
+            z += w_true[j] * p.x[k * D + j];
+        }
         p.y[k] = ag_rng_uniform(rng) < 1 / (1 + exp(-z));
     }
     p.X = ag_from_f64(NULL, AG_F64, 2, (int64_t[]){p.n, D}, p.x);

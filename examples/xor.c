@@ -93,7 +93,8 @@ static int print_maps(model *ms, ag_tape *t)
                 int on_point = (r == 2 || r == H - 3) && (c == 4 || c == W - 5);
                 int label = (r == 2) != (c == W - 5);         /* x2 XOR x1 */
                 double pk = p[k][r * W + c];
-                putchar(on_point ? '0' + label : fabs(pk - 0.5) < 0.01 ? '~' : pk > 0.5 ? '#' : '.');
+                char mark = fabs(pk - 0.5) < 0.01 ? '~' : pk > 0.5 ? '#' : '.';
+                putchar(on_point ? '0' + label : mark);
             }
         }
         putchar('\n');
@@ -173,11 +174,10 @@ int main(int argc, char **argv)
                XS[2 * i + 1], YS[i], ms[0].p[i], ms[0].p[i] > 0.5, ms[1].p[i], ms[1].p[i] > 0.5);
     for (int k = 0; k < 2; k++)
         printf("%s: accuracy %d/4 = %.0f%%\n", ms[k].name, correct[k], 25.0 * correct[k]);
-    ag_module *lin = ms[1].net;
+    ag_tensor *w = ag_module_get(ms[1].net, "weight"), *b = ag_module_get(ms[1].net, "bias");
     printf("one-layer: w = (%.2g, %.2g), b = %.2g, loss %.6f vs ln 2 = %.6f: the best a line can "
-           "do\n", ag_tensor_get(ag_module_get(lin, "weight"), 0),
-           ag_tensor_get(ag_module_get(lin, "weight"), 1), ag_tensor_get(ag_module_get(lin, "bias"), 0),
-           ms[1].loss, log(2.0));
+           "do\n", ag_tensor_get(w, 0), ag_tensor_get(w, 1), ag_tensor_get(b, 0), ms[1].loss,
+           log(2.0));
     if (print_maps(ms, t)) goto done;
     perceptron(quick ? 50 : 1000);
     rc = 0;
