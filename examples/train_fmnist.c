@@ -520,7 +520,7 @@ static int train(const config *c, run *r, trainer *tr, ag_sched *s, const data *
         print_row(e, m);
         int stop = end_epoch(c, r, tr, s, e, m);
         if (stop < 0) return fail("saving"), -1;
-        if (stop) {
+        if (stop && e + 1 < c->epochs) {
             printf("early stopping: validation loss has not improved for %d epochs\n",
                    c->patience);
             return e + 1;
