@@ -54,6 +54,8 @@ extern const int fz_n_nn_ops;
 
 /* Operands and arguments (fuzz_api_ops.c). */
 ag_tensor *fz_tensor(fz_api *s);          /* a slot, a leaf, NULL, foreign... */
+/* The same; *stale tells whether it is a slot's tensor from before a reset. */
+ag_tensor *fz_tensor_ex(fz_api *s, int *stale);
 ag_dtype fz_dtype(fz_api *s);             /* mostly valid */
 int fz_axis(fz_api *s);                   /* mostly in [-4, 4], sometimes wild */
 int fz_usable(const ag_tensor *x);        /* not too large to compute with */

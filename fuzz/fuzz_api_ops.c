@@ -21,10 +21,13 @@
 
 int fz_usable(const ag_tensor *x) { return x && ag_tensor_numel(x) <= FZ_MAX_NUMEL; }
 
-ag_tensor *fz_tensor(fz_api *s)
+ag_tensor *fz_tensor(fz_api *s) { return fz_tensor_ex(s, NULL); }
+
+ag_tensor *fz_tensor_ex(fz_api *s, int *stale)
 {
     uint8_t b = fz_u8(&s->in);
     ag_tensor *x;
+    if (stale) *stale = b < 200 && fz_slot_stale(s, b % FZ_SLOTS);
     if (b < 200) x = s->slot[b % FZ_SLOTS];
     else if (b < 220) x = s->leaf[b % FZ_LEAVES];
     else if (b < 236) x = s->n_owned ? s->owned[b % s->n_owned] : NULL;
@@ -387,8 +390,11 @@ static ag_tensor *op_create(fz_api *s)
     case 4: return fz_made(s, ag_rand_normal(s->cur, s->rng, dt, nd, shape, v, fz_double(&s->in)));
     default: break;
     }
-    int64_t n = 1;
-    for (int i = 0; i < nd && i <= AG_MAX_DIMS; i++) n *= shape[i] > 0 ? shape[i] : 0;
+    int64_t n = 1;                  /* numel, capped at FZ_MAX_NUMEL + 1 (no overflow) */
+    for (int i = 0; i < nd && i <= AG_MAX_DIMS; i++) {
+        int64_t d = shape[i] > 0 ? shape[i] : 0;
+        n = d > FZ_MAX_NUMEL || n * d > FZ_MAX_NUMEL ? FZ_MAX_NUMEL + 1 : n * d;
+    }
     for (int64_t i = 0; i < n && i < FZ_MAX_NUMEL; i++) data[i] = fz_double(&s->in);
     if (nd > AG_MAX_DIMS || nd < 0 || n > FZ_MAX_NUMEL) n = 0;   /* refused anyway */
     const double *p = fz_u8(&s->in) < 250 ? data : NULL;
@@ -431,7 +437,9 @@ static ag_tensor *op_dropout_mask(fz_api *s)
 
 static ag_tensor *op_clone(fz_api *s)
 {
-    ag_tensor *x = fz_tensor(s);
+    int stale;
+    ag_tensor *x = fz_tensor_ex(s, &stale);
+    if (stale && fz_avoid_known_bugs()) x = NULL;  /* known bug: see op_access */
     ag_tensor *y = fz_own(s, ag_tensor_clone(x));       /* no tape: NULL with no error */
     if (!y || !s->cur || fz_u8(&s->in) & 1) s->nocheck = 1;
     return y && !s->nocheck ? ag_detach(s->cur, y) : y;

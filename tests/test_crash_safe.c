@@ -3,7 +3,9 @@
 ** A child process saves checkpoints of a model (a small MLP with
 ** BatchNorm, Adam's state, a generator) to one path in a loop, alternating
 ** between two known states A and B; the parent kills it with SIGKILL after
-** a random delay of 0 to 5 ms, 200 times. After each kill the file at the
+** a random delay of 0 to 5 ms from the child's start (a pipe says when it
+** runs; the range grows to four saves' time where saves are slower, as
+** under a sanitizer), 200 times. After each kill the file at the
 ** path must load (ag_checkpoint_load) and equal A or B exactly (every
 ** tensor bit for bit, the step count, the learning rate, the generator).
 **
@@ -38,7 +40,7 @@
 #endif
 
 #define CS_KILLS 200
-#define CS_MAX_DELAY_NS 5000000L
+#define CS_MAX_DELAY_NS 5000000L      /* at least; see cs_max_delay */
 #define CS_MAX_T 32
 
 static int under_valgrind(void)
@@ -177,14 +179,31 @@ static int cs_remove_tmp(tu_dir *d)
     return n;
 }
 
-/* The child: saves A, B, A, B, ... until killed. Never returns. */
-static void cs_child(const char *path, const cs_state *a, const cs_state *b)
+/* The child: says it is running (one byte on ready), then saves A, B, A,
+   B, ... until killed. Never returns. */
+static void cs_child(int ready, const char *path, const cs_state *a, const cs_state *b)
 {
+    if (write(ready, "r", 1) != 1) _exit(4);
+    close(ready);
     for (;;) {
         if (ag_checkpoint_save(path, a->m, a->o, a->r) != AG_OK ||
             ag_checkpoint_save(path, b->m, b->o, b->r) != AG_OK)
             _exit(3);
     }
+}
+
+/* The delays' range: 0 to 5 ms, or to four saves' time when a save is
+   slower than 1.25 ms (a sanitizer build, a loaded machine), so that the
+   kills still land all along the A, B, A, ... sequence. */
+static long cs_max_delay(const char *path, const cs_state *ab)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(ag_checkpoint_save(path, ab[i % 2].m, ab[i % 2].o, ab[i % 2].r), AG_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long four = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+    return four > CS_MAX_DELAY_NS ? four : CS_MAX_DELAY_NS;
 }
 
 typedef struct cs_tally {
@@ -196,10 +215,16 @@ typedef struct cs_tally {
 static void cs_kill_once(tu_dir *d, const char *path, const cs_state *ab, const cs_snap *snaps,
                          cs_state *load, long delay_ns, cs_tally *tally)
 {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
-    if (pid == 0) cs_child(path, &ab[0], &ab[1]);
-    struct timespec ts = {0, delay_ns};
+    if (pid == 0) close(fds[0]), cs_child(fds[1], path, &ab[0], &ab[1]);
+    close(fds[1]);
+    char byte;
+    ck_assert_int_eq(read(fds[0], &byte, 1), 1);        /* the delay starts now */
+    close(fds[0]);
+    struct timespec ts = {delay_ns / 1000000000L, delay_ns % 1000000000L};
     while (nanosleep(&ts, &ts) != 0) {}
     ck_assert_int_eq(kill(pid, SIGKILL), 0);
     int st;
@@ -241,9 +266,10 @@ START_TEST(test_crash_safe_checkpoint_survives_sigkill)
                 "and compare ran once)\n", CS_KILLS);
     } else {
         ag_rng *delays = ag_rng_new(2718);
+        long max_delay = cs_max_delay(path, ab);
         for (int k = 0; k < CS_KILLS; k++)
             cs_kill_once(&d, path, ab, snaps, &load,
-                         (long)(ag_rng_uniform(delays) * CS_MAX_DELAY_NS), &tally);
+                         (long)(ag_rng_uniform(delays) * (double)max_delay), &tally);
         ag_rng_free(delays);
         ck_assert_msg(tally.seen_a > 0 && tally.seen_b > 0, "states seen: A %d, B %d",
                       tally.seen_a, tally.seen_b);
