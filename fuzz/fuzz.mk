@@ -108,7 +108,7 @@ fuzz-replay: fuzz-build
 # fuzz/crashes/NAME-* is an input for fuzz_NAME, each repro_X.c a program run
 # once per mode in REPRO_X_MODES. Prints which still crash; fails while any
 # does (so it passes once they are fixed).
-REPRO_stale_tensor_MODES = set get clone zero_grad
+REPRO_stale_tensor_MODES = set get clone zero_grad bce hinge embedding
 REPRO_SRCS = $(wildcard fuzz/crashes/repro_*.c)
 REPRO_NAMES = $(REPRO_SRCS:fuzz/crashes/repro_%.c=%)
 REPRO_BINS = $(REPRO_NAMES:%=$(FUZZ_BUILD)/repro_%)

@@ -89,8 +89,9 @@ static void step(fz_api *s)
     ag_status before = tape ? ag_tape_status(tape) : AG_OK;
     char msg[512] = "";
     if (tape) snprintf(msg, sizeof msg, "%s", ag_tape_errmsg(tape));
-    s->nocheck = 0;
+    s->nocheck = 0, s->fresh_only = 0;
     ag_tensor *y = op->fn(s);
+    s->fresh_only = 0;
     if (!s->nocheck) fz_after_op(op->name, tape, before, msg, y);
     uint8_t to = fz_u8(&s->in);
     if (y || to & 0x80) fz_store(s, to % FZ_SLOTS, y);

@@ -37,6 +37,7 @@ typedef struct fz_api {
     ag_optim *opt;
     int64_t *scratch;                /* index arrays for one call */
     int nocheck;                     /* set by an op that is not a tensor op */
+    int fresh_only;                  /* known bug: fz_tensor gives no stale slot */
 } fz_api;
 
 /* An op of the table: runs one public call built from the input. May

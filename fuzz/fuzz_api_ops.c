@@ -27,7 +27,9 @@ ag_tensor *fz_tensor_ex(fz_api *s, int *stale)
 {
     uint8_t b = fz_u8(&s->in);
     ag_tensor *x;
-    if (stale) *stale = b < 200 && fz_slot_stale(s, b % FZ_SLOTS);
+    int old = b < 200 && fz_slot_stale(s, b % FZ_SLOTS);
+    if (stale) *stale = old;
+    if (old && s->fresh_only && fz_avoid_known_bugs()) return NULL;
     if (b < 200) x = s->slot[b % FZ_SLOTS];
     else if (b < 220) x = s->leaf[b % FZ_LEAVES];
     else if (b < 236) x = s->n_owned ? s->owned[b % s->n_owned] : NULL;

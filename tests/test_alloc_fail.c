@@ -8,10 +8,12 @@
 ** A scenario is a group of public calls (tape and tensor creation, a
 ** forward pass of a small MLP built from nn/ layers, ag_backward, ag_grad
 ** with create_graph and a second-order backward, optimizer construction
-** and steps, checkpoint save and load, module construction, datasets).
+** and steps, checkpoint save and load, module construction, datasets, a
+** training loop over resets, the safetensors reader, gradcheck).
 ** It is run once unarmed to count its allocations (K) and record its
-** results, then for every N = 1..K+1 from scratch: set up unarmed, run
-** armed, disarm, and check
+** results, then from scratch for every N = 1..K+1 with every Nth
+** allocation failing, and for N = 1..K/2 with only the Nth failing: set up
+** unarmed, run armed, disarm, and check
 **   - a run that saw an injected failure failed cleanly: an error status
 **     (or NULL) with a message, on the tape or in ag_last_error(); or it
 **     succeeded (some failures are absorbed, e.g. a reset that cannot
@@ -20,9 +22,10 @@
 **   - the scenario's own promises on failure (an old checkpoint file is
 **     untouched and no temporary file is left; a failed load changes
 **     nothing);
-**   - after everything is freed, as many allocations are live as before
-**     (so a leak is pinned to its scenario and N here, and Valgrind's leak
-**     check sees it too).
+**   - after everything is freed, no block allocated since the setup began
+**     is live (the wrappers keep a set of them, so a leak is pinned to its
+**     scenario and N here; Valgrind's leak check sees it too).
+** No scenario needed excluding: none crashed or leaked.
 ** Check allocates too, so nothing asserts while armed. The thread pool is
 ** kept at one thread (ag_set_num_threads(1)) so the counts are exact.
 */

@@ -10,9 +10,14 @@
 ** (autograd/tape.c, ag_tape_reset), so the stale tensor's data pointer
 ** points into freed memory.
 **
-** Usage: repro_stale_tensor set|get|clone|zero_grad   (build: make fuzz-crashes)
-** Each mode crashes under AddressSanitizer (heap-use-after-free); without
-** it, set and zero_grad write into freed memory.
+** Functions of nn/ that read a tensor's values to check them before any op
+** has looked at the tensor (ag_bce_loss's probabilities, ag_hinge_loss's
+** labels, Embedding's indices) do the same read through ag_tensor_get.
+**
+** Usage: repro_stale_tensor set|get|clone|zero_grad|bce|hinge|embedding
+** (build: make fuzz-crashes). Each mode crashes under AddressSanitizer
+** (heap-use-after-free); without it, set and zero_grad write into freed
+** memory, and the others read it.
 */
 #include <stdio.h>
 #include <string.h>
@@ -36,9 +41,21 @@ int main(int argc, char **argv)
         ag_tensor *c = ag_tensor_clone(x);
         printf("ag_tensor_clone: %p\n", (void *)c);
         ag_tensor_free(c);
-    } else {
+    } else if (!strcmp(mode, "zero_grad")) {
         ag_zero_grad(x);
         printf("ag_zero_grad: done\n");
+    } else if (!strcmp(mode, "bce") || !strcmp(mode, "hinge")) {
+        ag_tensor *y = ag_full(t, AG_F32, 1, (int64_t[]){4}, 1.0);
+        ag_tensor *l = mode[0] == 'b' ? ag_bce_loss(t, x, y, AG_REDUCTION_MEAN)
+                                      : ag_hinge_loss(t, y, x, AG_REDUCTION_MEAN);
+        printf("%s: %p, %s\n", mode, (void *)l, ag_tape_errmsg(t));
+    } else {
+        ag_rng *r = ag_rng_new(1);
+        ag_module *e = ag_embedding_new(4, 2, AG_F32, r);
+        ag_tensor *y = ag_module_forward(e, t, x);
+        printf("embedding: %p, %s\n", (void *)y, ag_tape_errmsg(t));
+        ag_module_free(e);
+        ag_rng_free(r);
     }
     ag_tape_free(t);
     return 0;
