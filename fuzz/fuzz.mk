@@ -119,7 +119,7 @@ $(FUZZ_BUILD)/repro_%: fuzz/crashes/repro_%.c $(FUZZ_LIB_OBJS)
 fuzz-crashes: fuzz-build $(REPRO_BINS)
 	@st=0; for n in $(FUZZ_TARGETS); do for f in fuzz/crashes/$$n-*; do \
 	    [ -e "$$f" ] || continue; \
-	    if AG_FUZZ_KNOWN_BUGS=1 $(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_$$n $$f >$(FUZZ_BUILD)/crash.log 2>&1; \
+	    if $(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_$$n $$f >$(FUZZ_BUILD)/crash.log 2>&1; \
 	    then echo "fixed:         $$f"; \
 	    else echo "still crashes: $$f: $$(grep -m1 -E 'ERROR|runtime error' $(FUZZ_BUILD)/crash.log)"; st=1; fi; \
 	done; done; \
