@@ -16,70 +16,113 @@
 
 #define PW_MAX_IN 3
 
-/* The operands of one pointwise op, already checked. */
+/*
+** The operands of one pointwise op, already checked, and its plan: flat
+** (st[k]: 1 for an input of y's size, 0 for a single element) or, with
+** bcast set, the odometer over y's rows.
+*/
 typedef struct pw_args {
     int n_in;
     const ag_tensor *in[PW_MAX_IN];     /* in[2] repeats in[1] for two inputs */
     ag_tensor *y;
     double s;                           /* value or weight */
+    int bcast;
+    int64_t st[PW_MAX_IN];
+    agi_iter it;
 } pw_args;
 
-typedef void (*pw_kernel)(const pw_args *p);
+typedef void (*pw_range)(void *p, int64_t lo, int64_t hi);
 
 /*
-** y = EXPR over the broadcast of the inputs, named x, a and b (type T),
-** with the scalar s. A flat loop when every input has y's shape, else the
-** odometer. y may be one of the inputs (an out= call in place): each
-** element is read before it is written, at the same index.
+** yy[j] = EXPR(x, a, b) for j in [0, N), input k read at j * SK: vectorized
+** when every stride is 1, or when only b's is 0 (a scalar b). y may be an
+** input (an out= call in place): each element is read, then written, at
+** the same index.
 */
-#define PW_LOOP(T, P, EXPR)                                                   \
+#define PW_ROW(T, XX, SX, AA, SA, BB, SB, YY, N, EXPR)                        \
+    do {                                                                      \
+        const T *xx_ = (XX), *aa_ = (AA), *bb_ = (BB);                        \
+        T *yy_ = (YY);                                                        \
+        if ((SX) == 1 && (SA) == 1 && (SB) == 1) {                            \
+            AGI_VLOOP(j_, 0, N, const T x = xx_[j_], a = aa_[j_], b = bb_[j_]; \
+                      (void)b; yy_[j_] = (T)(EXPR););                         \
+        } else if ((SX) == 1 && (SA) == 1 && (SB) == 0) {                     \
+            const T b = bb_[0];                                               \
+            (void)b;                                                          \
+            AGI_VLOOP(j_, 0, N, const T x = xx_[j_], a = aa_[j_];             \
+                      yy_[j_] = (T)(EXPR););                                  \
+        } else {                                                              \
+            for (int64_t j_ = 0; j_ < (N); j_++) {                            \
+                const T x = xx_[j_ * (SX)], a = aa_[j_ * (SA)];               \
+                const T b = bb_[j_ * (SB)];                                   \
+                (void)b;                                                      \
+                yy_[j_] = (T)(EXPR);                                          \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+
+/* y = EXPR over pieces [LO, HI) of P: elements when flat, rows when not. */
+#define PW_LOOP(T, P, LO, HI, EXPR)                                           \
     do {                                                                      \
         const T *p0_ = (const T *)(P)->in[0]->data;                           \
         const T *p1_ = (const T *)(P)->in[1]->data;                           \
         const T *p2_ = (const T *)(P)->in[2]->data;                           \
         T *py_ = (T *)(P)->y->data;                                           \
-        const int64_t n_ = (P)->y->numel;                                     \
-        if ((P)->in[0]->numel == n_ && (P)->in[1]->numel == n_ &&             \
-            (P)->in[2]->numel == n_) {                                        \
-            for (int64_t i_ = 0; i_ < n_; i_++) {                             \
-                const T x = p0_[i_], a = p1_[i_], b = p2_[i_];                \
-                (void)b;                                                      \
-                py_[i_] = (T)(EXPR);                                          \
-            }                                                                 \
+        if (!(P)->bcast) {                                                    \
+            const int64_t *s_ = (P)->st;                                      \
+            PW_ROW(T, p0_ + (LO) * s_[0], s_[0], p1_ + (LO) * s_[1], s_[1],   \
+                   p2_ + (LO) * s_[2], s_[2], py_ + (LO), (HI) - (LO), EXPR); \
             break;                                                            \
         }                                                                     \
-        int64_t st_[4][AG_MAX_DIMS];                                          \
-        agi_iter it_;                                                         \
-        const ag_tensor *y_ = (P)->y;                                         \
-        agi_contig_strides(y_->ndim, y_->shape, st_[0]);                      \
-        for (int k_ = 0; k_ < 3; k_++)                                        \
-            agi_bcast_strides((P)->in[k_], y_->ndim, y_->shape, st_[k_ + 1]); \
-        agi_iter_init(&it_, y_->ndim, y_->shape, 4,                           \
-                      (const int64_t(*)[AG_MAX_DIMS])st_);                    \
-        for (int64_t o_ = 0; o_ < it_.outer; o_++) {                          \
-            for (int64_t j_ = 0; j_ < it_.inner; j_++) {                      \
-                const T x = p0_[it_.off[1] + j_ * it_.istride[1]];            \
-                const T a = p1_[it_.off[2] + j_ * it_.istride[2]];            \
-                const T b = p2_[it_.off[3] + j_ * it_.istride[3]];            \
-                (void)b;                                                      \
-                py_[it_.off[0] + j_] = (T)(EXPR);                             \
-            }                                                                 \
+        agi_iter it_ = (P)->it;                                               \
+        agi_iter_seek(&it_, 4, (LO));                                         \
+        for (int64_t o_ = (LO); o_ < (HI); o_++) {                            \
+            PW_ROW(T, p0_ + it_.off[1], it_.istride[1], p1_ + it_.off[2],     \
+                   it_.istride[2], p2_ + it_.off[3], it_.istride[3],          \
+                   py_ + it_.off[0], it_.inner, EXPR);                        \
             agi_iter_next(&it_, 4);                                           \
         }                                                                     \
     } while (0)
 
-/* Instantiates a kernel NAME(p) for both dtypes (s converted to T). */
+/* Instantiates the range function NAME(p, lo, hi) of a kernel for both
+   dtypes (s converted to T). */
 #define PW_KERNEL(NAME, EXPR)                                                 \
-    static void NAME(const pw_args *p_)                                       \
+    static void NAME(void *pv_, int64_t lo_, int64_t hi_)                     \
     {                                                                         \
+        const pw_args *p_ = pv_;                                              \
         if (p_->y->dtype == AG_F64) {                                         \
             const double s = p_->s;                                           \
-            PW_LOOP(double, p_, EXPR);                                        \
+            PW_LOOP(double, p_, lo_, hi_, EXPR);                              \
         } else {                                                              \
             const float s = (float)p_->s;                                     \
-            PW_LOOP(float, p_, EXPR);                                         \
+            PW_LOOP(float, p_, lo_, hi_, EXPR);                               \
         }                                                                     \
     }
+
+/* Plans p (flat or broadcast) and runs kernel over it, split over the
+   thread pool when large. */
+static void pw_launch(pw_args *p, pw_range kernel)
+{
+    const ag_tensor *y = p->y;
+    const int64_t n = y->numel;
+    int flat = 1;
+    for (int k = 0; k < PW_MAX_IN; k++) {
+        p->st[k] = p->in[k]->numel == n;
+        flat &= p->in[k]->numel == n || p->in[k]->numel == 1;
+    }
+    p->bcast = !flat;
+    if (flat) {
+        agi_parallel_range(n, AGI_PAR_GRAIN, kernel, p);
+        return;
+    }
+    int64_t st[4][AG_MAX_DIMS];
+    agi_contig_strides(y->ndim, y->shape, st[0]);
+    for (int k = 0; k < PW_MAX_IN; k++)
+        agi_bcast_strides(p->in[k], y->ndim, y->shape, st[k + 1]);
+    agi_iter_init(&p->it, y->ndim, y->shape, 4, (const int64_t(*)[AG_MAX_DIMS])st);
+    int64_t row = p->it.inner > 0 ? p->it.inner : 1;
+    agi_parallel_range(p->it.outer, (AGI_PAR_GRAIN + row - 1) / row, kernel, p);
+}
 
 /* ------------------------------------------------------------- checks --- */
 
@@ -160,17 +203,17 @@ static int pw_check(ag_tape *t, const char *fn, const pw_args *p, const char *co
 ** (out NULL), or into out, recorded nothing. Returns the result or NULL.
 */
 static ag_tensor *pw_run(ag_tape *t, const agi_op *op, int n_in, ag_tensor **in,
-                         const char *const *names, pw_kernel kernel, double s,
+                         const char *const *names, pw_range kernel, double s,
                          ag_tensor *out)
 {
     int ndim;
     int64_t shape[AG_MAX_DIMS];
     char fn[48];
     snprintf(fn, sizeof fn, "%s%s", op->name, out ? "_out" : "");
-    pw_args p = {n_in, {in[0], in[1], in[n_in - 1]}, out, s};
+    pw_args p = {.n_in = n_in, .in = {in[0], in[1], in[n_in - 1]}, .y = out, .s = s};
     if (!pw_check(t, fn, &p, names, out, &ndim, shape)) return NULL;
     if (!out && !(p.y = agi_new(t, fn, (ag_dtype)in[0]->dtype, ndim, shape))) return NULL;
-    kernel(&p);
+    pw_launch(&p, kernel);
     if (out) {
         t->n_ops++;
         return agi_done(t, op, out);
@@ -267,7 +310,7 @@ static ag_tensor *lerp(ag_tape *t, ag_tensor *out, ag_tensor *a, ag_tensor *b, d
 {
     static const char *const names[2] = {"a", "b"};
     ag_tensor *in[2] = {a, b};
-    pw_kernel k = fabs(w) < 0.5 ? lerp_small_kernel : lerp_large_kernel;
+    pw_range k = fabs(w) < 0.5 ? lerp_small_kernel : lerp_large_kernel;
     return pw_run(t, &op_lerp, 2, in, names, k, w, out);
 }
 
