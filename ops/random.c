@@ -34,15 +34,16 @@ static inline uint64_t xoshiro_next(uint64_t *s)
 ** y[i] = u_i >= p ? 1/(1-p) : 0, one uniform u_i per element in order.
 ** u_i = (x_i >> 11) 2^-53 for the draw x_i (ag_rng_uniform), and k 2^-53
 ** >= p exactly when the integer k >= ceil(p 2^53) (p 2^53 is exact): the
-** same test without converting each draw to a double.
+** same test without converting each draw to a double. The value is
+** looked up, not branched on: a kept/dropped branch mispredicts often.
 */
 #define DROPOUT_LOOP(T, Y, S, P)                                              \
     do {                                                                      \
         T *py = (T *)(Y)->data;                                               \
-        const T keep = (P) < 1 ? (T)(1.0 / (1.0 - (P))) : 0;                  \
+        const T value[2] = {0, (P) < 1 ? (T)(1.0 / (1.0 - (P))) : 0};         \
         const uint64_t cut = (uint64_t)ceil((P) * 0x1.0p53);                  \
         for (int64_t i = 0; i < (Y)->numel; i++)                              \
-            py[i] = xoshiro_next(S) >> 11 >= cut ? keep : 0;                  \
+            py[i] = value[xoshiro_next(S) >> 11 >= cut];                      \
     } while (0)
 
 ag_tensor *ag_dropout_mask(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
