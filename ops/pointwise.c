@@ -33,25 +33,35 @@ typedef struct pw_args {
 
 typedef void (*pw_range)(void *p, int64_t lo, int64_t hi);
 
+/* One vectorized row: the inputs read by LX, LA, LB (xx_[j_], or the
+   element held for the row, x0_). */
+#define PW_VROW(T, N, LX, LA, LB, EXPR)                                       \
+    AGI_VLOOP(j_, 0, N, const T x = (LX), a = (LA), b = (LB); (void)b;        \
+              yy_[j_] = (T)(EXPR);)
+
 /*
-** yy[j] = EXPR(x, a, b) for j in [0, N), input k read at j * SK: vectorized
-** when every stride is 1, or when only b's is 0 (a scalar b). y may be an
-** input (an out= call in place): each element is read, then written, at
-** the same index.
+** yy[j] = EXPR(x, a, b) for j in [0, N), input k read at j * SK: each
+** stride 1 or 0 (an input held for the row, e.g. a 0-d operand) runs a
+** vectorized loop, any other stride a plain one. y may be an input (an
+** out= call in place): each element is read, then written, at the same
+** index.
 */
 #define PW_ROW(T, XX, SX, AA, SA, BB, SB, YY, N, EXPR)                        \
     do {                                                                      \
         const T *xx_ = (XX), *aa_ = (AA), *bb_ = (BB);                        \
         T *yy_ = (YY);                                                        \
-        if ((SX) == 1 && (SA) == 1 && (SB) == 1) {                            \
-            AGI_VLOOP(j_, 0, N, const T x = xx_[j_], a = aa_[j_], b = bb_[j_]; \
-                      (void)b; yy_[j_] = (T)(EXPR););                         \
-        } else if ((SX) == 1 && (SA) == 1 && (SB) == 0) {                     \
-            const T b = bb_[0];                                               \
-            (void)b;                                                          \
-            AGI_VLOOP(j_, 0, N, const T x = xx_[j_], a = aa_[j_];             \
-                      yy_[j_] = (T)(EXPR););                                  \
-        } else {                                                              \
+        if ((N) <= 0) break;                                                  \
+        const T x0_ = xx_[0], a0_ = aa_[0], b0_ = bb_[0];                     \
+        switch (((SX) > 1 || (SA) > 1 || (SB) > 1) ? 8 : (int)((SX) * 4 + (SA) * 2 + (SB))) { \
+        case 7: PW_VROW(T, N, xx_[j_], aa_[j_], bb_[j_], EXPR); break;        \
+        case 6: PW_VROW(T, N, xx_[j_], aa_[j_], b0_, EXPR); break;            \
+        case 5: PW_VROW(T, N, xx_[j_], a0_, bb_[j_], EXPR); break;            \
+        case 4: PW_VROW(T, N, xx_[j_], a0_, b0_, EXPR); break;                \
+        case 3: PW_VROW(T, N, x0_, aa_[j_], bb_[j_], EXPR); break;            \
+        case 2: PW_VROW(T, N, x0_, aa_[j_], b0_, EXPR); break;                \
+        case 1: PW_VROW(T, N, x0_, a0_, bb_[j_], EXPR); break;                \
+        case 0: PW_VROW(T, N, x0_, a0_, b0_, EXPR); break;                    \
+        default:                                                              \
             for (int64_t j_ = 0; j_ < (N); j_++) {                            \
                 const T x = xx_[j_ * (SX)], a = aa_[j_ * (SA)];               \
                 const T b = bb_[j_ * (SB)];                                   \

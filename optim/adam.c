@@ -61,7 +61,10 @@ static ag_status adam_step(ag_optim *o, ag_tape *t)
             v = ag_maximum(t, agp_fo_state(o, i, 2), v);
             agp_fo_set_state(o, i, 2, v);
         }
-        ag_tensor *den = ag_add_scalar(t, ag_div_scalar(t, ag_sqrt(t, v), bc2_sqrt), op->eps);
+        /* sqrt(v) / bc2_sqrt + eps in one pass: addcdiv with 0-d x and b */
+        ag_dtype dt = ag_tensor_dtype(p);
+        ag_tensor *den = ag_addcdiv(t, ag_scalar(t, dt, op->eps), ag_sqrt(t, v),
+                                    ag_scalar(t, dt, bc2_sqrt), 1);
         ag_tensor *m = agp_fo_state(o, i, 0);
         agp_fo_write_state(o, i, 0, (agp_write){AGP_LERP, m, g, NULL, 1 - op->beta1});
         agp_fo_write_param(o, i, (agp_write){AGP_ADDCDIV, base, m, den, -o->lr / bc1});

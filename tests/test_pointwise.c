@@ -111,6 +111,38 @@ START_TEST(test_pointwise_broadcast_by_hand)
 }
 END_TEST
 
+/* Every mix of full and 0-d operands (each a loop of its own), 37
+   elements: two vector blocks and a tail; against the formula here. */
+START_TEST(test_pointwise_zero_d_operand_mixes)
+{
+    ag_tape *t = ag_tape_new();
+    for (int mix = 0; mix < 8; mix++) {
+        ag_tensor *in[3];
+        for (int k = 0; k < 3; k++) {
+            in[k] = mix >> (2 - k) & 1 ? ag_arange(t, AG_F32, 1 + k, 38 + k, 1)
+                                       : ag_scalar(t, AG_F32, 2.5 + k);
+        }
+        ag_tensor *y1 = ag_addcmul(t, in[0], in[1], in[2], 0.5);
+        ag_tensor *y2 = ag_addcdiv(t, in[0], in[1], in[2], -2);
+        ag_tensor *y3 = ag_lerp(t, in[0], in[1], 0.25);
+        int64_t n = ag_tensor_numel(y1);
+        ck_assert_int_eq(n, mix ? 37 : 1);
+        ck_assert_int_eq(ag_tensor_numel(y3), mix & 6 ? 37 : 1);
+        for (int64_t i = 0; i < n; i++) {
+            float v[3];
+            for (int k = 0; k < 3; k++)
+                v[k] = (float)ag_tensor_get(in[k], ag_tensor_numel(in[k]) == 1 ? 0 : i);
+            ck_assert_float_eq((float)ag_tensor_get(y1, i), v[0] + 0.5f * v[1] * v[2]);
+            ck_assert_float_eq((float)ag_tensor_get(y2, i), v[0] + -2.0f * v[1] / v[2]);
+            if (i < ag_tensor_numel(y3))    /* lerp broadcasts only its two */
+                ck_assert_float_eq_tol((float)ag_tensor_get(y3, i),
+                                       v[0] + 0.25f * (v[1] - v[0]), 1e-5);
+        }
+    }
+    ag_tape_free(t);
+}
+END_TEST
+
 /* ----------------------------------------------------------- gradients --- */
 
 START_TEST(test_addcmul_gradchecks)
@@ -290,6 +322,7 @@ Suite *suite_pointwise(void)
     TU_ADD(s, test_lerp_by_hand);
     TU_ADD(s, test_lerp_uses_pytorch_forms);
     TU_ADD(s, test_pointwise_broadcast_by_hand);
+    TU_ADD(s, test_pointwise_zero_d_operand_mixes);
     TU_ADD(s, test_addcmul_gradchecks);
     TU_ADD(s, test_addcdiv_gradchecks);
     TU_ADD(s, test_lerp_gradchecks);
