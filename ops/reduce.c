@@ -337,12 +337,13 @@ ag_tensor *ag_sum(ag_tape *t, ag_tensor *x, int axis, int keepdim)
 
 /* --------------------------------------------------------------- mean --- */
 
-/* y = sum_a x / n; dx += expand(dy) / n */
+/* y = sum_a x / n; dx += expand(dy / n) (divided before it is spread:
+   the same values, one pass over the small tensor instead of x's) */
 static void mean_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                           ag_tensor **gx, const uint8_t *need)
 {
     (void)need;
-    gx[0] = ag_div_scalar(t, spread(t, gy, n), n->fparam[0]);
+    gx[0] = spread(t, ag_div_scalar(t, gy, n->fparam[0]), n);
 }
 static const agi_op op_mean = {"ag_mean", mean_backward};
 
