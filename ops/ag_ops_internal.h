@@ -51,9 +51,11 @@
         }                                                                 \
     } while (0)
 
-/* Elements below which an elementwise kernel stays on the calling thread
-   (and the least each task of a split gets). */
-#define AGI_PAR_GRAIN 16384
+/* The least work a task of a split gets, in elements: an elementwise
+   kernel splits from 2 * AGI_PAR_GRAIN elements (some microseconds of
+   work, as the matrix products' threshold), below that it stays on the
+   calling thread. */
+#define AGI_PAR_GRAIN 32768
 
 typedef void (*agi_range_fn)(void *ctx, int64_t lo, int64_t hi);
 
