@@ -93,18 +93,20 @@ ag_tensor *ag_leaky_relu(ag_tape *t, ag_tensor *x, double slope)
 
 /*
 ** d = elu'(x) = x > 0 ? 1 : alpha*e^x, an op of its own: its derivative is
-** d * (x <= 0), written with d itself, so third and later orders work.
+** d * (x < 0), written with d itself, so third and later orders work.
 ** Written as alpha*e^x rather than y + alpha, which loses the digits of a
 ** small e^x to cancellation; and never e^x of a large positive x, whose
 ** Inf would turn the zero gradient of a where() branch into NaN.
 */
 AGI_UNARY_KERNEL(elu_deriv_kernel, x > 0 ? 1 : s * exp(x))
-/* d = elu'(x); dx += dy * d * (x <= 0) */
+/* d = elu'(x); dx += dy * d * (x < 0) */
 static void elu_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                                ag_tensor **gx, const uint8_t *need)
 {
     (void)need;
-    ag_tensor *mask = ag_le_scalar(t, n->in[0], 0);
+    /* x < 0, not x <= 0: at 0 exactly elu' takes alpha (the x <= 0 side)
+       but elu'' takes 0 (the x > 0 side), as PyTorch's double backward */
+    ag_tensor *mask = ag_lt_scalar(t, n->in[0], 0);
     gx[0] = ag_mul(t, gy, ag_mul(t, n->out, mask));
 }
 static const agi_op op_elu_deriv = {"ag_elu (derivative)", elu_deriv_backward};

@@ -16,7 +16,7 @@
 ** the op that made it. NaN inputs give NaN (sign included).
 **
 ** Derivatives at kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0,
-** leaky_relu'(0) = slope, elu'(0) = alpha, and clamp passes the gradient
+** leaky_relu'(0) = slope, elu'(0) = alpha (and elu''(0) = 0), and clamp passes the gradient
 ** at its bounds (lo <= x <= hi).
 */
 #ifndef AG_UNARY_H

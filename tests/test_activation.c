@@ -261,7 +261,10 @@ START_TEST(test_elu_derivatives)
         assert_near(nth_derivative(&e2, -2 * LN2, k), 0.5, 1e-15);
         ck_assert_double_eq(nth_derivative(&e2, 3, k), 0);
     }
-    ck_assert_double_eq(nth_derivative(&e2, 0, 2), 2);
+    /* at 0 exactly: elu' from the x <= 0 side (alpha), elu'' from the
+       x > 0 side (0), as PyTorch's double backward */
+    ck_assert_double_eq(nth_derivative(&e2, 0, 1), 2);
+    ck_assert_double_eq(nth_derivative(&e2, 0, 2), 0);
     /* far below 0 the gradient keeps its relative precision (alpha e^x,
        not y + alpha) */
     double g = nth_derivative(&e2, -30, 1), want = 2 * exp(-30.0);
@@ -439,6 +442,24 @@ START_TEST(test_recording)
 }
 END_TEST
 
+/* elu at exactly 0: elu'(0) = alpha from the x <= 0 side, elu''(0) = 0
+   from the x > 0 side, as PyTorch (found by difftest against PyTorch 1.13) */
+START_TEST(test_elu_derivatives_at_zero_match_pytorch)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *x = tu_tensor(AG_F64, 1, SHAPE(3), VALS(0, -1, 1)), *g1, *g2;
+    ag_set_requires_grad(x, 1);
+    ag_tensor *y = ag_sum(t, ag_elu(t, x, 1.5), AG_ALL, 0);
+    ck_assert_int_eq(ag_grad(t, 1, &y, NULL, 1, &x, &g1, 1), AG_OK);
+    tu_assert_values(g1, VALS(1.5, 1.5 * exp(-1.0), 1), 3, 1e-15);
+    ag_tensor *v = ag_ones(t, AG_F64, 1, SHAPE(3));
+    ck_assert_int_eq(ag_grad(t, 1, &g1, &v, 1, &x, &g2, 0), AG_OK);
+    tu_assert_values(g2, VALS(0, 1.5 * exp(-1.0), 0), 3, 1e-15);
+    ag_tape_free(t);
+    ag_tensor_free(x);
+}
+END_TEST
+
 Suite *suite_activation(void)
 {
     Suite *s = suite_create("activation");
@@ -452,6 +473,7 @@ Suite *suite_activation(void)
     TU_ADD(s, test_elu_values);
     TU_ADD(s, test_elu_derivatives);
     TU_ADD(s, test_elu_second_derivative_finite_for_large_x);
+    TU_ADD(s, test_elu_derivatives_at_zero_match_pytorch);
     TU_ADD(s, test_clamp_values);
     TU_ADD(s, test_clamp_derivatives);
     TU_ADD(s, test_gradchecks);
