@@ -71,7 +71,7 @@ typedef struct bu_args {
 static inline int bu_parse(int argc, char **argv, bu_args *a)
 {
     *a = (bu_args){AG_F32, 1, "build/data/fashion-mnist", NULL};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) goto bad;
         if (!strcmp(f, "--dtype") && (!strcmp(v, "f32") || !strcmp(v, "f64")))
@@ -80,7 +80,6 @@ static inline int bu_parse(int argc, char **argv, bu_args *a)
         else if (!strcmp(f, "--data")) a->data = v;
         else if (!strcmp(f, "--act") && (!strcmp(v, "relu") || !strcmp(v, "tanh"))) a->act = v;
         else goto bad;
-        i++;
     }
     if (ag_set_num_threads(a->threads) != AG_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], ag_last_error());
