@@ -117,6 +117,7 @@ EX_BINS  = $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 EX_HOBJS = $(EX_HELPERS:%.c=$(BUILD)/%.o)
 
 examples: $(EX_BINS)
+.SECONDARY: $(EX_HOBJS)
 
 $(BUILD)/examples/%: examples/%.c $(EX_HOBJS) $(BUILD)/libag.a $(ALL_HDRS)
 	@mkdir -p $(dir $@)

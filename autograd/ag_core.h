@@ -286,7 +286,8 @@ typedef struct ag_gradcheck_report {
 **
 ** Kinks: at a point where fn is not differentiable (relu or abs at 0, max
 ** with ties, clamp at its bounds) the two sides disagree and the check
-** fails with report->kink set. Keep such inputs at least 100*eps from the
+** may fail with report->kink set (a symmetric kink such as abs at 0
+** passes: both sides average to the defined derivative). Keep such inputs at least 100*eps from the
 ** kink: draw them, then push any |x| < 0.1 away from 0, and avoid ties.
 */
 ag_status ag_gradcheck(ag_fn fn, void *ctx, int n_inputs,

@@ -33,6 +33,7 @@
 
 typedef struct config {
     int epochs, batch, n_hidden, hidden[MAX_HIDDEN], threads, patience, quick, resume;
+    int stop_after;     /* epochs to train in this run at most (0: all) */
     double lr, dropout, weight_decay, val_frac;
     uint64_t seed;
     ag_dtype dtype;
@@ -62,6 +63,7 @@ static void usage(FILE *f)
         "  --data DIR          folder with the unpacked IDX files (default build/data/fashion-mnist)\n"
         "  --out DIR           output folder (default fmnist-out)\n"
         "  --resume            continue from DIR/last.ckpt\n"
+        "  --stop-after N      train at most N epochs in this run (then --resume)\n"
         "  --quick             a small, fast run (CI)\n"
         "  --help\n");
 }
@@ -109,6 +111,7 @@ static int parse_args(int argc, char **argv, config *c)
         else if (!strcmp(a, "--lr")) bad = number(a, v, 0, 10, &c->lr);
         else if (!strcmp(a, "--dropout")) bad = number(a, v, 0, 0.99, &c->dropout);
         else if (!strcmp(a, "--weight-decay")) bad = number(a, v, 0, 1, &c->weight_decay);
+        else if (!strcmp(a, "--stop-after")) bad = number(a, v, 1, MAX_EPOCHS, &x), c->stop_after = (int)x;
         else if (!strcmp(a, "--patience")) bad = number(a, v, 1, 1000, &x), c->patience = (int)x;
         else if (!strcmp(a, "--seed")) bad = number(a, v, 0, 1e15, &x), c->seed = (uint64_t)x;
         else if (!strcmp(a, "--threads")) bad = number(a, v, 1, 256, &x), c->threads = (int)x;
@@ -505,9 +508,10 @@ static int fail(const char *what)
 /* Trains from start_epoch; returns the epochs done, or -1. */
 static int train(const config *c, run *r, trainer *tr, ag_sched *s, const data *d)
 {
-    int e = (int)st(r, 0);
+    int e = (int)st(r, 0), end = c->epochs;
+    if (c->stop_after && e + c->stop_after < end) end = e + c->stop_after;
     printf("epoch | train loss  accuracy | valid loss  accuracy |        lr |   time\n");
-    for (; e < c->epochs; e++) {
+    for (; e < end; e++) {
         double m[HIST_COLS], t0 = now();
         m[4] = ag_optim_get_lr(tr->opt);
         if (train_epoch(tr, d->train, &m[0], &m[1]) || evaluate(tr, d->val, &m[2], &m[3], NULL))
@@ -516,7 +520,7 @@ static int train(const config *c, run *r, trainer *tr, ag_sched *s, const data *
         print_row(e, m);
         int stop = end_epoch(c, r, tr, s, e, m);
         if (stop < 0) return fail("saving"), -1;
-        if (stop) {
+        if (stop && e + 1 < c->epochs) {
             printf("early stopping: validation loss has not improved for %d epochs\n",
                    c->patience);
             return e + 1;
@@ -599,7 +603,12 @@ int main(int argc, char **argv)
            (long long)total, c.optimizer, c.lr, c.schedule, c.batch,
            c.dtype == AG_F64 ? "f64" : "f32", ag_get_num_threads());
     int epochs = train(&c, r, &tr, sched, &d);
-    if (epochs >= 0) rc = finish(&c, r, &tr, &d, epochs, t0);
+    if (epochs >= 0 && epochs < c.epochs && st(r, 2) < c.patience) {
+        printf("stopped after epoch %d of %d: continue with --resume\n", epochs, c.epochs);
+        rc = write_csv(c.out, r, epochs) ? 1 : 0;
+    } else if (epochs >= 0) {
+        rc = finish(&c, r, &tr, &d, epochs, t0);
+    }
 done:
     ag_sched_free(sched);
     ag_optim_free(opt);

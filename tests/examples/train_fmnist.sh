@@ -10,9 +10,10 @@ for f in metrics.csv loss.svg accuracy.svg best.safetensors final.safetensors la
 done
 test "$(wc -l < $OUT/a/metrics.csv)" -eq 4       # a header and 3 epochs
 grep -q "</svg>" $OUT/a/loss.svg
-# resume: 2 epochs, then 1 more with --resume, equals 3 uninterrupted (1 thread)
+# resume: 2 of 3 epochs, then the rest with --resume, equals 3 uninterrupted (1 thread)
 $BIN/train_fmnist --quick --threads 1 --out $OUT/b > /dev/null
-$BIN/train_fmnist --quick --threads 1 --epochs 2 --out $OUT/c > /dev/null
+$BIN/train_fmnist --quick --threads 1 --stop-after 2 --out $OUT/c > $OUT/c1.txt
+grep -q "stopped after epoch 2 of 3" $OUT/c1.txt
 $BIN/train_fmnist --quick --threads 1 --resume --out $OUT/c > $OUT/c.txt
 grep -q "resuming after epoch 2" $OUT/c.txt
 cut -d, -f1-6 $OUT/b/metrics.csv > $OUT/b.csv
