@@ -16,7 +16,10 @@
 # its published figures. Our library keeps its memory in the tape's arena
 # and runs as built.
 #
-# Environment: BENCH_TIMEOUT (seconds one program may run, default 150: a
+# Environment: BENCH_PYTHON (default /usr/bin/python3, Debian's, which sees
+# python3-torch), BENCH_DATA (folder of the unpacked Fashion-MNIST files,
+# default build/data/fashion-mnist; synthetic files of the same shape are
+# made in DIR when they are absent), BENCH_TIMEOUT (seconds one program may run, default 150: a
 # program that times out or fails once is not run again, and its cell says
 # why), BENCH_BUDGET (seconds; no new repetition starts when the last one
 # would end past it, default 540, so the whole run stays near 10 minutes).
@@ -25,7 +28,7 @@ dir=${1:-build/bench}
 runs=${2:-5}
 limit=${BENCH_TIMEOUT:-150}
 budget=${BENCH_BUDGET:-540}
-py=/usr/bin/python3
+py=${BENCH_PYTHON:-/usr/bin/python3}
 here=$(cd "$(dirname "$0")" && pwd)
 res=$dir/results.txt
 tmp=$(mktemp -d)
@@ -48,7 +51,7 @@ blas_why=""
 [ -x "$dir/openblas_matmul" ] || blas_why="OpenBLAS missing (apt-get install libopenblas-dev)"
 
 # ---------------------------------------------------------------- the data
-data=build/data/fashion-mnist
+data=${BENCH_DATA:-build/data/fashion-mnist}
 data_name="Fashion-MNIST ($data)"
 if [ ! -s "$data/train-images-idx3-ubyte" ] || [ ! -s "$data/train-labels-idx1-ubyte" ]; then
     data=$dir/fmnist-synthetic
