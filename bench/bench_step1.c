@@ -4,10 +4,10 @@
 ** grads, free the step's tensors. At batch 1 the step is almost all
 ** overhead (about 0.5 MFLOP of products), which is what this measures.
 ** Each step takes the next of 1,550 fixed random samples with random
-** labels (one pass: a sample seen again and again would drive the loss,
-** then Adam's state, into subnormal floats, which are slow on both
-** sides); 15 blocks of 100 steps after 50 warm-up steps; the median time
-** per step. Twin: bench_step1.py.
+** labels, one pass as in training (one sample repeated is learnt by heart:
+** its loss and gradients fall toward zero, toward subnormal floats, which
+** is not a training step's work); 15 blocks of 100 steps after 50 warm-up
+** steps; the median time per step. Twin: bench_step1.py.
 **
 **   bench_step1         prints: step_batch1 us_per_step=T loss=L
 */

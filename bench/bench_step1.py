@@ -1,7 +1,7 @@
 """bench_step1.py: PyTorch twin of bench_step1.c: one training step at
 batch 1 on the MLP (f32, one thread): forward, cross-entropy, backward,
 Adam, grads set to None. Each step takes the next of 1,550 fixed random
-samples with random labels (one pass, as bench_step1.c explains); 15 blocks
+samples with random labels, one pass (see bench_step1.c); 15 blocks
 of 100 steps after 50 warm-up steps; the median time per step.
 
   /usr/bin/python3 bench/bench_step1.py

@@ -159,8 +159,7 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "both sides. Epoch time excludes loading the files. Data: $data_name."
     echo "- The Hessian-vector row uses tanh instead of ReLU (a smooth function, so" \
         "the second-order pass has real work), on both sides; the batch-1 row feeds" \
-        "1,550 distinct random samples (one pass) so that neither side runs into" \
-        "subnormal floats."
+        "1,550 distinct random samples, one pass, as training does."
     echo "- Peers: OPENBLAS_CORETYPE unset; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and" \
         "torch.set_num_threads at the thread count under test; PyTorch with" \
         "OMP_WAIT_POLICY=PASSIVE and glibc keeping freed memory" \
