@@ -153,11 +153,14 @@ int ag_tensor_ndim(const ag_tensor *x);
 const int64_t *ag_tensor_shape(const ag_tensor *x);
 int64_t ag_tensor_dim(const ag_tensor *x, int axis);   /* negative counts back */
 int64_t ag_tensor_numel(const ag_tensor *x);
-/* The data: float* for AG_F32, double* for AG_F64; writable. */
+/* The data: float* for AG_F32, double* for AG_F64; writable. NULL for a
+   tape tensor from before its tape's reset (its memory is gone). */
 void *ag_tensor_data(ag_tensor *x);
-/* Element i (row-major flat index) as a double; 0 if out of range. */
+/* Element i (row-major flat index) as a double; 0 if out of range or
+   x is a stale tape tensor. */
 double ag_tensor_get(const ag_tensor *x, int64_t i);
-/* Sets element i; returns AG_ERR_ARG when i is out of range. */
+/* Sets element i; AG_ERR_ARG when i is out of range, AG_ERR_STATE for a
+   stale tape tensor (with ag_last_error()). */
 ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v);
 /* The tape that owns x, or NULL for a persistent tensor. */
 ag_tape *ag_tensor_tape(const ag_tensor *x);

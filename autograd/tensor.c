@@ -42,6 +42,10 @@ static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
     return x;
 }
 
+/* A tape tensor from before its tape's last reset: its header is still
+   readable (headers are never freed), its data may not be. */
+static int stale(const ag_tensor *x) { return x->tape && x->gen != x->tape->gen; }
+
 /* The one way creation functions make a tensor: on t, or persistent. */
 static ag_tensor *make(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                        const int64_t *shape)
@@ -148,7 +152,10 @@ ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
 
 ag_tensor *ag_tensor_clone(const ag_tensor *x)
 {
-    if (!x) return NULL;
+    if (!x) return ag_set_last_error(AG_ERR_ARG, "ag_tensor_clone: x is NULL"), NULL;
+    if (stale(x))
+        return ag_set_last_error(AG_ERR_STATE, "ag_tensor_clone: x was made before its tape "
+                                 "was reset"), NULL;
     ag_tensor *y = persistent_new("ag_tensor_clone", (ag_dtype)x->dtype, x->ndim, x->shape);
     if (y) memcpy(y->data, x->data, (size_t)x->numel * agi_dtype_size(x->dtype));
     return y;
@@ -183,13 +190,14 @@ void ag_tensor_free(ag_tensor *x)
 
 /* ------------------------------------------------------------ accessors --- */
 
+
 ag_dtype ag_tensor_dtype(const ag_tensor *x) { return x ? (ag_dtype)x->dtype : AG_F32; }
 int ag_tensor_ndim(const ag_tensor *x) { return x ? x->ndim : 0; }
 const int64_t *ag_tensor_shape(const ag_tensor *x) { return x ? x->shape : NULL; }
 int64_t ag_tensor_numel(const ag_tensor *x) { return x ? x->numel : 0; }
-void *ag_tensor_data(ag_tensor *x) { return x ? x->data : NULL; }
+void *ag_tensor_data(ag_tensor *x) { return x && !stale(x) ? x->data : NULL; }
 ag_tape *ag_tensor_tape(const ag_tensor *x) { return x ? x->tape : NULL; }
-ag_tensor *ag_tensor_grad(const ag_tensor *x) { return x ? x->grad : NULL; }
+ag_tensor *ag_tensor_grad(const ag_tensor *x) { return x && !stale(x) ? x->grad : NULL; }
 int ag_requires_grad(const ag_tensor *x) { return x ? x->requires_grad : 0; }
 
 int64_t ag_tensor_dim(const ag_tensor *x, int axis)
@@ -201,13 +209,16 @@ int64_t ag_tensor_dim(const ag_tensor *x, int axis)
 
 double ag_tensor_get(const ag_tensor *x, int64_t i)
 {
-    if (!x || i < 0 || i >= x->numel) return 0;
+    if (!x || i < 0 || i >= x->numel || stale(x)) return 0;
     return x->dtype == AG_F64 ? AGI_F64(x)[i] : (double)AGI_F32(x)[i];
 }
 
 ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v)
 {
     if (!x || i < 0 || i >= x->numel) return AG_ERR_ARG;
+    if (stale(x))
+        return ag_set_last_error(AG_ERR_STATE, "ag_tensor_set: the tensor was made before its "
+                                 "tape was reset");
     if (x->dtype == AG_F64)
         AGI_F64(x)[i] = v;
     else
@@ -225,6 +236,6 @@ ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
 
 void ag_zero_grad(ag_tensor *x)
 {
-    if (x && x->grad)
+    if (x && x->grad && !stale(x))
         memset(x->grad->data, 0, (size_t)x->grad->numel * agi_dtype_size(x->dtype));
 }

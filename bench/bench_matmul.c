@@ -1,41 +1,80 @@
 /*
 ** bench_matmul.c: our matmul on the shapes of bench_shapes.h, one thread,
 ** one line per shape and dtype (GFLOP/s: median and best of the
-** repetitions), after a "# kernel ISA" line. It times the kernel that
-** ag_matmul and its backward products run (agi_gemm_run,
-** matmul_internal.h): the transposed variants have no public entry of
-** their own, and the op's own overhead (a tape tensor, a node) is not
-** what is compared with OpenBLAS. The one exception in bench/ to "public
-** headers only".
+** repetitions), after a "# kernel ISA" line. Public API only: a plain
+** product is ag_matmul, one with B transposed ag_matmul_nt, one with A
+** transposed ag_matmul_tn, each called on a tape that is reset before
+** every call (the operands need no grad, so nothing is recorded: the
+** op's overhead over the kernel is one tape tensor).
 */
 #include "bench_shapes.h"
 #include "ag.h"
-#include "matmul_internal.h"
 
-static void our_run(void *ctx) { agi_gemm_run(ctx); }
+/* The instruction set the library's kernel picks in a build with the
+   same flags as this file (bench.mk builds both alike). */
+#if defined(__AVX512F__)
+#define BENCH_ISA "avx512"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define BENCH_ISA "avx2"
+#elif defined(__GNUC__)
+#define BENCH_ISA "gnu-vector"
+#else
+#define BENCH_ISA "scalar"
+#endif
+
+typedef struct our_case {
+    const bench_shape *s;
+    ag_tape *tape;
+    ag_tensor *a, *b;
+} our_case;
+
+static void our_run(void *ctx)
+{
+    our_case *oc = ctx;
+    ag_tape_reset(oc->tape);
+    if (oc->s->ta)
+        ag_matmul_tn(oc->tape, oc->a, oc->b);
+    else if (oc->s->tb)
+        ag_matmul_nt(oc->tape, oc->a, oc->b);
+    else
+        ag_matmul(oc->tape, oc->a, oc->b);
+}
+
+/* A persistent [rows, cols] operand of values in [-1, 1) from seed. */
+static ag_tensor *operand(int64_t rows, int64_t cols, int f64, uint64_t seed)
+{
+    void *v = bench_matrix(rows * cols, f64, seed);
+    ag_tensor *x = v ? ag_from_data(NULL, f64 ? AG_F64 : AG_F32, 2, (int64_t[]){rows, cols}, v)
+                     : NULL;
+    free(v);
+    return x;
+}
 
 int main(void)
 {
     if (ag_set_num_threads(1) != AG_OK) return 1;
-    printf("# kernel %s\n", agi_gemm_isa());
+    printf("# kernel %s\n", BENCH_ISA);
     for (int f64 = 0; f64 <= 1; f64++)
         for (int i = 0; i < BENCH_NSHAPES; i++) {
             const bench_shape *s = &bench_shapes[i];
-            agi_gemm g = {.dtype = f64 ? AG_F64 : AG_F32, .m = s->m, .n = s->n, .k = s->k,
-                          .a_rs = s->ta ? 1 : s->k, .a_cs = s->ta ? s->m : 1,
-                          .b_rs = s->tb ? 1 : s->n, .b_cs = s->tb ? s->k : 1,
-                          .ldc = s->n, .batch = 1};
-            void *a = bench_matrix(s->m * s->k, f64, 1), *b = bench_matrix(s->k * s->n, f64, 2);
-            void *c = bench_matrix(s->m * s->n, f64, 3);
-            if (!a || !b || !c) {
+            our_case oc = {s, ag_tape_new(),
+                           s->ta ? operand(s->k, s->m, f64, 1) : operand(s->m, s->k, f64, 1),
+                           s->tb ? operand(s->n, s->k, f64, 2) : operand(s->k, s->n, f64, 2)};
+            if (!oc.tape || !oc.a || !oc.b) {
                 fprintf(stderr, "bench_matmul: out of memory\n");
                 return 1;
             }
-            g.a = a, g.b = b, g.c = c;
+            our_run(&oc);
+            if (ag_tape_status(oc.tape) != AG_OK) {
+                fprintf(stderr, "bench_matmul: %s\n", ag_tape_errmsg(oc.tape));
+                return 1;
+            }
             double flops = 2.0 * (double)(s->m * s->n * s->k), best;
-            double med = bench_gflops(our_run, &g, flops, &best);
+            double med = bench_gflops(our_run, &oc, flops, &best);
             bench_report(s, f64 ? "f64" : "f32", med, best);
-            free(a), free(b), free(c);
+            ag_tape_free(oc.tape);
+            ag_tensor_free(oc.a);
+            ag_tensor_free(oc.b);
         }
     return 0;
 }

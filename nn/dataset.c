@@ -98,6 +98,23 @@ static ag_status check_classes(const char *fn, int num_classes)
     return AG_OK;
 }
 
+/* Each sample dim in [0, 2^31) and their product (0 if any is 0) below
+   2^31, with no overflow on the way; else the error (status s). */
+static ag_status check_sample_shape(const char *fn, int ndim, const int64_t *shape, ag_status s)
+{
+    int64_t features = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0 || shape[i] > INT32_MAX)
+            return ag_set_last_error(s, "%s: sample dimension %d is %lld", fn, i,
+                                     (long long)shape[i]);
+        features = features > INT32_MAX ? features : features * shape[i];
+    }
+    for (int i = 0; i < ndim; i++) features = shape[i] ? features : 0;
+    if (features > INT32_MAX)
+        return ag_set_last_error(s, "%s: samples of more than 2^31 bytes", fn);
+    return AG_OK;
+}
+
 ag_dataset *ag_dataset_from_bytes(int64_t n, int sample_ndim, const int64_t *sample_shape,
                                   const uint8_t *samples, const uint8_t *labels,
                                   int num_classes)
@@ -107,16 +124,7 @@ ag_dataset *ag_dataset_from_bytes(int64_t n, int sample_ndim, const int64_t *sam
     if (n < 0 || sample_ndim < 0 || sample_ndim > MAX_SAMPLE_DIMS || (sample_ndim && !sample_shape))
         return ag_set_last_error(AG_ERR_ARG, "%s: bad count %lld or sample shape (%d dimensions, "
                                  "0 to %d)", fn, (long long)n, sample_ndim, MAX_SAMPLE_DIMS), NULL;
-    int64_t features = 1;
-    for (int i = 0; i < sample_ndim; i++) {
-        if (sample_shape[i] < 0 || sample_shape[i] > INT32_MAX)
-            return ag_set_last_error(AG_ERR_ARG, "%s: sample dimension %d is %lld", fn, i,
-                                     (long long)sample_shape[i]), NULL;
-        features = features > INT32_MAX ? features : features * sample_shape[i];
-    }
-    for (int i = 0; i < sample_ndim; i++) features = sample_shape[i] ? features : 0;
-    if (features > INT32_MAX)
-        return ag_set_last_error(AG_ERR_ARG, "%s: samples of more than 2^31 bytes", fn), NULL;
+    if (check_sample_shape(fn, sample_ndim, sample_shape, AG_ERR_ARG) != AG_OK) return NULL;
     if (n > 0 && (!samples || !labels))
         return ag_set_last_error(AG_ERR_ARG, "%s: %s is NULL for %lld samples", fn,
                                  samples ? "labels" : "samples", (long long)n), NULL;
@@ -162,6 +170,11 @@ ag_dataset *ag_dataset_load_idx_classes(const char *images_path, const char *lab
     ag_idx images, labels;
     if (load_pair(fn, images_path, labels_path, &images, &labels) != AG_OK) return NULL;
     if (check_labels(fn, labels.data, labels.size, num_classes, labels_path) != AG_OK) {
+        ag_idx_free(&images), ag_idx_free(&labels);
+        return NULL;
+    }
+    /* a file of 0 samples may declare any sample shape: check it too */
+    if (check_sample_shape(fn, images.ndim - 1, images.dims + 1, AG_ERR_FORMAT) != AG_OK) {
         ag_idx_free(&images), ag_idx_free(&labels);
         return NULL;
     }

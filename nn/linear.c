@@ -1,6 +1,7 @@
 /*
-** linear.c: the Linear layer, y = x @ weight^T + bias, with PyTorch's
-** layout ("weight" [out, in], "bias" [out]) and default init.
+** linear.c: the Linear layer, y = x @ weight^T + bias (the op
+** ag_linear), with PyTorch's layout ("weight" [out, in], "bias" [out])
+** and default init.
 */
 #include "layers_util.h"
 
@@ -13,32 +14,19 @@ typedef struct linear {
     char desc[AGN_DESC_LEN];
 } linear;
 
-/* x [..., in] -> [M, in] -> [M, out] -> [..., out]; 2-D and 3-D directly. */
+/* x [..., in] -> [..., out]: one fused op (ag_linear), any leading dims. */
 static ag_tensor *linear_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 {
     linear *l = (linear *)m;
     char s[128];
     if (!agn_check_input(t, l->desc, x, ag_tensor_dtype(l->weight), 1)) return NULL;
-    int nd = ag_tensor_ndim(x);
     if (ag_tensor_dim(x, -1) != l->in) {
         ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x's last dim is %lld, expected %lld (x is %s)",
                           l->desc, (long long)ag_tensor_dim(x, -1), (long long)l->in,
                           agn_shape_str(x, s, sizeof s));
         return NULL;
     }
-    ag_tensor *wt = ag_transpose(t, l->weight, 0, 1);              /* [in, out] */
-    ag_tensor *y;
-    if (nd == 2 || nd == 3) {
-        y = ag_matmul(t, x, wt);
-    } else {
-        int64_t shape[AG_MAX_DIMS], rows = 1;
-        memcpy(shape, ag_tensor_shape(x), (size_t)nd * sizeof *shape);
-        for (int d = 0; d < nd - 1; d++) rows *= shape[d];
-        shape[nd - 1] = l->out;
-        ag_tensor *x2 = ag_reshape(t, x, 2, (int64_t[]){rows, l->in});
-        y = ag_reshape(t, ag_matmul(t, x2, wt), nd, shape);
-    }
-    return l->bias ? ag_add(t, y, l->bias) : y;
+    return ag_linear(t, x, l->weight, l->bias);
 }
 
 static const ag_module_ops linear_ops = {"Linear", linear_forward, NULL};

@@ -1,6 +1,7 @@
 /*
 ** ag_binary.h: elementwise binary ops with NumPy broadcasting, their scalar
-** forms, comparisons (masks, no gradient) and where.
+** forms, comparisons (masks, no gradient) and where; the compound ops
+** addcmul, addcdiv and lerp, with their out= forms.
 **
 ** Every op takes the tape first and returns a tape tensor, or NULL with the
 ** error on the tape (NULL input, mixed dtypes, shapes that do not
@@ -49,6 +50,43 @@ ag_tensor *ag_eq_scalar(ag_tape *t, ag_tensor *x, double s);
 /* mask != 0 ? a : b, the three broadcast together; differentiable in a
    and b (the mask gets a zero gradient). All three share one dtype. */
 ag_tensor *ag_where(ag_tape *t, ag_tensor *mask, ag_tensor *a, ag_tensor *b);
+
+/*
+** Compound ops (PyTorch's torch.addcmul, torch.addcdiv, torch.lerp): one
+** pass over memory where the composition of binary ops takes three. The
+** tensors broadcast together and share one dtype (the messages name x, a
+** and b, or a and b); the scalar is converted to it (float math for f32).
+** Differentiable in every tensor, to any order.
+*/
+/* x + value * a * b, evaluated as x + (value * a) * b, as PyTorch. */
+ag_tensor *ag_addcmul(ag_tape *t, ag_tensor *x, ag_tensor *a, ag_tensor *b, double value);
+/* x + value * a / b, evaluated as x + (value * a) / b, as PyTorch. */
+ag_tensor *ag_addcdiv(ag_tape *t, ag_tensor *x, ag_tensor *a, ag_tensor *b, double value);
+/*
+** a + weight * (b - a), with PyTorch's two forms: for |weight| >= 0.5 it
+** is b - (b - a) * (1 - weight), so weight 1 gives b exactly. The gradient
+** is (1 - weight) dy for a, weight dy for b. PyTorch also takes a tensor
+** weight; here it is a scalar.
+*/
+ag_tensor *ag_lerp(ag_tape *t, ag_tensor *a, ag_tensor *b, double weight);
+
+/*
+** The out= forms (PyTorch's out= argument): the same values written into
+** out, which must have the inputs' dtype and exactly their broadcast
+** shape, and may be one of the inputs (an update in place, e.g.
+** ag_lerp_out(t, m, m, g, 0.1) for m.lerp_(g, 0.1)); each element is read
+** before it is written. out is persistent or a tensor of tape t. Nothing
+** is recorded (as PyTorch, out= has no gradient), so with grad mode on an
+** input or out that requires grad is an error (AG_ERR_ARG): call them
+** with grad mode off, as an optimizer does. Like ag_assign, the write is
+** seen by any node that saved out. Return out, or NULL with the error on
+** t (out NULL or of the wrong shape or dtype, and the errors above).
+*/
+ag_tensor *ag_addcmul_out(ag_tape *t, ag_tensor *out, ag_tensor *x, ag_tensor *a, ag_tensor *b,
+                          double value);
+ag_tensor *ag_addcdiv_out(ag_tape *t, ag_tensor *out, ag_tensor *x, ag_tensor *a, ag_tensor *b,
+                          double value);
+ag_tensor *ag_lerp_out(ag_tape *t, ag_tensor *out, ag_tensor *a, ag_tensor *b, double weight);
 
 #ifdef __cplusplus
 }

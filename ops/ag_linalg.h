@@ -1,7 +1,8 @@
 /*
-** ag_linalg.h: matrix products and axis permutations. Results are new
-** contiguous tape tensors (no views); both operands of a product must have
-** the same dtype.
+** ag_linalg.h: matrix products (plain, with either operand read
+** transposed, and the fused linear layer) and axis permutations. Results
+** are new contiguous tape tensors (no views); the operands of a product
+** must have the same dtype.
 */
 #ifndef AG_LINALG_H
 #define AG_LINALG_H
@@ -27,6 +28,41 @@ extern "C" {
 ** differ. Mixed dtypes are AG_ERR_DTYPE; NULL operands AG_ERR_ARG.
 */
 ag_tensor *ag_matmul(ag_tape *t, ag_tensor *a, ag_tensor *b);
+
+/*
+** a @ b^T, b's last two axes swapped: 2-D [m,k] @ ([n,k])^T -> [m,n];
+** batched and broadcast over a leading batch axis as ag_matmul. The
+** transpose is read through strides, never copied: one product, as fast
+** as ag_matmul. The gradient of a linear layer's input, dy @ W, is this
+** product's kind of work. Errors as ag_matmul, the message naming
+** ag_matmul_nt and both shapes as given, e.g. "ag_matmul_nt: inner
+** dimensions differ: a is [64,784], b is [256,783]".
+*/
+ag_tensor *ag_matmul_nt(ag_tape *t, ag_tensor *a, ag_tensor *b);
+
+/*
+** a^T @ b, a's last two axes swapped: 2-D ([k,m])^T @ [k,n] -> [m,n];
+** batched and broadcast as ag_matmul (each matrix of a batch transposed).
+** Read in place, like ag_matmul_nt (a weight's gradient, x^T @ dy).
+** Errors as ag_matmul, naming ag_matmul_tn.
+*/
+ag_tensor *ag_matmul_tn(ag_tape *t, ag_tensor *a, ag_tensor *b);
+
+/*
+** PyTorch's torch.nn.functional.linear: y = x @ w^T + b, one op (one
+** product with the bias added in, no transposed copy of w). x is [..., in]
+** (any number of leading axes, or 1-D [in]), w is [out, in], b is [out] or
+** NULL; y is [..., out] ([out] for a 1-D x). Each element is the bias
+** plus the products accumulated in order, as torch's addmm. The backward
+** rule is written with ops (dx = dy @ w, dw = dy^T @ x through
+** ag_matmul_tn, db = dy summed over every axis but the last), so higher
+** orders work. Differences from PyTorch: w must be 2-D and b 1-D [out]
+** (no 1-D w, no 0-d b). Errors: AG_ERR_SHAPE for a 0-d x, a w that is not
+** 2-D, x's last dim not w's second, or b not [out], e.g. "ag_linear: x's
+** last dim differs from w's: x is [64,783], w is [256,784]"; AG_ERR_DTYPE
+** for mixed dtypes; AG_ERR_ARG for a NULL x or w.
+*/
+ag_tensor *ag_linear(ag_tape *t, ag_tensor *x, ag_tensor *w, ag_tensor *b);
 
 /*
 ** x with axes axis0 and axis1 swapped (a copy); negative axes count from

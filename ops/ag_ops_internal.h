@@ -8,97 +8,200 @@
 #define AG_OPS_INTERNAL_H
 
 #include "ag_internal.h"
+#include "threads_internal.h"
 #include <tgmath.h>
 
-/* y[i] = EXPR over x[i], with the element named x (type T). */
-#define AGI_UNARY_LOOP(T, X, Y, EXPR)                                     \
+/* ---------------------------------------------------------- loops --- */
+
+/*
+** AGI_IVDEP before a loop tells gcc no iteration reads what another
+** writes (an output may be an input, element for element), so its
+** vectorizer needs no runtime overlap check. Clang vectorizes such loops
+** with its own checks; its assume_safety pragma would warn (-Werror) on
+** every loop with a libm call, so it gets none.
+*/
+#if defined(__GNUC__) && !defined(__clang__)
+#define AGI_IVDEP _Pragma("GCC ivdep")
+#else
+#define AGI_IVDEP
+#endif
+
+#define AGI_VBLOCK 16
+
+/*
+** for (I = LO; I < HI; I++) { body }, the body being the variadic part,
+** in blocks of AGI_VBLOCK indices then the tail: a block's fixed trip
+** count lets gcc -O2 (its "very cheap" vectorizer cost model, which takes
+** no loop that needs an epilogue) vectorize it; each index is computed
+** alone, so the blocking changes no result.
+*/
+#define AGI_VLOOP(I, LO, HI, ...)                                         \
     do {                                                                  \
-        const T *restrict px_ = (const T *)(X)->data;                     \
-        T *restrict py_ = (T *)(Y)->data;                                 \
-        const int64_t n_ = (Y)->numel;                                    \
-        for (int64_t i_ = 0; i_ < n_; i_++) {                             \
-            const T x = px_[i_];                                          \
-            py_[i_] = (T)(EXPR);                                          \
+        int64_t I##_base = (LO);                                          \
+        const int64_t I##_end = (HI);                                     \
+        for (; I##_base + AGI_VBLOCK <= I##_end; I##_base += AGI_VBLOCK) { \
+            AGI_IVDEP                                                     \
+            for (int I##_k = 0; I##_k < AGI_VBLOCK; I##_k++) {            \
+                const int64_t I = I##_base + I##_k;                       \
+                __VA_ARGS__                                               \
+            }                                                             \
+        }                                                                 \
+        for (int64_t I = I##_base; I < I##_end; I++) {                    \
+            __VA_ARGS__                                                   \
         }                                                                 \
     } while (0)
 
-/* Instantiates a unary kernel NAME(x, y, s, s2) for both dtypes; EXPR may
-   use x and the op's scalars s and s2 (converted to the element type). */
+/* The least work a task of a split gets, in elements: an elementwise
+   kernel splits from 2 * AGI_PAR_GRAIN elements (some microseconds of
+   work, as the matrix products' threshold), below that it stays on the
+   calling thread. */
+#define AGI_PAR_GRAIN 32768
+
+typedef void (*agi_range_fn)(void *ctx, int64_t lo, int64_t hi);
+
+/*
+** Runs fn(ctx, lo, hi) on contiguous pieces that cover [0, n) once: on
+** the calling thread when n < 2 * grain or one thread is set, else split
+** over the thread pool (agi_parallel_for), each piece at least grain long
+** and starting at a multiple of AGI_VBLOCK. fn must give every index the
+** same result whatever the piece, so results do not depend on the thread
+** count. (threadpool.c)
+*/
+void agi_parallel_range(int64_t n, int64_t grain, agi_range_fn fn, void *ctx);
+
+/* Moves it to its outer position `outer` (0 <= outer < it->outer). */
+void agi_iter_seek(agi_iter *it, int nops, int64_t outer);
+
+/* --------------------------------------------------------- unary --- */
+
+/* The operands of a unary kernel, for its range function. */
+typedef struct agi_unary_job {
+    const ag_tensor *x;
+    ag_tensor *y;
+    double s, s2;
+} agi_unary_job;
+
+/* y[i] = EXPR over x[i] for i in [LO, HI), the element named x (type T). */
+#define AGI_UNARY_LOOP(T, X, Y, LO, HI, EXPR)                             \
+    do {                                                                  \
+        const T *px_ = (const T *)(X)->data;                              \
+        T *py_ = (T *)(Y)->data;                                          \
+        AGI_VLOOP(i_, LO, HI, const T x = px_[i_]; py_[i_] = (T)(EXPR););  \
+    } while (0)
+
+/* Instantiates a unary kernel NAME(x, y, s, s2) for both dtypes, split
+   over the pool when large; EXPR may use x and the op's scalars s and s2
+   (converted to the element type). */
 #define AGI_UNARY_KERNEL(NAME, EXPR)                                      \
+    static void NAME##_range(void *job_, int64_t lo_, int64_t hi_)        \
+    {                                                                     \
+        const agi_unary_job *jb_ = job_;                                  \
+        if (jb_->y->dtype == AG_F64) {                                    \
+            const double s = jb_->s, s2 = jb_->s2;                        \
+            (void)s, (void)s2;                                            \
+            AGI_UNARY_LOOP(double, jb_->x, jb_->y, lo_, hi_, EXPR);       \
+        } else {                                                          \
+            const float s = (float)jb_->s, s2 = (float)jb_->s2;           \
+            (void)s, (void)s2;                                            \
+            AGI_UNARY_LOOP(float, jb_->x, jb_->y, lo_, hi_, EXPR);        \
+        }                                                                 \
+    }                                                                     \
     static void NAME(const ag_tensor *xt_, ag_tensor *yt_, double s_,     \
                      double s2_)                                          \
     {                                                                     \
-        if (yt_->dtype == AG_F64) {                                       \
-            const double s = s_, s2 = s2_;                                \
-            (void)s, (void)s2;                                            \
-            AGI_UNARY_LOOP(double, xt_, yt_, EXPR);                       \
-        } else {                                                          \
-            const float s = (float)s_, s2 = (float)s2_;                   \
-            (void)s, (void)s2;                                            \
-            AGI_UNARY_LOOP(float, xt_, yt_, EXPR);                        \
-        }                                                                 \
+        agi_unary_job jb_ = {xt_, yt_, s_, s2_};                          \
+        agi_parallel_range(yt_->numel, AGI_PAR_GRAIN, NAME##_range, &jb_); \
     }
 
 typedef void (*agi_unary_kernel)(const ag_tensor *x, ag_tensor *y, double s,
                                  double s2);
 
+/* -------------------------------------------------------- binary --- */
+
 /*
-** y = EXPR(a, b) over the broadcast of A and B into Y (Y has the broadcast
-** shape). Flat loops for equal shapes and scalar operands; otherwise the
-** odometer with a strided inner loop.
+** The operands of a binary kernel: flat (sa, sb: 1 for an operand of y's
+** size, 0 for one element) or, when bcast is set, the odometer over y's
+** rows with each operand's strides.
 */
-#define AGI_BINARY_LOOP(T, A, B, Y, EXPR)                                 \
+typedef struct agi_binary_job {
+    const ag_tensor *a, *b;
+    ag_tensor *y;
+    int bcast;
+    int64_t sa, sb;
+    agi_iter it;
+} agi_binary_job;
+
+/* Plans job for y = f(a, b); returns the number of pieces to split:
+   elements when flat, rows (it.outer) when broadcast. (broadcast.c) */
+int64_t agi_binary_plan(agi_binary_job *job, const ag_tensor *a, const ag_tensor *b,
+                        ag_tensor *y);
+
+/*
+** yy[j] = EXPR(aa[j * sa], bb[j * sb]) for j in [0, N): vectorized when
+** each stride is 1 or 0 (an operand held for the row).
+*/
+#define AGI_BINARY_ROW(T, AA, SA, BB, SB, YY, N, EXPR)                    \
     do {                                                                  \
-        const T *pa_ = (const T *)(A)->data, *pb_ = (const T *)(B)->data; \
-        T *py_ = (T *)(Y)->data;                                          \
-        const int64_t n_ = (Y)->numel;                                    \
-        if ((A)->numel == n_ && (B)->numel == n_) {                       \
-            for (int64_t i_ = 0; i_ < n_; i_++) {                         \
-                const T a = pa_[i_], b = pb_[i_];                         \
-                py_[i_] = (T)(EXPR);                                      \
-            }                                                             \
-        } else if ((B)->numel == 1 && (A)->numel == n_) {                 \
-            const T b = pb_[0];                                           \
-            for (int64_t i_ = 0; i_ < n_; i_++) {                         \
-                const T a = pa_[i_];                                      \
-                py_[i_] = (T)(EXPR);                                      \
-            }                                                             \
-        } else if ((A)->numel == 1 && (B)->numel == n_) {                 \
-            const T a = pa_[0];                                           \
-            for (int64_t i_ = 0; i_ < n_; i_++) {                         \
-                const T b = pb_[i_];                                      \
-                py_[i_] = (T)(EXPR);                                      \
-            }                                                             \
+        const T *aa_ = (AA), *bb_ = (BB);                                 \
+        T *yy_ = (YY);                                                    \
+        if ((SA) == 1 && (SB) == 1) {                                     \
+            AGI_VLOOP(j_, 0, N, const T a = aa_[j_], b = bb_[j_];         \
+                      yy_[j_] = (T)(EXPR););                              \
+        } else if ((SA) == 1 && (SB) == 0) {                              \
+            const T b = bb_[0];                                           \
+            AGI_VLOOP(j_, 0, N, const T a = aa_[j_]; yy_[j_] = (T)(EXPR);); \
+        } else if ((SA) == 0 && (SB) == 1) {                              \
+            const T a = aa_[0];                                           \
+            AGI_VLOOP(j_, 0, N, const T b = bb_[j_]; yy_[j_] = (T)(EXPR);); \
         } else {                                                          \
-            int64_t st_[4][AG_MAX_DIMS];                                  \
-            agi_iter it_;                                                 \
-            agi_contig_strides((Y)->ndim, (Y)->shape, st_[0]);            \
-            agi_bcast_strides((A), (Y)->ndim, (Y)->shape, st_[1]);        \
-            agi_bcast_strides((B), (Y)->ndim, (Y)->shape, st_[2]);        \
-            agi_iter_init(&it_, (Y)->ndim, (Y)->shape, 3,                 \
-                          (const int64_t(*)[AG_MAX_DIMS])st_);            \
-            for (int64_t o_ = 0; o_ < it_.outer; o_++) {                  \
-                T *yy_ = py_ + it_.off[0];                                \
-                const T *aa_ = pa_ + it_.off[1], *bb_ = pb_ + it_.off[2]; \
-                const int64_t sa_ = it_.istride[1], sb_ = it_.istride[2]; \
-                for (int64_t j_ = 0; j_ < it_.inner; j_++) {              \
-                    const T a = aa_[j_ * sa_], b = bb_[j_ * sb_];         \
-                    yy_[j_] = (T)(EXPR);                                  \
-                }                                                         \
-                agi_iter_next(&it_, 3);                                   \
+            for (int64_t j_ = 0; j_ < (N); j_++) {                        \
+                const T a = aa_[j_ * (SA)], b = bb_[j_ * (SB)];           \
+                yy_[j_] = (T)(EXPR);                                      \
             }                                                             \
         }                                                                 \
     } while (0)
 
-/* Instantiates a binary kernel NAME(a, b, y) for both dtypes. */
+/* y = EXPR(a, b) over pieces [LO, HI) of job J (elements or rows). */
+#define AGI_BINARY_LOOP(T, J, LO, HI, EXPR)                               \
+    do {                                                                  \
+        const T *pa_ = (const T *)(J)->a->data;                           \
+        const T *pb_ = (const T *)(J)->b->data;                           \
+        T *py_ = (T *)(J)->y->data;                                       \
+        if (!(J)->bcast) {                                                \
+            AGI_BINARY_ROW(T, pa_ + (LO) * (J)->sa, (J)->sa,              \
+                           pb_ + (LO) * (J)->sb, (J)->sb, py_ + (LO),     \
+                           (HI) - (LO), EXPR);                            \
+            break;                                                        \
+        }                                                                 \
+        agi_iter it_ = (J)->it;                                           \
+        agi_iter_seek(&it_, 3, (LO));                                     \
+        for (int64_t o_ = (LO); o_ < (HI); o_++) {                        \
+            AGI_BINARY_ROW(T, pa_ + it_.off[1], it_.istride[1],           \
+                           pb_ + it_.off[2], it_.istride[2],              \
+                           py_ + it_.off[0], it_.inner, EXPR);            \
+            agi_iter_next(&it_, 3);                                       \
+        }                                                                 \
+    } while (0)
+
+/* Instantiates a binary kernel NAME(a, b, y) for both dtypes (y has the
+   broadcast shape), split over the pool when large. */
 #define AGI_BINARY_KERNEL(NAME, EXPR)                                     \
+    static void NAME##_range(void *job_, int64_t lo_, int64_t hi_)        \
+    {                                                                     \
+        const agi_binary_job *jb_ = job_;                                 \
+        if (jb_->y->dtype == AG_F64)                                      \
+            AGI_BINARY_LOOP(double, jb_, lo_, hi_, EXPR);                 \
+        else                                                              \
+            AGI_BINARY_LOOP(float, jb_, lo_, hi_, EXPR);                  \
+    }                                                                     \
     static void NAME(const ag_tensor *at_, const ag_tensor *bt_,          \
                      ag_tensor *yt_)                                      \
     {                                                                     \
-        if (yt_->dtype == AG_F64)                                         \
-            AGI_BINARY_LOOP(double, at_, bt_, yt_, EXPR);                 \
-        else                                                              \
-            AGI_BINARY_LOOP(float, at_, bt_, yt_, EXPR);                  \
+        agi_binary_job jb_;                                               \
+        int64_t n_ = agi_binary_plan(&jb_, at_, bt_, yt_);                \
+        int64_t row_ = jb_.bcast && jb_.it.inner > 0 ? jb_.it.inner : 1;  \
+        agi_parallel_range(n_, (AGI_PAR_GRAIN + row_ - 1) / row_,         \
+                           NAME##_range, &jb_);                           \
     }
 
 typedef void (*agi_binary_kernel)(const ag_tensor *a, const ag_tensor *b,

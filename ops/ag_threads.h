@@ -1,7 +1,10 @@
 /*
-** ag_threads.h: the thread pool that large ops split their work over
-** (today ag_matmul and its backward products, from about a million
-** multiply-adds up). The pool is persistent: its workers are made the
+** ag_threads.h: the thread pool that large ops split their work over:
+** the matrix products (ag_matmul, ag_matmul_nt, ag_matmul_tn, ag_linear
+** and their backward products, from about half a million multiply-adds
+** up), and the elementwise ops, compound ops and reductions from about
+** 65,536 elements up (a reduction only across its outputs, each summed
+** whole by one thread). The pool is persistent: its workers are made the
 ** first time a parallel op runs with more than one thread, park on a
 ** condition variable between ops (after a spin of some tens of
 ** microseconds), and are joined at exit. Results do not depend on the

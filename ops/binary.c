@@ -49,12 +49,13 @@ ag_tensor *ag_add(ag_tape *t, ag_tensor *a, ag_tensor *b)
 }
 
 AGI_BINARY_KERNEL(sub_kernel, a - b)
-/* y = a - b; da += dy; db -= dy */
+/* y = a - b; da += dy; db -= dy (negated after the reduction to b's
+   shape: the same values, a pass over b's size rather than y's) */
 static void sub_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
 {
     if (need[0]) GX(0, gy);
-    if (need[1]) GX(1, ag_neg(t, gy));
+    if (need[1]) gx[1] = ag_neg(t, agi_reduce_to(t, gy, n->in[1]));
 }
 static const agi_op op_sub = {"ag_sub", sub_backward};
 ag_tensor *ag_sub(ag_tape *t, ag_tensor *a, ag_tensor *b)

@@ -82,6 +82,35 @@ void agi_iter_next(agi_iter *it, int nops)
     }
 }
 
+void agi_iter_seek(agi_iter *it, int nops, int64_t outer)
+{
+    for (int k = 0; k < nops; k++) it->off[k] = 0;
+    for (int d = it->ndim - 1; d >= 0; d--) {
+        it->idx[d] = it->shape[d] ? outer % it->shape[d] : 0;
+        outer = it->shape[d] ? outer / it->shape[d] : 0;
+        for (int k = 0; k < nops; k++) it->off[k] += it->idx[d] * it->stride[k][d];
+    }
+}
+
+int64_t agi_binary_plan(agi_binary_job *job, const ag_tensor *a, const ag_tensor *b,
+                        ag_tensor *y)
+{
+    const int64_t n = y->numel;
+    job->a = a;
+    job->b = b;
+    job->y = y;
+    job->sa = a->numel == n;
+    job->sb = b->numel == n;
+    job->bcast = !((a->numel == n || a->numel == 1) && (b->numel == n || b->numel == 1));
+    if (!job->bcast) return n;
+    int64_t st[4][AG_MAX_DIMS];
+    agi_contig_strides(y->ndim, y->shape, st[0]);
+    agi_bcast_strides(a, y->ndim, y->shape, st[1]);
+    agi_bcast_strides(b, y->ndim, y->shape, st[2]);
+    agi_iter_init(&job->it, y->ndim, y->shape, 3, (const int64_t(*)[AG_MAX_DIMS])st);
+    return job->it.outer;
+}
+
 /* 1 if a tensor of small's shape broadcasts to big (ndim, shape). */
 static int broadcasts_to(int sndim, const int64_t *small, int ndim, const int64_t *big)
 {
@@ -93,26 +122,63 @@ static int broadcasts_to(int sndim, const int64_t *small, int ndim, const int64_
     return 1;
 }
 
-/* y (big) = x (small) broadcast: y[i] = x[bcast(i)]. */
+/* y (big) = x (small) broadcast: y[i] = x[bcast(i)]. Each row of y is a
+   copy of a row of x, or one element of x repeated. */
+#define EXPAND_LOOP(T, X, Y, IT)                                          \
+    do {                                                                  \
+        const T *px_ = (const T *)(X)->data;                              \
+        T *py_ = (T *)(Y)->data;                                          \
+        const int64_t n_ = (IT)->inner, sx_ = (IT)->istride[1];           \
+        for (int64_t o_ = 0; o_ < (IT)->outer; o_++) {                    \
+            T *yy_ = py_ + (IT)->off[0];                                  \
+            const T *xx_ = px_ + (IT)->off[1];                            \
+            if (sx_ == 1) {                                               \
+                memcpy(yy_, xx_, (size_t)n_ * sizeof(T));                 \
+            } else {                                                      \
+                const T v_ = xx_[0];                                      \
+                AGI_VLOOP(j_, 0, n_, yy_[j_] = v_;);                      \
+            }                                                             \
+            agi_iter_next((IT), 2);                                       \
+        }                                                                 \
+    } while (0)
+
 static void expand_kernel(const ag_tensor *x, ag_tensor *y)
 {
     int64_t st[4][AG_MAX_DIMS];
     agi_iter it;
-    size_t es = agi_dtype_size(x->dtype);
     agi_contig_strides(y->ndim, y->shape, st[0]);
     agi_bcast_strides(x, y->ndim, y->shape, st[1]);
     agi_iter_init(&it, y->ndim, y->shape, 2, (const int64_t(*)[AG_MAX_DIMS])st);
-    const char *px = x->data;
-    char *py = y->data;
-    for (int64_t o = 0; o < it.outer; o++) {
-        for (int64_t j = 0; j < it.inner; j++)
-            memcpy(py + (size_t)(it.off[0] + j) * es,
-                   px + (size_t)(it.off[1] + j * it.istride[1]) * es, es);
-        agi_iter_next(&it, 2);
-    }
+    if (y->dtype == AG_F64)
+        EXPAND_LOOP(double, x, y, &it);
+    else
+        EXPAND_LOOP(float, x, y, &it);
 }
 
-/* y (small, zeroed here) = sum of x (big) over the broadcast dims. */
+/*
+** y (small, zeroed here) = sum of x (big) over the broadcast dims, in the
+** order of x's rows, each output element on its own: a row of x adds
+** into a row of y (vectorized), or into one element of y, in order.
+*/
+#define SUM_TO_LOOP(T, X, Y, IT)                                          \
+    do {                                                                  \
+        const T *px_ = (const T *)(X)->data;                              \
+        T *py_ = (T *)(Y)->data;                                          \
+        const int64_t n_ = (IT)->inner, sy_ = (IT)->istride[1];           \
+        for (int64_t o_ = 0; o_ < (IT)->outer; o_++) {                    \
+            const T *xx_ = px_ + (IT)->off[0];                            \
+            T *yy_ = py_ + (IT)->off[1];                                  \
+            if (sy_ == 1) {                                               \
+                AGI_VLOOP(j_, 0, n_, yy_[j_] += xx_[j_];);                \
+            } else {                                                      \
+                T acc_ = yy_[0];                                          \
+                for (int64_t j_ = 0; j_ < n_; j_++) acc_ += xx_[j_];      \
+                yy_[0] = acc_;                                            \
+            }                                                             \
+            agi_iter_next((IT), 2);                                       \
+        }                                                                 \
+    } while (0)
+
 static void sum_to_kernel(const ag_tensor *x, ag_tensor *y)
 {
     int64_t st[4][AG_MAX_DIMS];
@@ -121,19 +187,10 @@ static void sum_to_kernel(const ag_tensor *x, ag_tensor *y)
     agi_contig_strides(x->ndim, x->shape, st[0]);
     agi_bcast_strides(y, x->ndim, x->shape, st[1]);
     agi_iter_init(&it, x->ndim, x->shape, 2, (const int64_t(*)[AG_MAX_DIMS])st);
-    for (int64_t o = 0; o < it.outer; o++) {
-        int64_t sy = it.istride[1];
-        if (x->dtype == AG_F64) {
-            const double *px = AGI_F64(x) + it.off[0];
-            double *py = AGI_F64(y) + it.off[1];
-            for (int64_t j = 0; j < it.inner; j++) py[j * sy] += px[j];
-        } else {
-            const float *px = AGI_F32(x) + it.off[0];
-            float *py = AGI_F32(y) + it.off[1];
-            for (int64_t j = 0; j < it.inner; j++) py[j * sy] += px[j];
-        }
-        agi_iter_next(&it, 2);
-    }
+    if (x->dtype == AG_F64)
+        SUM_TO_LOOP(double, x, y, &it);
+    else
+        SUM_TO_LOOP(float, x, y, &it);
 }
 
 /* y = expand(x, shape); dx += sum_to(dy, x.shape) */

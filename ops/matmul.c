@@ -1,19 +1,26 @@
 /*
-** matmul.c: ag_matmul, its shapes and its backward.
+** matmul.c: ag_matmul, ag_matmul_nt, ag_matmul_tn and ag_linear, their
+** shapes and their backward.
 **
 ** The kernel (matmul_kernel.c) computes C = op(A) . op(B) where op is
 ** the identity or a transpose read through strides (never materialised
 ** as a tensor), for f32 and f64, over the thread pool. The backward
 ** needs a.b^T and a^T.b, and their own backward needs a^T.b^T, so the op
-** is one family of four private variants (ta, tb) with one backward rule
-** that closes over the family; a fifth flag sums the product over a
-** shared batch axis (the gradient of an operand that was broadcast over
-** the batch). Transposes and permutations of whole tensors are in
+** is one family of four variants (ta, tb) with one backward rule that
+** closes over the family (three are public); a fifth flag sums the
+** product over a shared batch axis (the gradient of an operand that was
+** broadcast over the batch). ag_linear is x.w^T with the bias as the
+** product's starting value, its rule written with the family, ag_sum and
+** ag_reshape. Transposes and permutations of whole tensors are in
 ** linalg.c.
 */
 #include "ag_ops_internal.h"
 #include "ag_linalg.h"
+#include "ag_reduce.h"
+#include "ag_shape.h"
 #include "matmul_internal.h"
+
+#include <string.h>
 
 /* ------------------------------------------------------------- shapes --- */
 
@@ -114,12 +121,12 @@ static void mm_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor 
         gx[1] = tb ? mm_to(t, gy, a, 1, ta, b->ndim) : mm_to(t, a, gy, !ta, 0, b->ndim);
 }
 
-/* The family, by [ta][tb]. Only the plain product is public; from it the
-   rule reaches a@b^T and a^T@b, which reach each other and a@b again, so
-   a^T@b^T is there only to keep the rule total. */
+/* The family, by [ta][tb]. a@b, a@b^T and a^T@b are public and their
+   rules reach only each other; a^T@b^T is private, there only to keep
+   the rule total. */
 static const agi_op op_matmul[2][2] = {
-    {{"ag_matmul", mm_backward}, {"ag_matmul (a @ b^T)", mm_backward}},
-    {{"ag_matmul (a^T @ b)", mm_backward}, {"ag_matmul (a^T @ b^T)", mm_backward}},
+    {{"ag_matmul", mm_backward}, {"ag_matmul_nt", mm_backward}},
+    {{"ag_matmul_tn", mm_backward}, {"ag_matmul (a^T @ b^T)", mm_backward}},
 };
 
 static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
@@ -149,4 +156,98 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
 ag_tensor *ag_matmul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return mm(t, a, b, 0, 0, 0);
+}
+
+ag_tensor *ag_matmul_nt(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return mm(t, a, b, 0, 1, 0);
+}
+
+ag_tensor *ag_matmul_tn(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    return mm(t, a, b, 1, 0, 0);
+}
+
+/* ------------------------------------------------------------- linear --- */
+
+/* Rows of x read as a matrix [rows, in]: the product of its leading dims. */
+static int64_t lin_rows(const ag_tensor *x)
+{
+    int64_t rows = 1;
+    for (int d = 0; d < x->ndim - 1; d++) rows *= x->shape[d];
+    return rows;
+}
+
+/* x (or dy) as the matrix [rows, last dim]: itself when already 2-D. */
+static ag_tensor *lin_matrix(ag_tape *t, ag_tensor *x)
+{
+    if (!x || x->ndim == 2) return x;
+    return ag_reshape(t, x, 2, (int64_t[]){lin_rows(x), x->ndim ? x->shape[x->ndim - 1] : 1});
+}
+
+/* y = x @ w^T + b;  dx += dy @ w;  dw += dy^T @ x;  db += dy summed over rows
+   (x and dy read as matrices [rows, in] and [rows, out]) */
+static void linear_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor **gx,
+                            const uint8_t *need)
+{
+    ag_tensor *x = n->in[0], *w = n->in[1], *g2 = lin_matrix(t, gy);
+    if (need[0]) {
+        ag_tensor *dx = ag_matmul(t, g2, w);
+        gx[0] = x->ndim == 2 ? dx : ag_reshape(t, dx, x->ndim, x->shape);
+    }
+    if (need[1]) gx[1] = ag_matmul_tn(t, g2, lin_matrix(t, x));
+    if (n->n_in > 2 && need[2]) gx[2] = ag_sum(t, g2, 0, 0);
+}
+static const agi_op op_linear = {"ag_linear", linear_backward};
+
+/* 1 if x, w and b (b may be NULL) fit; else 0 with the error on t. */
+static int linear_check(ag_tape *t, const ag_tensor *x, const ag_tensor *w, const ag_tensor *b)
+{
+    const char *fn = op_linear.name;
+    char s1[96], s2[96];
+    if (!agi_check(t, fn, "x", x) || !agi_check(t, fn, "w", w) || (b && !agi_check(t, fn, "b", b)))
+        return 0;
+    const ag_tensor *odd = w->dtype != x->dtype ? w : b && b->dtype != x->dtype ? b : NULL;
+    if (odd)
+        return agi_fail(t, AG_ERR_DTYPE, "%s: dtypes differ: x is %s, %s is %s (use ag_cast)", fn,
+                        x->dtype == AG_F64 ? "f64" : "f32", odd == w ? "w" : "b",
+                        odd->dtype == AG_F64 ? "f64" : "f32"), 0;
+    if (x->ndim == 0 || w->ndim != 2)
+        return agi_fail(t, AG_ERR_SHAPE, "%s: x must be [..., in] and w [out, in]: x is %s, w is %s",
+                        fn, agi_shape_str(x, s1), agi_shape_str(w, s2)), 0;
+    if (x->shape[x->ndim - 1] != w->shape[1])
+        return agi_fail(t, AG_ERR_SHAPE, "%s: x's last dim differs from w's: x is %s, w is %s",
+                        fn, agi_shape_str(x, s1), agi_shape_str(w, s2)), 0;
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
+        return agi_fail(t, AG_ERR_SHAPE, "%s: b must be [out] = [%lld]: b is %s, w is %s", fn,
+                        (long long)w->shape[0], agi_shape_str(b, s1), agi_shape_str(w, s2)), 0;
+    return 1;
+}
+
+/* y [rows, out] = b (each row, or 0) + x [rows, in] @ w [out, in]^T. */
+static void linear_run(const ag_tensor *x, const ag_tensor *w, const ag_tensor *b, ag_tensor *y)
+{
+    const int64_t rows = lin_rows(x), out = w->shape[0], in = w->shape[1];
+    const size_t es = agi_dtype_size(y->dtype);
+    if (rows == 0 || out == 0) return;
+    for (int64_t i = 0; b && i < rows; i++)
+        memcpy((char *)y->data + (size_t)(i * out) * es, b->data, (size_t)out * es);
+    agi_gemm g = {.dtype = y->dtype, .accumulate = b != NULL, .m = rows, .n = out, .k = in,
+                  .a = x->data, .a_rs = in, .a_cs = 1, .b = w->data, .b_rs = 1, .b_cs = in,
+                  .c = y->data, .ldc = out, .batch = 1};
+    agi_gemm_run(&g);
+}
+
+ag_tensor *ag_linear(ag_tape *t, ag_tensor *x, ag_tensor *w, ag_tensor *b)
+{
+    int64_t shape[AG_MAX_DIMS];
+    if (!linear_check(t, x, w, b)) return NULL;
+    memcpy(shape, x->shape, sizeof shape);
+    shape[x->ndim - 1] = w->shape[0];
+    ag_tensor *y = agi_new(t, op_linear.name, (ag_dtype)x->dtype, x->ndim, shape);
+    if (!y) return NULL;
+    linear_run(x, w, b, y);
+    ag_tensor *in[3] = {x, w, b};
+    agi_record(t, &op_linear, y, b ? 3 : 2, in);
+    return agi_done(t, &op_linear, y);
 }

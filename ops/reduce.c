@@ -193,28 +193,37 @@ static ag_tensor *spread(ag_tape *t, ag_tensor *g, const agi_node *n)
         return (s0 + s1) + (s2 + s3);                                     \
     }
 
-/* y[o, j] = sum over k of x[o, k, j], divided by div (x is [outer, n, inner]). */
+/*
+** y[o, j] = sum over k of x[o, k, j], divided by div (x is [outer, n,
+** inner]), for the units [lo, hi) of the work: a unit is one output
+** (inner == 1, a pairwise sum) or TILE columns of one o, accumulated row
+** by row in order (vectorized across the columns). Units own disjoint
+** outputs and each output is summed alone, so any split gives the same
+** bits.
+*/
 #define DEFINE_SUM(NAME, T, PAIRWISE)                                     \
-    static void NAME(const T *x, T *y, const rgeom *g, double div)        \
+    static void NAME(const T *x, T *y, const rgeom *g, double div,        \
+                     int64_t lo, int64_t hi)                              \
     {                                                                     \
         const int64_t n = g->n, inner = g->inner;                         \
-        for (int64_t o = 0; o < g->outer; o++) {                          \
+        const int64_t tiles = (inner + TILE - 1) / TILE;                  \
+        for (int64_t u = lo; u < hi; u++) {                               \
+            const int64_t o = inner == 1 ? u : u / tiles;                 \
             const T *xo = x + o * n * inner;                              \
             T *yo = y + o * inner;                                        \
             if (inner == 1) {                                             \
                 yo[0] = (T)(PAIRWISE(xo, n) / div);                       \
                 continue;                                                 \
             }                                                             \
-            for (int64_t j0 = 0; j0 < inner; j0 += TILE) {                \
-                double acc[TILE];                                         \
-                const int64_t w = inner - j0 < TILE ? inner - j0 : TILE;  \
-                for (int64_t j = 0; j < w; j++) acc[j] = 0;               \
-                for (int64_t k = 0; k < n; k++) {                         \
-                    const T *row = xo + k * inner + j0;                   \
-                    for (int64_t j = 0; j < w; j++) acc[j] += row[j];     \
-                }                                                         \
-                for (int64_t j = 0; j < w; j++) yo[j0 + j] = (T)(acc[j] / div); \
+            double acc[TILE];                                             \
+            const int64_t j0 = u % tiles * TILE;                          \
+            const int64_t w = inner - j0 < TILE ? inner - j0 : TILE;      \
+            for (int64_t j = 0; j < w; j++) acc[j] = 0;                   \
+            for (int64_t k = 0; k < n; k++) {                             \
+                const T *row = xo + k * inner + j0;                       \
+                AGI_VLOOP(j, 0, w, acc[j] += row[j];);                    \
             }                                                             \
+            for (int64_t j = 0; j < w; j++) yo[j0 + j] = (T)(acc[j] / div); \
         }                                                                 \
     }
 
@@ -223,12 +232,31 @@ DEFINE_PAIRWISE(pairwise_f32, float)
 DEFINE_SUM(sum_f64, double, pairwise_f64)
 DEFINE_SUM(sum_f32, float, pairwise_f32)
 
+typedef struct sum_job {
+    const ag_tensor *x;
+    ag_tensor *y;
+    const rgeom *g;
+    double div;
+} sum_job;
+
+static void sum_range(void *job, int64_t lo, int64_t hi)
+{
+    const sum_job *s = job;
+    if (s->x->dtype == AG_F64)
+        sum_f64(AGI_F64(s->x), AGI_F64(s->y), s->g, s->div, lo, hi);
+    else
+        sum_f32(AGI_F32(s->x), AGI_F32(s->y), s->g, s->div, lo, hi);
+}
+
+/* Splits the units over the pool when there is enough work: each unit
+   reads n rows of at most TILE columns. */
 static void sum_kernel(const ag_tensor *x, ag_tensor *y, const rgeom *g, double div)
 {
-    if (x->dtype == AG_F64)
-        sum_f64(AGI_F64(x), AGI_F64(y), g, div);
-    else
-        sum_f32(AGI_F32(x), AGI_F32(y), g, div);
+    const int64_t cols = g->inner < TILE ? g->inner : TILE;
+    const int64_t units = g->inner == 1 ? g->outer : g->outer * ((g->inner + TILE - 1) / TILE);
+    const int64_t per_unit = g->n * cols > 0 ? g->n * cols : 1;
+    sum_job job = {x, y, g, div};
+    agi_parallel_range(units, (AGI_PAR_GRAIN + per_unit - 1) / per_unit, sum_range, &job);
 }
 
 /* y = the first extreme of each row, idx its flat index in x. BETTER(v, b)
@@ -309,12 +337,13 @@ ag_tensor *ag_sum(ag_tape *t, ag_tensor *x, int axis, int keepdim)
 
 /* --------------------------------------------------------------- mean --- */
 
-/* y = sum_a x / n; dx += expand(dy) / n */
+/* y = sum_a x / n; dx += expand(dy / n) (divided before it is spread:
+   the same values, one pass over the small tensor instead of x's) */
 static void mean_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                           ag_tensor **gx, const uint8_t *need)
 {
     (void)need;
-    gx[0] = ag_div_scalar(t, spread(t, gy, n), n->fparam[0]);
+    gx[0] = spread(t, ag_div_scalar(t, gy, n->fparam[0]), n);
 }
 static const agi_op op_mean = {"ag_mean", mean_backward};
 

@@ -21,8 +21,11 @@
 ** bursts), then sleep on `pool.wake`. They are made lazily, never while
 ** the setting is 1, joined by ag_threads_shutdown (also at exit), and
 ** forgotten in a fork()ed child, which has none of them.
+**
+** agi_parallel_range (ag_ops_internal.h) splits an elementwise range into
+** contiguous pieces, one task each.
 */
-#include "ag_internal.h"
+#include "ag_ops_internal.h"
 #include "ag_threads.h"
 #include "threads_internal.h"
 
@@ -286,4 +289,36 @@ void agi_parallel_for(int64_t ntasks, agi_task_fn fn, void *ctx)
         pthread_mutex_unlock(&pool.use);
     }
     for (int64_t task = 0; task < ntasks; task++) fn(ctx, task);
+}
+
+/* ------------------------------------------------------------ ranges --- */
+
+typedef struct range_job {
+    int64_t n, piece;
+    agi_range_fn fn;
+    void *ctx;
+} range_job;
+
+static void range_task(void *ctx, int64_t task)
+{
+    const range_job *r = ctx;
+    int64_t lo = task * r->piece, hi = r->n - lo < r->piece ? r->n : lo + r->piece;
+    r->fn(r->ctx, lo, hi);
+}
+
+void agi_parallel_range(int64_t n, int64_t grain, agi_range_fn fn, void *ctx)
+{
+    int threads = ag_get_num_threads();
+    if (grain < 1) grain = 1;
+    if (n <= 0) return;
+    if (threads <= 1 || n < 2 * grain) {
+        fn(ctx, 0, n);
+        return;
+    }
+    int64_t pieces = n / grain;                 /* about 4 per thread, each >= grain */
+    if (pieces > 4 * (int64_t)threads) pieces = 4 * (int64_t)threads;
+    int64_t piece = (n + pieces - 1) / pieces;
+    piece = (piece + AGI_VBLOCK - 1) / AGI_VBLOCK * AGI_VBLOCK;
+    range_job r = {n, piece, fn, ctx};
+    agi_parallel_for((n + piece - 1) / piece, range_task, &r);
 }

@@ -38,9 +38,10 @@ ag_adam_opts ag_adamw_defaults(void)
     return op;
 }
 
-/* AdamW: p *= 1 - lr wd (Adam: g += wd p); m = b1 m + (1-b1) g;
+/* AdamW: p *= 1 - lr wd (Adam: g += wd p); m = lerp(m, g, 1-b1);
    v = b2 v + (1-b2) g^2; vmax = max(vmax, v) (amsgrad);
-   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
+   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+   m and p are updated in place (PyTorch's lerp_ and addcdiv_). */
 static ag_status adam_step(ag_optim *o, ag_tape *t)
 {
     const adam_optim *a = (adam_optim *)o;
@@ -51,19 +52,22 @@ static ag_status adam_step(ag_optim *o, ag_tape *t)
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, a->decoupled ? 0 : op->weight_decay);
+        ag_tensor *base = p;
         if (a->decoupled && op->weight_decay != 0)
-            p = ag_mul_scalar(t, p, 1 - o->lr * op->weight_decay);
-        ag_tensor *m = agp_fo_axpby(t, op->beta1, agp_fo_state(o, i, 0), 1 - op->beta1, g);
-        ag_tensor *v = agp_fo_axpby(t, op->beta2, agp_fo_state(o, i, 1), 1 - op->beta2,
-                                    ag_square(t, g));
-        agp_fo_set_state(o, i, 0, m);
+            base = ag_mul_scalar(t, p, 1 - o->lr * op->weight_decay);
+        ag_tensor *v = agp_fo_axpby2(t, op->beta2, agp_fo_state(o, i, 1), 1 - op->beta2, g);
         agp_fo_set_state(o, i, 1, v);
         if (op->amsgrad) {
             v = ag_maximum(t, agp_fo_state(o, i, 2), v);
             agp_fo_set_state(o, i, 2, v);
         }
-        ag_tensor *den = ag_add_scalar(t, ag_div_scalar(t, ag_sqrt(t, v), bc2_sqrt), op->eps);
-        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, ag_div(t, m, den), o->lr / bc1)));
+        /* sqrt(v) / bc2_sqrt + eps in one pass: addcdiv with 0-d x and b */
+        ag_dtype dt = ag_tensor_dtype(p);
+        ag_tensor *den = ag_addcdiv(t, ag_scalar(t, dt, op->eps), ag_sqrt(t, v),
+                                    ag_scalar(t, dt, bc2_sqrt), 1);
+        ag_tensor *m = agp_fo_state(o, i, 0);
+        agp_fo_write_state(o, i, 0, (agp_write){AGP_LERP, m, g, NULL, 1 - op->beta1});
+        agp_fo_write_param(o, i, (agp_write){AGP_ADDCDIV, base, m, den, -o->lr / bc1});
     }
     return agp_fo_commit(o, t);
 }
@@ -110,7 +114,8 @@ ag_adamax_opts ag_adamax_defaults(void)
                             .weight_decay = 0, .maximize = 0};
 }
 
-/* m = b1 m + (1-b1) g; u = max(b2 u, |g| + eps); p -= lr / (1 - b1^t) * m / u */
+/* m = lerp(m, g, 1-b1); u = max(b2 u, |g| + eps); p -= lr / (1 - b1^t) * m / u
+   (m and p in place) */
 static ag_status adamax_step(ag_optim *o, ag_tape *t)
 {
     const ag_adamax_opts *op = &((adamax_optim *)o)->opt;
@@ -119,12 +124,12 @@ static ag_status adamax_step(ag_optim *o, ag_tape *t)
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
-        ag_tensor *m = agp_fo_axpby(t, op->beta1, agp_fo_state(o, i, 0), 1 - op->beta1, g);
+        ag_tensor *m = agp_fo_state(o, i, 0);
         ag_tensor *u = ag_maximum(t, ag_mul_scalar(t, agp_fo_state(o, i, 1), op->beta2),
                                   ag_add_scalar(t, ag_abs(t, g), op->eps));
-        agp_fo_set_state(o, i, 0, m);
+        agp_fo_write_state(o, i, 0, (agp_write){AGP_LERP, m, g, NULL, 1 - op->beta1});
         agp_fo_set_state(o, i, 1, u);
-        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, ag_div(t, m, u), clr)));
+        agp_fo_write_param(o, i, (agp_write){AGP_ADDCDIV, p, m, u, -clr});
     }
     return agp_fo_commit(o, t);
 }
@@ -163,7 +168,8 @@ static double nadam_mu(const ag_nadam_opts *op, double step)
 }
 
 /* P = P mu_t; m, v as Adam; den = sqrt(v / (1 - b2^t)) + eps;
-   p -= lr (1 - mu_t) / (1 - P) g / den + lr mu_{t+1} / (1 - P mu_{t+1}) m / den */
+   p -= lr (1 - mu_t) / (1 - P) g / den + lr mu_{t+1} / (1 - P mu_{t+1}) m / den
+   (PyTorch's two addcdiv_, the second straight into p; m in place) */
 static ag_status nadam_step(ag_optim *o, ag_tape *t)
 {
     const ag_nadam_opts *op = &((nadam_optim *)o)->opt;
@@ -177,17 +183,16 @@ static ag_status nadam_step(ag_optim *o, ag_tape *t)
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, decoupled ? 0 : op->weight_decay);
         if (decoupled && op->weight_decay != 0)
             p = ag_mul_scalar(t, p, 1 - lr * op->weight_decay);
-        ag_tensor *mu_prod = agp_fo_state(o, i, 2);
+        ag_tensor *mu_prod = agp_fo_state(o, i, 2), *m = agp_fo_state(o, i, 0);
         double prod = ag_tensor_get(mu_prod, 0) * mu;
-        ag_tensor *m = agp_fo_axpby(t, b1, agp_fo_state(o, i, 0), 1 - b1, g);
-        ag_tensor *v = agp_fo_axpby(t, b2, agp_fo_state(o, i, 1), 1 - b2, ag_square(t, g));
+        ag_tensor *v = agp_fo_axpby2(t, b2, agp_fo_state(o, i, 1), 1 - b2, g);
         ag_tensor *den = ag_add_scalar(t, ag_sqrt(t, ag_div_scalar(t, v, bc2)), op->eps);
-        ag_tensor *upd = agp_fo_axpby(t, lr * (1 - mu) / (1 - prod), ag_div(t, g, den),
-                                      lr * mu_next / (1 - prod * mu_next), ag_div(t, m, den));
-        agp_fo_set_state(o, i, 0, m);
+        p = ag_addcdiv(t, p, g, den, -lr * (1 - mu) / (1 - prod));
+        agp_fo_write_state(o, i, 0, (agp_write){AGP_LERP, m, g, NULL, 1 - b1});
         agp_fo_set_state(o, i, 1, v);
         agp_fo_set_state(o, i, 2, ag_mul_scalar(t, mu_prod, mu));
-        agp_fo_set_param(o, i, ag_sub(t, p, upd));
+        agp_fo_write_param(o, i, (agp_write){AGP_ADDCDIV, p, m, den,
+                                             -lr * mu_next / (1 - prod * mu_next)});
     }
     return agp_fo_commit(o, t);
 }

@@ -29,10 +29,10 @@ static ag_status adagrad_step(ag_optim *o, ag_tape *t)
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
-        ag_tensor *sum = ag_add(t, agp_fo_state(o, i, 0), ag_square(t, g));
+        ag_tensor *sum = ag_addcmul(t, agp_fo_state(o, i, 0), g, g, 1);
         ag_tensor *den = ag_add_scalar(t, ag_sqrt(t, sum), op->eps);
         agp_fo_set_state(o, i, 0, sum);
-        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, ag_div(t, g, den), clr)));
+        agp_fo_write_param(o, i, (agp_write){AGP_ADDCDIV, p, g, den, -clr});
     }
     return agp_fo_commit(o, t);
 }
@@ -74,7 +74,7 @@ ag_adadelta_opts ag_adadelta_defaults(void)
 }
 
 /* v = rho v + (1-rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g;
-   u = rho u + (1-rho) d^2; p -= lr d */
+   u = rho u + (1-rho) d^2 (in place); p -= lr d (in place) */
 static ag_status adadelta_step(ag_optim *o, ag_tape *t)
 {
     const ag_adadelta_opts *op = &((adadelta_optim *)o)->opt;
@@ -83,13 +83,14 @@ static ag_status adadelta_step(ag_optim *o, ag_tape *t)
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
-        ag_tensor *v = agp_fo_axpby(t, rho, agp_fo_state(o, i, 0), 1 - rho, ag_square(t, g));
+        ag_tensor *v = agp_fo_axpby2(t, rho, agp_fo_state(o, i, 0), 1 - rho, g);
         ag_tensor *std = ag_sqrt(t, ag_add_scalar(t, v, op->eps));
         ag_tensor *u = agp_fo_state(o, i, 1);
         ag_tensor *d = ag_mul(t, ag_div(t, ag_sqrt(t, ag_add_scalar(t, u, op->eps)), std), g);
         agp_fo_set_state(o, i, 0, v);
-        agp_fo_set_state(o, i, 1, agp_fo_axpby(t, rho, u, 1 - rho, ag_square(t, d)));
-        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, d, o->lr)));
+        agp_fo_write_state(o, i, 1, (agp_write){AGP_ADDCMUL, ag_mul_scalar(t, u, rho), d, d,
+                                                1 - rho});
+        agp_fo_write_param(o, i, (agp_write){AGP_ADDCMUL, p, d, agp_fo_one(t, p), -o->lr});
     }
     return agp_fo_commit(o, t);
 }
@@ -124,8 +125,9 @@ ag_rmsprop_opts ag_rmsprop_defaults(void)
                              .momentum = 0, .centered = 0, .maximize = 0};
 }
 
-/* v = a v + (1-a) g^2; centered: ga = a ga + (1-a) g, den = sqrt(v - ga^2) + eps,
-   else den = sqrt(v) + eps; b = mu b + g / den, p -= lr b (or p -= lr g / den) */
+/* v = a v + (1-a) g^2; centered: ga = lerp(ga, g, 1-a), den = sqrt(v - ga^2) + eps,
+   else den = sqrt(v) + eps; b = mu b + g / den, p -= lr b (b and p in place),
+   or p -= lr g / den */
 static ag_status rmsprop_step(ag_optim *o, ag_tape *t)
 {
     const rmsprop_optim *r = (rmsprop_optim *)o;
@@ -135,19 +137,22 @@ static ag_status rmsprop_step(ag_optim *o, ag_tape *t)
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
-        ag_tensor *v = agp_fo_axpby(t, a, agp_fo_state(o, i, 0), 1 - a, ag_square(t, g));
+        ag_tensor *v = agp_fo_axpby2(t, a, agp_fo_state(o, i, 0), 1 - a, g);
         agp_fo_set_state(o, i, 0, v);
         if (r->avg >= 0) {
-            ag_tensor *ga = agp_fo_axpby(t, a, agp_fo_state(o, i, r->avg), 1 - a, g);
+            ag_tensor *ga = ag_lerp(t, agp_fo_state(o, i, r->avg), g, 1 - a);
             agp_fo_set_state(o, i, r->avg, ga);
-            v = ag_sub(t, v, ag_square(t, ga));
+            v = ag_addcmul(t, v, ga, ga, -1);
         }
-        ag_tensor *step = ag_div(t, g, ag_add_scalar(t, ag_sqrt(t, v), op->eps));
+        ag_tensor *den = ag_add_scalar(t, ag_sqrt(t, v), op->eps);
         if (r->buf >= 0) {
-            step = agp_fo_axpby(t, op->momentum, agp_fo_state(o, i, r->buf), 1, step);
-            agp_fo_set_state(o, i, r->buf, step);
+            ag_tensor *b = agp_fo_state(o, i, r->buf);
+            agp_fo_write_state(o, i, r->buf, (agp_write){AGP_ADDCDIV, ag_mul_scalar(t, b,
+                                                         op->momentum), g, den, 1});
+            agp_fo_write_param(o, i, (agp_write){AGP_ADDCMUL, p, b, agp_fo_one(t, p), -o->lr});
+        } else {
+            agp_fo_write_param(o, i, (agp_write){AGP_ADDCDIV, p, g, den, -o->lr});
         }
-        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, step, o->lr)));
     }
     return agp_fo_commit(o, t);
 }

@@ -1,8 +1,8 @@
 /*
 ** first_order.c: the machinery shared by the first-order optimizers:
 ** construction with named per-parameter state, all-or-nothing commits of a
-** step's new values, the gradient with maximize and weight decay, and the
-** hyper-parameter checks. The update rules are in sgd.c, adaptive.c and
+** step's writes (copies, or out= ops that update in place), the gradient
+** with maximize and weight decay, and the hyper-parameter checks. The update rules are in sgd.c, adaptive.c and
 ** adam.c.
 */
 #include "first_order_base.h"
@@ -56,15 +56,39 @@ ag_tensor *agp_fo_state(const ag_optim *o, int i, int j)
     return o->state[i * ((const agp_fo *)o)->per_param + j].tensor;
 }
 
+void agp_fo_write_param(ag_optim *o, int i, agp_write w)
+{
+    ((agp_fo *)o)->next[i] = w;
+}
+
+void agp_fo_write_state(ag_optim *o, int i, int j, agp_write w)
+{
+    agp_fo *fo = (agp_fo *)o;
+    fo->next[o->n_params + i * fo->per_param + j] = w;
+}
+
 void agp_fo_set_param(ag_optim *o, int i, ag_tensor *value)
 {
-    ((agp_fo *)o)->next[i] = value;
+    agp_fo_write_param(o, i, (agp_write){AGP_COPY, value, NULL, NULL, 0});
 }
 
 void agp_fo_set_state(ag_optim *o, int i, int j, ag_tensor *value)
 {
-    agp_fo *fo = (agp_fo *)o;
-    fo->next[o->n_params + i * fo->per_param + j] = value;
+    agp_fo_write_state(o, i, j, (agp_write){AGP_COPY, value, NULL, NULL, 0});
+}
+
+/* Runs write w into dst; AG_OK or the error (ag_last_error() set). */
+static ag_status run_write(ag_tape *t, ag_tensor *dst, const agp_write *w)
+{
+    ag_tensor *r = dst;
+    switch (w->kind) {
+    case AGP_NONE: return AG_OK;
+    case AGP_COPY: return ag_assign(dst, w->x);
+    case AGP_LERP: r = ag_lerp_out(t, dst, w->x, w->a, w->s); break;
+    case AGP_ADDCMUL: r = ag_addcmul_out(t, dst, w->x, w->a, w->b, w->s); break;
+    case AGP_ADDCDIV: r = ag_addcdiv_out(t, dst, w->x, w->a, w->b, w->s); break;
+    }
+    return r ? AG_OK : ag_set_last_error(ag_tape_status(t), "%s", ag_tape_errmsg(t));
 }
 
 ag_status agp_fo_commit(ag_optim *o, ag_tape *t)
@@ -73,12 +97,11 @@ ag_status agp_fo_commit(ag_optim *o, ag_tape *t)
     int total = o->n_params + o->n_state;
     ag_status s = ag_tape_status(t);
     if (s != AG_OK) s = ag_set_last_error(s, "%s", ag_tape_errmsg(t));
-    for (int k = 0; k < total && s == AG_OK; k++) {
-        if (!fo->next[k]) continue;
-        ag_tensor *dst = k < o->n_params ? o->params[k] : o->state[k - o->n_params].tensor;
-        s = ag_assign(dst, fo->next[k]);
-    }
-    for (int k = 0; k < total; k++) fo->next[k] = NULL;
+    for (int k = o->n_params; k < total && s == AG_OK; k++)        /* states first */
+        s = run_write(t, o->state[k - o->n_params].tensor, &fo->next[k]);
+    for (int k = 0; k < o->n_params && s == AG_OK; k++)
+        s = run_write(t, o->params[k], &fo->next[k]);
+    for (int k = 0; k < total; k++) fo->next[k].kind = AGP_NONE;
     return s;
 }
 
@@ -90,9 +113,14 @@ ag_tensor *agp_fo_grad(ag_optim *o, ag_tape *t, int i, int maximize, double weig
     return g;
 }
 
-ag_tensor *agp_fo_axpby(ag_tape *t, double a, ag_tensor *x, double b, ag_tensor *y)
+ag_tensor *agp_fo_axpby2(ag_tape *t, double a, ag_tensor *x, double b, ag_tensor *y)
 {
-    return ag_add(t, ag_mul_scalar(t, x, a), ag_mul_scalar(t, y, b));
+    return ag_addcmul(t, ag_mul_scalar(t, x, a), y, y, b);
+}
+
+ag_tensor *agp_fo_one(ag_tape *t, const ag_tensor *x)
+{
+    return ag_scalar(t, ag_tensor_dtype(x), 1);
 }
 
 int agp_fo_check_lr(const char *fn, double lr)

@@ -10,16 +10,31 @@
 #include "optim_base.h"
 
 /*
+** One scheduled write of a step into a parameter or state tensor dst: a
+** copy of a tape tensor (AGP_COPY, dst = x), or an out= op that computes
+** the new value straight into dst, with no tape tensor and no copy:
+** AGP_LERP dst = lerp(x, a, s), AGP_ADDCMUL dst = x + s a b, AGP_ADDCDIV
+** dst = x + s a / b. Operands may be dst itself (an update in place).
+*/
+typedef enum agp_write_kind { AGP_NONE, AGP_COPY, AGP_LERP, AGP_ADDCMUL, AGP_ADDCDIV } agp_write_kind;
+
+typedef struct agp_write {
+    agp_write_kind kind;
+    ag_tensor *x, *a, *b;
+    double s;
+} agp_write;
+
+/*
 ** A first-order optimizer: the base, k state tensors per parameter
 ** (registered in parameter order, so state j of parameter i is
-** o->state[i * k + j]) and the new values of one step, one slot per
-** parameter then one per state tensor, assigned by agp_fo_commit.
+** o->state[i * k + j]) and the writes of one step, one slot per
+** parameter then one per state tensor, run by agp_fo_commit.
 ** Embed it as the first member of an optimizer struct.
 */
 typedef struct agp_fo {
     ag_optim base;
     int per_param;              /* k */
-    ag_tensor **next;           /* n_params + n_state slots, NULL = unchanged */
+    agp_write *next;            /* n_params + n_state slots, AGP_NONE = unchanged */
 } agp_fo;
 
 /*
@@ -36,12 +51,23 @@ void agp_fo_destroy(ag_optim *o);
 ag_status agp_fo_fill_state(ag_optim *o, int j, double value);
 /* State j of parameter i. */
 ag_tensor *agp_fo_state(const ag_optim *o, int i, int j);
-/* Schedules the new value of parameter i / of its state j (a tape tensor,
-   or NULL when an op failed: the tape holds the error). */
+/* Schedules the new value of parameter i / of its state j as a copy of a
+   tape tensor (or NULL when an op failed: the tape holds the error). */
 void agp_fo_set_param(ag_optim *o, int i, ag_tensor *value);
 void agp_fo_set_state(ag_optim *o, int i, int j, ag_tensor *value);
-/* Assigns every scheduled value when tape t holds no error; otherwise
-   assigns nothing and returns the tape's error as ag_last_error(). */
+/* Schedules the new value of parameter i / of its state j as an out= op
+   (see agp_write). Its operands are read when it runs, at commit. */
+void agp_fo_write_param(ag_optim *o, int i, agp_write w);
+void agp_fo_write_state(ag_optim *o, int i, int j, agp_write w);
+/*
+** Runs every scheduled write when tape t holds no error; otherwise writes
+** nothing and returns the tape's error as ag_last_error(). State tensors
+** are written first, then parameters, each in order, so a parameter's
+** out= op reads its state's new values (Adam's p += s m / d after
+** m.lerp_(g)); a rule that needs an old value computes with it before.
+** Every tape tensor is made before the commit, so only an operand of the
+** wrong shape (a bug) can fail a write half way.
+*/
 ag_status agp_fo_commit(ag_optim *o, ag_tape *t);
 
 /*
@@ -50,8 +76,10 @@ ag_status agp_fo_commit(ag_optim *o, ag_tape *t);
 ** parameter whose grad is not NULL.
 */
 ag_tensor *agp_fo_grad(ag_optim *o, ag_tape *t, int i, int maximize, double weight_decay);
-/* a * x + b * y (an exponential moving average when b = 1 - a). */
-ag_tensor *agp_fo_axpby(ag_tape *t, double a, ag_tensor *x, double b, ag_tensor *y);
+/* a * x + b * y * y in two passes (a running average of squares). */
+ag_tensor *agp_fo_axpby2(ag_tape *t, double a, ag_tensor *x, double b, ag_tensor *y);
+/* A 0-d one of x's dtype: b of AGP_ADDCMUL for dst = x + s a. */
+ag_tensor *agp_fo_one(ag_tape *t, const ag_tensor *x);
 
 /* Hyper-parameter checks; each sets ag_last_error naming fn, what and v. */
 int agp_fo_check_lr(const char *fn, double lr);                 /* finite, >= 0 */

@@ -15,23 +15,38 @@ ag_sgd_opts ag_sgd_defaults(void)
                          .nesterov = 0, .maximize = 0};
 }
 
+/* The momentum buffer's new value, mu b + (1 - damp) g (g on the first step). */
+static agp_write sgd_buffer(ag_optim *o, ag_tape *t, int i, ag_tensor *g, ag_tensor *one)
+{
+    const ag_sgd_opts *op = &((sgd_optim *)o)->opt;
+    if (o->steps == 0) return (agp_write){AGP_COPY, g, NULL, NULL, 0};
+    return (agp_write){AGP_ADDCMUL, ag_mul_scalar(t, agp_fo_state(o, i, 0), op->momentum), g,
+                       one, 1 - op->dampening};
+}
+
 /* g = grad + wd p; b = t == 1 ? g : mu b + (1 - damp) g;
-   g = nesterov ? g + mu b : b; p -= lr g */
+   g = nesterov ? g + mu b : b; p -= lr g. Without Nesterov, b and then p
+   are updated in place (p reads b's new value). */
 static ag_status sgd_step(ag_optim *o, ag_tape *t)
 {
     const ag_sgd_opts *op = &((sgd_optim *)o)->opt;
-    int first = o->steps == 0;
     for (int i = 0; i < o->n_params; i++) {
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
+        ag_tensor *one = agp_fo_one(t, p), *step = g;
         if (op->momentum != 0) {
-            ag_tensor *b = agp_fo_state(o, i, 0);
-            b = first ? g : agp_fo_axpby(t, op->momentum, b, 1 - op->dampening, g);
-            agp_fo_set_state(o, i, 0, b);
-            g = op->nesterov ? ag_add(t, g, ag_mul_scalar(t, b, op->momentum)) : b;
+            agp_write b = sgd_buffer(o, t, i, g, one);
+            if (op->nesterov) {
+                ag_tensor *nb = b.kind == AGP_COPY ? g : ag_addcmul(t, b.x, b.a, b.b, b.s);
+                agp_fo_set_state(o, i, 0, nb);
+                step = ag_addcmul(t, g, nb, one, op->momentum);
+            } else {
+                agp_fo_write_state(o, i, 0, b);
+                step = agp_fo_state(o, i, 0);
+            }
         }
-        agp_fo_set_param(o, i, ag_sub(t, p, ag_mul_scalar(t, g, o->lr)));
+        agp_fo_write_param(o, i, (agp_write){AGP_ADDCMUL, p, step, one, -o->lr});
     }
     return agp_fo_commit(o, t);
 }

@@ -476,7 +476,7 @@ START_TEST(test_batch_values_are_bytes_over_255_with_labels)
     ag_dataset *ds = small_dataset();
     ag_tape *t = ag_tape_new();
     const int64_t order[5] = {4, 1, 3, 0, 2};
-    int64_t labels[3] = {-7, -7, -7};
+    int64_t labels[5] = {-7, -7, -7, -7, -7};
     ag_tensor *x = ag_dataset_batch(t, ds, order, 1, 3, AG_F64, labels);
     tu_assert_shape(x, 2, SHAPE(3, 6));
     ck_assert_ptr_eq(ag_tensor_tape(x), t);
@@ -540,7 +540,7 @@ START_TEST(test_batch_into_fills_a_persistent_tensor)
 {
     ag_dataset *ds = small_dataset();
     ag_tensor *dst = ag_full(NULL, AG_F32, 2, SHAPE(3, 6), -1.0);
-    int64_t labels[3] = {-7, -7, -7};
+    int64_t labels[5] = {-7, -7, -7, -7, -7};
     const int64_t order[5] = {2, 4, 0, 3, 1};
     ck_assert_int_eq(ag_dataset_batch_into(dst, ds, order, 0, labels), 3);
     for (int r = 0; r < 3; r++) {
@@ -638,10 +638,32 @@ START_TEST(test_spirals_shape_balance_and_geometry)
 }
 END_TEST
 
+/* Regression (found by fuzzing): a file of 0 images may declare any image
+   shape; one whose size overflows must be refused, not multiplied. */
+START_TEST(test_dataset_refuses_overflowing_empty_shape)
+{
+    char a[128], b[128];
+    make_tmpdir();
+    write_idx(tmp_path("img", a), 3, (const uint32_t[]){0, 4294906851u, 4292018147u}, (const uint8_t *)"", 0);
+    write_idx(tmp_path("lbl", b), 1, (const uint32_t[]){0}, (const uint8_t *)"", 0);
+    ck_assert_ptr_null(ag_dataset_load_idx(a, b));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_load_idx: sample dimension 0 is "
+                                                  "4294906851"));
+    /* still fine when the declared shape is sane */
+    write_idx(a, 3, (const uint32_t[]){0, 28, 28}, (const uint8_t *)"", 0);
+    ag_dataset *ds = ag_dataset_load_idx(a, b);
+    ck_assert_ptr_nonnull(ds);
+    ck_assert_int_eq(ag_dataset_features(ds), 784);
+    ag_dataset_free(ds);
+    rm_tmpdir((const char *const[]){"img", "lbl"}, 2);
+}
+END_TEST
+
 Suite *suite_data(void)
 {
     Suite *s = suite_create("data");
     TU_ADD(s, test_idx_reads_images_and_labels_exactly);
+    TU_ADD(s, test_dataset_refuses_overflowing_empty_shape);
     TU_ADD(s, test_idx_refuses_truncated_files);
     TU_ADD(s, test_idx_refuses_trailing_bytes);
     TU_ADD(s, test_idx_refuses_bad_magic_type_and_dims);

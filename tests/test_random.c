@@ -60,6 +60,33 @@ START_TEST(test_dropout_mask_follows_the_uniforms_in_order)
 }
 END_TEST
 
+/* The boundary: a uniform equal to p keeps its element, the next double
+   above it drops it (the integer threshold is exact), in f32 too; the
+   generator ends three draws on, as after three ag_rng_u64 calls. */
+START_TEST(test_dropout_mask_keeps_a_uniform_equal_to_p)
+{
+    ag_rng *ref = ag_rng_new(11), *r = ag_rng_new(0);
+    uint64_t start[4], end[4], got[4];
+    ag_rng_get_state(ref, start);
+    double u[3] = {ag_rng_uniform(ref), ag_rng_uniform(ref), ag_rng_uniform(ref)};
+    ag_rng_get_state(ref, end);
+    ag_tape *t = ag_tape_new();
+    for (int k = 0; k < 3; k++) {
+        ag_rng_set_state(r, start);
+        ag_tensor *at = ag_dropout_mask(t, r, k == 2 ? AG_F32 : AG_F64, 1, SHAPE(3), u[k]);
+        ag_rng_set_state(r, start);
+        ag_tensor *above = ag_dropout_mask(t, r, AG_F64, 1, SHAPE(3), nextafter(u[k], 1));
+        ck_assert_double_ne(ag_tensor_get(at, k), 0);
+        ck_assert_double_eq(ag_tensor_get(above, k), 0);
+        ag_rng_get_state(r, got);
+        ck_assert_int_eq(memcmp(got, end, sizeof got), 0);
+    }
+    ag_tape_free(t);
+    ag_rng_free(ref);
+    ag_rng_free(r);
+}
+END_TEST
+
 START_TEST(test_dropout_mask_same_seed_same_mask)
 {
     ag_rng *r1 = ag_rng_new(123), *r2 = ag_rng_new(123), *r3 = ag_rng_new(124);
@@ -188,6 +215,7 @@ Suite *suite_random(void)
     Suite *s = suite_create("random");
     TU_ADD(s, test_dropout_mask_rate_and_kept_value);
     TU_ADD(s, test_dropout_mask_follows_the_uniforms_in_order);
+    TU_ADD(s, test_dropout_mask_keeps_a_uniform_equal_to_p);
     TU_ADD(s, test_dropout_mask_same_seed_same_mask);
     TU_ADD(s, test_dropout_mask_p0_ones_p1_zeros);
     TU_ADD(s, test_dropout_mask_is_a_constant);

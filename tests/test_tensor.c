@@ -172,6 +172,29 @@ START_TEST(test_assign_copies_in_place)
 }
 END_TEST
 
+/* Regression (found by fuzzing): after a reset that replaced the tape's
+   blocks, a stale tensor's accessors must not touch its freed memory. */
+START_TEST(test_stale_tensor_accessors_are_safe)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *big = ag_zeros(t, AG_F32, 1, SHAPE(600000));   /* 2.4 MB: 2 blocks */
+    ag_tensor *x = ag_ones(t, AG_F64, 1, SHAPE(3));
+    ck_assert_ptr_nonnull(big);
+    ck_assert_int_eq(ag_set_requires_grad(x, 1), AG_OK);
+    ag_tape_reset(t);                                          /* coalesces the blocks */
+    ck_assert_ptr_null(ag_tensor_data(x));
+    ck_assert_double_eq(ag_tensor_get(x, 0), 0);
+    ck_assert_int_eq(ag_tensor_set(x, 0, 5), AG_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_set: the tensor was made before"));
+    ck_assert_ptr_null(ag_tensor_clone(x));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_clone: x was made before"));
+    ag_zero_grad(x);                                           /* a no-op, no write */
+    ck_assert_ptr_null(ag_tensor_grad(x));
+    ck_assert_int_eq(ag_tensor_numel(x), 3);                   /* the header is fine */
+    ag_tape_free(t);
+}
+END_TEST
+
 Suite *suite_tensor(void)
 {
     Suite *s = suite_create("tensor");
@@ -181,5 +204,6 @@ Suite *suite_tensor(void)
     TU_ADD(s, test_rng_known_answers);
     TU_ADD(s, test_rng_moments);
     TU_ADD(s, test_assign_copies_in_place);
+    TU_ADD(s, test_stale_tensor_accessors_are_safe);
     return s;
 }
