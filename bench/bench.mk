@@ -1,22 +1,31 @@
-# bench/bench.mk: `make bench` builds and runs every benchmark named in
-# BENCH_TARGETS (never part of `make test`). To add one, write its rule
-# below and append its name:  BENCH_TARGETS += bench-NAME
+# bench/bench.mk: `make bench` builds the benchmarks and runs bench/run.sh,
+# which prints ONE table (ours, the peer's figure, ratio, target, met) and
+# writes it to build/bench/table.md. Never part of `make test`.
 #
-#   make bench                  all of them
-#   make bench-matmul           ours vs OpenBLAS on the MLP's matmul shapes
-#   make bench-matmul BENCH_RUNS=5
+#   make bench                  every row (about 2 to 10 minutes)
+#   make bench BENCH_RUNS=3     fewer repetitions (default 5; median reported)
+#   make bench-matmul           the matmul rows alone, ours vs OpenBLAS
+#
+# Each row is a pair: bench/NAME.c (ours, public API only) and its twin
+# bench/NAME.py (PyTorch, run with /usr/bin/python3, Debian's python3-torch)
+# or, for matmul, bench/openblas_matmul.c. To add a row, add its program to
+# BENCH_PROGS (a rule below builds bench/NAME.c), its runs and its table
+# line to bench/run.sh. BENCH_TARGETS lists what `make bench` runs.
 #
 # Benchmarks link the static library built with the same flags as `make`
-# (-O2 -march=native unless PORTABLE=1). OpenBLAS is linked by the
-# reference programs in bench/ only, never by the library; it is installed
-# with apt-get when missing (as root), else the command is printed.
+# (-O2 -march=native unless PORTABLE=1). OpenBLAS and PyTorch are the
+# references only, never linked by the library; each is installed with
+# apt-get when missing (as root), else the command is printed and the rows
+# that need it say so.
 
 BENCH_DIR     = $(BUILD)/bench
 BENCH_CFLAGS  = $(WARN) $(OPT) $(ARCH) -D_POSIX_C_SOURCE=200809L $(INC) $(CFLAGS)
 BENCH_RUNS   ?= 5
-BENCH_TARGETS += bench-matmul
+BENCH_PROGS   = bench_matmul bench_mlp bench_scalar bench_step1 bench_hvp fmnist_synth
+BENCH_BINS    = $(BENCH_PROGS:%=$(BENCH_DIR)/%)
+BENCH_TARGETS += bench-table
 
-.PHONY: bench $(BENCH_TARGETS) bench-need-openblas
+.PHONY: bench bench-table bench-matmul bench-need-openblas bench-need-torch bench-openblas
 bench: $(BENCH_TARGETS)
 
 bench-need-openblas:
@@ -27,13 +36,32 @@ bench-need-openblas:
 	    echo "bench: could not install it; run as root: apt-get install libopenblas-dev"; \
 	    exit 1; }; }
 
-$(BENCH_DIR)/bench_matmul: bench/bench_matmul.c bench/bench_shapes.h $(BUILD)/libag.a
+# PyTorch from Debian, seen by Debian's interpreter only (a python3 earlier
+# on PATH may not see it). Never fails: without it the PyTorch cells say why.
+bench-need-torch:
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { \
+	    echo "bench: PyTorch missing: apt-get install -y python3-torch"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    { [ "$$(id -u)" = 0 ] && { apt-get install -y -qq python3-torch >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && \
+	        apt-get install -y -qq python3-torch >/dev/null 2>&1; }; }; } || \
+	    echo "bench: could not install it; run as root: apt-get install python3-torch"; }
+
+$(BENCH_DIR)/%: bench/%.c bench/bench_util.h bench/bench_shapes.h $(BUILD)/libag.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $< -o $@ $(BUILD)/libag.a $(LIBS)
 
 $(BENCH_DIR)/openblas_matmul: bench/openblas_matmul.c bench/bench_shapes.h | bench-need-openblas
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $< -o $@ -lopenblas
+
+# The reference may be missing (no OpenBLAS, not root): the table says so.
+bench-openblas:
+	@$(MAKE) --no-print-directory $(BENCH_DIR)/openblas_matmul || \
+	    echo "bench: the OpenBLAS reference is not built; the matmul rows will say so"
+
+bench-table: $(BENCH_BINS) bench-openblas bench-need-torch data
+	@sh bench/run.sh $(BENCH_DIR) $(BENCH_RUNS)
 
 bench-matmul: $(BENCH_DIR)/bench_matmul $(BENCH_DIR)/openblas_matmul
 	@sh bench/matmul_table.sh $(BENCH_DIR)/bench_matmul $(BENCH_DIR)/openblas_matmul $(BENCH_RUNS)

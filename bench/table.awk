@@ -1,0 +1,125 @@
+# table.awk: bench/run.sh's results.txt -> the benchmark table (Markdown).
+# Input lines are "KEY SIDE REP LINE", LINE being a program's result line
+# ("word name=value ..." or, for matmul, "matmul SHAPE DTYPE MEDIAN BEST")
+# or "!why" when the program could not run. Each cell is the median over
+# the repetitions. Plain POSIX awk.
+
+function add(k, v) { n[k]++; val[k, n[k]] = v + 0 }
+
+# The median of the values stored under k, or "" when there are none.
+function med(k,    i, j, t, a, c) {
+    c = n[k] + 0
+    if (c == 0) return ""
+    for (i = 1; i <= c; i++) a[i] = val[k, i]
+    for (i = 2; i <= c; i++)
+        for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+}
+
+# Why KEY SIDE has no figure.
+function why(key, side) {
+    return (key SUBSEP side) in bad ? "not measured: " bad[key, side] : "not measured: no result"
+}
+
+function secs(v) { return sprintf("%.3f s", v) }
+function ms(v) { return v >= 1 ? sprintf("%.2f ms", v) : sprintf("%.0f us", v * 1000) }
+function ns(v) { return v >= 1000 ? sprintf("%.2f us", v / 1000) : sprintf("%.0f ns", v) }
+
+function row(name, ours, peer, ratio, target, met) {
+    printf "| %s | %s | %s | %s | %s | %s |\n", name, ours, peer, ratio, target, met
+    if (met == "yes") yes++
+    if (met == "no") no++
+    if (met == "n/a") na++
+}
+
+# A row whose target bounds ours/peer: time (lower is better, at most lim)
+# or speed (higher is better, at least lim).
+function rel_row(name, key, metric, fmt_ours, fmt_peer, lim, lower, peer_name,
+                 o, p, r, os, ps) {
+    o = med(key SUBSEP "ours" SUBSEP metric); p = med(key SUBSEP "peer" SUBSEP metric)
+    os = o == "" ? why(key, "ours") : fmt_ours == "s" ? secs(o) : fmt_ours == "ms" ? ms(o) : \
+         sprintf("%.1f GFLOP/s", o)
+    ps = p == "" ? why(key, "peer") : peer_name " " (fmt_peer == "s" ? secs(p) : \
+         fmt_peer == "ms" ? ms(p) : sprintf("%.1f GFLOP/s", p))
+    if (o == "" || p == "" || p == 0) { row(name, os, ps, "-", target_text(lim, lower, peer_name), "n/a"); return }
+    r = o / p
+    row(name, os, ps, sprintf("%.2f", r), target_text(lim, lower, peer_name),
+        (lower ? r <= lim : r >= lim) ? "yes" : "no")
+}
+
+function target_text(lim, lower, peer_name) {
+    return sprintf("%s %.2fx %s", lower ? "<=" : ">=", lim, peer_name)
+}
+
+{
+    key = $1; side = $2; $1 = $2 = $3 = ""; sub(/^ +/, "")
+    if (substr($0, 1, 1) == "!") { bad[key, side] = substr($0, 2); next }
+    if ($1 == "#") { if ($2 == "kernel") isa = $3; next }
+    if ($1 == "matmul") {
+        mk = $2 " " $3
+        if (!(mk in seen)) { seen[mk] = 1; order[nm++] = mk }
+        add("matmul" SUBSEP side SUBSEP mk, $4)
+        next
+    }
+    for (i = 2; i <= NF; i++)
+        if (split($i, kv, "=") == 2 && kv[2] ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/)
+            add(key SUBSEP side SUBSEP kv[1], kv[2])
+}
+
+END {
+    print "| benchmark | ours | peer | ours/peer | target | met |"
+    print "| --- | --- | --- | --- | --- | --- |"
+    rel_row("MLP 784-256-128-10, one Fashion-MNIST epoch, Adam, batch 64, f32, 1 thread",
+            "mlp_f32_1", "seconds", "s", "s", 0.6, 1, "PyTorch")
+
+    # 2 threads: the target is our own speed-up over our 1 thread
+    o1 = med("mlp_f32_1" SUBSEP "ours" SUBSEP "seconds")
+    o2 = med("mlp_f32_2" SUBSEP "ours" SUBSEP "seconds")
+    p2 = med("mlp_f32_2" SUBSEP "peer" SUBSEP "seconds")
+    name = "MLP epoch, f32, 2 threads"
+    tgt = ">= 1.70x our 1-thread speed"
+    ps = p2 == "" ? why("mlp_f32_2", "peer") : "PyTorch " secs(p2)
+    if (o2 == "" || o1 == "") row(name, o2 == "" ? why("mlp_f32_2", "ours") : secs(o2) ", no 1-thread figure", ps, "-", tgt, "n/a")
+    else row(name, secs(o2) sprintf(" (%.2fx our 1 thread)", o1 / o2), ps,
+             p2 == "" ? "-" : sprintf("%.2f", o2 / p2), tgt, o1 / o2 >= 1.7 ? "yes" : "no")
+
+    rel_row("MLP epoch, f64, 1 thread", "mlp_f64_1", "seconds", "s", "s", 0.6, 1, "PyTorch")
+
+    for (i = 0; i < nm; i++)
+        rel_row("matmul " order[i] ", 1 thread", "matmul", order[i], "gf", "gf", 0.85, 0, "OpenBLAS")
+    if (nm == 0) row("matmul on the MLP's shapes, 1 thread", why("matmul", "ours"),
+                     why("matmul", "peer"), "-", ">= 0.85x OpenBLAS", "n/a")
+
+    # absolute targets on ours, the peer for reference
+    o = med("scalar" SUBSEP "ours" SUBSEP "ns_per_op"); p = med("scalar" SUBSEP "peer" SUBSEP "ns_per_op")
+    row("chain of 10,000 scalar ops, forward + backward, per op (f32)",
+        o == "" ? why("scalar", "ours") : ns(o), p == "" ? why("scalar", "peer") : "PyTorch " ns(p),
+        o == "" || p == "" ? "-" : sprintf("%.3f", o / p), "<= 50 ns", o == "" ? "n/a" : o <= 50 ? "yes" : "no")
+
+    o = med("step1" SUBSEP "ours" SUBSEP "us_per_step"); p = med("step1" SUBSEP "peer" SUBSEP "us_per_step")
+    if (o != "") o /= 1000
+    if (p != "") p /= 1000
+    r = o == "" || p == "" ? "" : o / p
+    row("batch-1 training step on the MLP (forward, backward, Adam), f32",
+        o == "" ? why("step1", "ours") : ms(o), p == "" ? why("step1", "peer") : "PyTorch " ms(p),
+        r == "" ? "-" : sprintf("%.2f", r), "<= 0.20x PyTorch", r == "" ? "n/a" : r <= 0.2 ? "yes" : "no")
+
+    o = med("hvp" SUBSEP "ours" SUBSEP "ratio"); p = med("hvp" SUBSEP "peer" SUBSEP "ratio")
+    of = med("hvp" SUBSEP "ours" SUBSEP "fwd_bwd_ms"); oh = med("hvp" SUBSEP "ours" SUBSEP "hvp_ms")
+    pf = med("hvp" SUBSEP "peer" SUBSEP "fwd_bwd_ms"); ph = med("hvp" SUBSEP "peer" SUBSEP "hvp_ms")
+    row("Hessian-vector product / one forward+backward, MLP with tanh, batch 64, f32",
+        o == "" ? why("hvp", "ours") : sprintf("%.2fx (%s / %s)", o, ms(oh), ms(of)),
+        p == "" ? why("hvp", "peer") : sprintf("PyTorch %.2fx (%s / %s)", p, ms(ph), ms(pf)),
+        o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 2.50x", o == "" ? "n/a" : o <= 2.5 ? "yes" : "no")
+
+    o = med("mlp_f32_1" SUBSEP "ours" SUBSEP "maxrss_mb"); p = med("mlp_f32_1" SUBSEP "peer" SUBSEP "maxrss_mb")
+    row("peak resident memory, one epoch (the f32 1-thread run)",
+        o == "" ? why("mlp_f32_1", "ours") : sprintf("%.0f MB", o),
+        p == "" ? why("mlp_f32_1", "peer") : sprintf("PyTorch %.0f MB", p),
+        o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 100 MB", o == "" ? "n/a" : o <= 100 ? "yes" : "no")
+
+    printf "\n%d of %d rows meet their target", yes, yes + no + na
+    if (na) printf " (%d not measured)", na
+    printf ". Times: lower is better; GFLOP/s: higher is better.\n"
+    if (isa != "") printf "Our matmul kernel: %s.\n", isa
+}
