@@ -3,20 +3,26 @@
 ** a plain-text description that difftest/replay.py replays in PyTorch.
 **
 **   gen [--seed S] [--count M] [--with-known-bugs] [--inject KIND] [--list-ops]
+**   gen --repro NAME      the minimal graph of a known library bug
+**   gen --list-repros
 **
 ** Graph k (k = 0..M-1) is drawn from seed S+k, so any graph can be made
-** again alone: `gen --seed S+k --count 1`. Each graph has 4 to 14 ops drawn
-** uniformly from the whole op list (gen_ops.c, gen_ops2.c) on small random
-** shapes, then a scalar loss (a random-weighted sum or a sum of squares of
-** the tensors no op consumed, times a random scale), its gradient with
-** respect to every leaf that requires grad, twice (ag_backward into the
-** leaves' grads, and ag_grad with create_graph), and a Hessian-vector
-** product: ag_grad of those gradients with random grad_outputs v.
+** again alone: `gen --seed S+k --count 1`. A graph has 4 to 14 ops (15 to
+** 40 for one graph in 7) drawn uniformly from the whole op list
+** (gen_ops*.c) on small random shapes; a wide graph (1 in 20) has 3 to 8
+** ops on shapes up to 2100 elements and starts with a matmul and a
+** reduction sized across the kernels' blocking edges. Then: a scalar loss
+** (a random-weighted sum or a sum of squares of the tensors no op
+** consumed, times a random scale); its gradient with respect to every leaf
+** that requires grad, twice (ag_backward into the leaves' grads, and
+** ag_grad with create_graph); a Hessian-vector product (ag_grad of those
+** gradients with random grad_outputs v); and ag_grad with respect to up to
+** two intermediate tensors and one leaf named twice.
 **
 ** The description, one record per line, every number exact (C's %a hex
 ** floats, read by Python's float.fromhex):
 **
-**   graph <seed> <ops>
+**   graph <seed> <ops> [wide | repro_<name>]
 **   leaf <id> <requires_grad> [shape] : <values>
 **   node <id> <op> <args> -> [shape] : <values>
 **   loss %<id>
@@ -24,6 +30,12 @@
 **   gradcg <leaf id> [shape] : <values>    ag_grad(create_graph = 1)
 **   vec <leaf id> [shape] : <values>       v for that leaf
 **   hvp <leaf id> [shape] : <values>       sum over leaves of v^T d2L/dx dleaf
+**   igrad <id> [shape] : <values>          ag_grad with respect to up to two
+**                                          intermediate tensors and one leaf
+**                                          named twice (in that order)
+**   note <generator>                       (anywhere) which generator made
+**                                          the records that follow
+**   # ...                                  (anywhere) a comment
 **   end
 **
 ** <op> is the C function without "ag_" and <args> are its arguments in the
@@ -195,6 +207,21 @@ static double inject_here(dt_gen *g, dt_inject where)
     return g->inject == DT_INJECT_TINY ? 1e-14 : 1e-8;
 }
 
+int dt_leaf_vals(dt_gen *g, int nd, const int64_t *shape, const double *v, int rg)
+{
+    ag_tensor *x = ag_from_f64(NULL, AG_F64, nd, shape, v);
+    if (!x || (rg && ag_set_requires_grad(x, 1) != AG_OK)) {
+        fprintf(stderr, "gen: cannot make a leaf: %s\n", ag_last_error());
+        exit(3);
+    }
+    g->owned[g->n_owned++] = x;
+    int idx = add_node(g, x, 1);
+    fprintf(g->out, "leaf %d %d ", idx, rg);
+    write_shape(g, x);
+    write_vals(g, x, 0);
+    return idx;
+}
+
 int dt_leaf(dt_gen *g, int nd, const int64_t *shape, double lo, double hi,
             int push, int rg)
 {
@@ -209,17 +236,7 @@ int dt_leaf(dt_gen *g, int nd, const int64_t *shape, double lo, double hi,
         v[i] = dt_unif(g, lo, hi);
         if (push && fabs(v[i]) < 0.1) v[i] = v[i] < 0 ? v[i] - 0.1 : v[i] + 0.1;
     }
-    ag_tensor *x = ag_from_f64(NULL, AG_F64, nd, shape, v);
-    if (!x || (rg && ag_set_requires_grad(x, 1) != AG_OK)) {
-        fprintf(stderr, "gen: cannot make a leaf: %s\n", ag_last_error());
-        exit(3);
-    }
-    g->owned[g->n_owned++] = x;
-    int idx = add_node(g, x, 1);
-    fprintf(g->out, "leaf %d %d ", idx, rg);
-    write_shape(g, x);
-    write_vals(g, x, 0);
-    return idx;
+    return dt_leaf_vals(g, nd, shape, v, rg);
 }
 
 /* An operand: a tensor of the pool in the domain, or a new leaf in
@@ -332,6 +349,8 @@ void dt_arg_il(dt_gen *g, int n, const int64_t *v)
     append(g, "]");
 }
 
+void dt_note(dt_gen *g, const char *text) { fprintf(g->out, "note %s\n", text); }
+
 /* ------------------------------------------------------------ commit --- */
 
 static int acceptable(const dt_gen *g, const ag_tensor *y)
@@ -443,6 +462,25 @@ static int largest(int n, ag_tensor *const *xs)
     return best;
 }
 
+/* ag_grad's other paths: the gradient with respect to up to two
+   intermediate tensors, and to one leaf named twice. */
+static void write_inner_grads(dt_gen *g, ag_tensor *y, int n_leaves, const int *leaf_ids)
+{
+    int cand[DT_MAX_NODES], nc = 0, ids[4], m = 0;
+    for (int i = 0; i < g->n; i++)
+        if (!g->nodes[i].leaf && ag_requires_grad(g->nodes[i].x)) cand[nc++] = i;
+    for (int k = 0; k < 2 && nc > 0; k++) ids[m++] = cand[dt_int(g, 0, nc - 1)];
+    if (n_leaves > 0) {
+        ids[m] = ids[m + 1] = leaf_ids[dt_int(g, 0, n_leaves - 1)];
+        m += 2;
+    }
+    ag_tensor *in[4], *out[4];
+    for (int k = 0; k < m; k++) in[k] = g->nodes[ids[k]].x;
+    if (m && ag_grad(g->t, 1, &y, NULL, m, in, out, 0) != AG_OK)
+        fail_tape(g, "ag_grad(intermediate inputs)");
+    for (int k = 0; k < m; k++) write_record(g, "igrad", ids[k], out[k], 0);
+}
+
 /* Gradients (both ways) and the Hessian-vector product of the loss. */
 static void write_derivatives(dt_gen *g, int loss)
 {
@@ -458,7 +496,9 @@ static void write_derivatives(dt_gen *g, int loss)
         fail_tape(g, "ag_grad(create_graph)");
     for (int k = 0; k < n; k++) {
         const ag_tensor *x = leaves[k];
-        v[k] = ag_rand_normal(g->t, g->rng, AG_F64, ag_tensor_ndim(x), ag_tensor_shape(x), 0, 1);
+        v[k] = g->fixed_v ? ag_ones(g->t, AG_F64, ag_tensor_ndim(x), ag_tensor_shape(x))
+                          : ag_rand_normal(g->t, g->rng, AG_F64, ag_tensor_ndim(x),
+                                           ag_tensor_shape(x), 0, 1);
         if (!v[k]) fail_tape(g, "ag_rand_normal");
     }
     if (ag_grad(g->t, n, gc, v, n, leaves, h, 0) != AG_OK) fail_tape(g, "ag_grad(hvp)");
@@ -473,6 +513,7 @@ static void write_derivatives(dt_gen *g, int loss)
         write_record(g, "vec", ids[k], v[k], 0);
         write_record(g, "hvp", ids[k], h[k], k == kh ? inject_here(g, DT_INJECT_HVP) : 0);
     }
+    write_inner_grads(g, y, n, ids);
 }
 
 /* -------------------------------------------------------------- main --- */
@@ -486,17 +527,13 @@ static const dt_op *pick_op(dt_gen *g)
     }
 }
 
-/* One graph from seed; returns 0, or 1 when it has no loss (never seen). */
-static int one_graph(dt_gen *g, uint64_t seed)
+/* The ops of a random graph and its loss; returns the loss or -1. */
+static int random_graph(dt_gen *g, uint64_t seed)
 {
-    g->rng = ag_rng_new(seed);
-    g->t = ag_tape_new();
-    if (!g->rng || !g->t) fprintf(stderr, "gen: out of memory\n"), exit(3);
-    g->n = g->n_owned = 0;
-    g->injected = 0;
     g->wide = dt_coin(g, 0.05);
     g->max_numel = g->wide ? DT_WIDE_NUMEL : DT_SMALL_NUMEL;
-    int n_ops = g->wide ? dt_int(g, 3, 8) : dt_int(g, 4, 14), done = 0, loss = -1;
+    int n_ops = g->wide ? dt_int(g, 3, 8) : dt_coin(g, 0.15) ? dt_int(g, 15, 40) : dt_int(g, 4, 14);
+    int done = 0;
     fprintf(g->out, "graph %llu %d%s\n", (unsigned long long)seed, n_ops, g->wide ? " wide" : "");
     int64_t shape[AG_MAX_DIMS];
     int nd = dt_shape(g, 0, 4, shape);
@@ -506,7 +543,53 @@ static int one_graph(dt_gen *g, uint64_t seed)
         const dt_op *op = pick_op(g);
         if (op->run(g, op) >= 0) done++;
     }
-    loss = build_loss(g);
+    return build_loss(g);
+}
+
+/* --------------------------------------------------------- reproducers --- */
+
+/* sum(elu(x, 1)) at x = [0, -1, 1]: the HVP (v = 1) is elu''(x), which
+   PyTorch gives as [0, e^-1, 0] and this library as [1, e^-1, 0]. */
+static int repro_elu_at_0(dt_gen *g)
+{
+    static const int64_t shape[1] = {3};
+    static const double x[3] = {0, -1, 1};
+    int a = dt_leaf_vals(g, 1, shape, x, 1);
+    dt_begin(g);
+    dt_arg_t(g, a), dt_arg_f(g, 1.0);
+    int e = dt_commit(g, "elu", ag_elu(g->t, g->nodes[a].x, 1.0));
+    dt_begin(g);
+    dt_arg_t(g, e), dt_arg_i(g, AG_ALL), dt_arg_i(g, 0);
+    return dt_commit(g, "sum", ag_sum(g->t, g->nodes[e].x, AG_ALL, 0));
+}
+
+/* Minimal graphs of the known library bugs (gen --repro NAME), built by the
+   library as it is now, so the self-test sees when one gets fixed. */
+static const struct repro {
+    const char *name;
+    int (*build)(dt_gen *g);
+} repros[] = {
+    {"elu_second_derivative_at_0", repro_elu_at_0},
+};
+
+/* One graph from seed (or the reproducer r); returns 0, or 1 when it has
+   no loss (never seen). */
+static int one_graph(dt_gen *g, uint64_t seed, const struct repro *r)
+{
+    g->rng = ag_rng_new(seed);
+    g->t = ag_tape_new();
+    if (!g->rng || !g->t) fprintf(stderr, "gen: out of memory\n"), exit(3);
+    g->n = g->n_owned = 0;
+    g->injected = 0;
+    g->fixed_v = r != NULL;
+    int loss;
+    if (r) {
+        g->max_numel = DT_SMALL_NUMEL;
+        fprintf(g->out, "graph %llu 1 repro_%s\n", (unsigned long long)seed, r->name);
+        loss = r->build(g);
+    } else {
+        loss = random_graph(g, seed);
+    }
     if (loss >= 0) write_derivatives(g, loss);
     fprintf(g->out, "end\n");
     for (int i = 0; i < g->n_owned; i++) ag_tensor_free(g->owned[i]);
@@ -514,6 +597,17 @@ static int one_graph(dt_gen *g, uint64_t seed)
     ag_rng_free(g->rng);
     if (loss < 0) fprintf(stderr, "gen: graph %llu has no loss\n", (unsigned long long)seed);
     return loss < 0;
+}
+
+static const struct repro *find_repro(const char *name)
+{
+    for (size_t i = 0; i < sizeof repros / sizeof *repros; i++)
+        if (!strcmp(name, repros[i].name)) return &repros[i];
+    fprintf(stderr, "gen: no reproducer %s; they are:", name);
+    for (size_t i = 0; i < sizeof repros / sizeof *repros; i++)
+        fprintf(stderr, " %s", repros[i].name);
+    fprintf(stderr, "\n");
+    exit(2);
 }
 
 static dt_inject parse_inject(const char *s)
@@ -533,10 +627,16 @@ static void list_ops(void)
     }
 }
 
+static void list_repros(void)
+{
+    for (size_t i = 0; i < sizeof repros / sizeof *repros; i++) printf("%s\n", repros[i].name);
+}
+
 int main(int argc, char **argv)
 {
     static dt_gen g;
     unsigned long long seed = 1, count = 1;
+    const struct repro *r = NULL;
     g.out = stdout;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
@@ -544,13 +644,17 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--with-known-bugs")) g.known_bugs = 1;
         else if (!strcmp(argv[i], "--inject") && i + 1 < argc) g.inject = parse_inject(argv[++i]);
         else if (!strcmp(argv[i], "--list-ops")) return list_ops(), 0;
+        else if (!strcmp(argv[i], "--list-repros")) return list_repros(), 0;
+        else if (!strcmp(argv[i], "--repro") && i + 1 < argc) r = find_repro(argv[++i]);
         else {
             fprintf(stderr, "usage: gen [--seed S] [--count M] [--with-known-bugs] "
-                            "[--inject value|loss|grad|hvp|tiny] [--list-ops]\n");
+                            "[--inject value|loss|grad|hvp|tiny] [--list-ops]\n"
+                            "       gen --repro NAME | --list-repros\n");
             return 2;
         }
     }
+    if (r) return one_graph(&g, seed, r) || fflush(stdout) != 0 ? 3 : 0;
     int bad = 0;
-    for (unsigned long long k = 0; k < count; k++) bad |= one_graph(&g, seed + k);
+    for (unsigned long long k = 0; k < count; k++) bad |= one_graph(&g, seed + k, NULL);
     return fflush(stdout) != 0 || bad ? 3 : 0;
 }

@@ -57,6 +57,7 @@ typedef struct dt_gen {
     dt_inject inject;
     int injected;                     /* the corruption was written */
     int committing_loss;
+    int fixed_v;                      /* HVP with v = ones (reproducers) */
 } dt_gen;
 
 /* ------------------------------------------------------------ gen.c --- */
@@ -74,6 +75,8 @@ int64_t dt_numel(int nd, const int64_t *shape);
    0.1 from 0 when push is set; rg: requires grad. Returns its pool index. */
 int dt_leaf(dt_gen *g, int nd, const int64_t *shape, double lo, double hi,
             int push, int rg);
+/* A new persistent leaf holding v (numel values). */
+int dt_leaf_vals(dt_gen *g, int nd, const int64_t *shape, const double *v, int rg);
 typedef int (*dt_pred)(const dt_node *nd);
 /* An operand: a tensor of the pool satisfying pred, or a new leaf in
    [lo, hi] (pushed from 0 when push) when none does, or now and then. */
@@ -94,6 +97,10 @@ void dt_arg_il(dt_gen *g, int n, const int64_t *v);  /* [1,2,3] */
    pool; returns its index, or -1 when y is rejected (too big, not finite,
    empty). A NULL y (a library error) stops the program with the message. */
 int dt_commit(dt_gen *g, const char *name, ag_tensor *y);
+
+/* Writes "note <text>": which generator made the next records (for the
+   coverage count of generators whose ops have ordinary names). */
+void dt_note(dt_gen *g, const char *text);
 
 /* Value helpers. */
 const double *dt_vals(const dt_node *nd);

@@ -279,8 +279,83 @@ static int run_dropout(dt_gen *g, const dt_op *op)
     return dt_commit(g, "mul", ag_mul(g->t, x, g->nodes[m].x));
 }
 
+/* ------------------------------------------------------ exact kinks --- */
+
+/* A leaf whose values are, each with probability 0.4, exactly one of the
+   kinks ks[0..nk), else uniform in +-[0.1, 2]: both libraries see the
+   same exact kink, so their conventions there can be compared. */
+static int kink_leaf(dt_gen *g, const double *ks, int nk, const int64_t *shape, int nd)
+{
+    double v[DT_MAX_NUMEL];
+    for (int64_t i = 0; i < dt_numel(nd, shape); i++) {
+        v[i] = dt_unif(g, 0.1, 2) * (dt_coin(g, 0.5) ? -1 : 1);
+        if (dt_coin(g, 0.4)) v[i] = ks[dt_int(g, 0, nk - 1)];
+    }
+    return dt_leaf_vals(g, nd, shape, v, 1);
+}
+
+/*
+** The derivatives at a kink, as the headers promise PyTorch's: relu'(0) =
+** 0, abs'(0) = 0, leaky_relu'(0) = slope, elu'(0) = alpha, clamp passes
+** the gradient at its bounds, maximum/minimum split a tie half and half,
+** and max/min along an axis give it to the first of equal values (not
+** AG_ALL: there PyTorch splits it among ties, a documented difference).
+*/
+/* Ties: maximum/minimum of a and b equal at about half the places, or
+   max/min along an axis of rows with repeated values. */
+static int run_tie(dt_gen *g, int which, int a, int nd, const int64_t *shape)
+{
+    ag_tensor *x = g->nodes[a].x;
+    int mx = dt_coin(g, 0.5);
+    if (which == 6) {
+        double vb[DT_MAX_NUMEL];
+        const double *va = dt_vals(&g->nodes[a]);
+        for (int64_t i = 0; i < ag_tensor_numel(x); i++)
+            vb[i] = dt_coin(g, 0.5) ? va[i] : dt_unif(g, -2, 2);
+        int b = dt_leaf_vals(g, nd, shape, vb, dt_coin(g, 0.8));
+        dt_begin(g);
+        dt_arg_t(g, a), dt_arg_t(g, b);
+        return dt_commit(g, mx ? "maximum" : "minimum",
+                         (mx ? ag_maximum : ag_minimum)(g->t, x, g->nodes[b].x));
+    }
+    int axis = dt_int(g, -nd, nd - 1), keep = dt_coin(g, 0.5);
+    dt_begin(g);
+    dt_arg_t(g, a), dt_arg_i(g, axis), dt_arg_i(g, keep);
+    return dt_commit(g, mx ? "max" : "min", (mx ? ag_max : ag_min)(g->t, x, axis, keep));
+}
+
+static int run_kink(dt_gen *g, const dt_op *op)
+{
+    int64_t shape[AG_MAX_DIMS];
+    int nd = dt_shape(g, 1, 3, shape), which = *(const int *)op->def;
+    double lo = dt_unif(g, -1, 0), hi = dt_unif(g, 0.1, 1), zero = 0, p = 0;
+    double bounds[2] = {lo, hi}, ties[3] = {-1, 0.5, 2};
+    dt_note(g, op->name);
+    int a = which == 4 ? kink_leaf(g, bounds, 2, shape, nd)
+            : which >= 6 ? kink_leaf(g, ties, 3, shape, nd) : kink_leaf(g, &zero, 1, shape, nd);
+    if (which >= 6) return run_tie(g, which, a, nd, shape);
+    ag_tensor *x = g->nodes[a].x;
+    dt_begin(g);
+    dt_arg_t(g, a);
+    switch (which) {
+    case 0: return dt_commit(g, "relu", ag_relu(g->t, x));
+    case 1: return dt_commit(g, "abs", ag_abs(g->t, x));
+    case 2:
+        dt_arg_f(g, p = dt_unif(g, -0.5, 0.5));
+        return dt_commit(g, "leaky_relu", ag_leaky_relu(g->t, x, p));
+    case 3:
+        dt_arg_f(g, p = dt_unif(g, 0.2, 2));
+        return dt_commit(g, "elu", ag_elu(g->t, x, p));
+    case 4:
+        dt_arg_f(g, lo), dt_arg_f(g, hi);
+        return dt_commit(g, "clamp", ag_clamp(g->t, x, lo, hi));
+    default: return dt_commit(g, "sign", ag_sign(g->t, x));
+    }
+}
+
 /* ------------------------------------------------------------- table --- */
 
+static const int kinds[] = {0, 1, 2, 3, 4, 5, 6, 7};
 #define U(NAME) {#NAME, run_unary, &def_##NAME, 0}
 #define S(NAME) {#NAME, run_scalar, &def_##NAME, 0}
 #define B(NAME) {#NAME, run_binary, &def_##NAME, 0}
@@ -293,5 +368,12 @@ const dt_op dt_ops_a[] = {
     {"cast_rt", run_cast_rt, NULL, 0},
     B(add), B(sub), B(mul), B(div), B(pow), B(maximum), B(minimum),
     {"where", run_where, NULL, 0}, {"dropout_mask", run_dropout, NULL, 0},
+    {"kink_relu", run_kink, &kinds[0], 0}, {"kink_abs", run_kink, &kinds[1], 0},
+    {"kink_leaky_relu", run_kink, &kinds[2], 0},
+    /* KNOWN BUG (repro_elu_second_derivative_at_0.txt): at x == 0 exactly,
+       the library's elu''(0) is alpha, PyTorch's is 0; only HVPs differ. */
+    {"kink_elu", run_kink, &kinds[3], 1},
+    {"kink_clamp", run_kink, &kinds[4], 0}, {"kink_sign", run_kink, &kinds[5], 0},
+    {"kink_maximum_tie", run_kink, &kinds[6], 0}, {"kink_max_tie", run_kink, &kinds[7], 0},
 };
 const int dt_n_ops_a = (int)(sizeof dt_ops_a / sizeof *dt_ops_a);

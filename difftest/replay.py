@@ -7,6 +7,7 @@
 For each graph: every op's output (in order, so the first mismatch names the
 op that caused it), the loss, the gradient of the loss with respect to every
 leaf that requires grad (both ag_backward's and ag_grad's with create_graph),
+with respect to some intermediate tensors and a repeated leaf (ag_grad),
 and the Hessian-vector product (torch.autograd.grad of the create_graph
 gradients with grad_outputs v). The format is described at the top of
 difftest/gen.c.
@@ -18,6 +19,18 @@ gradient, over the whole Hessian-vector product for an HVP. The floor is
 for elements that are sums cancelling to near zero, whose rounding is
 relative to the size of the terms, not of the result. Shapes must match
 exactly.
+
+Second look: a graph that fails is compared again with S raised to the size
+of the terms its sums were made of: for a value, the largest |input| of its
+op; for a gradient, the largest derivative flowing through the backward
+pass (max over every tensor n of |dL/dn|); for an HVP, that and the largest
+through the double backward (max |dPhi/dn|, Phi = sum <g, v>). This passes
+exact constants built by cancellation (x * m / x, a softmax over equal
+rows), whose derivatives are pure rounding residue (1e-11 where PyTorch
+says 0, with 1e5 flowing through the backward pass). Graphs that pass only
+so are counted ("replay-second-look"). Measured: a 1e-8 relative error in
+the largest element of a gradient or an HVP is still caught in 1999 graphs
+out of 2000.
 
 Exceptions to exact replay (documented in difftest/README.md):
 - cast_rt (f64 -> f32 -> f64): the recorded value must be exactly
@@ -44,12 +57,17 @@ RTOL = 1e-10
 ATOL = 1e-12
 AG_ALL = -1000
 DETAILS = 3          # failing graphs printed in full
-WORST = [0.0, '']    # the largest error / tolerance seen, and where
+WORST = [0.0]        # the largest error / tolerance of a passing graph
 torch.set_default_dtype(torch.float64)
 
 
 class Mismatch(Exception):
-    """A value differs: the message says where and by how much."""
+    """A value differs: the message says where and by how much; at is the
+    index of the node it concerns (None for the derivatives)."""
+
+    def __init__(self, msg, at=None):
+        Exception.__init__(self, msg)
+        self.at = at
 
 
 # ------------------------------------------------------------------ parse
@@ -80,15 +98,16 @@ def read_graphs(path):
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip('\n')
-            if not line:
+            if not line or line.startswith('#'):
                 continue
             kind = line.split(' ', 1)[0]
             if kind == 'graph':
                 if graph is not None:
                     raise ValueError('%s:%d: graph inside a graph' % (path, lineno))
                 _, seed, n_ops = line.split()[:3]
-                graph = {'seed': int(seed), 'ops': int(n_ops), 'wide': line.endswith(' wide'),
-                         'nodes': [],
+                tag = line.split()[3] if len(line.split()) > 3 else ''
+                graph = {'seed': int(seed), 'ops': int(n_ops), 'tag': tag,
+                         'nodes': [], 'notes': [],
                          'loss': None, 'records': []}
             elif graph is None:
                 raise ValueError('%s:%d: %s outside a graph' % (path, lineno, kind))
@@ -98,7 +117,8 @@ def read_graphs(path):
             else:
                 parse_line(graph, kind, line, path, lineno)
     if graph is not None:
-        raise ValueError('%s: the last graph (seed %d) has no end: truncated?' % (path, graph['seed']))
+        raise ValueError('%s: the last graph (seed %d) has no end: truncated?'
+                         % (path, graph['seed']))
 
 
 def parse_line(graph, kind, line, path, lineno):
@@ -117,9 +137,11 @@ def parse_line(graph, kind, line, path, lineno):
                                        'args': [parse_arg(t) for t in toks[3:]],
                                        'shape': parse_shape(shape), 'vals': parse_values(vals),
                                        'text': head})
+        elif kind == 'note':
+            graph['notes'].append(line.split()[1])
         elif kind == 'loss':
             graph['loss'] = int(line.split()[1][1:])
-        elif kind in ('grad', 'gradcg', 'vec', 'hvp'):
+        elif kind in ('grad', 'gradcg', 'vec', 'hvp', 'igrad'):
             head, vals = line.split(' : ', 1)
             _, lid, shape = head.split()
             graph['records'].append((kind, int(lid), parse_shape(shape), parse_values(vals)))
@@ -229,9 +251,9 @@ def run_cast_rt(node, env):
     x = env[node['args'][0][1]]
     y = x.float().double()
     rec = recorded(node)
+    yd = y.detach()
     if not torch.equal(rec.float().double(), rec):
         raise Mismatch('cast_rt: a recorded value is not a float32: %s' % node['text'])
-    yd = y.detach()
     differ = rec != yd
     if differ.any():
         xd = x.detach().expand_as(rec)
@@ -264,7 +286,118 @@ def run_node(node, env):
         return run_dropout(node)
     if op not in OPS:
         raise Mismatch('unknown op %s' % op)
-    return OPS[op](*[resolve(a, env) for a in node['args']])
+    args = [resolve(a, env) for a in node['args']]
+    y = OPS[op](*args)
+    if any(y is a for a in args):
+        # Every ag op makes a new tensor, with its own gradient as an input
+        # of ag_grad; PyTorch returns the input itself from some no-ops
+        # (flatten with start == end, our sum_to to the same shape).
+        y = y.view_as(y)
+    return y
+
+
+# -------------------------------------------------------------- evaluate
+
+class Check:
+    """One recorded tensor and PyTorch's value for it; scale: the absolute
+    floor's (None: the tensor's own), flow: the second look's (see top)."""
+
+    def __init__(self, what, ref, vals, shape, at=None, flow=None):
+        self.what, self.ref, self.vals, self.shape, self.at = what, ref.detach(), vals, shape, at
+        self.scale, self.flow = None, flow
+
+
+def zeros_if_none(grads, leaves):
+    return [g if g is not None else torch.zeros_like(x) for g, x in zip(grads, leaves)]
+
+
+def group(checks):
+    """One absolute-floor scale for a whole gradient or HVP (every leaf)."""
+    scale = max_abs([c.ref for c in checks])
+    for c in checks:
+        c.scale = scale
+    return checks
+
+
+def derivative_checks(graph, env):
+    loss = env[graph['loss']]
+    leaf_ids = [n['id'] for n in graph['nodes'] if n['kind'] == 'leaf' and n['rg']]
+    leaves = [env[i] for i in leaf_ids]
+    recs = {(k, i): (s, v) for k, i, s, v in graph['records']}
+    for i in leaf_ids:
+        for k in ('grad', 'gradcg', 'vec', 'hvp'):
+            if (k, i) not in recs:
+                raise Mismatch('no %s record for leaf %%%d' % (k, i))
+    grads = zeros_if_none(torch.autograd.grad(loss, leaves, create_graph=True,
+                                              allow_unused=True), leaves)
+    out = group([Check('grad (%s) of leaf %%%d' % (how, i), g, recs[k, i][1], recs[k, i][0],
+                       flow='grad')
+                 for i, g in zip(leaf_ids, grads)
+                 for k, how in (('grad', 'ag_backward'), ('gradcg', 'ag_grad, create_graph'))])
+    # ag_grad with respect to intermediate tensors and a repeated leaf
+    irecs = [(i, s, v) for k, i, s, v in graph['records'] if k == 'igrad']
+    if irecs:
+        inputs = [env[i] for i, _, _ in irecs]
+        ig = zeros_if_none(torch.autograd.grad(loss, inputs, retain_graph=True,
+                                               allow_unused=True), inputs)
+        out += group([Check('grad with respect to %%%d (ag_grad, intermediate or repeated '
+                            'input)' % i, g, v, s, flow='grad') for (i, s, v), g in zip(irecs, ig)])
+    vs = [torch.tensor(recs['vec', i][1]).reshape(recs['vec', i][0]) for i in leaf_ids]
+    live = [(g, v) for g, v in zip(grads, vs) if g.requires_grad]
+    hv = [torch.zeros_like(x) for x in leaves]
+    if live:
+        hv = zeros_if_none(torch.autograd.grad([g for g, _ in live], leaves,
+                                               grad_outputs=[v for _, v in live],
+                                               retain_graph=True, allow_unused=True), leaves)
+    out += group([Check('Hessian-vector product for leaf %%%d' % i, h, recs['hvp', i][1],
+                        recs['hvp', i][0], flow='hvp') for i, h in zip(leaf_ids, hv)])
+    return out, live
+
+
+def flows(env, loss, live):
+    """The largest derivatives flowing through the backward pass, max over
+    every tensor n of |dL/dn|, and through the double backward, max of
+    |dPhi/dn| with Phi = sum <g, v> (g: the create_graph gradients)."""
+    nodes = [t for t in env.values() if t.requires_grad]
+    big = lambda ds: max([d.detach().abs().max().item() for d in ds
+                          if d is not None and d.numel()] + [1.0])
+    s_grad = big(torch.autograd.grad(loss, nodes, retain_graph=True, allow_unused=True))
+    s_hvp = s_grad
+    if live:
+        phi = sum((g * v).sum() for g, v in live)
+        s_hvp = max(s_hvp, big(torch.autograd.grad(phi, nodes, retain_graph=True,
+                                                   allow_unused=True)))
+    return {'grad': s_grad, 'hvp': s_hvp}
+
+
+def evaluate(graph):
+    """The graph in PyTorch: every Check in the order they are compared,
+    and a function giving the second look's flow scales."""
+    env, checks = {}, []
+    for k, node in enumerate(graph['nodes']):
+        if node['kind'] == 'leaf':
+            env[node['id']] = recorded(node).requires_grad_(node['rg'])
+            continue
+        try:
+            y = run_node(node, env)
+        except Mismatch as e:
+            e.at = k
+            raise
+        except (RuntimeError, TypeError, IndexError, KeyError, ValueError) as e:
+            raise Mismatch('PyTorch rejected the op: %s: %s' % (type(e).__name__, e), k)
+        env[node['id']] = y
+        ins = [env[a[1]] for a in node['args'] if isinstance(a, tuple)]
+        ins += [env[t[1]] for a in node['args'] if isinstance(a, list)
+                for t in a if isinstance(t, tuple)]
+        checks.append(Check('value of %%%d %s' % (node['id'], node['op']), y, node['vals'],
+                            node['shape'], k, flow=max_abs(ins + [y])))
+    if graph['loss'] is None:
+        raise Mismatch('no loss record')
+    try:
+        more, live = derivative_checks(graph, env)
+    except (RuntimeError, TypeError, IndexError, KeyError, ValueError) as e:
+        raise Mismatch('PyTorch failed on the derivatives: %s: %s' % (type(e).__name__, e))
+    return checks + more, lambda: flows(env, env[graph['loss']], live)
 
 
 # -------------------------------------------------------------- compare
@@ -277,90 +410,56 @@ def max_abs(tensors):
     return max([t.detach().abs().max().item() for t in tensors if t.numel()] + [1.0])
 
 
-def compare(what, ref, got_vals, got_shape, scale=None):
-    """Raises Mismatch when the recorded values differ from ref; scale (at
-    least 1) is the size the absolute floor is relative to: by default the
-    largest |value| of ref."""
-    ref = ref.detach()
-    if list(ref.shape) != list(got_shape):
-        raise Mismatch('%s: shape: PyTorch %s, ag %s' % (what, list(ref.shape), got_shape))
-    got = torch.tensor(got_vals, dtype=torch.float64).reshape(ref.shape)
-    scale = scale if scale is not None else max_abs([ref])
+def compare(c, scale=None):
+    """Raises Mismatch when c's recorded values differ from its reference;
+    returns the largest error / tolerance. scale: the absolute floor's."""
+    ref = c.ref
+    if list(ref.shape) != list(c.shape):
+        raise Mismatch('%s: shape: PyTorch %s, ag %s' % (c.what, list(ref.shape), c.shape), c.at)
+    got = torch.tensor(c.vals, dtype=torch.float64).reshape(ref.shape)
+    if scale is None:
+        scale = c.scale if c.scale is not None else max_abs([ref])
     tol = RTOL * ref.abs() + ATOL * scale
     err = (got - ref).abs()
     bad = ~(err <= tol)               # NaN counts as bad
-    if ref.numel():
-        ratio = (err / tol).max().item()
-        if not ratio <= WORST[0]:
-            WORST[:] = [ratio, what]
     if bad.any():
         i = int(torch.nonzero(bad.flatten())[0])
         pos = tuple(int(k) for k in torch.nonzero(bad)[0]) if ref.dim() else ()
         r, g = ref.flatten()[i].item(), got.flatten()[i].item()
         rel = abs(g - r) / abs(r) if r else float('inf')
         raise Mismatch('%s: element %d %s: PyTorch %s, ag %s, |diff| %.3g (relative %.3g) '
-                       '> tolerance %.3g' % (what, i, pos, hexs(r), hexs(g), abs(g - r), rel,
-                                              tol.flatten()[i].item()))
-
-
-def zeros_if_none(grads, leaves):
-    return [g if g is not None else torch.zeros_like(x) for g, x in zip(grads, leaves)]
-
-
-def check_derivatives(graph, env):
-    loss = env[graph['loss']]
-    leaf_ids = [n['id'] for n in graph['nodes'] if n['kind'] == 'leaf' and n['rg']]
-    leaves = [env[i] for i in leaf_ids]
-    recs = {(k, i): (s, v) for k, i, s, v in graph['records']}
-    for i in leaf_ids:
-        for k in ('grad', 'gradcg', 'vec', 'hvp'):
-            if (k, i) not in recs:
-                raise Mismatch('no %s record for leaf %%%d' % (k, i))
-    grads = zeros_if_none(torch.autograd.grad(loss, leaves, create_graph=True,
-                                              allow_unused=True), leaves)
-    scale = max_abs(grads)
-    for i, g in zip(leaf_ids, grads):
-        compare('grad (ag_backward) of leaf %%%d' % i, g, recs['grad', i][1], recs['grad', i][0],
-                scale)
-        compare('grad (ag_grad, create_graph) of leaf %%%d' % i, g, recs['gradcg', i][1],
-                recs['gradcg', i][0], scale)
-    vs = [torch.tensor(recs['vec', i][1]).reshape(recs['vec', i][0]) for i in leaf_ids]
-    live = [(g, v) for g, v in zip(grads, vs) if g.requires_grad]
-    if live:
-        hv = torch.autograd.grad([g for g, _ in live], leaves, grad_outputs=[v for _, v in live],
-                                 allow_unused=True)
-        hv = zeros_if_none(hv, leaves)
-    else:
-        hv = [torch.zeros_like(x) for x in leaves]
-    scale = max_abs(hv)
-    for i, h in zip(leaf_ids, hv):
-        compare('Hessian-vector product for leaf %%%d' % i, h, recs['hvp', i][1],
-                recs['hvp', i][0], scale)
+                       '> tolerance %.3g (absolute floor 1e-12 x %.3g)'
+                       % (c.what, i, pos, hexs(r), hexs(g), abs(g - r), rel,
+                          tol.flatten()[i].item(), scale), c.at)
+    return (err / tol).max().item() if ref.numel() else 0.0
 
 
 def replay(graph, counts):
-    """Returns None when every value matches, else (message, node index)."""
-    env = {}
-    at = None
-    try:
-        for k, node in enumerate(graph['nodes']):
-            at = k
-            if node['kind'] == 'leaf':
-                env[node['id']] = recorded(node).requires_grad_(node['rg'])
-                continue
+    """Returns (None, second_look) when every value matches (second_look:
+    only with the flow scales), else ((message, node index), False)."""
+    for name in graph['notes']:
+        counts[name] = counts.get(name, 0) + 1
+    for node in graph['nodes']:
+        if node['kind'] == 'node':
             counts[node['op']] = counts.get(node['op'], 0) + 1
-            y = run_node(node, env)
-            compare('value of %%%d %s' % (node['id'], node['op']), y, node['vals'], node['shape'])
-            env[node['id']] = y
-        at = None
-        if graph['loss'] is None:
-            raise Mismatch('no loss record')
-        check_derivatives(graph, env)
+    try:
+        checks, flow_scales = evaluate(graph)
+        try:
+            worst = max([compare(c) for c in checks] + [0.0])
+            second = False
+        except Mismatch:
+            fl = flow_scales()
+            worst = 0.0
+            for c in checks:
+                own = c.scale if c.scale is not None else max_abs([c.ref])
+                worst = max(worst, compare(c, max(own, fl.get(c.flow, 1.0)
+                                                  if isinstance(c.flow, str) else c.flow)))
+            second = True
+        if not worst <= WORST[0]:
+            WORST[0] = worst
+        return None, second
     except Mismatch as e:
-        return str(e), at
-    except (RuntimeError, TypeError, IndexError, KeyError, ValueError) as e:
-        return 'PyTorch rejected the op: %s: %s' % (type(e).__name__, e), at
-    return None
+        return (str(e), e.at), False
 
 
 def report(path, graph, msg, at, detail):
@@ -372,8 +471,10 @@ def report(path, graph, msg, at, detail):
     print('  op sequence%s:' % ('' if at is None else ' up to the first mismatch'))
     for n in nodes:
         print('    ' + n['text'] + ('   <-- here' if at is not None and n is nodes[-1] else ''))
-    print('  reproduce: build/difftest/gen --seed %d --count 1 > g.txt && '
-          '/usr/bin/python3 difftest/replay.py g.txt' % seed)
+    how = ('--repro ' + graph['tag'][len('repro_'):] if graph['tag'].startswith('repro_')
+           else '--seed %d --count 1' % seed)
+    print('  reproduce: build/difftest/gen %s > g.txt && /usr/bin/python3 difftest/replay.py g.txt'
+          % how)
 
 
 def main(argv):
@@ -389,13 +490,14 @@ def main(argv):
     if not paths:
         print('usage: replay.py [--expect N] [--quiet] FILE...', file=sys.stderr)
         return 2
-    n = failed = 0
+    n = failed = second = 0
     counts = {}
     try:
         for path in paths:
             for graph in read_graphs(path):
                 n += 1
-                res = replay(graph, counts)
+                res, looked_twice = replay(graph, counts)
+                second += looked_twice
                 if res:
                     failed += 1
                     if not quiet or failed <= DETAILS:
@@ -404,7 +506,8 @@ def main(argv):
         print('replay: bad input: %s' % e)
         return 2
     print('replay: %d graphs, %d passed, %d failed' % (n, n - failed, failed))
-    print('replay-worst: %.3g of the tolerance (%s)' % (WORST[0], WORST[1]))
+    print('replay-worst: %.3g of the tolerance' % WORST[0])
+    print('replay-second-look: %d passed only on the second look' % second)
     print('replay-ops: ' + ' '.join('%s=%d' % kv for kv in sorted(counts.items())))
     if expect is not None and n != expect:
         print('replay: expected %d graphs, read %d' % (expect, n))

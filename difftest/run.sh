@@ -62,25 +62,28 @@ ensure_torch() {
         skip "apt-get install python3-torch failed or did not give $PY a torch"
     fi
     why=$("$PY" -c 'import torch' 2>&1 | tail -n 1)
-    skip "$PY cannot import torch (${why:-no message}) and it cannot be installed here (needs root and apt-get)"
+    skip "$PY cannot import torch (${why:-no message}); installing needs root and apt-get"
 }
 
 ensure_torch
 mkdir -p "$OUT" || exit 1
 rm -f "$OUT"/batch_*
 start=$(date +%s.%N)
-echo "difftest: $N graphs from seed $SEED, $BATCH per PyTorch process, $JOBS at once ($("$PY" -c 'import torch; print("PyTorch", torch.__version__)'))"
+version=$("$PY" -c 'import torch; print(torch.__version__)')
+echo "difftest: $N graphs from seed $SEED, $BATCH per PyTorch process, $JOBS at once" \
+     "(PyTorch $version)"
 
 # One batch: generate, replay, keep the report.
 batch() {
     k=$1 first=$2 count=$3
-    if ! "$GEN" --seed "$first" --count "$count" $GENFLAGS > "$OUT/batch_$k.txt" 2> "$OUT/batch_$k.out"; then
-        echo "difftest: the generator failed on batch $k (seeds $first..)" >> "$OUT/batch_$k.out"
-        echo "replay: $count graphs, 0 passed, $count failed" >> "$OUT/batch_$k.out"
+    txt="$OUT/batch_$k.txt" out="$OUT/batch_$k.out"
+    if ! "$GEN" --seed "$first" --count "$count" $GENFLAGS > "$txt" 2> "$out"; then
+        echo "difftest: the generator failed on batch $k (seeds $first..)" >> "$out"
+        echo "replay: $count graphs, 0 passed, $count failed" >> "$out"
         return
     fi
-    "$PY" "$HERE/replay.py" --quiet --expect "$count" "$OUT/batch_$k.txt" >> "$OUT/batch_$k.out" 2>&1
-    echo "status $?" >> "$OUT/batch_$k.out"
+    "$PY" "$HERE/replay.py" --quiet --expect "$count" "$txt" >> "$out" 2>&1
+    echo "status $?" >> "$out"
 }
 
 k=0 done=0
@@ -99,8 +102,14 @@ k=0 bad_harness=0
 while [ "$k" -lt "$n_batches" ]; do
     f="$OUT/batch_$k.out"
     grep -v '^replay' "$f" | grep -v '^status 0$' | grep -v '^status 1$'
-    grep -q '^replay: [0-9]* graphs' "$f" || { echo "difftest: batch $k gave no result"; bad_harness=1; }
-    grep -q '^status 2$' "$f" && { echo "difftest: batch $k: bad input (see $f)"; bad_harness=1; }
+    if ! grep -q '^replay: [0-9]* graphs' "$f"; then
+        echo "difftest: batch $k gave no result"
+        bad_harness=1
+    fi
+    if grep -q '^status 2$' "$f"; then
+        echo "difftest: batch $k: bad input (see $f)"
+        bad_harness=1
+    fi
     if ! grep -q ' 0 failed$' "$f"; then
         echo "difftest: batch $k failed: its graphs are in $OUT/batch_$k.txt"
     else
@@ -113,6 +122,7 @@ cat "$OUT"/batch_*.out | awk -v n="$N" -v t0="$start" -v t1="$end" -v harness="$
     -v ops="$("$GEN" --list-ops | grep -v 'known bug' | tr '\n' ' ')" '
     /^replay: [0-9]+ graphs/ { graphs += $2; passed += $4; failed += $6 }
     /^replay-worst:/ { w = $2 + 0; if (w > worst) worst = w }
+    /^replay-second-look:/ { second += $2 }
     /^replay-ops:/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); seen[kv[1]] += kv[2] } }
     END {
         n_ops = split(ops, list, " "); missing = ""; covered = 0
@@ -120,8 +130,14 @@ cat "$OUT"/batch_*.out | awk -v n="$N" -v t0="$start" -v t1="$end" -v harness="$
             if (seen[list[i]] > 0) covered++; else missing = missing " " list[i]
         printf "difftest: %d of %d op kinds exercised%s\n", covered, n_ops,
                missing == "" ? "" : " (not reached in this run:" missing ")"
-        printf "difftest: worst error %.3g of the tolerance (1e-10 relative)\n", worst
-        if (graphs != n) { printf "difftest: expected %d graphs, replayed %d\n", n, graphs; failed += n - graphs }
+        printf "difftest: worst error %.3g of the tolerance in a passing graph\n", worst
+        if (second > 0)
+            printf "difftest: %d graph(s) passed only on the second look (rounding %s)\n",
+                   second, "relative to the largest derivatives flowing, see README"
+        if (graphs != n) {
+            printf "difftest: expected %d graphs, replayed %d\n", n, graphs
+            failed += n - graphs
+        }
         printf "difftest: %d passed, %d failed (%.1f s)\n", passed, failed, t1 - t0
         exit (failed > 0 || harness) ? 1 : 0
     }'

@@ -14,9 +14,10 @@
 #    wrong shape are errors, not passes;
 # 5. without PyTorch, run.sh says SKIPPED loudly, exits 0, and exits 1
 #    with DIFFTEST_REQUIRE=1;
-# 6. each difftest/repro_*.txt (a known library bug) still fails; when one
-#    passes, the bug is fixed: the check says so, and the op's known_bug
-#    flag in the generator should be cleared.
+# 6. each known library bug (gen --list-repros) still fails, both its
+#    reproducer built by the library now and the recorded difftest/repro_
+#    NAME.txt; when the first passes, the bug is fixed: the check fails and
+#    says to clear the op's known_bug flag in the generator.
 set -u
 GEN=${1:?usage: selftest.sh GEN}
 PY=${DIFFTEST_PYTHON:-/usr/bin/python3}
@@ -49,7 +50,8 @@ for kind in value:'value of %' loss:'value of %.* mul_scalar' grad:'grad (ag_bac
     caught=$(grep -c "^difftest: FAIL graph .*: $what" "$TMP/out")
     [ "$st" = 1 ] && grep -q " 0 passed, $N failed" "$TMP/out" && [ "$caught" -ge 3 ] &&
         ok "a wrong $name (1e-8 relative) is caught in all $N graphs" ||
-        bad "a wrong $name must fail every graph (status $st, $caught named): $(tail -n 3 "$TMP/out")"
+        bad "a wrong $name must fail every graph (status $st, $caught named):" \
+            "$(tail -n 3 "$TMP/out")"
 done
 
 "$GEN" --seed 500 --count $N --inject tiny > "$TMP/tiny.txt"
@@ -74,7 +76,8 @@ st=$(replay "$TMP/shape.txt")
 [ "$st" = 1 ] && grep -q 'shape: PyTorch' "$TMP/out" && ok "a wrong shape fails its graph" ||
     bad "wrong shape: status $st"
 
-DIFFTEST_PYTHON=/nonexistent/python3 DIFFTEST_NO_INSTALL=1 sh "$HERE/run.sh" "$GEN" > "$TMP/skip" 2>&1
+DIFFTEST_PYTHON=/nonexistent/python3 DIFFTEST_NO_INSTALL=1 \
+    sh "$HERE/run.sh" "$GEN" > "$TMP/skip" 2>&1
 st=$?
 [ "$st" = 0 ] && grep -q '^difftest: SKIPPED, PyTorch not available: ' "$TMP/skip" &&
     ok "no PyTorch: a loud SKIPPED line, status 0" || bad "skip: status $st: $(cat "$TMP/skip")"
@@ -83,11 +86,15 @@ DIFFTEST_REQUIRE=1 DIFFTEST_PYTHON=/nonexistent/python3 DIFFTEST_NO_INSTALL=1 \
 st=$?
 [ "$st" = 1 ] && ok "no PyTorch with DIFFTEST_REQUIRE=1: status 1" || bad "require: status $st"
 
-for r in "$HERE"/repro_*.txt; do
-    [ -e "$r" ] || continue
-    st=$(replay "$r")
-    [ "$st" = 1 ] && ok "$(basename "$r") still fails (the known bug is still there)" ||
-        bad "$(basename "$r") passes (status $st): the bug looks fixed; clear its known_bug flag in the generator"
+for name in $("$GEN" --list-repros); do
+    "$GEN" --repro "$name" > "$TMP/repro.txt"
+    st=$(replay "$TMP/repro.txt")
+    [ "$st" = 1 ] && ok "known bug $name: its reproducer, built by the library now, still fails" ||
+        bad "known bug $name: the reproducer passes (status $st): the bug looks fixed;" \
+            "clear its known_bug flag in the generator and remove its reproducer"
+    [ -f "$HERE/repro_$name.txt" ] && st=$(replay "$HERE/repro_$name.txt") && [ "$st" = 1 ] &&
+        ok "difftest/repro_$name.txt (the recorded case) fails as it should" ||
+        bad "difftest/repro_$name.txt is missing or does not fail"
 done
 
 echo "difftest-selftest: $pass passed, $fail failed"
