@@ -1,20 +1,29 @@
 /*
 ** gen_ops.c: generators for the elementwise ops (ag_unary.h, ag_binary.h),
-** the comparison masks with ag_where, ag_detach and ag_dropout_mask.
-** Reductions, products and shape ops are in gen_ops2.c.
+** the comparison masks with ag_where, ag_detach, ag_dropout_mask, and the
+** exact-kink generators (kink_*). Reductions, products and shape ops are in
+** gen_ops2.c and gen_ops3.c.
 **
-** Safe domains (inputs a generator accepts; everything else is redrawn):
-** log, sqrt and pow with a fractional exponent, pow's base: >= 0.05;
-** reciprocal, div's denominator, negative powers: |x| >= 0.1;
-** abs, relu, leaky_relu, elu, sign: |x| > 1e-6 (no kink);
-** clamp: every value > 1e-6 from both bounds; maximum, minimum, masks:
-** |a - b| > 1e-6 everywhere (no ties); exp: x <= 6; softplus: |x| <= 15
-** (below PyTorch's threshold of 20, where its formula changes); tanh:
-** |x| <= 5 and sigmoid: |x| <= 10 (saturated, their derivatives 1 - y^2
-** and y (1 - y) lose digits to cancellation: 3e-9 relative at tanh(11),
-** seen as an HVP mismatch in both libraries' rounding); div: no element
-** with a == b (x/x, also through a reshape: an exact 1 whose derivatives
-** are pure rounding residue, 4e-12 against 0).
+** Safe domains (inputs a generator accepts; anything else is redrawn):
+**   log, sqrt, fractional powers, pow's base     >= 0.05
+**   reciprocal, div's denominator, powers < 0    |x| >= 0.1
+**   abs, relu, leaky_relu, elu, sign             |x| > 1e-6 (no kink)
+**   clamp                                        > 1e-6 from both bounds
+**   maximum, minimum, masks                      |a - b| > 1e-6 (no tie)
+**   exp                                          x <= 6
+**   softplus                                     |x| <= 15 (PyTorch's
+**                                                formula changes at 20)
+**   tanh, sigmoid                                |x| <= 5, |x| <= 10
+**   div                                          no element with a == b
+**   pow's exponent                               |b| > 1e-6
+** Why the last four: saturated, tanh' = 1 - y^2 and sigmoid' = y (1 - y)
+** lose digits to cancellation (3e-9 relative at tanh(11), an HVP mismatch
+** made of both libraries' rounding); x/x, also through a reshape, is an
+** exact 1 whose derivatives are pure rounding residue (4e-12 against 0);
+** and PyTorch 1.13's pow backward masks d/da with where(b == 0, 0, ...),
+** so at b == 0 exactly its Hessian is asymmetric (d(dy/da)/db = 0 but
+** d(dy/db)/da = 1/a, the true value, which this library gives both ways):
+** a quirk of the reference, not a bug here.
 */
 #include <math.h>
 #include <string.h>
@@ -161,6 +170,7 @@ static int run_binary(dt_gen *g, const dt_op *op)
     }
     ag_tensor *xa = g->nodes[a].x, *xb = g->nodes[b].x;
     if (d->kind == 3 && dt_min_gap(g, xa, xb) <= DT_KINK) return -1;
+    if (d->kind == 2 && dt_min_abs(&g->nodes[b]) <= DT_KINK) return -1;   /* see above */
     if (d->kind == 1 && dt_min_gap(g, xa, xb) == 0) return -1;   /* x/x, see above */
     dt_begin(g);
     dt_arg_t(g, a), dt_arg_t(g, b);

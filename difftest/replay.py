@@ -42,8 +42,8 @@ Exceptions to exact replay (documented in difftest/README.md):
   mask is taken as a constant after checking that every entry is 0 or
   1 / (1 - p).
 
-Prints one line per failing graph (the first few in detail with the op
-sequence and a command to reproduce it), then
+Prints one line per failing graph, the first 3 (with --quiet: the first)
+in detail with the op sequence and a command to reproduce it, then
 "replay: N graphs, P passed, F failed" and "replay-ops: name=count ...".
 Exit status: 0 all passed, 1 a graph failed, 2 bad input.
 """
@@ -478,13 +478,13 @@ def report(path, graph, msg, at, detail):
 
 
 def main(argv):
-    expect, quiet, paths = None, False, []
+    expect, details, paths = None, DETAILS, []
     args = iter(argv)
     for a in args:
         if a == '--expect':
             expect = int(next(args))
         elif a == '--quiet':
-            quiet = True
+            details = 1
         else:
             paths.append(a)
     if not paths:
@@ -500,8 +500,7 @@ def main(argv):
                 second += looked_twice
                 if res:
                     failed += 1
-                    if not quiet or failed <= DETAILS:
-                        report(path, graph, res[0], res[1], failed <= DETAILS)
+                    report(path, graph, res[0], res[1], failed <= details)
     except (ValueError, OSError) as e:
         print('replay: bad input: %s' % e)
         return 2
