@@ -563,8 +563,8 @@ static int repro_elu_at_0(dt_gen *g)
     return dt_commit(g, "sum", ag_sum(g->t, g->nodes[e].x, AG_ALL, 0));
 }
 
-/* Minimal graphs of the known library bugs (gen --repro NAME), built by the
-   library as it is now, so the self-test sees when one gets fixed. */
+/* Minimal graphs of library bugs difftest found (gen --repro NAME), built
+   by the library as it is now: the self-test checks they stay fixed. */
 static const struct repro {
     const char *name;
     int (*build)(dt_gen *g);

@@ -380,9 +380,9 @@ const dt_op dt_ops_a[] = {
     {"where", run_where, NULL, 0}, {"dropout_mask", run_dropout, NULL, 0},
     {"kink_relu", run_kink, &kinds[0], 0}, {"kink_abs", run_kink, &kinds[1], 0},
     {"kink_leaky_relu", run_kink, &kinds[2], 0},
-    /* KNOWN BUG (repro_elu_second_derivative_at_0.txt): at x == 0 exactly,
-       the library's elu''(0) is alpha, PyTorch's is 0; only HVPs differ. */
-    {"kink_elu", run_kink, &kinds[3], 1},
+    /* was a bug (repro_elu_second_derivative_at_0.txt): at x == 0 exactly
+       elu''(0) was alpha, PyTorch's is 0; fixed, now compared like the rest */
+    {"kink_elu", run_kink, &kinds[3], 0},
     {"kink_clamp", run_kink, &kinds[4], 0}, {"kink_sign", run_kink, &kinds[5], 0},
     {"kink_maximum_tie", run_kink, &kinds[6], 0}, {"kink_max_tie", run_kink, &kinds[7], 0},
 };

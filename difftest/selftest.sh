@@ -14,10 +14,9 @@
 #    wrong shape are errors, not passes;
 # 5. without PyTorch, run.sh says SKIPPED loudly, exits 0, and exits 1
 #    with DIFFTEST_REQUIRE=1;
-# 6. each known library bug (gen --list-repros) still fails, both its
-#    reproducer built by the library now and the recorded difftest/repro_
-#    NAME.txt; when the first passes, the bug is fixed: the check fails and
-#    says to clear the op's known_bug flag in the generator.
+# 6. each library bug difftest found (gen --list-repros) stays fixed: its
+#    reproducer built by the library now passes, while the recorded
+#    difftest/repro_NAME.txt (the buggy output) still fails.
 set -u
 GEN=${1:?usage: selftest.sh GEN}
 PY=${DIFFTEST_PYTHON:-/usr/bin/python3}
@@ -89,11 +88,10 @@ st=$?
 for name in $("$GEN" --list-repros); do
     "$GEN" --repro "$name" > "$TMP/repro.txt"
     st=$(replay "$TMP/repro.txt")
-    [ "$st" = 1 ] && ok "known bug $name: its reproducer, built by the library now, still fails" ||
-        bad "known bug $name: the reproducer passes (status $st): the bug looks fixed;" \
-            "clear its known_bug flag in the generator and remove its reproducer"
+    [ "$st" = 0 ] && ok "fixed bug $name: its reproducer, built by the library now, passes" ||
+        bad "fixed bug $name is back: the reproducer fails (status $st)"
     [ -f "$HERE/repro_$name.txt" ] && st=$(replay "$HERE/repro_$name.txt") && [ "$st" = 1 ] &&
-        ok "difftest/repro_$name.txt (the recorded case) fails as it should" ||
+        ok "difftest/repro_$name.txt (the recorded buggy output) still fails, as a record should" ||
         bad "difftest/repro_$name.txt is missing or does not fail"
 done
 
