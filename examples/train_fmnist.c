@@ -48,15 +48,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: train_fmnist [options]\n"
-        "  --epochs N          epochs at most (default 20; early stopping may end sooner)\n"
+        "  --epochs N          epochs at most (default 30; early stopping may end sooner)\n"
         "  --batch-size N      mini-batch size (default 128)\n"
         "  --lr X              learning rate (default 2e-3)\n"
         "  --optimizer NAME    adam adamw sgd rmsprop adagrad adadelta adamax nadam (default adam)\n"
         "  --schedule NAME     cosine step exponential plateau none (default cosine)\n"
         "  --hidden A,B,...    hidden layer sizes (default 256,128)\n"
-        "  --dropout P         dropout probability (default 0.2)\n"
+        "  --dropout P         dropout probability (default 0.3)\n"
         "  --weight-decay X    L2 weight decay (default 0)\n"
-        "  --patience N        early-stopping patience in epochs (default 5)\n"
+        "  --patience N        early-stopping patience in epochs (default 8)\n"
         "  --seed N            random seed (default 1)\n"
         "  --threads N         worker threads (default: all cores)\n"
         "  --dtype f32|f64     (default f32)\n"
@@ -459,7 +459,7 @@ static void print_confusion(int64_t m[10][10], int k, int synthetic)
 static void defaults(config *c)
 {
     memset(c, 0, sizeof *c);
-    c->epochs = 20, c->batch = 128, c->lr = 2e-3, c->dropout = 0.2, c->patience = 5;
+    c->epochs = 30, c->batch = 128, c->lr = 2e-3, c->dropout = 0.3, c->patience = 8;
     c->val_frac = 0.1, c->seed = 1, c->dtype = AG_F32, c->n_hidden = 2;
     c->hidden[0] = 256, c->hidden[1] = 128;
     strcpy(c->optimizer, "adam"), strcpy(c->schedule, "cosine");
@@ -560,7 +560,7 @@ int main(int argc, char **argv)
     defaults(&c);
     int pr = parse_args(argc, argv, &c);
     if (pr) return pr > 0 ? 0 : 2;
-    if (c.quick && c.epochs == 20) c.epochs = 3;
+    if (c.quick && c.epochs == 30) c.epochs = 3;
     if (c.threads && ag_set_num_threads(c.threads) != AG_OK) return fail("--threads");
     if (mkdir(c.out, 0777) != 0 && access(c.out, W_OK) != 0)
         return fprintf(stderr, "train_fmnist: cannot create the folder '%s'\n", c.out), 1;
