@@ -132,7 +132,7 @@ data:
 # The main job: train the Fashion-MNIST classifier with the default settings.
 DEMO_FLAGS ?=
 demo: data $(BUILD)/examples/train_fmnist
-	$(BUILD)/examples/train_fmnist --data $(FMNIST_DIR) --out build/demo $(DEMO_FLAGS)
+	$(BUILD)/examples/train_fmnist --out build/demo $(DEMO_FLAGS)
 
 # ---------------------------------------------------------------- install
 install: lib

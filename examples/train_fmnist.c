@@ -34,6 +34,7 @@
 typedef struct config {
     int epochs, batch, n_hidden, hidden[MAX_HIDDEN], threads, patience, quick, resume;
     int stop_after;     /* epochs to train in this run at most (0: all) */
+    int data_given;     /* --data named a folder: missing files are an error */
     double lr, dropout, weight_decay, val_frac;
     uint64_t seed;
     ag_dtype dtype;
@@ -60,7 +61,8 @@ static void usage(FILE *f)
         "  --seed N            random seed (default 1)\n"
         "  --threads N         worker threads (default: all cores)\n"
         "  --dtype f32|f64     (default f32)\n"
-        "  --data DIR          folder with the unpacked IDX files (default build/data/fashion-mnist)\n"
+        "  --data DIR          folder with the unpacked IDX files (default build/data/fashion-mnist;\n"
+        "                      without it the default falls back to a synthetic task)\n"
         "  --out DIR           output folder (default fmnist-out)\n"
         "  --resume            continue from DIR/last.ckpt\n"
         "  --stop-after N      train at most N epochs in this run (then --resume)\n"
@@ -123,7 +125,8 @@ static int parse_args(int argc, char **argv, config *c)
         else if (!strcmp(a, "--schedule") && v && strlen(v) < sizeof c->schedule)
             strcpy(c->schedule, v);
         else if (!strcmp(a, "--out") && v && strlen(v) < sizeof c->out) strcpy(c->out, v);
-        else if (!strcmp(a, "--data") && v && strlen(v) < sizeof c->data) strcpy(c->data, v);
+        else if (!strcmp(a, "--data") && v && strlen(v) < sizeof c->data)
+            strcpy(c->data, v), c->data_given = 1;
         else {
             fprintf(stderr, "train_fmnist: unknown or incomplete option '%s' (see --help)\n", a);
             return -1;
@@ -155,6 +158,10 @@ static int load_data(const config *c, data *d)
     snprintf(tlbl, sizeof tlbl, "%s/t10k-labels-idx1-ubyte", c->data);
     ag_dataset *all = NULL;
     memset(d, 0, sizeof *d);
+    if (access(img, R_OK) != 0 && c->data_given) {
+        fprintf(stderr, "train_fmnist: --data %s: cannot read %s\n", c->data, img);
+        return -1;
+    }
     if (access(img, R_OK) != 0) {
         printf("Fashion-MNIST not found in %s (make demo unpacks it there from Debian's\n"
                "dataset-fashion-mnist): training on two interleaved spirals instead.\n",

@@ -31,11 +31,16 @@ head -c 1000 build/data/fashion-mnist/train-images-idx3-ubyte > $OUT/bad/train-i
 cp build/data/fashion-mnist/train-labels-idx1-ubyte $OUT/bad/ 2>/dev/null || true
 ! $BIN/train_fmnist --quick --data $OUT/bad --out $OUT/d 2> $OUT/e3.txt
 grep -qi "truncated\|short\|size" $OUT/e3.txt
+rc=0; $BIN/train_fmnist --quick --data $OUT/no-such-folder --out $OUT/e 2> $OUT/e5.txt || rc=$?
+test $rc -eq 1
+grep -q "no-such-folder: cannot read" $OUT/e5.txt
 ! $BIN/train_fmnist --quick --resume --out $OUT/nothing-here 2> $OUT/e4.txt
 grep -q "resume" $OUT/e4.txt
 if [ -n "$VBIN" ]; then             # the error paths under Valgrind
     rc=0; $VALGRIND $VBIN/train_fmnist --frobnicate 2> $OUT/v1.txt || rc=$?
     test $rc -eq 2                  # the program's own code, not Valgrind's 99
     rc=0; $VALGRIND $VBIN/train_fmnist --quick --data $OUT/bad --out $OUT/v 2> $OUT/v2.txt || rc=$?
+    test $rc -eq 1
+    rc=0; $VALGRIND $VBIN/train_fmnist --quick --data $OUT/nowhere --out $OUT/v 2> $OUT/v3.txt || rc=$?
     test $rc -eq 1
 fi
