@@ -190,6 +190,11 @@ void ag_tape_reset(ag_tape *t);
 
 ag_status ag_tape_status(const ag_tape *t);
 const char *ag_tape_errmsg(const ag_tape *t);   /* "" when no error */
+/* Checks that x may be used on t (not NULL, persistent or of t's current
+   generation), as every op does; otherwise records the error, naming fn
+   and arg, and returns it. For layers that read a tensor's values before
+   any op sees it. Returns t's status if t is already in error. */
+ag_status ag_tape_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
 /* Records an error on t (printf-style) unless t already holds one, and
    returns s: for layers and user code that check their own inputs. */
 ag_status ag_tape_set_error(ag_tape *t, ag_status s, const char *fmt, ...)

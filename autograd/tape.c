@@ -89,7 +89,7 @@ void ag_tape_reset(ag_tape *t)
     size_t total = 0;
     for (int i = 0; i < t->nblocks; i++) total += t->blocks[i].cap;
     if (t->nblocks > 1) {           /* coalesce: one block from now on */
-        char *base = malloc(total);
+        char *base = aligned_alloc(AGI_ALIGN, total);   /* total: a multiple of 64 */
         if (base) {
             for (int i = 0; i < t->nblocks; i++) free(t->blocks[i].base);
             t->blocks[0].base = base;
@@ -284,6 +284,13 @@ void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
     vsnprintf(t->msg, sizeof t->msg, fmt, ap);
     va_end(ap);
     return NULL;
+}
+
+ag_status ag_tape_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
+{
+    if (!t) return AG_ERR_ARG;
+    if (t->status != AG_OK) return t->status;
+    return agi_check(t, fn ? fn : "ag_tape_check", arg ? arg : "x", x) ? AG_OK : t->status;
 }
 
 ag_status ag_tape_set_error(ag_tape *t, ag_status s, const char *fmt, ...)

@@ -49,6 +49,7 @@ static ag_tensor *embedding_forward(ag_module *m, ag_tape *t, ag_tensor *x)
     embedding *e = (embedding *)m;
     char s[128];
     if (!x) return ag_tape_set_error(t, AG_ERR_ARG, "%s: x is NULL", e->desc), NULL;
+    if (ag_tape_check(t, e->desc, "x", x) != AG_OK) return NULL;   /* read below */
     int nd = ag_tensor_ndim(x);
     if (nd >= AG_MAX_DIMS)
         return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x %s has too many dimensions for the "

@@ -89,6 +89,7 @@ static ag_tensor *clamped_log(ag_tape *t, ag_tensor *x)
 /* 1 when every element of probs is in [0, 1] (NaN is not). */
 static int check_probs(ag_tape *t, const char *fn, const ag_tensor *probs)
 {
+    if (ag_tape_check(t, fn, "probs", probs) != AG_OK) return 0;
     for (int64_t i = 0; i < ag_tensor_numel(probs); i++) {
         double v = ag_tensor_get(probs, i);
         if (!(v >= 0 && v <= 1))
@@ -160,6 +161,7 @@ ag_tensor *ag_hinge_loss(ag_tape *t, ag_tensor *scores, ag_tensor *labels, ag_re
 {
     const char *fn = "ag_hinge_loss";
     if (!pair_args(t, fn, "scores", scores, "labels", labels, red, 0)) return NULL;
+    if (ag_tape_check(t, fn, "labels", labels) != AG_OK) return NULL;
     for (int64_t i = 0; i < ag_tensor_numel(labels); i++) {
         double v = ag_tensor_get(labels, i);
         if (v != 1 && v != -1)

@@ -188,6 +188,9 @@ START_TEST(test_stale_tensor_accessors_are_safe)
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_set: the tensor was made before"));
     ck_assert_ptr_null(ag_tensor_clone(x));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_clone: x was made before"));
+    ck_assert_int_eq(ag_tape_check(t, "my_layer", "x", x), AG_ERR_STATE);  /* for layers */
+    ck_assert_ptr_nonnull(strstr(ag_tape_errmsg(t), "my_layer: x was made before the tape"));
+    ag_tape_clear_error(t);
     ag_zero_grad(x);                                           /* a no-op, no write */
     ck_assert_ptr_null(ag_tensor_grad(x));
     ck_assert_int_eq(ag_tensor_numel(x), 3);                   /* the header is fine */
