@@ -79,6 +79,22 @@ static inline void tu_push_from_zero(ag_tensor *x, double gap)
         ck_assert_int_gt(r2_.checked, 0);                                     \
     } while (0)
 
+/* fn's output squared (ctx points at an ag_fn): y = f(x)^2 makes the second
+   derivative through f's backward non-zero even for a linear f. */
+static inline ag_tensor *tu_apply_squared(ag_tape *t, ag_tensor *const *in, void *ctx)
+{
+    ag_tensor *y = (*(ag_fn *)ctx)(t, in, NULL);
+    return ag_mul(t, y, y);
+}
+
+/* gradcheck + gradgradcheck of fn alone and of fn squared. */
+#define TU_ASSERT_GRADS_ALSO_SQUARED(fn, n, in)                               \
+    do {                                                                      \
+        ag_fn f_ = (fn);                                                      \
+        tu_assert_gradchecks(f_, NULL, (n), (in));                            \
+        tu_assert_gradchecks(tu_apply_squared, &f_, (n), (in));               \
+    } while (0)
+
 /* Asserts the op result is NULL and the tape holds status with msg parts. */
 #define tu_assert_error(t, result, status, part1, part2)                      \
     do {                                                                      \
