@@ -9,7 +9,7 @@
 ** recorded and can be differentiated again. Nodes that lead to no wanted
 ** leaf are skipped (mark[] is computed in one forward sweep).
 */
-#include "ag_internal.h"
+#include "ag_ops_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +27,37 @@ static void accumulate_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
 
 static const agi_op op_accumulate = {"ag_grad (accumulate)", accumulate_backward};
 
+/* y[i] = a[i] + b[i] over [lo, hi) (y may be a: an accumulation in place). */
+typedef struct add_job {
+    ag_tensor *y;
+    const ag_tensor *a, *b;
+} add_job;
+
+static void add_range(void *job, int64_t lo, int64_t hi)
+{
+    const add_job *j = job;
+    if (j->y->dtype == AG_F64) {
+        const double *pa = AGI_F64(j->a), *pb = AGI_F64(j->b);
+        double *py = AGI_F64(j->y);
+        AGI_VLOOP(i, lo, hi, py[i] = pa[i] + pb[i];);
+    } else {
+        const float *pa = AGI_F32(j->a), *pb = AGI_F32(j->b);
+        float *py = AGI_F32(j->y);
+        AGI_VLOOP(i, lo, hi, py[i] = pa[i] + pb[i];);
+    }
+}
+
+static void add_into(ag_tensor *y, const ag_tensor *a, const ag_tensor *b)
+{
+    add_job j = {y, a, b};
+    agi_parallel_range(y->numel, AGI_PAR_GRAIN, add_range, &j);
+}
+
 ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     ag_tensor *y = agi_new_like(t, op_accumulate.name, a);
     if (!y) return NULL;
-    if (a->dtype == AG_F64) {
-        const double *pa = AGI_F64(a), *pb = AGI_F64(b);
-        double *py = AGI_F64(y);
-        for (int64_t i = 0; i < y->numel; i++) py[i] = pa[i] + pb[i];
-    } else {
-        const float *pa = AGI_F32(a), *pb = AGI_F32(b);
-        float *py = AGI_F32(y);
-        for (int64_t i = 0; i < y->numel; i++) py[i] = pa[i] + pb[i];
-    }
+    add_into(y, a, b);
     ag_tensor *in[2] = {a, b};
     agi_record(t, &op_accumulate, y, 2, in);
     return agi_done(t, &op_accumulate, y);
@@ -95,15 +113,7 @@ static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
             return agi_fail(t, AG_ERR_NOMEM, "ag_backward: out of memory for a grad"), 0;
         if (x->tape) agi_fill(x->grad, 0);
     }
-    if (x->dtype == AG_F64) {
-        double *d = AGI_F64(x->grad);
-        const double *s = AGI_F64(g);
-        for (int64_t i = 0; i < g->numel; i++) d[i] += s[i];
-    } else {
-        float *d = AGI_F32(x->grad);
-        const float *s = AGI_F32(g);
-        for (int64_t i = 0; i < g->numel; i++) d[i] += s[i];
-    }
+    add_into(x->grad, x->grad, g);
     return 1;
 }
 

@@ -14,6 +14,13 @@
 #include <string.h>
 
 #define MAX_SAMPLE_DIMS 3
+#define FILL_GRAIN 8192          /* elements: a batch of fewer stays on one thread */
+
+#if defined(__GNUC__)
+#define AG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define AG_PREFETCH(p) ((void)(p))
+#endif
 
 /* The bytes, shared by a dataset and its views; freed with the last one. */
 typedef struct data_store {
@@ -381,26 +388,60 @@ static int64_t batch_rows(const ag_dataset *ds, const int64_t *order, int64_t st
     return rows;
 }
 
+/* The rows of one batch being assembled (fill_rows). */
+typedef struct fill_job {
+    const ag_dataset *ds;
+    const int64_t *order;
+    int64_t start;
+    ag_dtype dt;
+    void *x;
+    int64_t *labels;
+    double table[256];
+} fill_job;
+
+/* Sample index of batch row r. */
+static int64_t fill_index(const fill_job *j, int64_t r)
+{
+    return j->order ? j->order[j->start + r] : j->start + r;
+}
+
+/* Rows [lo, hi) of the batch: x[r, :] = table[sample bytes], each row's
+   bytes asked for two rows ahead (a shuffled order reads rows scattered
+   over the whole dataset, so each would otherwise wait on memory). */
+static void fill_range(void *ctx, int64_t lo, int64_t hi)
+{
+    const fill_job *j = ctx;
+    const int64_t f = j->ds->features;
+    for (int64_t r = lo; r < hi && r < lo + 2; r++)
+        for (int64_t k = 0; k < f; k += 64)
+            AG_PREFETCH(j->ds->samples + fill_index(j, r) * f + k);
+    for (int64_t r = lo; r < hi; r++) {
+        int64_t i = fill_index(j, r);
+        const uint8_t *src = j->ds->samples + i * f;
+        if (r + 2 < hi)
+            for (int64_t k = 0; k < f; k += 64)
+                AG_PREFETCH(j->ds->samples + fill_index(j, r + 2) * f + k);
+        if (j->dt == AG_F32) {
+            float *dst = (float *)j->x + r * f;
+            for (int64_t k = 0; k < f; k++) dst[k] = (float)j->table[src[k]];
+        } else {
+            double *dst = (double *)j->x + r * f;
+            for (int64_t k = 0; k < f; k++) dst[k] = j->table[src[k]];
+        }
+        if (j->labels) j->labels[r] = j->ds->labels[i];
+    }
+}
+
 /* x[r, :] = (sample(order[start + r]) / 255 - mean) / std for r < rows,
-   through a 256-entry table; labels[r] likewise. x is [rows, features]. */
+   through a 256-entry table; labels[r] likewise. x is [rows, features].
+   Rows are split over the thread pool (ag_parallel_range). */
 static void fill_rows(const ag_dataset *ds, const int64_t *order, int64_t start, int64_t rows,
                       ag_dtype dt, void *x, int64_t *labels)
 {
-    double table[256];
-    for (int v = 0; v < 256; v++) table[v] = (v / 255.0 - ds->mean) / ds->std;
-    int64_t f = ds->features;
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t i = order ? order[start + r] : start + r;
-        const uint8_t *src = ds->samples + i * f;
-        if (dt == AG_F32) {
-            float *dst = (float *)x + r * f;
-            for (int64_t k = 0; k < f; k++) dst[k] = (float)table[src[k]];
-        } else {
-            double *dst = (double *)x + r * f;
-            for (int64_t k = 0; k < f; k++) dst[k] = table[src[k]];
-        }
-        if (labels) labels[r] = ds->labels[i];
-    }
+    fill_job j = {ds, order, start, dt, x, labels, {0}};
+    for (int v = 0; v < 256; v++) j.table[v] = (v / 255.0 - ds->mean) / ds->std;
+    int64_t grain = ds->features > 0 ? FILL_GRAIN / ds->features : rows;
+    ag_parallel_range(rows, grain > 0 ? grain : 1, fill_range, &j);
 }
 
 ag_tensor *ag_dataset_batch(ag_tape *t, const ag_dataset *ds, const int64_t *order,

@@ -10,6 +10,9 @@
 #include "ag_internal.h"
 #include "threads_internal.h"
 #include <tgmath.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 /* ---------------------------------------------------------- loops --- */
 
@@ -50,6 +53,47 @@
             __VA_ARGS__                                                   \
         }                                                                 \
     } while (0)
+
+/*
+** y[i] = sqrt(x[i]) for i < n, vectorized by hand: gcc vectorizes no sqrt
+** while -fmath-errno (the default) keeps a libm call for the errno of a
+** negative x. The SIMD square root is correctly rounded, as sqrt is, so
+** the results are the same; a negative x gives NaN either way. y may be x.
+*/
+#if defined(__AVX512F__)
+#define AGI_SQRT_WS 16
+#define AGI_SQRT_PS(Y, X) _mm512_storeu_ps((Y), _mm512_sqrt_ps(_mm512_loadu_ps(X)))
+#define AGI_SQRT_WD 8
+#define AGI_SQRT_PD(Y, X) _mm512_storeu_pd((Y), _mm512_sqrt_pd(_mm512_loadu_pd(X)))
+#elif defined(__AVX__)
+#define AGI_SQRT_WS 8
+#define AGI_SQRT_PS(Y, X) _mm256_storeu_ps((Y), _mm256_sqrt_ps(_mm256_loadu_ps(X)))
+#define AGI_SQRT_WD 4
+#define AGI_SQRT_PD(Y, X) _mm256_storeu_pd((Y), _mm256_sqrt_pd(_mm256_loadu_pd(X)))
+#elif defined(__SSE2__)
+#define AGI_SQRT_WS 4
+#define AGI_SQRT_PS(Y, X) _mm_storeu_ps((Y), _mm_sqrt_ps(_mm_loadu_ps(X)))
+#define AGI_SQRT_WD 2
+#define AGI_SQRT_PD(Y, X) _mm_storeu_pd((Y), _mm_sqrt_pd(_mm_loadu_pd(X)))
+#endif
+
+static inline void agi_sqrt_f32(float *y, const float *x, int64_t n)
+{
+    int64_t i = 0;
+#ifdef AGI_SQRT_PS
+    for (; i + AGI_SQRT_WS <= n; i += AGI_SQRT_WS) AGI_SQRT_PS(y + i, x + i);
+#endif
+    for (; i < n; i++) y[i] = sqrtf(x[i]);
+}
+
+static inline void agi_sqrt_f64(double *y, const double *x, int64_t n)
+{
+    int64_t i = 0;
+#ifdef AGI_SQRT_PD
+    for (; i + AGI_SQRT_WD <= n; i += AGI_SQRT_WD) AGI_SQRT_PD(y + i, x + i);
+#endif
+    for (; i < n; i++) y[i] = sqrt(x[i]);
+}
 
 /* The least work a task of a split gets, in elements: an elementwise
    kernel splits from 2 * AGI_PAR_GRAIN elements (some microseconds of

@@ -46,6 +46,20 @@ ag_status ag_set_num_threads(int n);
 int ag_get_num_threads(void);
 
 /*
+** Runs fn(ctx, lo, hi) on contiguous pieces that cover [0, n) exactly
+** once (PyTorch's at::parallel_for): on the calling thread when n < 2 *
+** grain, one thread is set or the pool is busy, else over the pool, each
+** piece at least grain long (about 4 pieces per thread). Returns when
+** every piece has run. fn must give each index the same result whatever
+** the piece (then results do not depend on the thread count) and may run
+** on several threads at once, so it must not call ops on one tape from
+** two pieces; ops it calls on its own data run on its thread. For a loop
+** of the user's own (a data loader's batch assembly, a custom kernel).
+*/
+void ag_parallel_range(int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t lo, int64_t hi),
+                       void *ctx);
+
+/*
 ** Joins and frees the pool's workers (the setting is kept; the next
 ** parallel op makes them again). Registered with atexit() when the first
 ** worker is made, so a program need not call it. Must not be called while

@@ -322,3 +322,9 @@ void agi_parallel_range(int64_t n, int64_t grain, agi_range_fn fn, void *ctx)
     range_job r = {n, piece, fn, ctx};
     agi_parallel_for((n + piece - 1) / piece, range_task, &r);
 }
+
+void ag_parallel_range(int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t lo, int64_t hi),
+                       void *ctx)
+{
+    if (fn) agi_parallel_range(n, grain, fn, ctx);
+}

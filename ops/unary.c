@@ -13,9 +13,6 @@
 #include "ag_unary.h"
 
 #include <string.h>
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
 
 ag_tensor *agi_unary(ag_tape *t, const agi_op *op, ag_tensor *x,
                      agi_unary_kernel kernel, double s, double s2)
@@ -80,48 +77,13 @@ ag_tensor *ag_log(ag_tape *t, ag_tensor *x)
 
 /* ------------------------------------------------------------- powers --- */
 
-/*
-** y[i] = sqrt(x[i]), vectorized by hand: gcc vectorizes no sqrt while
-** -fmath-errno (the default) keeps a libm call for the errno of a
-** negative x. The SIMD square root is correctly rounded, as sqrt is, so
-** the results are the same; a negative x gives NaN either way.
-*/
-#if defined(__AVX512F__)
-#define SQRT_WS 16
-#define SQRT_PS(Y, X) _mm512_storeu_ps((Y), _mm512_sqrt_ps(_mm512_loadu_ps(X)))
-#define SQRT_WD 8
-#define SQRT_PD(Y, X) _mm512_storeu_pd((Y), _mm512_sqrt_pd(_mm512_loadu_pd(X)))
-#elif defined(__AVX__)
-#define SQRT_WS 8
-#define SQRT_PS(Y, X) _mm256_storeu_ps((Y), _mm256_sqrt_ps(_mm256_loadu_ps(X)))
-#define SQRT_WD 4
-#define SQRT_PD(Y, X) _mm256_storeu_pd((Y), _mm256_sqrt_pd(_mm256_loadu_pd(X)))
-#elif defined(__SSE2__)
-#define SQRT_WS 4
-#define SQRT_PS(Y, X) _mm_storeu_ps((Y), _mm_sqrt_ps(_mm_loadu_ps(X)))
-#define SQRT_WD 2
-#define SQRT_PD(Y, X) _mm_storeu_pd((Y), _mm_sqrt_pd(_mm_loadu_pd(X)))
-#endif
-
 static void sqrt_range(void *job, int64_t lo, int64_t hi)
 {
     const agi_unary_job *j = job;
-    int64_t i = lo;
-    if (j->y->dtype == AG_F64) {
-        const double *x = j->x->data;
-        double *y = j->y->data;
-#ifdef SQRT_PD
-        for (; i + SQRT_WD <= hi; i += SQRT_WD) SQRT_PD(y + i, x + i);
-#endif
-        for (; i < hi; i++) y[i] = sqrt(x[i]);
-    } else {
-        const float *x = j->x->data;
-        float *y = j->y->data;
-#ifdef SQRT_PS
-        for (; i + SQRT_WS <= hi; i += SQRT_WS) SQRT_PS(y + i, x + i);
-#endif
-        for (; i < hi; i++) y[i] = sqrt(x[i]);
-    }
+    if (j->y->dtype == AG_F64)
+        agi_sqrt_f64((double *)j->y->data + lo, (const double *)j->x->data + lo, hi - lo);
+    else
+        agi_sqrt_f32((float *)j->y->data + lo, (const float *)j->x->data + lo, hi - lo);
 }
 
 static void sqrt_kernel(const ag_tensor *x, ag_tensor *y, double s, double s2)

@@ -38,38 +38,37 @@ ag_adam_opts ag_adamw_defaults(void)
     return op;
 }
 
-/* AdamW: p *= 1 - lr wd (Adam: g += wd p); m = lerp(m, g, 1-b1);
-   v = b2 v + (1-b2) g^2; vmax = max(vmax, v) (amsgrad);
-   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-   m and p are updated in place (PyTorch's lerp_ and addcdiv_). */
+/*
+** AdamW: p *= 1 - lr wd (Adam: g += wd p); m = lerp(m, g, 1-b1);
+** v = b2 v + (1-b2) g^2; vmax = max(vmax, v) (amsgrad);
+** p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),
+** in place, one pass per parameter: ag_adam_update (ag_update.h), the
+** fused kernel with PyTorch's order of operations. Every operand is
+** checked before the first parameter is written, so a step that fails
+** changes nothing.
+*/
 static ag_status adam_step(ag_optim *o, ag_tape *t)
 {
     const adam_optim *a = (adam_optim *)o;
     const ag_adam_opts *op = &a->opt;
-    double step = (double)(o->steps + 1);
-    double bc1 = 1 - pow(op->beta1, step), bc2_sqrt = sqrt(1 - pow(op->beta2, step));
+    const ag_adam_hparams h = {.lr = o->lr, .beta1 = op->beta1, .beta2 = op->beta2,
+                               .eps = op->eps, .weight_decay = op->weight_decay,
+                               .step = o->steps + 1, .decoupled = a->decoupled,
+                               .amsgrad = op->amsgrad, .maximize = op->maximize};
+    for (int i = 0; i < o->n_params; i++) {
+        const ag_tensor *p = o->params[i], *g = ag_tensor_grad(p);
+        if (g && !agp_same_layout(g, p))
+            return ag_set_last_error(AG_ERR_SHAPE, "%s: the grad of parameter %d has another "
+                                     "shape or dtype than the parameter", o->ops->name, i);
+    }
     for (int i = 0; i < o->n_params; i++) {
         ag_tensor *p = o->params[i];
-        if (!ag_tensor_grad(p)) continue;
-        ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, a->decoupled ? 0 : op->weight_decay);
-        ag_tensor *base = p;
-        if (a->decoupled && op->weight_decay != 0)
-            base = ag_mul_scalar(t, p, 1 - o->lr * op->weight_decay);
-        ag_tensor *v = agp_fo_axpby2(t, op->beta2, agp_fo_state(o, i, 1), 1 - op->beta2, g);
-        agp_fo_set_state(o, i, 1, v);
-        if (op->amsgrad) {
-            v = ag_maximum(t, agp_fo_state(o, i, 2), v);
-            agp_fo_set_state(o, i, 2, v);
-        }
-        /* sqrt(v) / bc2_sqrt + eps in one pass: addcdiv with 0-d x and b */
-        ag_dtype dt = ag_tensor_dtype(p);
-        ag_tensor *den = ag_addcdiv(t, ag_scalar(t, dt, op->eps), ag_sqrt(t, v),
-                                    ag_scalar(t, dt, bc2_sqrt), 1);
-        ag_tensor *m = agp_fo_state(o, i, 0);
-        agp_fo_write_state(o, i, 0, (agp_write){AGP_LERP, m, g, NULL, 1 - op->beta1});
-        agp_fo_write_param(o, i, (agp_write){AGP_ADDCDIV, base, m, den, -o->lr / bc1});
+        const ag_tensor *g = ag_tensor_grad(p);
+        if (g && !ag_adam_update(t, p, g, agp_fo_state(o, i, 0), agp_fo_state(o, i, 1),
+                                 op->amsgrad ? agp_fo_state(o, i, 2) : NULL, &h))
+            return ag_set_last_error(ag_tape_status(t), "%s", ag_tape_errmsg(t));
     }
-    return agp_fo_commit(o, t);
+    return AG_OK;
 }
 
 static const agp_optim_ops adam_ops = {"Adam", adam_step, agp_fo_destroy};

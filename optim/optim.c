@@ -18,6 +18,13 @@ int agp_check_range(const char *fn, const char *what, double v, double lo, doubl
     return 0;
 }
 
+int agp_same_layout(const ag_tensor *a, const ag_tensor *b)
+{
+    int nd = ag_tensor_ndim(a);
+    return ag_tensor_dtype(a) == ag_tensor_dtype(b) && nd == ag_tensor_ndim(b) &&
+           !memcmp(ag_tensor_shape(a), ag_tensor_shape(b), (size_t)nd * sizeof(int64_t));
+}
+
 ag_optim *agp_optim_new(size_t size, const agp_optim_ops *ops, int n,
                         ag_tensor *const *params, double lr)
 {

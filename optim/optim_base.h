@@ -40,6 +40,8 @@ ag_tensor *agp_add_state(ag_optim *o, int i, const char *name);
 ag_tensor *agp_add_state_shaped(ag_optim *o, int i, const char *name, ag_dtype dt, int ndim,
                                 const int64_t *shape, double fill);
 /* Checks a hyper-parameter: lo <= v <= hi (and not NaN); sets the error. */
+/* Same dtype and shape? */
+int agp_same_layout(const ag_tensor *a, const ag_tensor *b);
 int agp_check_range(const char *fn, const char *what, double v, double lo, double hi);
 
 #endif

@@ -408,18 +408,24 @@ static ag_status run_optim_new(af_ctx *c)
     return AG_OK;
 }
 
+/* Adam (its fused update allocates nothing once its tape exists) and
+   NAdam (a rule written with ops: tape tensors every step). */
 static void setup_step(af_ctx *c)
 {
     setup_backward(c);
     c->o = adam_for(c->m);
     ck_assert_ptr_nonnull(c->o);
+    ag_tensor *p[8];
+    int n = ag_module_parameters(c->m, p, 8);
+    c->o2 = ag_nadam_new(n, p, NULL);
+    ck_assert_ptr_nonnull(c->o2);
 }
 
-/* Two steps (the first makes the optimizer's private tape). */
+/* Two steps of each (the first makes an optimizer's private tape). */
 static ag_status run_step(af_ctx *c)
 {
-    for (int i = 0; i < 2; i++) {
-        ag_status s = ag_optim_step(c->o);
+    for (int i = 0; i < 4; i++) {
+        ag_status s = ag_optim_step(i < 2 ? c->o : c->o2);
         if (s != AG_OK) return last_status(c, s);
     }
     out_module(c, c->m, 0);
@@ -487,6 +493,7 @@ static void setup_load(af_ctx *c)
     c->init = keep;
     ag_rng_free(init2);
     ck_assert_ptr_nonnull(c->m2);
+    ag_optim_free(c->o2);               /* setup_step's NAdam */
     c->o2 = adam_for(c->m2);
     c->r2 = ag_rng_new(1);
     ck_assert_ptr_nonnull(c->o2);

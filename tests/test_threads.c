@@ -1,7 +1,7 @@
 /*
 ** test_threads.c: the thread pool (ag_threads.h, threads_internal.h):
 ** the setting and its errors, the AG_NUM_THREADS default, every task run
-** once, nested and concurrent use (two tapes on two threads), no thread
+** once, ag_parallel_range's pieces, nested and concurrent use (two tapes on two threads), no thread
 ** made at 1, shutdown and respawn, and a fork()ed child that gets a pool
 ** of its own.
 */
@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -141,6 +142,49 @@ START_TEST(test_parallel_for_runs_each_task_once)
         check_each_task_once(2);
         check_each_task_once(1000);
     }
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
+/* ag_parallel_range: counts each index it is given and the pieces. */
+typedef struct range_count {
+    int *hits;
+    atomic_int pieces;
+    int64_t grain, n;
+    atomic_int short_piece;     /* a piece shorter than grain (but the last) */
+} range_count;
+
+static void range_fn(void *ctx, int64_t lo, int64_t hi)
+{
+    range_count *c = ctx;
+    atomic_fetch_add(&c->pieces, 1);
+    if (hi - lo < c->grain && hi != c->n) atomic_store(&c->short_piece, 1);
+    for (int64_t i = lo; i < hi; i++) c->hits[i]++;
+}
+
+START_TEST(test_parallel_range_covers_each_index_once)
+{
+    const int64_t n = 100003, grain = 1000;
+    int *hits = calloc((size_t)n, sizeof *hits);
+    ck_assert_ptr_nonnull(hits);
+    for (int threads = 1; threads <= 3; threads++) {
+        ck_assert_int_eq(ag_set_num_threads(threads), AG_OK);
+        range_count c = {hits, 0, grain, n, 0};
+        memset(hits, 0, (size_t)n * sizeof *hits);
+        ag_parallel_range(n, grain, range_fn, &c);
+        for (int64_t i = 0; i < n; i++) ck_assert_int_eq(hits[i], 1);
+        ck_assert_int_eq(atomic_load(&c.short_piece), 0);
+        /* one thread: one piece; more: about 4 per thread */
+        ck_assert_int_eq(atomic_load(&c.pieces), threads == 1 ? 1 : 4 * threads);
+        c.pieces = 0;                                   /* below 2 grains: one piece */
+        memset(hits, 0, (size_t)n * sizeof *hits);
+        c.n = 1999;
+        ag_parallel_range(1999, grain, range_fn, &c);
+        ck_assert_int_eq(atomic_load(&c.pieces), 1);
+        ck_assert_int_eq(hits[0] + hits[1998] + hits[1999], 2);
+    }
+    ag_parallel_range(10, 1, NULL, NULL);               /* no function: nothing runs */
+    free(hits);
     ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
 }
 END_TEST
@@ -281,6 +325,7 @@ Suite *suite_threads(void)
     TU_ADD(s, test_default_comes_from_environment_or_cores);
     TU_ADD(s, test_parallel_for_runs_each_task_once);
     TU_ADD(s, test_parallel_for_nested_runs_inline);
+    TU_ADD(s, test_parallel_range_covers_each_index_once);
     TU_ADD(s, test_workers_made_lazily_and_joined);
     TU_ADD(s, test_two_tapes_on_two_threads);
     {   /* tagged: ThreadSanitizer cannot follow threads made in a forked

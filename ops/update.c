@@ -1,0 +1,146 @@
+/*
+** update.c: fused parameter updates (ag_update.h). Adam's step in one
+** pass over memory: blocks of UPD_BLOCK elements, each read once, taken
+** through the rule in three loops that stay in the L1 cache (the part
+** before the square root, the square root, the part after), then written
+** once. Each statement mirrors one op of the composed rule
+** (optim/adam.c's old path: mul_scalar, addcmul, sqrt, addcdiv, lerp,
+** addcdiv) with the same scalars in the same dtype, so the values are the
+** same bit for bit; tests/test_update.c checks that.
+*/
+#include "ag_ops_internal.h"
+#include "ag_update.h"
+
+#include <math.h>
+
+#define UPD_BLOCK 256
+
+/* One step's operands and its scalars, converted once per dtype. */
+typedef struct adam_job {
+    ag_tensor *p, *m, *v, *vmax;
+    const ag_tensor *g;
+    int amsgrad, maximize, l2, decoupled, lerp_small;
+    double b2, c2, wd, keep, b1w, eps, bc2s, step;
+} adam_job;
+
+/*
+** The rule over [lo, hi) for element type T. g2 holds the gradient as the
+** rule uses it, den the denominator, for one block.
+*/
+#define ADAM_RANGE(T, J, LO, HI, SQRT)                                        \
+    do {                                                                      \
+        T *p_ = (T *)(J)->p->data, *m_ = (T *)(J)->m->data;                   \
+        T *v_ = (T *)(J)->v->data;                                            \
+        T *vm_ = (J)->vmax ? (T *)(J)->vmax->data : NULL;                     \
+        const T *g_ = (const T *)(J)->g->data;                                \
+        const T b2 = (T)(J)->b2, c2 = (T)(J)->c2, wd = (T)(J)->wd;            \
+        const T keep = (T)(J)->keep, w = (T)(J)->b1w, eps = (T)(J)->eps;      \
+        const T bc2s = (T)(J)->bc2s, st = (T)(J)->step;                       \
+        T g2[UPD_BLOCK], den[UPD_BLOCK];                                      \
+        for (int64_t b_ = (LO); b_ < (HI); b_ += UPD_BLOCK) {                 \
+            const int64_t n_ = (HI) - b_ < UPD_BLOCK ? (HI) - b_ : UPD_BLOCK; \
+            T *p = p_ + b_, *m = m_ + b_, *v = v_ + b_;                       \
+            const T *g = g_ + b_;                                             \
+            AGI_VLOOP(i, 0, n_, T gi = (J)->maximize ? -g[i] : g[i];          \
+                      if ((J)->l2) { const T pw = p[i] * wd; gi = gi + pw; }  \
+                      const T vb = v[i] * b2;                                 \
+                      v[i] = vb + c2 * gi * gi;                               \
+                      g2[i] = gi; den[i] = v[i];);                            \
+            if ((J)->amsgrad) {                                               \
+                T *vm = vm_ + b_;                                             \
+                AGI_VLOOP(i, 0, n_, vm[i] = vm[i] >= v[i] ? vm[i] : v[i];     \
+                          den[i] = vm[i];);                                   \
+            }                                                                 \
+            SQRT(den, den, n_);                                               \
+            if ((J)->lerp_small)                                              \
+                AGI_VLOOP(i, 0, n_, m[i] = m[i] + w * (g2[i] - m[i]););       \
+            else                                                              \
+                AGI_VLOOP(i, 0, n_, m[i] = g2[i] - (g2[i] - m[i]) * (1 - w);); \
+            AGI_VLOOP(i, 0, n_, const T d = eps + den[i] / bc2s;              \
+                      const T base = (J)->decoupled ? p[i] * keep : p[i];     \
+                      p[i] = base + st * m[i] / d;);                          \
+        }                                                                     \
+    } while (0)
+
+static void adam_range(void *job, int64_t lo, int64_t hi)
+{
+    const adam_job *j = job;
+    if (j->p->dtype == AG_F64)
+        ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64);
+    else
+        ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32);
+}
+
+/* ------------------------------------------------------------- checks --- */
+
+static const char *dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
+
+/* x (argument name) is usable, of param's dtype and shape, and, with grad
+   mode on, needs no gradient. */
+static int check_like(ag_tape *t, const char *fn, const char *name, const ag_tensor *x,
+                      const ag_tensor *param)
+{
+    char s1[96], s2[96];
+    if (!agi_check(t, fn, name, x)) return 0;
+    if (x->dtype != param->dtype)
+        return agi_fail(t, AG_ERR_DTYPE, "%s: %s is %s, param is %s", fn, name,
+                        dtype_name(x->dtype), dtype_name(param->dtype)), 0;
+    if (!agi_same_shape(x, param))
+        return agi_fail(t, AG_ERR_SHAPE, "%s: %s is %s, param is %s", fn, name,
+                        agi_shape_str(x, s1), agi_shape_str(param, s2)), 0;
+    if (t->grad_enabled && x->requires_grad)
+        return agi_fail(t, AG_ERR_ARG, "%s: %s requires grad, and an update records no "
+                        "gradient (call it with grad mode off)", fn, name), 0;
+    return 1;
+}
+
+static int check_hparams(ag_tape *t, const char *fn, const ag_adam_hparams *h)
+{
+    const struct { const char *name; double v, hi; } r[] = {
+        {"lr", h->lr, INFINITY}, {"eps", h->eps, INFINITY},
+        {"weight_decay", h->weight_decay, INFINITY}, {"beta1", h->beta1, 1},
+        {"beta2", h->beta2, 1}};
+    for (size_t k = 0; k < sizeof r / sizeof r[0]; k++)
+        if (!(isfinite(r[k].v) && r[k].v >= 0 && r[k].v < r[k].hi))
+            return agi_fail(t, AG_ERR_ARG, "%s: %s is %g, must be %s", fn, r[k].name, r[k].v,
+                            r[k].hi == 1 ? "in [0, 1)" : "finite and >= 0"), 0;
+    if (h->step < 1)
+        return agi_fail(t, AG_ERR_ARG, "%s: step is %lld, must be >= 1", fn,
+                        (long long)h->step), 0;
+    return 1;
+}
+
+/* --------------------------------------------------------------- Adam --- */
+
+ag_tensor *ag_adam_update(ag_tape *t, ag_tensor *param, const ag_tensor *grad,
+                          ag_tensor *exp_avg, ag_tensor *exp_avg_sq, ag_tensor *max_exp_avg_sq,
+                          const ag_adam_hparams *h)
+{
+    static const char fn[] = "ag_adam_update";
+    if (!t) return NULL;
+    if (t->status != AG_OK) return NULL;
+    if (!h) return agi_fail(t, AG_ERR_ARG, "%s: h is NULL", fn);
+    if (!agi_check(t, fn, "param", param) || !check_hparams(t, fn, h)) return NULL;
+    if (t->grad_enabled && param->requires_grad)
+        return agi_fail(t, AG_ERR_ARG, "%s: param requires grad, and an update records no "
+                        "gradient (call it with grad mode off)", fn);
+    if (!check_like(t, fn, "grad", grad, param) || !check_like(t, fn, "exp_avg", exp_avg, param) ||
+        !check_like(t, fn, "exp_avg_sq", exp_avg_sq, param))
+        return NULL;
+    if (h->amsgrad && !max_exp_avg_sq)
+        return agi_fail(t, AG_ERR_ARG, "%s: amsgrad is set and max_exp_avg_sq is NULL", fn);
+    if (h->amsgrad && !check_like(t, fn, "max_exp_avg_sq", max_exp_avg_sq, param)) return NULL;
+    const double step = (double)h->step;
+    const double bc1 = 1 - pow(h->beta1, step), w = 1 - h->beta1;
+    adam_job j = {
+        .p = param, .m = exp_avg, .v = exp_avg_sq, .vmax = h->amsgrad ? max_exp_avg_sq : NULL,
+        .g = grad, .amsgrad = h->amsgrad != 0, .maximize = h->maximize != 0,
+        .l2 = !h->decoupled && h->weight_decay != 0,
+        .decoupled = h->decoupled && h->weight_decay != 0, .lerp_small = fabs(w) < 0.5,
+        .b2 = h->beta2, .c2 = 1 - h->beta2, .wd = h->weight_decay,
+        .keep = 1 - h->lr * h->weight_decay, .b1w = w, .eps = h->eps,
+        .bc2s = sqrt(1 - pow(h->beta2, step)), .step = -h->lr / bc1};
+    agi_parallel_range(param->numel, AGI_PAR_GRAIN, adam_range, &j);
+    t->n_ops++;
+    return param;
+}
