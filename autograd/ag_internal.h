@@ -91,12 +91,27 @@ struct ag_tape {
 
 /* ------------------------------------------------------------- memory --- */
 
-void *agi_alloc(ag_tape *t, size_t bytes);   /* 64-byte aligned; NULL + error */
+/* 64-byte aligned tape memory; NULL + error. The common case (it fits in
+   the current block) is inline: every op allocates. */
+void *agi_alloc_slow(ag_tape *t, size_t bytes);
+static inline void *agi_alloc(ag_tape *t, size_t bytes)
+{
+    size_t need = (bytes + 63) & ~(size_t)63;
+    if (need >= bytes && t->cur < t->nblocks) {
+        agi_block *b = &t->blocks[t->cur];
+        if (b->cap - b->used >= need) {
+            void *p = b->base + b->used;
+            b->used += need;
+            return p;
+        }
+    }
+    return agi_alloc_slow(t, bytes);
+}
 /* A new tape tensor, data uninitialised; NULL (error set) on failure. */
 ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape);
 ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x);
-size_t agi_dtype_size(int dt);
+static inline size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
 /* numel of a shape, or -1 if a dim is negative or the product overflows. */
 int64_t agi_numel(int ndim, const int64_t *shape);
 
@@ -117,10 +132,21 @@ char *agi_dims_str(int ndim, const int64_t *shape, char *buf);
 ** x persistent or of this tape and generation. Returns 1 if fine; else
 ** records the error (naming fn and argument name) and returns 0.
 */
-int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
+int agi_check_fail(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
+static inline int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
+{
+    if (t && t->status == AG_OK && x && (!x->tape || (x->tape == t && x->gen == t->gen)))
+        return 1;
+    return agi_check_fail(t, fn, arg, x);
+}
 /* Both checks plus equal dtypes. */
-int agi_check2(ag_tape *t, const char *fn, const ag_tensor *a,
-               const ag_tensor *b);
+int agi_check2_fail(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b);
+static inline int agi_check2(ag_tape *t, const char *fn, const ag_tensor *a,
+                             const ag_tensor *b)
+{
+    if (agi_check(t, fn, "a", a) && agi_check(t, fn, "b", b) && a->dtype == b->dtype) return 1;
+    return agi_check2_fail(t, fn, a, b);
+}
 /* Normalises a possibly negative axis for ndim dims; -1 + error if bad. */
 int agi_axis(ag_tape *t, const char *fn, int axis, int ndim);
 
@@ -135,7 +161,12 @@ int agi_axis(ag_tape *t, const char *fn, int axis, int ndim);
 agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
                      ag_tensor *const *in);
 /* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
-ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out);
+ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);
+static inline ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out)
+{
+    if (t->status != AG_OK) return NULL;
+    return t->anomaly ? agi_done_check(t, op, out) : out;
+}
 
 /* ---------------------------------------------------------- broadcast --- */
 
@@ -179,7 +210,13 @@ void agi_iter_next(agi_iter *it, int nops);
 #define AGI_F64(x) ((double *)(x)->data)
 
 /* Shapes equal (ndim and every dim)? */
-int agi_same_shape(const ag_tensor *a, const ag_tensor *b);
+static inline int agi_same_shape(const ag_tensor *a, const ag_tensor *b)
+{
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return 0;
+    return 1;
+}
 
 /* Fills a tape tensor with a constant (either dtype). */
 void agi_fill(ag_tensor *x, double v);

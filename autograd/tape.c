@@ -156,18 +156,10 @@ int ag_set_anomaly(ag_tape *t, int on)
 
 /* ------------------------------------------------------------- memory --- */
 
-void *agi_alloc(ag_tape *t, size_t bytes)
+void *agi_alloc_slow(ag_tape *t, size_t bytes)
 {
     size_t need = (bytes + AGI_ALIGN - 1) & ~(size_t)(AGI_ALIGN - 1);
     if (need < bytes) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes", bytes);
-    if (t->cur < t->nblocks) {                 /* the common case: it fits */
-        agi_block *b = &t->blocks[t->cur];
-        if (b->cap - b->used >= need) {
-            void *p = b->base + b->used;
-            b->used += need;
-            return p;
-        }
-    }
     for (; t->cur < t->nblocks; t->cur++) {
         agi_block *b = &t->blocks[t->cur];
         if (b->cap - b->used >= need) {
@@ -196,7 +188,7 @@ void *agi_alloc(ag_tape *t, size_t bytes)
     return base;
 }
 
-static ag_tensor *new_header(ag_tape *t)
+static inline ag_tensor *new_header(ag_tape *t)
 {
     agi_hpool *p = &t->pools[t->gen & 1];
     size_t chunk = p->used / AGI_HCHUNK;
@@ -209,8 +201,6 @@ static ag_tensor *new_header(ag_tape *t)
     x->owns_data = 0;
     return x;
 }
-
-size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
 
 int64_t agi_numel(int ndim, const int64_t *shape)
 {
@@ -321,7 +311,7 @@ char *agi_shape_str(const ag_tensor *x, char *buf)
     return agi_dims_str(x->ndim, x->shape, buf);
 }
 
-int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
+int agi_check_fail(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
 {
     if (!t || t->status != AG_OK) return 0;
     if (!x) return agi_fail(t, AG_ERR_ARG, "%s: %s is NULL", fn, arg), 0;
@@ -333,7 +323,7 @@ int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
     return 1;
 }
 
-int agi_check2(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b)
+int agi_check2_fail(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b)
 {
     if (!agi_check(t, fn, "a", a) || !agi_check(t, fn, "b", b)) return 0;
     if (a->dtype != b->dtype)
@@ -353,13 +343,6 @@ int agi_axis(ag_tape *t, const char *fn, int axis, int ndim)
     return a;
 }
 
-int agi_same_shape(const ag_tensor *a, const ag_tensor *b)
-{
-    if (a->ndim != b->ndim) return 0;
-    for (int i = 0; i < a->ndim; i++)
-        if (a->shape[i] != b->shape[i]) return 0;
-    return 1;
-}
 
 void agi_fill(ag_tensor *x, double v)
 {
@@ -424,20 +407,18 @@ static int64_t first_nonfinite(const ag_tensor *x)
     return -1;
 }
 
-ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out)
+/* agi_done's anomaly check (anomaly mode on). */
+ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out)
 {
     if (t->status != AG_OK) return NULL;
-    if (t->anomaly) {
-        int64_t i = first_nonfinite(out);
-        if (i >= 0) {
-            char buf[96];
-            return agi_fail(t, AG_ERR_ANOMALY,
-                            "%s: %s at element %lld of its %s result (op %llu on the "
-                            "tape%s)", op->name,
-                            isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf", (long long)i,
-                            agi_shape_str(out, buf), (unsigned long long)t->n_ops,
-                            t->in_backward ? ", during backward" : "");
-        }
+    int64_t i = first_nonfinite(out);
+    if (i >= 0) {
+        char buf[96];
+        return agi_fail(t, AG_ERR_ANOMALY,
+                        "%s: %s at element %lld of its %s result (op %llu on the "
+                        "tape%s)", op->name, isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf",
+                        (long long)i, agi_shape_str(out, buf), (unsigned long long)t->n_ops,
+                        t->in_backward ? ", during backward" : "");
     }
     return out;
 }

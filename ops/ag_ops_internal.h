@@ -111,7 +111,14 @@ typedef void (*agi_range_fn)(void *ctx, int64_t lo, int64_t hi);
 ** same result whatever the piece, so results do not depend on the thread
 ** count. (threadpool.c)
 */
-void agi_parallel_range(int64_t n, int64_t grain, agi_range_fn fn, void *ctx);
+void agi_parallel_range_split(int64_t n, int64_t grain, agi_range_fn fn, void *ctx);
+static inline void agi_parallel_range(int64_t n, int64_t grain, agi_range_fn fn, void *ctx)
+{
+    if (n > 0 && n < 2 * grain)         /* small: no thread setting read */
+        fn(ctx, 0, n);
+    else
+        agi_parallel_range_split(n, grain, fn, ctx);
+}
 
 /* Moves it to its outer position `outer` (0 <= outer < it->outer). */
 void agi_iter_seek(agi_iter *it, int nops, int64_t outer);
@@ -177,8 +184,19 @@ typedef struct agi_binary_job {
 
 /* Plans job for y = f(a, b); returns the number of pieces to split:
    elements when flat, rows (it.outer) when broadcast. (broadcast.c) */
-int64_t agi_binary_plan(agi_binary_job *job, const ag_tensor *a, const ag_tensor *b,
-                        ag_tensor *y);
+int64_t agi_binary_plan_bcast(agi_binary_job *job);
+static inline int64_t agi_binary_plan(agi_binary_job *job, const ag_tensor *a,
+                                      const ag_tensor *b, ag_tensor *y)
+{
+    const int64_t n = y->numel;
+    job->a = a;
+    job->b = b;
+    job->y = y;
+    job->sa = a->numel == n;
+    job->sb = b->numel == n;
+    job->bcast = !((a->numel == n || a->numel == 1) && (b->numel == n || b->numel == 1));
+    return job->bcast ? agi_binary_plan_bcast(job) : n;
+}
 
 /*
 ** yy[j] = EXPR(aa[j * sa], bb[j * sb]) for j in [0, N): vectorized when

@@ -17,8 +17,12 @@ ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
     int ndim;
     int64_t shape[AG_MAX_DIMS];
     if (!agi_check2(t, op->name, a, b)) return NULL;
-    if (!agi_broadcast_shape(t, op->name, a, b, &ndim, shape)) return NULL;
-    ag_tensor *y = agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
+    const int64_t *ys = shape;
+    if (agi_same_shape(a, b))                 /* the common case: no broadcast */
+        ndim = a->ndim, ys = a->shape;
+    else if (!agi_broadcast_shape(t, op->name, a, b, &ndim, shape))
+        return NULL;
+    ag_tensor *y = agi_new(t, op->name, (ag_dtype)a->dtype, ndim, ys);
     if (!y) return NULL;
     kernel(a, b, y);
     ag_tensor *in[2] = {a, b};

@@ -92,21 +92,14 @@ void agi_iter_seek(agi_iter *it, int nops, int64_t outer)
     }
 }
 
-int64_t agi_binary_plan(agi_binary_job *job, const ag_tensor *a, const ag_tensor *b,
-                        ag_tensor *y)
+/* The broadcast part of agi_binary_plan: the odometer over y's rows. */
+int64_t agi_binary_plan_bcast(agi_binary_job *job)
 {
-    const int64_t n = y->numel;
-    job->a = a;
-    job->b = b;
-    job->y = y;
-    job->sa = a->numel == n;
-    job->sb = b->numel == n;
-    job->bcast = !((a->numel == n || a->numel == 1) && (b->numel == n || b->numel == 1));
-    if (!job->bcast) return n;
+    const ag_tensor *y = job->y;
     int64_t st[4][AG_MAX_DIMS];
     agi_contig_strides(y->ndim, y->shape, st[0]);
-    agi_bcast_strides(a, y->ndim, y->shape, st[1]);
-    agi_bcast_strides(b, y->ndim, y->shape, st[2]);
+    agi_bcast_strides(job->a, y->ndim, y->shape, st[1]);
+    agi_bcast_strides(job->b, y->ndim, y->shape, st[2]);
     agi_iter_init(&job->it, y->ndim, y->shape, 3, (const int64_t(*)[AG_MAX_DIMS])st);
     return job->it.outer;
 }

@@ -306,7 +306,7 @@ static void range_task(void *ctx, int64_t task)
     r->fn(r->ctx, lo, hi);
 }
 
-void agi_parallel_range(int64_t n, int64_t grain, agi_range_fn fn, void *ctx)
+void agi_parallel_range_split(int64_t n, int64_t grain, agi_range_fn fn, void *ctx)
 {
     int threads = ag_get_num_threads();
     if (grain < 1) grain = 1;
