@@ -129,6 +129,7 @@ while [ "$rep" -le "$runs" ]; do
     rep=$((rep + 1))
 done
 elapsed=$(( $(date +%s) - start ))
+pingpong=$(timeout 30 "$dir/core_pingpong" 2>/dev/null | sed -n 's/.*round_trip_ns=//p')
 
 # ---------------------------------------------------------------- the table
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
@@ -166,6 +167,12 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "(GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296)," \
         "its fastest setting here (see bench/run.sh). Peak memory: getrusage max RSS" \
         "of the whole process (PyTorch's includes the interpreter and its libraries)."
+    if [ -n "$pingpong" ]; then
+        echo "- Core-to-core round trip (bench/core_pingpong.c, CPUs 0 and 1): $pingpong ns." \
+            "Cores sharing a last-level cache answer in well under 100 ns; several" \
+            "hundred means they do not, so every tensor one thread writes and the other" \
+            "reads crosses the chip, which caps what the 2-thread row can gain."
+    fi
     if [ "$busy" = 1 ]; then
         echo "- The machine was busy (load $load0 on $cores cores when this started):" \
             "every figure is slower and noisier than on an idle machine, and the" \
