@@ -91,12 +91,14 @@ struct ag_tape {
 
 /* ------------------------------------------------------------- memory --- */
 
-/* 64-byte aligned tape memory; NULL + error. The common case (it fits in
+#define AGI_ALIGN 64                /* tape data alignment, bytes */
+
+/* AGI_ALIGN-aligned tape memory; NULL + error. The common case (it fits in
    the current block) is inline: every op allocates. */
 void *agi_alloc_slow(ag_tape *t, size_t bytes);
 static inline void *agi_alloc(ag_tape *t, size_t bytes)
 {
-    size_t need = (bytes + 63) & ~(size_t)63;
+    size_t need = (bytes + AGI_ALIGN - 1) & ~(size_t)(AGI_ALIGN - 1);
     if (need >= bytes && t->cur < t->nblocks) {
         agi_block *b = &t->blocks[t->cur];
         if (b->cap - b->used >= need) {
@@ -112,6 +114,8 @@ ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape);
 ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x);
 static inline size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
+/* "f32" or "f64", for messages. */
+static inline const char *agi_dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
 /* numel of a shape, or -1 if a dim is negative or the product overflows. */
 int64_t agi_numel(int ndim, const int64_t *shape);
 

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AGI_ALIGN 64
 #define AGI_BLOCK_MIN ((size_t)1 << 20)
 #define AGI_HCHUNK 256
 
@@ -328,8 +327,8 @@ int agi_check2_fail(ag_tape *t, const char *fn, const ag_tensor *a, const ag_ten
     if (!agi_check(t, fn, "a", a) || !agi_check(t, fn, "b", b)) return 0;
     if (a->dtype != b->dtype)
         return agi_fail(t, AG_ERR_DTYPE, "%s: dtypes differ: a is %s, b is %s (use ag_cast)",
-                        fn, a->dtype == AG_F64 ? "f64" : "f32",
-                        b->dtype == AG_F64 ? "f64" : "f32"), 0;
+                        fn, agi_dtype_name(a->dtype),
+                        agi_dtype_name(b->dtype)), 0;
     return 1;
 }
 
@@ -342,7 +341,6 @@ int agi_axis(ag_tape *t, const char *fn, int axis, int ndim)
     }
     return a;
 }
-
 
 void agi_fill(ag_tensor *x, double v)
 {
@@ -407,10 +405,9 @@ static int64_t first_nonfinite(const ag_tensor *x)
     return -1;
 }
 
-/* agi_done's anomaly check (anomaly mode on). */
+/* agi_done's anomaly check (anomaly mode on, t not in error). */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out)
 {
-    if (t->status != AG_OK) return NULL;
     int64_t i = first_nonfinite(out);
     if (i >= 0) {
         char buf[96];
@@ -459,7 +456,7 @@ ag_status ag_tape_write_dot(ag_tape *t, const char *path)
     for (int32_t i = 0; i < t->n_nodes; i++) {
         const agi_node *n = AGI_NODE(t, i);
         fprintf(f, "  n%d [shape=box,label=\"#%d %s\\n%s %s\"];\n", i, i, n->op->name,
-                agi_shape_str(n->out, buf), n->out->dtype == AG_F64 ? "f64" : "f32");
+                agi_shape_str(n->out, buf), agi_dtype_name(n->out->dtype));
         for (int j = 0; j < n->n_in; j++) {
             const ag_tensor *x = n->in[j];
             if (x->node >= 0) {

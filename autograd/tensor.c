@@ -190,7 +190,6 @@ void ag_tensor_free(ag_tensor *x)
 
 /* ------------------------------------------------------------ accessors --- */
 
-
 ag_dtype ag_tensor_dtype(const ag_tensor *x) { return x ? (ag_dtype)x->dtype : AG_F32; }
 int ag_tensor_ndim(const ag_tensor *x) { return x ? x->ndim : 0; }
 const int64_t *ag_tensor_shape(const ag_tensor *x) { return x ? x->shape : NULL; }

@@ -405,6 +405,14 @@ static int64_t fill_index(const fill_job *j, int64_t r)
     return j->order ? j->order[j->start + r] : j->start + r;
 }
 
+/* Asks for the bytes of batch row r (each 64-byte line). */
+static void fill_prefetch(const fill_job *j, int64_t r)
+{
+    const int64_t f = j->ds->features;
+    const uint8_t *src = j->ds->samples + fill_index(j, r) * f;
+    for (int64_t k = 0; k < f; k += 64) AG_PREFETCH(src + k);
+}
+
 /* Rows [lo, hi) of the batch: x[r, :] = table[sample bytes], each row's
    bytes asked for two rows ahead (a shuffled order reads rows scattered
    over the whole dataset, so each would otherwise wait on memory). */
@@ -412,15 +420,11 @@ static void fill_range(void *ctx, int64_t lo, int64_t hi)
 {
     const fill_job *j = ctx;
     const int64_t f = j->ds->features;
-    for (int64_t r = lo; r < hi && r < lo + 2; r++)
-        for (int64_t k = 0; k < f; k += 64)
-            AG_PREFETCH(j->ds->samples + fill_index(j, r) * f + k);
+    for (int64_t r = lo; r < hi && r < lo + 2; r++) fill_prefetch(j, r);
     for (int64_t r = lo; r < hi; r++) {
         int64_t i = fill_index(j, r);
         const uint8_t *src = j->ds->samples + i * f;
-        if (r + 2 < hi)
-            for (int64_t k = 0; k < f; k += 64)
-                AG_PREFETCH(j->ds->samples + fill_index(j, r + 2) * f + k);
+        if (r + 2 < hi) fill_prefetch(j, r + 2);
         if (j->dt == AG_F32) {
             float *dst = (float *)j->x + r * f;
             for (int64_t k = 0; k < f; k++) dst[k] = (float)j->table[src[k]];

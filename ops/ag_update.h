@@ -33,9 +33,10 @@ typedef struct ag_adam_hparams {
 **   p += -lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 ** exp_avg (m), exp_avg_sq (v) and, with amsgrad, max_exp_avg_sq (vmax;
 ** NULL otherwise) are updated in place. Every tensor has param's dtype and
-** shape (no broadcasting) and is persistent or of tape t; with grad mode
-** on, none may require grad except param, which is updated as data (an
-** optimizer calls this with grad mode off). The hyper-parameters are
+** shape (no broadcasting) and is persistent or of tape t. Nothing is
+** recorded, so, as with the out= ops, with grad mode on a tensor that
+** requires grad is an error (AG_ERR_ARG): call it with grad mode off, as
+** an optimizer does. The hyper-parameters are
 ** checked (lr, eps, weight_decay finite and >= 0, betas in [0, 1),
 ** step >= 1). The values equal the composition of ag_lerp_out,
 ** ag_addcmul_out and ag_addcdiv_out bit for bit in either dtype. Large

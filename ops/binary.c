@@ -295,7 +295,7 @@ ag_tensor *ag_where(ag_tape *t, ag_tensor *mask, ag_tensor *a, ag_tensor *b)
         return NULL;
     if (mask->dtype != a->dtype)
         return agi_fail(t, AG_ERR_DTYPE, "ag_where: mask is %s, a and b are %s",
-                        mask->dtype == AG_F64 ? "f64" : "f32", a->dtype == AG_F64 ? "f64" : "f32");
+                        agi_dtype_name(mask->dtype), agi_dtype_name(a->dtype));
     if (!agi_broadcast_shape(t, "ag_where", a, b, &ndim, shape)) return NULL;
     ag_tensor ab = {0};                      /* a header with the a-b shape */
     ab.ndim = (uint8_t)ndim;

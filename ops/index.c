@@ -37,15 +37,13 @@ static const index_arg *keep(ag_tape *t, const int64_t *idx, int64_t n, int ndim
     return k;
 }
 
-static const char *dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
-
 /* Both tensors fine and of one dtype; 0 with the error set otherwise. */
 static int check_pair(ag_tape *t, const char *fn, const ag_tensor *base, const ag_tensor *src)
 {
     if (!agi_check(t, fn, "base", base) || !agi_check(t, fn, "src", src)) return 0;
     if (base->dtype != src->dtype)
         return agi_fail(t, AG_ERR_DTYPE, "%s: dtypes differ: base is %s, src is %s (use "
-                        "ag_cast)", fn, dtype_name(base->dtype), dtype_name(src->dtype)), 0;
+                        "ag_cast)", fn, agi_dtype_name(base->dtype), agi_dtype_name(src->dtype)), 0;
     return 1;
 }
 

@@ -210,8 +210,8 @@ static int linear_check(ag_tape *t, const ag_tensor *x, const ag_tensor *w, cons
     const ag_tensor *odd = w->dtype != x->dtype ? w : b && b->dtype != x->dtype ? b : NULL;
     if (odd)
         return agi_fail(t, AG_ERR_DTYPE, "%s: dtypes differ: x is %s, %s is %s (use ag_cast)", fn,
-                        x->dtype == AG_F64 ? "f64" : "f32", odd == w ? "w" : "b",
-                        odd->dtype == AG_F64 ? "f64" : "f32"), 0;
+                        agi_dtype_name(x->dtype), odd == w ? "w" : "b",
+                        agi_dtype_name(odd->dtype)), 0;
     if (x->ndim == 0 || w->ndim != 2)
         return agi_fail(t, AG_ERR_SHAPE, "%s: x must be [..., in] and w [out, in]: x is %s, w is %s",
                         fn, agi_shape_str(x, s1), agi_shape_str(w, s2)), 0;

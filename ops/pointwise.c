@@ -136,8 +136,6 @@ static void pw_launch(pw_args *p, pw_range kernel)
 
 /* ------------------------------------------------------------- checks --- */
 
-static const char *dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
-
 /* Shapes of the inputs, "x is [2,3], a is [3], b is [4]", into buf. */
 static char *shapes_str(const pw_args *p, const char *const *names, char *buf, size_t len)
 {
@@ -190,13 +188,13 @@ static int pw_check(ag_tape *t, const char *fn, const pw_args *p, const char *co
     for (int k = 1; k < p->n_in; k++)
         if (p->in[k]->dtype != p->in[0]->dtype)
             return agi_fail(t, AG_ERR_DTYPE, "%s: dtypes differ: %s is %s, %s is %s (use ag_cast)",
-                            fn, names[0], dtype_name(p->in[0]->dtype), names[k],
-                            dtype_name(p->in[k]->dtype)), 0;
+                            fn, names[0], agi_dtype_name(p->in[0]->dtype), names[k],
+                            agi_dtype_name(p->in[k]->dtype)), 0;
     if (!pw_broadcast(t, fn, p, names, ndim, shape)) return 0;
     if (!out) return 1;
     if (out->dtype != p->in[0]->dtype)
         return agi_fail(t, AG_ERR_DTYPE, "%s: out is %s, the inputs are %s", fn,
-                        dtype_name(out->dtype), dtype_name(p->in[0]->dtype)), 0;
+                        agi_dtype_name(out->dtype), agi_dtype_name(p->in[0]->dtype)), 0;
     if (out->ndim != *ndim || memcmp(out->shape, shape, (size_t)*ndim * sizeof *shape))
         return agi_fail(t, AG_ERR_SHAPE, "%s: out is %s, the result is %s", fn,
                         agi_shape_str(out, s1), agi_dims_str(*ndim, shape, s2)), 0;

@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
-
 /* Product of shape[from..to), 1 when empty. */
 static int64_t dims_prod(const int64_t *shape, int from, int to)
 {
@@ -191,8 +189,8 @@ static int concat_check(ag_tape *t, int n, ag_tensor *const *xs, int axis)
         const ag_tensor *x = xs[i];
         if (x->dtype != xs[0]->dtype)
             return agi_fail(t, AG_ERR_DTYPE, "ag_concat: dtypes differ: xs[0] is %s, xs[%d] "
-                            "is %s (use ag_cast)", dtype_name(xs[0]->dtype), i,
-                            dtype_name(x->dtype)), -1;
+                            "is %s (use ag_cast)", agi_dtype_name(xs[0]->dtype), i,
+                            agi_dtype_name(x->dtype)), -1;
         int ok = x->ndim == xs[0]->ndim;
         for (int d = 0; ok && d < x->ndim; d++) ok = d == a || x->shape[d] == xs[0]->shape[d];
         if (!ok)

@@ -73,8 +73,6 @@ static void adam_range(void *job, int64_t lo, int64_t hi)
 
 /* ------------------------------------------------------------- checks --- */
 
-static const char *dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
-
 /* x (argument name) is usable, of param's dtype and shape, and, with grad
    mode on, needs no gradient. */
 static int check_like(ag_tape *t, const char *fn, const char *name, const ag_tensor *x,
@@ -84,7 +82,7 @@ static int check_like(ag_tape *t, const char *fn, const char *name, const ag_ten
     if (!agi_check(t, fn, name, x)) return 0;
     if (x->dtype != param->dtype)
         return agi_fail(t, AG_ERR_DTYPE, "%s: %s is %s, param is %s", fn, name,
-                        dtype_name(x->dtype), dtype_name(param->dtype)), 0;
+                        agi_dtype_name(x->dtype), agi_dtype_name(param->dtype)), 0;
     if (!agi_same_shape(x, param))
         return agi_fail(t, AG_ERR_SHAPE, "%s: %s is %s, param is %s", fn, name,
                         agi_shape_str(x, s1), agi_shape_str(param, s2)), 0;
