@@ -13,21 +13,28 @@
 
 #include <math.h>
 
-#define UPD_BLOCK 256
+#define UPD_BLOCK 128          /* elements: measured best of 64 to 1024 */
+
+/* The rule's options, as bits of adam_job.opts. */
+enum {
+    UPD_MAXIMIZE = 1, UPD_L2 = 2, UPD_AMSGRAD = 4, UPD_LERP_SMALL = 8, UPD_DECOUPLED = 16
+};
 
 /* One step's operands and its scalars, converted once per dtype. */
 typedef struct adam_job {
     ag_tensor *p, *m, *v, *vmax;
     const ag_tensor *g;
-    int amsgrad, maximize, l2, decoupled, lerp_small;
+    int opts;                   /* UPD_* */
     double b2, c2, wd, keep, b1w, eps, bc2s, step;
 } adam_job;
 
 /*
-** The rule over [lo, hi) for element type T. g2 holds the gradient as the
-** rule uses it, den the denominator, for one block.
+** The rule over [lo, hi) for element type T and options OPTS. g2 holds
+** the gradient as the rule uses it, den the denominator, for one block.
+** OPTS is a constant in the common cases (adam_range), which leaves
+** loops without tests that the vectorizer takes whole (a fifth faster).
 */
-#define ADAM_RANGE(T, J, LO, HI, SQRT)                                        \
+#define ADAM_RANGE(T, J, LO, HI, SQRT, OPTS)                                  \
     do {                                                                      \
         T *p_ = (T *)(J)->p->data, *m_ = (T *)(J)->m->data;                   \
         T *v_ = (T *)(J)->v->data;                                            \
@@ -41,23 +48,26 @@ typedef struct adam_job {
             const int64_t n_ = (HI) - b_ < UPD_BLOCK ? (HI) - b_ : UPD_BLOCK; \
             T *p = p_ + b_, *m = m_ + b_, *v = v_ + b_;                       \
             const T *g = g_ + b_;                                             \
-            AGI_VLOOP(i, 0, n_, T gi = (J)->maximize ? -g[i] : g[i];          \
-                      if ((J)->l2) { const T pw = p[i] * wd; gi = gi + pw; }  \
+            AGI_VLOOP(i, 0, n_, T gi = (OPTS) & UPD_MAXIMIZE ? -g[i] : g[i];  \
+                      if ((OPTS) & UPD_L2) {                          \
+                          const T pw = p[i] * wd;                     \
+                          gi = gi + pw;                               \
+                      }                                               \
                       const T vb = v[i] * b2;                                 \
                       v[i] = vb + c2 * gi * gi;                               \
                       g2[i] = gi; den[i] = v[i];);                            \
-            if ((J)->amsgrad) {                                               \
+            if ((OPTS) & UPD_AMSGRAD) {                                       \
                 T *vm = vm_ + b_;                                             \
                 AGI_VLOOP(i, 0, n_, vm[i] = vm[i] >= v[i] ? vm[i] : v[i];     \
                           den[i] = vm[i];);                                   \
             }                                                                 \
             SQRT(den, den, n_);                                               \
-            if ((J)->lerp_small)                                              \
+            if ((OPTS) & UPD_LERP_SMALL)                                      \
                 AGI_VLOOP(i, 0, n_, m[i] = m[i] + w * (g2[i] - m[i]););       \
             else                                                              \
                 AGI_VLOOP(i, 0, n_, m[i] = g2[i] - (g2[i] - m[i]) * (1 - w);); \
             AGI_VLOOP(i, 0, n_, const T d = eps + den[i] / bc2s;              \
-                      const T base = (J)->decoupled ? p[i] * keep : p[i];     \
+                      const T base = (OPTS) & UPD_DECOUPLED ? p[i] * keep : p[i]; \
                       p[i] = base + st * m[i] / d;);                          \
         }                                                                     \
     } while (0)
@@ -65,10 +75,26 @@ typedef struct adam_job {
 static void adam_range(void *job, int64_t lo, int64_t hi)
 {
     const adam_job *j = job;
-    if (j->p->dtype == AG_F64)
-        ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64);
-    else
-        ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32);
+    const int f64 = j->p->dtype == AG_F64;
+    switch (j->opts) {
+    case UPD_LERP_SMALL:            /* Adam's defaults */
+        if (f64)
+            ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64, UPD_LERP_SMALL);
+        else
+            ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32, UPD_LERP_SMALL);
+        break;
+    case UPD_LERP_SMALL | UPD_DECOUPLED:        /* AdamW's */
+        if (f64)
+            ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64, UPD_LERP_SMALL | UPD_DECOUPLED);
+        else
+            ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32, UPD_LERP_SMALL | UPD_DECOUPLED);
+        break;
+    default:
+        if (f64)
+            ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64, j->opts);
+        else
+            ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32, j->opts);
+    }
 }
 
 /* ------------------------------------------------------------- checks --- */
@@ -132,9 +158,10 @@ ag_tensor *ag_adam_update(ag_tape *t, ag_tensor *param, const ag_tensor *grad,
     const double bc1 = 1 - pow(h->beta1, step), w = 1 - h->beta1;
     adam_job j = {
         .p = param, .m = exp_avg, .v = exp_avg_sq, .vmax = h->amsgrad ? max_exp_avg_sq : NULL,
-        .g = grad, .amsgrad = h->amsgrad != 0, .maximize = h->maximize != 0,
-        .l2 = !h->decoupled && h->weight_decay != 0,
-        .decoupled = h->decoupled && h->weight_decay != 0, .lerp_small = fabs(w) < 0.5,
+        .g = grad,
+        .opts = (h->maximize ? UPD_MAXIMIZE : 0) | (h->amsgrad ? UPD_AMSGRAD : 0) |
+                (h->weight_decay != 0 ? (h->decoupled ? UPD_DECOUPLED : UPD_L2) : 0) |
+                (fabs(w) < 0.5 ? UPD_LERP_SMALL : 0),
         .b2 = h->beta2, .c2 = 1 - h->beta2, .wd = h->weight_decay,
         .keep = 1 - h->lr * h->weight_decay, .b1w = w, .eps = h->eps,
         .bc2s = sqrt(1 - pow(h->beta2, step)), .step = -h->lr / bc1};
