@@ -36,7 +36,18 @@ typedef struct agi_gemm {
 ** accumulated in order p = 0, 1, ... with one fused multiply-add each
 ** (multiply then add where the build has no FMA), by one thread: results
 ** are bit-identical for any thread count and any blocking.
+**
+** Except dot products: when m <= AGI_GEMM_DOT_ROWS, k > 0, a_cs == 1 and
+** b_rs == 1 (a row or a few times a matrix stored [n,k], as x @ W^T at
+** batch 1), each product's element is sum_p a_ip b_pj in
+** AGI_GEMM_DOT_LANES partial sums: s_l = fma(a_ip, b_pj, s_l) over p = l
+** (mod LANES) in order from s_l = 0; then s_l = s_l + s_{l+h} for l < h,
+** h = LANES/2, ..., 2, 1; then C = s_0 (C fresh) or C = C + s_0. The same
+** in every build and for any thread count.
 */
+#define AGI_GEMM_DOT_ROWS 4
+#define AGI_GEMM_DOT_LANES 16
+
 void agi_gemm_run(const agi_gemm *g);
 
 /* The same on the calling thread only. */

@@ -38,11 +38,19 @@
 ** Every element of C is acc = fma(a_ip, b_pj, acc) over p in order from
 ** acc = 0 (or C), whatever the blocking or the thread: storing acc to C
 ** between k-blocks and loading it back is exact.
+**
+** Dot products (mm_dot): with at most AGI_GEMM_DOT_ROWS rows, rows of A
+** and columns of op(B) both contiguous (x @ W^T for a batch of one or a
+** few: the transposing pack would cost several times the product), each
+** element is a dot product in AGI_GEMM_DOT_LANES partial sums instead
+** (matmul_internal.h gives the order); every build keeps that order,
+** whatever its vector width.
 */
 #include "ag_internal.h"
 #include "matmul_internal.h"
 #include "threads_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(AGI_MM_SCALAR)
@@ -358,6 +366,90 @@ static int mm_pack_t_f64(const double *b, int64_t ldb, int64_t kc, int64_t nr,
 }
 #endif
 
+/* ------------------------------------------------------ dot products --- */
+
+enum { MM_DW = AGI_GEMM_DOT_LANES };
+
+#if defined(MM_AVX512) || defined(MM_AVX2)
+#define MM_FMA1_f32(x, y, z) fmaf(x, y, z)
+#define MM_FMA1_f64(x, y, z) fma(x, y, z)
+#else
+#define MM_FMA1_f32(x, y, z) ((x) * (y) + (z))
+#define MM_FMA1_f64(x, y, z) ((x) * (y) + (z))
+#endif
+
+/*
+** s [cols][MM_DW] = the partial sums of a [k] . b [k] (column c of op(B)
+** at b + c*ldb): lane l sums the p = l (mod MM_DW) terms in order, the
+** whole blocks of MM_DW in vectors, the tail one by one.
+*/
+#define MM_DOT_COLS(T, SUF)                                                   \
+    MM_INLINE void mm_dot_cols_##SUF(const int cols, int64_t k, const T *a,   \
+                                     const T *b, int64_t ldb, T *s)           \
+    {                                                                         \
+        enum { L = MM_L_##SUF, DV = MM_DW / MM_L_##SUF };                     \
+        mmv_##SUF acc[4][DV];                                                 \
+        MM_UNROLL_ALL                                                         \
+        for (int c = 0; c < cols; c++)                                        \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < DV; v++) acc[c][v] = mmv_zero_##SUF();        \
+        int64_t p = 0;                                                        \
+        for (; p + MM_DW <= k; p += MM_DW) {                                  \
+            mmv_##SUF x[DV];                                                  \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < DV; v++) x[v] = mmv_load_##SUF(a + p + v * L); \
+            MM_UNROLL_ALL                                                     \
+            for (int c = 0; c < cols; c++)                                    \
+                MM_UNROLL_ALL                                                 \
+                for (int v = 0; v < DV; v++)                                  \
+                    acc[c][v] = mmv_fma_##SUF(                                \
+                        x[v], mmv_load_##SUF(b + c * ldb + p + v * L), acc[c][v]); \
+        }                                                                     \
+        MM_UNROLL_ALL                                                         \
+        for (int c = 0; c < cols; c++)                                        \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < DV; v++) mmv_store_##SUF(s + c * MM_DW + v * L, acc[c][v]); \
+        for (; p < k; p++)                                                    \
+            for (int c = 0; c < cols; c++) {                                  \
+                T *sl = s + c * MM_DW + p % MM_DW;                            \
+                *sl = MM_FMA1_##SUF(a[p], b[c * ldb + p], *sl);               \
+            }                                                                 \
+    }
+
+/*
+** The part w of g by dot products (g->k > 0, a_cs == 1, b_rs == 1): the
+** lanes of each element summed pairwise (l += l + 8, + 4, + 2, + 1), then
+** C = that sum, or C + it.
+*/
+#define MM_DOT(T, SUF)                                                        \
+    static void mm_dot_##SUF(const agi_gemm *g, const mm_part *w)             \
+    {                                                                         \
+        _Alignas(64) T s[4 * MM_DW];                                          \
+        for (int64_t q = w->q0; q < w->q1; q++) {                             \
+            const T *a = (const T *)g->a + q * g->a_bs;                       \
+            const T *b = (const T *)g->b + q * g->b_bs;                       \
+            T *c = (T *)g->c + q * g->c_bs;                                   \
+            const int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);     \
+            for (int64_t i = w->i0; i < w->i1; i++)                           \
+                for (int64_t j = w->j0; j < w->j1; j += 4) {                  \
+                    const int cols = w->j1 - j < 4 ? (int)(w->j1 - j) : 4;    \
+                    const T *bj = b + j * g->b_cs;                            \
+                    if (cols == 4)                                            \
+                        mm_dot_cols_##SUF(4, g->k, a + i * g->a_rs, bj, g->b_cs, s); \
+                    else                                                      \
+                        for (int e = 0; e < cols; e++)                        \
+                            mm_dot_cols_##SUF(1, g->k, a + i * g->a_rs,       \
+                                              bj + e * g->b_cs, 0, s + e * MM_DW); \
+                    for (int e = 0; e < cols; e++) {                          \
+                        T *se = s + e * MM_DW, *ce = c + i * g->ldc + j + e;  \
+                        for (int h = MM_DW / 2; h > 0; h /= 2)                \
+                            for (int l = 0; l < h; l++) se[l] = se[l] + se[l + h]; \
+                        *ce = fresh ? se[0] : *ce + se[0];                    \
+                    }                                                         \
+                }                                                             \
+        }                                                                     \
+    }
+
 /* ------------------------------------------------------------- driver --- */
 
 /* A part of the work: products [q0, q1) and the block [i0,i1) x [j0,j1)
@@ -399,6 +491,10 @@ typedef struct mm_part {
         }                                                                     \
     }
 
+/* g runs as dot products (see the top of the file). */
+#define MM_DOT_OK(g)                                                          \
+    ((g)->m <= AGI_GEMM_DOT_ROWS && (g)->k > 0 && (g)->a_cs == 1 && (g)->b_rs == 1)
+
 /* Runs one part of g (see mm_part). */
 #define MM_REGION(T, SUF)                                                     \
     static void mm_region_##SUF(const agi_gemm *g, const mm_part *w)          \
@@ -407,6 +503,10 @@ typedef struct mm_part {
         _Alignas(64) T pack[KCMAX * NR];                                      \
         const int64_t nkb = (g->k + KCMAX - 1) / KCMAX;                       \
         const int64_t kcb = nkb ? (g->k + nkb - 1) / nkb : 0;                 \
+        if (MM_DOT_OK(g)) {                                                   \
+            mm_dot_##SUF(g, w);                                               \
+            return;                                                           \
+        }                                                                     \
         for (int64_t q = w->q0; q < w->q1; q++) {                             \
             const T *a = (const T *)g->a + q * g->a_bs;                       \
             const T *b = (const T *)g->b + q * g->b_bs;                       \
@@ -450,6 +550,8 @@ typedef struct mm_part {
     MM_PACK(T, SUF)                                                           \
     MM_PANEL(T, SUF)                                                          \
     MM_ZERO(T, SUF)                                                           \
+    MM_DOT_COLS(T, SUF)                                                       \
+    MM_DOT(T, SUF)                                                            \
     MM_REGION(T, SUF)
 
 MM_ALL(float, f32)

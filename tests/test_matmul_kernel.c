@@ -4,8 +4,9 @@
 ** f32 and f64, at odd sizes around the tile and block edges, batched,
 ** batch-summed, accumulating, empty: each element must equal, bit for bit,
 ** a naive loop that accumulates in the kernel's documented order (p = 0,
-** 1, ..., one fused multiply-add each where the build fuses), and be near
-** the double-precision sum. Then the same through the threads: 1, 2 and 3
+** 1, ..., one fused multiply-add each where the build fuses; for a few
+** rows times a transposed B, dot products in 16 lanes summed pairwise),
+** and be near the double-precision sum. Then the same through the threads: 1, 2 and 3
 ** threads give identical bits, through the kernel and through ag_matmul
 ** and its backward products.
 */
@@ -76,17 +77,23 @@ static void free_problem(problem *pr)
     {                                                                         \
         const T *a = g->a, *b = g->b;                                         \
         const int fused = agi_gemm_fuses();                                   \
+        const int dot = g->m <= AGI_GEMM_DOT_ROWS && g->k > 0 && g->a_cs == 1 && \
+                        g->b_rs == 1;                                         \
         for (int64_t q = 0; q < g->batch; q++)                                \
             for (int64_t i = 0; i < g->m; i++)                                \
                 for (int64_t j = 0; j < g->n; j++) {                          \
                     T *c = ref + q * g->c_bs + i * g->ldc + j;                \
                     int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);   \
-                    T acc = fresh ? 0 : *c;                                   \
+                    T acc = fresh ? 0 : *c, lane[AGI_GEMM_DOT_LANES] = {0};   \
                     for (int64_t p = 0; p < g->k; p++) {                      \
                         T x = a[q * g->a_bs + i * g->a_rs + p * g->a_cs];     \
                         T y = b[q * g->b_bs + p * g->b_rs + j * g->b_cs];     \
-                        acc = fused ? FMA(x, y, acc) : x * y + acc;           \
+                        T *s = dot ? &lane[p % AGI_GEMM_DOT_LANES] : &acc;    \
+                        *s = fused ? FMA(x, y, *s) : x * y + *s;              \
                     }                                                         \
+                    for (int h = AGI_GEMM_DOT_LANES / 2; dot && h > 0; h /= 2) \
+                        for (int l = 0; l < h; l++) lane[l] = lane[l] + lane[l + h]; \
+                    if (dot) acc = fresh ? lane[0] : acc + lane[0];           \
                     *c = acc;                                                 \
                 }                                                             \
     }
@@ -155,11 +162,13 @@ static void run_and_check(problem *pr, int parallel, const char *what)
 
 /* Sizes (m, k, n) around the tiles (8 rows, 16..64 columns), the depth
    blocks (a few hundred), B read in place (up to 128 rows) or packed, the
-   row blocks (256) and degenerate ones. */
+   row blocks (256), the dot products (up to 4 rows; k around the 16
+   lanes; columns in fours and a tail) and degenerate ones. */
 static const int64_t sizes[][3] = {
     {1, 1, 1},    {1, 7, 1},     {3, 5, 2},    {8, 16, 32},   {9, 17, 33},
     {7, 31, 15},  {16, 64, 64},  {37, 53, 29}, {13, 300, 47}, {5, 521, 70},
     {64, 40, 100}, {33, 2, 129}, {150, 40, 70}, {300, 9, 40},
+    {1, 200, 37}, {4, 97, 21},  {2, 16, 6},   {1, 784, 256},
 };
 #define NSIZES ((int)(sizeof sizes / sizeof sizes[0]))
 
@@ -220,14 +229,15 @@ END_TEST
 START_TEST(test_gemm_batched_summed_and_accumulating)
 {
     for (int dt = AG_F32; dt <= AG_F64; dt++)
-        for (int v = 0; v < 4; v++) {
-            problem pr = make_problem(dt, 11, 23, 19, v >> 1, v & 1, 3, 0, 19);
+        for (int v = 0; v < 8; v++) {
+            const int64_t m = v < 4 ? 11 : 3;       /* tiles, then dot products */
+            problem pr = make_problem(dt, m, 23, 19, v >> 1 & 1, v & 1, 3, 0, 19);
             run_and_check(&pr, 1, "batched");
             free_problem(&pr);
-            pr = make_problem(dt, 11, 23, 19, v >> 1, v & 1, 3, 1, 21);
+            pr = make_problem(dt, m, 23, 19, v >> 1 & 1, v & 1, 3, 1, 21);
             run_and_check(&pr, 1, "batch-summed");
             free_problem(&pr);
-            pr = make_problem(dt, 10, 300, 35, v >> 1, v & 1, 1, 0, 35);
+            pr = make_problem(dt, m - 1, 300, 35, v >> 1 & 1, v & 1, 1, 0, 35);
             pr.g.accumulate = 1;
             run_and_check(&pr, 1, "accumulating");
             free_problem(&pr);
@@ -303,6 +313,7 @@ START_TEST(test_gemm_thread_counts_give_identical_bits)
         for (int v = 0; v < 4; v++) {
             check_thread_counts(dt, 70, 130, 61, v >> 1, v & 1, 1, 0);
             check_thread_counts(dt, 9, 1100, 67, v >> 1, v & 1, 1, 0);
+            check_thread_counts(dt, 2, 1500, 300, v >> 1, v & 1, 1, 0);  /* dot products */
         }
     check_thread_counts(AG_F32, 30, 100, 50, 0, 1, 4, 0);
     check_thread_counts(AG_F64, 30, 100, 50, 1, 0, 4, 1);
