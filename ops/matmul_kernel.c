@@ -368,7 +368,12 @@ static int mm_pack_t_f64(const double *b, int64_t ldb, int64_t kc, int64_t nr,
 
 /* ------------------------------------------------------ dot products --- */
 
-enum { MM_DW = AGI_GEMM_DOT_LANES };
+/* MM_DW lanes per element; MM_DC columns at a time (what the registers hold) */
+#if defined(MM_AVX512)
+enum { MM_DW = AGI_GEMM_DOT_LANES, MM_DC = 8 };
+#else
+enum { MM_DW = AGI_GEMM_DOT_LANES, MM_DC = 4 };
+#endif
 
 #if defined(MM_AVX512) || defined(MM_AVX2)
 #define MM_FMA1_f32(x, y, z) fmaf(x, y, z)
@@ -379,7 +384,7 @@ enum { MM_DW = AGI_GEMM_DOT_LANES };
 #endif
 
 /*
-** s [cols][MM_DW] = the partial sums of a [k] . b [k] (column c of op(B)
+** s [cols][MM_DW] = the partial sums (cols <= MM_DC) of a [k] . b [k] (column c of op(B)
 ** at b + c*ldb): lane l sums the p = l (mod MM_DW) terms in order, the
 ** whole blocks of MM_DW in vectors, the tail one by one.
 */
@@ -388,7 +393,7 @@ enum { MM_DW = AGI_GEMM_DOT_LANES };
                                      const T *b, int64_t ldb, T *s)           \
     {                                                                         \
         enum { L = MM_L_##SUF, DV = MM_DW / MM_L_##SUF };                     \
-        mmv_##SUF acc[4][DV];                                                 \
+        mmv_##SUF acc[MM_DC][DV];                                             \
         MM_UNROLL_ALL                                                         \
         for (int c = 0; c < cols; c++)                                        \
             MM_UNROLL_ALL                                                     \
@@ -424,18 +429,18 @@ enum { MM_DW = AGI_GEMM_DOT_LANES };
 #define MM_DOT(T, SUF)                                                        \
     static void mm_dot_##SUF(const agi_gemm *g, const mm_part *w)             \
     {                                                                         \
-        _Alignas(64) T s[4 * MM_DW];                                          \
+        _Alignas(64) T s[MM_DC * MM_DW];                                      \
         for (int64_t q = w->q0; q < w->q1; q++) {                             \
             const T *a = (const T *)g->a + q * g->a_bs;                       \
             const T *b = (const T *)g->b + q * g->b_bs;                       \
             T *c = (T *)g->c + q * g->c_bs;                                   \
             const int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);     \
             for (int64_t i = w->i0; i < w->i1; i++)                           \
-                for (int64_t j = w->j0; j < w->j1; j += 4) {                  \
-                    const int cols = w->j1 - j < 4 ? (int)(w->j1 - j) : 4;    \
+                for (int64_t j = w->j0; j < w->j1; j += MM_DC) {              \
+                    const int cols = w->j1 - j < MM_DC ? (int)(w->j1 - j) : MM_DC; \
                     const T *bj = b + j * g->b_cs;                            \
-                    if (cols == 4)                                            \
-                        mm_dot_cols_##SUF(4, g->k, a + i * g->a_rs, bj, g->b_cs, s); \
+                    if (cols == MM_DC)                                        \
+                        mm_dot_cols_##SUF(MM_DC, g->k, a + i * g->a_rs, bj, g->b_cs, s); \
                     else                                                      \
                         for (int e = 0; e < cols; e++)                        \
                             mm_dot_cols_##SUF(1, g->k, a + i * g->a_rs,       \
