@@ -171,9 +171,18 @@ ag_tape *ag_tensor_tape(const ag_tensor *x);
 ** before). ag_zero_grad sets it to zero (PyTorch's zero_grad(set_to_none=
 ** False)); ag_tensor_grad is NULL until the first backward reaches the leaf.
 ** requires_grad may only be set on leaves (tensors no op made).
+**
+** ag_clear_grad sets the grad to none (PyTorch's x.grad = None, or
+** zero_grad(set_to_none=True)): ag_tensor_grad(x) is NULL again, optimizers
+** skip x, and the next backward that reaches x writes its gradient instead
+** of adding it to zeros (one pass over memory instead of three, and none to
+** zero it). Unlike PyTorch, x keeps the buffer for that write: a grad
+** fetched before ag_clear_grad holds its old values until the next
+** backward reaches x, then the new ones.
 */
 ag_tensor *ag_tensor_grad(const ag_tensor *x);
 void ag_zero_grad(ag_tensor *x);
+void ag_clear_grad(ag_tensor *x);
 ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad);
 int ag_requires_grad(const ag_tensor *x);
 

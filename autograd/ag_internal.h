@@ -21,7 +21,8 @@ struct ag_tensor {
     uint8_t ndim;
     uint8_t dtype;
     uint8_t requires_grad;
-    uint8_t owns_data;      /* persistent tensors free their data */
+    unsigned owns_data : 1;     /* persistent tensors free their data */
+    unsigned grad_none : 1;     /* grad's buffer kept, its value none (ag_clear_grad) */
 };
 
 typedef struct agi_node agi_node;
@@ -31,6 +32,8 @@ typedef struct agi_node agi_node;
 ** shape). For each input i with need[i] set, the rule stores in gx[i] a
 ** tensor of in[i]'s shape (the engine accumulates it); it leaves the others
 ** NULL. On failure it returns NULL tensors and the tape holds the error.
+** A rule may write gx[i] straight into agi_grad_into(t, i) when that is
+** not NULL (see there).
 */
 typedef void (*agi_backward_fn)(ag_tape *t, const agi_node *n, ag_tensor *gy,
                                 ag_tensor **gx, const uint8_t *need);
@@ -76,6 +79,7 @@ struct ag_tape {
     uint64_t gen;
     uint64_t n_ops;                 /* ops run this generation (recorded or not) */
     ag_tensor **gacc;               /* backward scratch, kept across resets */
+    ag_tensor **grad_into;          /* while a rule runs: see agi_grad_into */
     uint8_t *mark;
     size_t cap_scratch;
     ag_status status;
@@ -166,6 +170,17 @@ agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
                      ag_tensor *const *in);
 /* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);
+
+/*
+** Inside a backward rule: the grad buffer of input i (a leaf whose grad
+** ag_clear_grad set to none, in ag_backward without create_graph: grad
+** mode is off), which the rule may fill with input i's gradient and
+** store in gx[i], sparing the engine a copy; or NULL.
+*/
+static inline ag_tensor *agi_grad_into(const ag_tape *t, int i)
+{
+    return t->grad_into ? t->grad_into[i] : NULL;
+}
 static inline ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out)
 {
     if (t->status != AG_OK) return NULL;

@@ -53,6 +53,15 @@ static void add_into(ag_tensor *y, const ag_tensor *a, const ag_tensor *b)
     agi_parallel_range(y->numel, AGI_PAR_GRAIN, add_range, &j);
 }
 
+/* y = b over [lo, hi) (add_job's a unused). */
+static void copy_range(void *job, int64_t lo, int64_t hi)
+{
+    const add_job *j = job;
+    const size_t es = agi_dtype_size(j->y->dtype);
+    memcpy((char *)j->y->data + (size_t)lo * es, (const char *)j->b->data + (size_t)lo * es,
+           (size_t)(hi - lo) * es);
+}
+
 ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     ag_tensor *y = agi_new_like(t, op_accumulate.name, a);
@@ -103,7 +112,8 @@ static int wanted(const ag_tape *t, const walk *w, const ag_tensor *x)
     return w->grads ? leaf_target(w, x) >= 0 : 1;
 }
 
-/* Adds g into leaf x's own grad buffer (ag_backward). */
+/* Adds g into leaf x's own grad buffer (ag_backward), or copies it there
+   when the grad is none (ag_clear_grad). */
 static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
 {
     if (!x->grad) {
@@ -113,7 +123,13 @@ static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
             return agi_fail(t, AG_ERR_NOMEM, "ag_backward: out of memory for a grad"), 0;
         if (x->tape) agi_fill(x->grad, 0);
     }
-    add_into(x->grad, x->grad, g);
+    if (x->grad_none) {
+        add_job j = {x->grad, NULL, g};
+        agi_parallel_range(g->numel, AGI_PAR_GRAIN, copy_range, &j);
+        x->grad_none = 0;
+    } else {
+        add_into(x->grad, x->grad, g);
+    }
     return 1;
 }
 
@@ -158,29 +174,49 @@ static int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_te
     return 1;
 }
 
+/* May node n's rule write input j's gradient into its grad buffer
+   (agi_grad_into)? When ag_backward runs without create_graph, the input
+   is a leaf with a grad set to none, and it is not an earlier input too. */
+static int into_ok(const ag_tape *t, const walk *w, const agi_node *n, int j)
+{
+    const ag_tensor *x = n->in[j];
+    if (w->grads || t->grad_enabled || x->node >= 0 || !x->grad || !x->grad_none) return 0;
+    for (int k = 0; k < j; k++)
+        if (n->in[k] == x) return 0;
+    return 1;
+}
+
 /* Runs node i's rule on its summed gradient and routes the results. */
 static int run_node(ag_tape *t, const walk *w, int32_t i)
 {
     const agi_node *n = AGI_NODE(t, i);
     uint8_t need_small[16], *need = need_small;
-    ag_tensor *gx_small[16], **gx = gx_small;
-    int any = 0;
+    ag_tensor *gx_small[16], **gx = gx_small, *into_small[16], **into = into_small;
+    int any = 0, any_into = 0;
     if (n->n_in > 16) {                    /* a concat of many: scratch on the tape */
         need = agi_alloc(t, (size_t)n->n_in);
         gx = agi_alloc(t, (size_t)n->n_in * sizeof *gx);
-        if (!need || !gx) return 0;
+        into = agi_alloc(t, (size_t)n->n_in * sizeof *into);
+        if (!need || !gx || !into) return 0;
     }
     for (int j = 0; j < n->n_in; j++) {
         need[j] = (uint8_t)wanted(t, w, n->in[j]);
-        gx[j] = NULL;
+        gx[j] = into[j] = NULL;
         any |= need[j];
+        if (need[j] && into_ok(t, w, n, j)) into[j] = n->in[j]->grad, any_into = 1;
     }
     if (!any) return 1;
+    t->grad_into = any_into ? into : NULL;
     n->op->backward(t, n, t->gacc[i], gx, need);
+    t->grad_into = NULL;
     if (t->status != AG_OK) return 0;
     for (int j = 0; j < n->n_in; j++) {
         if (!need[j]) continue;
-        if (!check_gx(t, n, i, j, gx[j]) || !sink(t, w, n->in[j], gx[j])) return 0;
+        if (!check_gx(t, n, i, j, gx[j])) return 0;
+        if (into[j] && gx[j] == into[j])
+            n->in[j]->grad_none = 0;             /* the rule wrote the grad */
+        else if (!sink(t, w, n->in[j], gx[j]))
+            return 0;
     }
     return 1;
 }

@@ -196,7 +196,10 @@ const int64_t *ag_tensor_shape(const ag_tensor *x) { return x ? x->shape : NULL;
 int64_t ag_tensor_numel(const ag_tensor *x) { return x ? x->numel : 0; }
 void *ag_tensor_data(ag_tensor *x) { return x && !stale(x) ? x->data : NULL; }
 ag_tape *ag_tensor_tape(const ag_tensor *x) { return x ? x->tape : NULL; }
-ag_tensor *ag_tensor_grad(const ag_tensor *x) { return x && !stale(x) ? x->grad : NULL; }
+ag_tensor *ag_tensor_grad(const ag_tensor *x)
+{
+    return x && !stale(x) && !x->grad_none ? x->grad : NULL;
+}
 int ag_requires_grad(const ag_tensor *x) { return x ? x->requires_grad : 0; }
 
 int64_t ag_tensor_dim(const ag_tensor *x, int axis)
@@ -235,6 +238,11 @@ ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
 
 void ag_zero_grad(ag_tensor *x)
 {
-    if (x && x->grad && !stale(x))
+    if (x && x->grad && !x->grad_none && !stale(x))
         memset(x->grad->data, 0, (size_t)x->grad->numel * agi_dtype_size(x->dtype));
+}
+
+void ag_clear_grad(ag_tensor *x)
+{
+    if (x && x->grad && !stale(x)) x->grad_none = 1;
 }

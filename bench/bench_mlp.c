@@ -39,7 +39,7 @@ static double epoch(ag_module *net, ag_optim *opt, const ag_dataset *ds, ag_dtyp
             fprintf(stderr, "bench_mlp: %s\n", ag_last_error());
             return ag_tape_free(t), -1;
         }
-        ag_optim_zero_grad(opt);
+        ag_optim_clear_grad(opt);
         sum += ag_tensor_get(loss, 0) * (double)ag_tensor_dim(x, 0);
     }
     ag_tape_free(t);

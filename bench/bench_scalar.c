@@ -34,7 +34,7 @@ int main(void)
     double ns[REPS], grad_x = 0;
     int rc = chain(t, x, w);                    /* warm up: the arena grows once */
     for (int r = 0; r < REPS && rc == 0; r++) {
-        ag_zero_grad(x), ag_zero_grad(w);
+        ag_clear_grad(x), ag_clear_grad(w);
         double t0 = bu_now();
         rc = chain(t, x, w);
         ns[r] = (bu_now() - t0) * 1e9 / OPS;

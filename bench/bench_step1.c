@@ -1,8 +1,9 @@
 /*
 ** bench_step1.c: one training step at batch 1 on the MLP of bench_util.h
-** (f32, one thread): forward, cross-entropy, backward, Adam, zero the
-** grads, free the step's tensors. At batch 1 the step is almost all
-** overhead (about 0.5 MFLOP of products), which is what this measures.
+** (f32, one thread): forward, cross-entropy, backward, Adam, clear the
+** grads (set to none, as the twin does), free the step's tensors. At
+** batch 1 the step is almost all overhead (about 0.5 MFLOP of products),
+** which is what this measures.
 ** Each step takes the next of 1,550 fixed random samples with random
 ** labels, one pass as in training (one sample repeated is learnt by heart:
 ** its loss and gradients fall toward zero, toward subnormal floats, which
@@ -33,7 +34,7 @@ static double step(ag_module *net, ag_optim *opt, ag_tape *t, ag_tensor *x, ag_t
         return fprintf(stderr, "bench_step1: %s\n", ag_tape_errmsg(t)), -1;
     if (ag_optim_step(opt) != AG_OK)
         return fprintf(stderr, "bench_step1: %s\n", ag_last_error()), -1;
-    ag_optim_zero_grad(opt);
+    ag_optim_clear_grad(opt);
     return ag_tensor_get(loss, 0);
 }
 

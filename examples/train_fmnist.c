@@ -370,7 +370,7 @@ static int train_epoch(trainer *tr, const ag_dataset *ds, double *loss, double *
             return fprintf(stderr, "train_fmnist: %s\n", ag_tape_errmsg(tr->tape)), -1;
         if (ag_optim_step(tr->opt) != AG_OK)
             return fprintf(stderr, "train_fmnist: %s\n", ag_last_error()), -1;
-        ag_optim_zero_grad(tr->opt);
+        ag_optim_clear_grad(tr->opt);      /* none, not zeros: the next backward writes */
         int64_t b = ag_tensor_dim(x, 0);
         sum += ag_tensor_get(l, 0) * b;
         correct += count_correct(logits, tr->labels, NULL);

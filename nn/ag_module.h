@@ -98,6 +98,8 @@ ag_tensor *ag_module_get(const ag_module *m, const char *name);
 
 /* Zeroes the grad of every parameter. */
 void ag_module_zero_grad(ag_module *m);
+/* Sets the grad of every parameter to none (ag_clear_grad). */
+void ag_module_clear_grad(ag_module *m);
 
 /* Frees m, its children and its tensors. NULL is a no-op. */
 void ag_module_free(ag_module *m);

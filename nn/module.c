@@ -180,6 +180,14 @@ void ag_module_zero_grad(ag_module *m)
     for (int i = 0; i < m->n_children; i++) ag_module_zero_grad(m->children[i].module);
 }
 
+void ag_module_clear_grad(ag_module *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_entries; i++)
+        if (!m->entries[i].is_buffer) ag_clear_grad(m->entries[i].tensor);
+    for (int i = 0; i < m->n_children; i++) ag_module_clear_grad(m->children[i].module);
+}
+
 void ag_module_free(ag_module *m)
 {
     if (!m) return;

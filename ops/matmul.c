@@ -96,15 +96,16 @@ static void mm_run(agi_gemm *pl, const ag_tensor *a, const ag_tensor *b, ag_tens
 /* ---------------------------------------------------------------- op --- */
 
 static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
-                     int reduce);
+                     int reduce, ag_tensor *into);
 
 /* op(a) @ op(b) into a result of out_ndim dims: batch-summed when both
-   operands are 3-D and the result is a 2-D operand's gradient. */
+   operands are 3-D and the result is a 2-D operand's gradient; written
+   into `into` (agi_grad_into) when it is not NULL and fits. */
 static ag_tensor *mm_to(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
-                        int out_ndim)
+                        int out_ndim, ag_tensor *into)
 {
     if (!a || !b) return NULL;
-    return mm(t, a, b, ta, tb, a->ndim == 3 && b->ndim == 3 && out_ndim == 2);
+    return mm(t, a, b, ta, tb, a->ndim == 3 && b->ndim == 3 && out_ndim == 2, into);
 }
 
 /* y = op_a(a) @ op_b(b);  d op_a(a) += dy @ op_b(b)^T;  d op_b(b) += op_a(a)^T @ dy
@@ -115,10 +116,11 @@ static void mm_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor 
 {
     const int ta = n->iparam[0], tb = n->iparam[1];
     ag_tensor *a = n->in[0], *b = n->in[1];
+    ag_tensor *ia = agi_grad_into(t, 0), *ib = agi_grad_into(t, 1);
     if (need[0])
-        gx[0] = ta ? mm_to(t, b, gy, tb, 1, a->ndim) : mm_to(t, gy, b, 0, !tb, a->ndim);
+        gx[0] = ta ? mm_to(t, b, gy, tb, 1, a->ndim, ia) : mm_to(t, gy, b, 0, !tb, a->ndim, ia);
     if (need[1])
-        gx[1] = tb ? mm_to(t, gy, a, 1, ta, b->ndim) : mm_to(t, a, gy, !ta, 0, b->ndim);
+        gx[1] = tb ? mm_to(t, gy, a, 1, ta, b->ndim, ib) : mm_to(t, a, gy, !ta, 0, b->ndim, ib);
 }
 
 /* The family, by [ta][tb]. a@b, a@b^T and a^T@b are public and their
@@ -129,8 +131,17 @@ static const agi_op op_matmul[2][2] = {
     {{"ag_matmul_tn", mm_backward}, {"ag_matmul (a^T @ b^T)", mm_backward}},
 };
 
+/* Does into (or NULL) have the dtype and shape of a result? */
+static int mm_fits(const ag_tensor *into, int dtype, int ndim, const int64_t *shape)
+{
+    if (!into || into->dtype != dtype || into->ndim != ndim) return 0;
+    for (int d = 0; d < ndim; d++)
+        if (into->shape[d] != shape[d]) return 0;
+    return 1;
+}
+
 static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
-                     int reduce)
+                     int reduce, ag_tensor *into)
 {
     const agi_op *op = &op_matmul[ta][tb];
     const int flags[3] = {ta, tb, reduce};
@@ -139,10 +150,15 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
     int64_t shape[3];
     if (!agi_check2(t, op->name, a, b)) return NULL;
     if (!mm_check(t, op->name, a, b, flags, &pl, &ndim, shape)) return NULL;
-    ag_tensor *y = agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
+    const int in_place = mm_fits(into, a->dtype, ndim, shape);
+    ag_tensor *y = in_place ? into : agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
     if (!y) return NULL;
     mm_fold(&pl, flags);
     mm_run(&pl, a, b, y);
+    if (in_place) {                 /* a leaf's grad, grad mode off: no node */
+        t->n_ops++;
+        return y;
+    }
     ag_tensor *in[2] = {a, b};
     agi_node *n = agi_record(t, op, y, 2, in);
     if (n) {
@@ -155,17 +171,17 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
 
 ag_tensor *ag_matmul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return mm(t, a, b, 0, 0, 0);
+    return mm(t, a, b, 0, 0, 0, NULL);
 }
 
 ag_tensor *ag_matmul_nt(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return mm(t, a, b, 0, 1, 0);
+    return mm(t, a, b, 0, 1, 0, NULL);
 }
 
 ag_tensor *ag_matmul_tn(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return mm(t, a, b, 1, 0, 0);
+    return mm(t, a, b, 1, 0, 0, NULL);
 }
 
 /* ------------------------------------------------------------- linear --- */
@@ -192,10 +208,10 @@ static void linear_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_ten
 {
     ag_tensor *x = n->in[0], *w = n->in[1], *g2 = lin_matrix(t, gy);
     if (need[0]) {
-        ag_tensor *dx = ag_matmul(t, g2, w);
+        ag_tensor *dx = mm_to(t, g2, w, 0, 0, 2, x->ndim == 2 ? agi_grad_into(t, 0) : NULL);
         gx[0] = x->ndim == 2 ? dx : ag_reshape(t, dx, x->ndim, x->shape);
     }
-    if (need[1]) gx[1] = ag_matmul_tn(t, g2, lin_matrix(t, x));
+    if (need[1]) gx[1] = mm_to(t, g2, lin_matrix(t, x), 1, 0, 2, agi_grad_into(t, 1));
     if (n->n_in > 2 && need[2]) gx[2] = ag_sum(t, g2, 0, 0);
 }
 static const agi_op op_linear = {"ag_linear", linear_backward};

@@ -27,6 +27,10 @@ typedef struct ag_optim ag_optim;
 ag_status ag_optim_step(ag_optim *o);
 /* Zeroes every parameter's grad. */
 void ag_optim_zero_grad(ag_optim *o);
+/* Sets every parameter's grad to none (ag_clear_grad; PyTorch's
+   zero_grad(set_to_none=True), its default since 2.0): the faster choice
+   when every step's backward reaches every parameter. */
+void ag_optim_clear_grad(ag_optim *o);
 
 double ag_optim_get_lr(const ag_optim *o);
 void ag_optim_set_lr(ag_optim *o, double lr);

@@ -102,6 +102,12 @@ void ag_optim_zero_grad(ag_optim *o)
     for (int i = 0; i < o->n_params; i++) ag_zero_grad(o->params[i]);
 }
 
+void ag_optim_clear_grad(ag_optim *o)
+{
+    if (!o) return;
+    for (int i = 0; i < o->n_params; i++) ag_clear_grad(o->params[i]);
+}
+
 double ag_optim_get_lr(const ag_optim *o) { return o ? o->lr : 0; }
 double ag_optim_base_lr(const ag_optim *o) { return o ? o->base_lr : 0; }
 int64_t ag_optim_steps(const ag_optim *o) { return o ? o->steps : 0; }
