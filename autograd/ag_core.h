@@ -176,9 +176,10 @@ ag_tape *ag_tensor_tape(const ag_tensor *x);
 ** zero_grad(set_to_none=True)): ag_tensor_grad(x) is NULL again, optimizers
 ** skip x, and the next backward that reaches x writes its gradient instead
 ** of adding it to zeros (one pass over memory instead of three, and none to
-** zero it). Unlike PyTorch, x keeps the buffer for that write: a grad
-** fetched before ag_clear_grad holds its old values until the next
-** backward reaches x, then the new ones.
+** zero it). ag_zero_grad leaves a none grad none, as PyTorch does. Unlike
+** PyTorch, x keeps the buffer for that write: a grad fetched before
+** ag_clear_grad holds its old values until the next backward reaches x,
+** then the new ones.
 */
 ag_tensor *ag_tensor_grad(const ag_tensor *x);
 void ag_zero_grad(ag_tensor *x);
