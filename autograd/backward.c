@@ -74,6 +74,16 @@ ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
 
 /* ---------------------------------------------------------- the walk --- */
 
+/* The walk's loop runs once per node: run_node is inlined into it, the
+   rare paths stay out. */
+#if defined(__GNUC__)
+#define BW_COLD static __attribute__((noinline, cold))
+#define BW_HOT static inline __attribute__((always_inline))
+#else
+#define BW_COLD static
+#define BW_HOT static inline
+#endif
+
 typedef struct target {          /* a leaf asked for by ag_grad */
     const ag_tensor *x;
     int k;                       /* its first place in inputs[] */
@@ -151,7 +161,7 @@ static int sink(ag_tape *t, const walk *w, ag_tensor *x, ag_tensor *g)
 }
 
 /* Checks a rule's gradient for input j of node n; 1 if fine. */
-static int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_tensor *g)
+BW_HOT int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_tensor *g)
 {
     char b1[96], b2[96];
     const ag_tensor *x = n->in[j];
@@ -174,39 +184,37 @@ static int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_te
     return 1;
 }
 
-/* May node n's rule write input j's gradient into its grad buffer
-   (agi_grad_into)? When ag_backward runs without create_graph, the input
-   is a leaf with a grad set to none, and it is not an earlier input too. */
-static int into_ok(const ag_tape *t, const walk *w, const agi_node *n, int j)
+/*
+** The grad buffers node n's rule may write (agi_grad_into), by input, or
+** NULL when there are none: in ag_backward without create_graph (grad
+** mode off), the needed inputs that are leaves with a grad set to none,
+** each at its first place among the inputs. small holds 16.
+*/
+BW_COLD ag_tensor **plan_into(ag_tape *t, const agi_node *n, const uint8_t *need,
+                             ag_tensor **small)
 {
-    const ag_tensor *x = n->in[j];
-    if (w->grads || t->grad_enabled || x->node >= 0 || !x->grad || !x->grad_none) return 0;
-    for (int k = 0; k < j; k++)
-        if (n->in[k] == x) return 0;
-    return 1;
+    ag_tensor **into = NULL;
+    for (int j = 0; j < n->n_in; j++) {
+        ag_tensor *x = n->in[j];
+        if (!need[j] || x->node >= 0 || !x->grad || !x->grad_none) continue;
+        int first = 1;
+        for (int k = 0; k < j && first; k++) first = n->in[k] != x;
+        if (!first) continue;
+        if (!into) {
+            into = n->n_in <= 16 ? small : agi_alloc(t, (size_t)n->n_in * sizeof *into);
+            if (!into) return NULL;         /* no room: the rule makes its own */
+            for (int k = 0; k < n->n_in; k++) into[k] = NULL;
+        }
+        into[j] = x->grad;
+    }
+    return into;
 }
 
-/* Runs node i's rule on its summed gradient and routes the results. */
-static int run_node(ag_tape *t, const walk *w, int32_t i)
+/* run_node's end when the rule may write grads in place (into). */
+BW_COLD int run_rule_into(ag_tape *t, const walk *w, int32_t i, const agi_node *n,
+                         const uint8_t *need, ag_tensor **gx, ag_tensor **into)
 {
-    const agi_node *n = AGI_NODE(t, i);
-    uint8_t need_small[16], *need = need_small;
-    ag_tensor *gx_small[16], **gx = gx_small, *into_small[16], **into = into_small;
-    int any = 0, any_into = 0;
-    if (n->n_in > 16) {                    /* a concat of many: scratch on the tape */
-        need = agi_alloc(t, (size_t)n->n_in);
-        gx = agi_alloc(t, (size_t)n->n_in * sizeof *gx);
-        into = agi_alloc(t, (size_t)n->n_in * sizeof *into);
-        if (!need || !gx || !into) return 0;
-    }
-    for (int j = 0; j < n->n_in; j++) {
-        need[j] = (uint8_t)wanted(t, w, n->in[j]);
-        gx[j] = into[j] = NULL;
-        any |= need[j];
-        if (need[j] && into_ok(t, w, n, j)) into[j] = n->in[j]->grad, any_into = 1;
-    }
-    if (!any) return 1;
-    t->grad_into = any_into ? into : NULL;
+    t->grad_into = into;
     n->op->backward(t, n, t->gacc[i], gx, need);
     t->grad_into = NULL;
     if (t->status != AG_OK) return 0;
@@ -217,6 +225,37 @@ static int run_node(ag_tape *t, const walk *w, int32_t i)
             n->in[j]->grad_none = 0;             /* the rule wrote the grad */
         else if (!sink(t, w, n->in[j], gx[j]))
             return 0;
+    }
+    return 1;
+}
+
+/* Runs node i's rule on its summed gradient and routes the results. */
+BW_HOT int run_node(ag_tape *t, const walk *w, int32_t i)
+{
+    const agi_node *n = AGI_NODE(t, i);
+    uint8_t need_small[16], *need = need_small;
+    ag_tensor *gx_small[16], **gx = gx_small, *into_small[16], **into = NULL;
+    int any = 0, none = 0;
+    if (n->n_in > 16) {                    /* a concat of many: scratch on the tape */
+        need = agi_alloc(t, (size_t)n->n_in);
+        gx = agi_alloc(t, (size_t)n->n_in * sizeof *gx);
+        if (!need || !gx) return 0;
+    }
+    for (int j = 0; j < n->n_in; j++) {
+        need[j] = (uint8_t)wanted(t, w, n->in[j]);
+        gx[j] = NULL;
+        any |= need[j];
+        none |= need[j] && n->in[j]->grad_none;     /* only leaves have one */
+    }
+    if (!any) return 1;
+    if (none && !w->grads && !t->grad_enabled) into = plan_into(t, n, need, into_small);
+    if (into) return run_rule_into(t, w, i, n, need, gx, into);
+    n->op->backward(t, n, t->gacc[i], gx, need);
+    if (t->status != AG_OK) return 0;
+    for (int j = 0; j < n->n_in; j++) {
+        if (!need[j]) continue;
+        if (!check_gx(t, n, i, j, gx[j])) return 0;
+        if (!sink(t, w, n->in[j], gx[j])) return 0;
     }
     return 1;
 }
