@@ -593,7 +593,10 @@ void agi_gemm_run_serial(const agi_gemm *g)
 ** Parallel split: the tasks are a grid of row blocks x column blocks of C
 ** (whole tiles, so the tiling of C is the same for any split) times the
 ** products when each has its own C. A task packs its own panels of B;
-** column blocks come first so that a row of tasks shares no packing.
+** column blocks come first so that a row of tasks shares no packing, row
+** blocks for a weight's gradient (MM_ROWS_FIRST). The pool gives each
+** thread a contiguous range of task numbers (threadpool.c): here a band
+** of C, the same from call to call.
 */
 typedef struct mm_split {
     const agi_gemm *g;
@@ -611,6 +614,16 @@ static void mm_task(void *ctx, int64_t task)
                  tj * s->bj, (tj + 1) * s->bj < g->n ? (tj + 1) * s->bj : g->n};
     mm_region(g, &w);
 }
+
+/*
+** Split C by rows first (else by columns: then a row of tasks shares no
+** packing) for A^T @ B with B row-major and shallow (a weight's gradient,
+** x^T @ dy: B is read in place, so rows cost no packing): each task then
+** writes whole rows of C, the contiguous ranges an optimizer's split of
+** the same parameter gives the same thread (threadpool.c).
+*/
+#define MM_ROWS_FIRST(g)                                                      \
+    ((g)->a_rs == 1 && (g)->a_cs != 1 && (g)->b_cs == 1 && (g)->k <= MM_INPLACE_ROWS)
 
 /* Below this many multiply-adds a product runs on the calling thread. */
 #define MM_PAR_MIN_FMAS (1 << 19)
@@ -633,9 +646,15 @@ void agi_gemm_run(const agi_gemm *g)
     mm_split s = {g, g->c_bs != 0 ? g->batch : 1, 1, 1, g->m, g->n};
     int64_t rest = mm_ceil_div(want, s.nq);
     int64_t col_tiles = mm_ceil_div(g->n, nr), row_tiles = mm_ceil_div(g->m, MM_MR);
-    s.nj = rest < col_tiles ? rest : col_tiles;
-    rest = mm_ceil_div(rest, s.nj);
-    s.ni = rest < row_tiles ? rest : row_tiles;
+    if (MM_ROWS_FIRST(g)) {
+        s.ni = rest < row_tiles ? rest : row_tiles;
+        rest = mm_ceil_div(rest, s.ni);
+        s.nj = rest < col_tiles ? rest : col_tiles;
+    } else {
+        s.nj = rest < col_tiles ? rest : col_tiles;
+        rest = mm_ceil_div(rest, s.nj);
+        s.ni = rest < row_tiles ? rest : row_tiles;
+    }
     s.bj = mm_ceil_div(col_tiles, s.nj) * nr;
     s.bi = mm_ceil_div(row_tiles, s.ni) * MM_MR;
     s.nj = mm_ceil_div(g->n, s.bj);

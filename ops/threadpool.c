@@ -4,18 +4,26 @@
 **
 ** One job at a time: the thread that takes `pool.use` (a trylock: a busy
 ** pool means "run inline") publishes the job, bumps the generation and
-** wakes the workers; everyone, the caller included, claims task numbers
-** from `pool.next`, and the caller returns once every task has finished.
-** It never waits for a worker that has not claimed a task, so a worker
-** that is slow to wake (its core busy with another process) costs
-** nothing: the caller runs the tasks itself.
+** wakes the workers; everyone, the caller included, claims task numbers,
+** and the caller returns once every task has finished. It never waits for
+** a worker that has not claimed a task, so a worker that is slow to wake
+** (its core busy with another process) costs nothing: the caller runs the
+** tasks itself.
 **
-** `pool.next` holds the generation (high 32 bits) and the next task
-** number (low 32), so a worker that wakes late for an old job cannot
-** claim a task of a newer one: its claim (a compare-and-swap) fails on
-** the generation. Before writing a new job, the caller closes `next` (the
-** new generation, task number POOL_CLOSED), so a claim that succeeds
-** proves the job fields read before it were that job's.
+** Home ranges: the tasks are cut into one contiguous range per
+** participant (the caller is participant 0, worker w is w + 1), each with
+** its own counter. A participant runs its own range first, in order, then
+** takes what is left of the others'. So when the threads keep pace, the
+** same task numbers of the same op run on the same thread step after step,
+** and the data they write stays in that core's caches (on a machine whose
+** cores sit on different chiplets, moving it costs more than the work).
+**
+** A counter holds the generation (high 32 bits) and the next task number
+** (low 32), so a worker that wakes late for an old job cannot claim a task
+** of a newer one: its claim (a compare-and-swap) fails on the generation.
+** Before writing a new job, the caller closes every counter (the new
+** generation, task number POOL_CLOSED), so a claim that succeeds proves
+** the job fields read before it were that job's.
 **
 ** Workers spin briefly on the generation after a job (ops come in
 ** bursts), then sleep on `pool.wake`. They are made lazily, never while
@@ -39,6 +47,11 @@
 #define POOL_SPIN_NS 50000          /* a worker spins this long before sleeping */
 #define POOL_CLOSED 0xffffffffu     /* task number of a job being written */
 
+/* One participant's range of tasks: its counter, alone in a cache line. */
+typedef struct pool_range {
+    _Alignas(64) atomic_uint_fast64_t next;     /* generation << 32 | next task */
+} pool_range;
+
 static struct {
     pthread_mutex_t use;            /* held by the thread running a job */
     pthread_mutex_t lock;           /* guards sleeping on wake and done */
@@ -49,11 +62,12 @@ static struct {
     atomic_int nthreads;            /* the setting; 0 until first read */
     atomic_int stop;
     atomic_uint_fast64_t gen;       /* job generation */
-    atomic_uint_fast64_t next;      /* generation << 32 | next task */
     atomic_int_fast64_t finished;   /* tasks of the job finished */
     _Atomic(agi_task_fn) fn;        /* the job */
     _Atomic(void *) ctx;
     atomic_int_fast64_t ntasks;
+    atomic_int nparts;              /* participants with a home range */
+    pool_range ranges[POOL_MAX];
 } pool = {.use = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
           .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
@@ -73,32 +87,46 @@ static int64_t pool_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Claims the next task of generation gen (< ntasks); -1 when none is left
-   or the job is no longer gen. */
-static int64_t pool_claim(uint64_t gen, int64_t ntasks)
+/* First task of participant c's range when ntasks are cut into nparts. */
+static int64_t pool_range_start(int64_t ntasks, int nparts, int c)
 {
-    uint_fast64_t v = atomic_load(&pool.next);
+    return ntasks * c / nparts;
+}
+
+/* Claims the next task of range c of generation gen (< end); -1 when none
+   is left or the job is no longer gen. */
+static int64_t pool_claim(uint64_t gen, int c, int64_t end)
+{
+    atomic_uint_fast64_t *next = &pool.ranges[c].next;
+    uint_fast64_t v = atomic_load(next);
     for (;;) {
         if ((uint32_t)(v >> 32) != (uint32_t)gen) return -1;
         int64_t task = (int64_t)(v & 0xffffffffu);
-        if (task >= ntasks) return -1;
-        if (atomic_compare_exchange_weak(&pool.next, &v, v + 1)) return task;
+        if (task >= end) return -1;
+        if (atomic_compare_exchange_weak(next, &v, v + 1)) return task;
     }
 }
 
-/* Runs tasks of job gen until none are left; signals the caller when
-   the last task finishes. */
-static void pool_drain(uint64_t gen)
+/* Runs tasks of job gen as participant me until none are left: its own
+   range, then the others' in turn; signals the caller when the last task
+   finishes. */
+static void pool_drain(uint64_t gen, int me)
 {
     agi_task_fn fn = atomic_load(&pool.fn);
     void *ctx = atomic_load(&pool.ctx);
     int64_t ntasks = atomic_load(&pool.ntasks);
-    for (int64_t task; (task = pool_claim(gen, ntasks)) >= 0;) {
-        fn(ctx, task);
-        if (atomic_fetch_add(&pool.finished, 1) + 1 == ntasks) {
-            pthread_mutex_lock(&pool.lock);
-            pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.lock);
+    int nparts = atomic_load(&pool.nparts);
+    if (nparts < 1 || nparts > POOL_MAX) return;        /* a newer job being written */
+    for (int r = 0; r < nparts; r++) {
+        int c = (me + r) % nparts;
+        int64_t end = pool_range_start(ntasks, nparts, c + 1);
+        for (int64_t task; (task = pool_claim(gen, c, end)) >= 0;) {
+            fn(ctx, task);
+            if (atomic_fetch_add(&pool.finished, 1) + 1 == ntasks) {
+                pthread_mutex_lock(&pool.lock);
+                pthread_cond_signal(&pool.done);
+                pthread_mutex_unlock(&pool.lock);
+            }
         }
     }
 }
@@ -114,9 +142,20 @@ static int pool_spin(uint64_t seen)
     }
 }
 
+/* What a worker is started with: the generation it has seen and its
+   place among the participants. */
+typedef struct pool_start {
+    uint64_t seen;
+    int me;
+} pool_start;
+
+static pool_start pool_starts[POOL_MAX];
+
 static void *pool_worker(void *arg)
 {
-    uint64_t seen = (uint64_t)(uintptr_t)arg;
+    const pool_start *start = arg;
+    uint64_t seen = start->seen;
+    const int me = start->me;
     for (;;) {
         if (!pool_spin(seen)) {
             pthread_mutex_lock(&pool.lock);
@@ -126,7 +165,7 @@ static void *pool_worker(void *arg)
         }
         if (atomic_load(&pool.stop)) return NULL;
         seen = atomic_load(&pool.gen);
-        pool_drain(seen);
+        pool_drain(seen, me);
     }
 }
 
@@ -188,9 +227,12 @@ static void pool_grow(int want)
     if (!w) return;
     pool.workers = w;
     uint64_t gen = atomic_load(&pool.gen);
-    while (pool.nworkers < want &&
-           pthread_create(&w[pool.nworkers], NULL, pool_worker, (void *)(uintptr_t)gen) == 0)
+    while (pool.nworkers < want) {
+        pool_start *start = &pool_starts[pool.nworkers];
+        *start = (pool_start){gen, pool.nworkers + 1};
+        if (pthread_create(&w[pool.nworkers], NULL, pool_worker, start) != 0) break;
         pool.nworkers++;
+    }
 }
 
 void ag_threads_shutdown(void)
@@ -255,16 +297,22 @@ static void pool_wait(int64_t ntasks)
     pthread_mutex_unlock(&pool.lock);
 }
 
-/* Publishes a job as generation gen (see the top of the file). Caller
-   holds pool.use and the previous job has finished. */
-static void pool_publish(uint64_t gen, int64_t ntasks, agi_task_fn fn, void *ctx)
+/* Publishes a job as generation gen, its tasks cut into nparts ranges
+   (see the top of the file). Caller holds pool.use and the previous job
+   has finished. */
+static void pool_publish(uint64_t gen, int64_t ntasks, int nparts, agi_task_fn fn, void *ctx)
 {
-    atomic_store(&pool.next, (gen << 32) | POOL_CLOSED);
+    const uint_fast64_t g = (gen << 32) & ~(uint_fast64_t)0xffffffffu;
+    int old = atomic_load(&pool.nparts);
+    for (int c = 0; c < (old > nparts ? old : nparts); c++)
+        atomic_store(&pool.ranges[c].next, g | POOL_CLOSED);
     atomic_store(&pool.fn, fn);
     atomic_store(&pool.ctx, ctx);
     atomic_store(&pool.ntasks, ntasks);
+    atomic_store(&pool.nparts, nparts);
     atomic_store(&pool.finished, 0);
-    atomic_store(&pool.next, (gen << 32) & ~(uint_fast64_t)0xffffffffu);
+    for (int c = 0; c < nparts; c++)
+        atomic_store(&pool.ranges[c].next, g | (uint_fast64_t)pool_range_start(ntasks, nparts, c));
     pthread_mutex_lock(&pool.lock);
     atomic_store(&pool.gen, gen);
     pthread_cond_broadcast(&pool.wake);
@@ -280,8 +328,9 @@ void agi_parallel_for(int64_t ntasks, agi_task_fn fn, void *ctx)
         pool_grow(want);
         if (pool.nworkers > 0) {
             uint64_t gen = atomic_load(&pool.gen) + 1;
-            pool_publish(gen, ntasks, fn, ctx);
-            pool_drain(gen);
+            int nparts = pool.nworkers + 1 < ntasks ? pool.nworkers + 1 : (int)ntasks;
+            pool_publish(gen, ntasks, nparts, fn, ctx);
+            pool_drain(gen, 0);
             pool_wait(ntasks);
             pthread_mutex_unlock(&pool.use);
             return;

@@ -141,6 +141,11 @@ START_TEST(test_parallel_for_runs_each_task_once)
         check_each_task_once(1);
         check_each_task_once(2);
         check_each_task_once(1000);
+        /* uneven home ranges, fewer tasks than threads, then more again */
+        const int64_t counts[] = {3, 5, 7, 63, 2, 1001, 3};
+        for (int rep = 0; rep < 50; rep++)
+            for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
+                check_each_task_once(counts[k]);
     }
     ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
 }
