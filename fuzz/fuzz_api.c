@@ -136,8 +136,12 @@ static void end_round(fz_api *s)
         fz_clear_error();
         fz_check_error(ag_optim_step(s->opt), "ag_optim_step");
     }
-    if (b & 2)
-        for (int i = 0; i < FZ_LEAVES; i++) ag_zero_grad(s->leaf[i]);
+    for (int i = 0; (b & 2) && i < FZ_LEAVES; i++) {
+        if (b & 16)
+            ag_clear_grad(s->leaf[i]);          /* none: the next backward writes */
+        else
+            ag_zero_grad(s->leaf[i]);
+    }
     if (!(b & 4)) fz_reset(s, s->t);           /* else the next round goes on */
     if (b & 8) fz_reset(s, s->other);
 }

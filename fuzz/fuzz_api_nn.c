@@ -2,10 +2,11 @@
 ** fuzz_api_nn.c: the API fuzzer's second table: losses, layers (made at
 ** the start of a run, some with invalid arguments), optimizer calls,
 ** gradient clipping, and the calls that are not tensor ops (requires_grad,
-** grad and anomaly modes, zero_grad, clear_error, a reset in the middle of
-** a sequence, ag_assign, element access, DOT export, backward and ag_grad
-** at any point). Those set s->nocheck: the driver's per-op error check
-** does not apply to them; they check their own contract here.
+** grad and anomaly modes, zero_grad and clear_grad, clear_error, a reset
+** in the middle of a sequence, ag_assign, element access, DOT export,
+** backward and ag_grad at any point). Those set s->nocheck: the driver's
+** per-op error check does not apply to them; they check their own
+** contract here.
 */
 #include "fuzz_api.h"
 
@@ -224,12 +225,16 @@ static ag_tensor *op_optim(fz_api *s)
         fz_clear_error();
         if (s->opt) fz_check_error(ag_optim_step(s->opt), "ag_optim_step");
         break;
-    case 2: if (s->opt) ag_optim_zero_grad(s->opt); break;
+    case 2:
+        if (s->opt && n % 2) ag_optim_clear_grad(s->opt);
+        else if (s->opt) ag_optim_zero_grad(s->opt);
+        break;
     case 3: if (s->opt) ag_optim_set_lr(s->opt, fz_double(&s->in)); break;
     case 4: ag_clip_grad_norm(n, ps, fz_double(&s->in), fz_double(&s->in)); break;
     case 5: ag_clip_grad_value(n, ps, fz_double(&s->in)); break;
     default:
-        if (s->n_mod) ag_module_zero_grad(s->mod[fz_u8(&s->in) % s->n_mod]);
+        if (s->n_mod && n % 2) ag_module_clear_grad(s->mod[fz_u8(&s->in) % s->n_mod]);
+        else if (s->n_mod) ag_module_zero_grad(s->mod[fz_u8(&s->in) % s->n_mod]);
         break;
     }
     return NULL;
@@ -249,7 +254,10 @@ static ag_tensor *op_control(fz_api *s)
     case 0: ag_set_requires_grad(x, b >> 4 & 1); break;
     case 1: ag_set_grad_enabled(s->t, b >> 4 & 1); break;
     case 2: if (b > 200) ag_set_anomaly(s->t, b & 1); break;
-    case 3: ag_zero_grad(x); break;
+    case 3:
+        if (b & 0x80) ag_clear_grad(x);
+        else ag_zero_grad(x);
+        break;
     case 4: ag_tape_clear_error(s->t); break;
     case 5: if (b > 230) fz_reset(s, s->t); break;       /* slots go stale */
     case 6: {

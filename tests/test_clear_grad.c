@@ -23,17 +23,6 @@ static void assert_same_bits(const ag_tensor *a, const ag_tensor *b)
                             (size_t)ag_tensor_numel(a) * es), 0);
 }
 
-/* A persistent copy of x. */
-static ag_tensor *copy_of(const ag_tensor *x)
-{
-    ck_assert_ptr_nonnull(x);
-    ag_tensor *y = ag_zeros(NULL, ag_tensor_dtype(x), ag_tensor_ndim(x), ag_tensor_shape(x));
-    ck_assert_ptr_nonnull(y);
-    size_t es = ag_tensor_dtype(x) == AG_F64 ? sizeof(double) : sizeof(float);
-    memcpy(ag_tensor_data(y), ag_tensor_data((ag_tensor *)x), (size_t)ag_tensor_numel(x) * es);
-    return y;
-}
-
 /* A persistent leaf that requires grad, uniform in [-1, 1) from seed. */
 static ag_tensor *leaf(ag_dtype dt, int ndim, const int64_t *shape, uint64_t seed)
 {
@@ -126,7 +115,8 @@ START_TEST(test_clear_grad_products_write_in_place_same_bits)
             ag_tape_reset(t);
             ck_assert_int_eq(ag_backward(t, three_products(t, x, x2, w, b, v, u, c, d, e)),
                              AG_OK);
-            for (int k = 0; round == 1 && k < 4; k++) zeroed[k] = copy_of(ag_tensor_grad(p[k]));
+            for (int k = 0; round == 1 && k < 4; k++)
+                zeroed[k] = ag_tensor_clone(ag_tensor_grad(p[k]));
         }
         for (int k = 0; k < 4; k++) assert_same_bits(ag_tensor_grad(p[k]), zeroed[k]);
         const double tol = dt == AG_F64 ? 1e-12 : 1e-5;
@@ -183,7 +173,7 @@ START_TEST(test_clear_grad_leaf_used_twice)
         ag_tensor *loss = ag_add(t, sum_all(t, ag_mul(t, c, ag_matmul(t, a, a))),
                                  sum_all(t, ag_mul(t, d, ag_matmul(t, x, a))));
         ck_assert_int_eq(ag_backward(t, loss), AG_OK);
-        if (round == 1) zeroed = copy_of(ag_tensor_grad(a));
+        if (round == 1) zeroed = ag_tensor_clone(ag_tensor_grad(a));
     }
     assert_same_bits(ag_tensor_grad(a), zeroed);
 #define AT(m, i, j) ag_tensor_get(m, (i) * 3 + (j))
