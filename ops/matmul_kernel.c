@@ -594,21 +594,26 @@ void agi_gemm_run_serial(const agi_gemm *g)
 ** (whole tiles, so the tiling of C is the same for any split) times the
 ** products when each has its own C. A task packs its own panels of B;
 ** column blocks come first so that a row of tasks shares no packing, row
-** blocks for a weight's gradient (MM_ROWS_FIRST). The pool gives each
-** thread a contiguous range of task numbers (threadpool.c): here a band
-** of C, the same from call to call.
+** blocks for a weight's gradient (MM_ROWS_FIRST). Task numbers run along
+** the other dimension first, and the pool gives each thread a contiguous
+** range of them (threadpool.c): so a thread's share is a band of C along
+** the first dimension (columns of x @ W^T: rows of W; rows of a weight's
+** gradient), the same from call to call.
 */
 typedef struct mm_split {
     const agi_gemm *g;
     int64_t nq, ni, nj;         /* tasks along products, rows, columns */
     int64_t bi, bj;             /* rows, columns per task */
+    int rows_first;             /* task numbers run along columns first */
 } mm_split;
 
 static void mm_task(void *ctx, int64_t task)
 {
     const mm_split *s = ctx;
     const agi_gemm *g = s->g;
-    int64_t tj = task % s->nj, ti = task / s->nj % s->ni, tq = task / s->nj / s->ni;
+    const int64_t tq = task / s->nj / s->ni, t = task % (s->nj * s->ni);
+    const int64_t ti = s->rows_first ? t / s->nj : t % s->ni;
+    const int64_t tj = s->rows_first ? t % s->nj : t / s->ni;
     mm_part w = {s->nq > 1 ? tq : 0, s->nq > 1 ? tq + 1 : g->batch,
                  ti * s->bi, (ti + 1) * s->bi < g->m ? (ti + 1) * s->bi : g->m,
                  tj * s->bj, (tj + 1) * s->bj < g->n ? (tj + 1) * s->bj : g->n};
@@ -643,10 +648,10 @@ void agi_gemm_run(const agi_gemm *g)
     /* about 4 tasks per thread, each at least MM_PAR_MIN_FMAS / 2 */
     int64_t want = 4 * (int64_t)threads, max_tasks = 2 * work / MM_PAR_MIN_FMAS;
     if (want > max_tasks) want = max_tasks;
-    mm_split s = {g, g->c_bs != 0 ? g->batch : 1, 1, 1, g->m, g->n};
+    mm_split s = {g, g->c_bs != 0 ? g->batch : 1, 1, 1, g->m, g->n, MM_ROWS_FIRST(g)};
     int64_t rest = mm_ceil_div(want, s.nq);
     int64_t col_tiles = mm_ceil_div(g->n, nr), row_tiles = mm_ceil_div(g->m, MM_MR);
-    if (MM_ROWS_FIRST(g)) {
+    if (s.rows_first) {
         s.ni = rest < row_tiles ? rest : row_tiles;
         rest = mm_ceil_div(rest, s.ni);
         s.nj = rest < col_tiles ? rest : col_tiles;

@@ -14,6 +14,9 @@
 #include <math.h>
 
 #define UPD_BLOCK 128          /* elements: measured best of 64 to 1024 */
+/* Least elements per thread when split: Adam moves 28 bytes per element (in
+   f32), so as many bytes as AGI_PAR_GRAIN elements of a binary op. */
+#define UPD_GRAIN (AGI_PAR_GRAIN / 4)
 
 /* The rule's options, as bits of adam_job.opts. */
 enum {
@@ -165,7 +168,7 @@ ag_tensor *ag_adam_update(ag_tape *t, ag_tensor *param, const ag_tensor *grad,
         .b2 = h->beta2, .c2 = 1 - h->beta2, .wd = h->weight_decay,
         .keep = 1 - h->lr * h->weight_decay, .b1w = w, .eps = h->eps,
         .bc2s = sqrt(1 - pow(h->beta2, step)), .step = -h->lr / bc1};
-    agi_parallel_range(param->numel, AGI_PAR_GRAIN, adam_range, &j);
+    agi_parallel_range(param->numel, UPD_GRAIN, adam_range, &j);
     t->n_ops++;
     return param;
 }
