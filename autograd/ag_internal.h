@@ -21,8 +21,14 @@ struct ag_tensor {
     uint8_t ndim;
     uint8_t dtype;
     uint8_t requires_grad;
-    unsigned owns_data : 1;     /* persistent tensors free their data */
-    unsigned grad_none : 1;     /* grad's buffer kept, its value none (ag_clear_grad) */
+    uint8_t flags;          /* AGI_OWNS_DATA, AGI_GRAD_NONE */
+};
+
+/* ag_tensor.flags. One byte written whole when a header is made: a
+   bit-field there would be a read of a line not yet in cache, every op. */
+enum {
+    AGI_OWNS_DATA = 1,      /* persistent tensors free their data */
+    AGI_GRAD_NONE = 2       /* grad's buffer kept, its value none (ag_clear_grad) */
 };
 
 typedef struct agi_node agi_node;

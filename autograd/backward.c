@@ -133,10 +133,10 @@ static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
             return agi_fail(t, AG_ERR_NOMEM, "ag_backward: out of memory for a grad"), 0;
         if (x->tape) agi_fill(x->grad, 0);
     }
-    if (x->grad_none) {
+    if (x->flags & AGI_GRAD_NONE) {
         add_job j = {x->grad, NULL, g};
         agi_parallel_range(g->numel, AGI_PAR_GRAIN, copy_range, &j);
-        x->grad_none = 0;
+        x->flags &= (uint8_t)~AGI_GRAD_NONE;
     } else {
         add_into(x->grad, x->grad, g);
     }
@@ -196,7 +196,7 @@ BW_COLD ag_tensor **plan_into(ag_tape *t, const agi_node *n, const uint8_t *need
     ag_tensor **into = NULL;
     for (int j = 0; j < n->n_in; j++) {
         ag_tensor *x = n->in[j];
-        if (!need[j] || x->node >= 0 || !x->grad || !x->grad_none) continue;
+        if (!need[j] || x->node >= 0 || !x->grad || !(x->flags & AGI_GRAD_NONE)) continue;
         int first = 1;
         for (int k = 0; k < j && first; k++) first = n->in[k] != x;
         if (!first) continue;
@@ -222,7 +222,7 @@ BW_COLD int run_rule_into(ag_tape *t, const walk *w, int32_t i, const agi_node *
         if (!need[j]) continue;
         if (!check_gx(t, n, i, j, gx[j])) return 0;
         if (into[j] && gx[j] == into[j])
-            n->in[j]->grad_none = 0;             /* the rule wrote the grad */
+            n->in[j]->flags &= (uint8_t)~AGI_GRAD_NONE;     /* the rule wrote the grad */
         else if (!sink(t, w, n->in[j], gx[j]))
             return 0;
     }
@@ -245,7 +245,7 @@ BW_HOT int run_node(ag_tape *t, const walk *w, int32_t i)
         need[j] = (uint8_t)wanted(t, w, n->in[j]);
         gx[j] = NULL;
         any |= need[j];
-        none |= need[j] && n->in[j]->grad_none;     /* only leaves have one */
+        none |= need[j] && (n->in[j]->flags & AGI_GRAD_NONE);  /* only leaves */
     }
     if (!any) return 1;
     if (none && !w->grads && !t->grad_enabled) into = plan_into(t, n, need, into_small);

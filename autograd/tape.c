@@ -197,8 +197,7 @@ static inline ag_tensor *new_header(ag_tape *t)
     p->used++;
     x->grad = NULL;             /* the caller sets data, shape and the rest */
     x->requires_grad = 0;
-    x->owns_data = 0;
-    x->grad_none = 0;
+    x->flags = 0;
     return x;
 }
 
@@ -436,8 +435,7 @@ ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
     y->gen = t->gen;
     y->node = -1;
     y->requires_grad = 0;
-    y->owns_data = 0;
-    y->grad_none = 0;
+    y->flags = 0;
     t->n_ops++;
     return agi_done(t, &op_detach, y);
 }

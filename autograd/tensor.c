@@ -37,7 +37,7 @@ static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
     x->ndim = (uint8_t)ndim;
     x->dtype = (uint8_t)dt;
     x->node = -1;
-    x->owns_data = 1;
+    x->flags = AGI_OWNS_DATA;
     if (ndim) memcpy(x->shape, shape, (size_t)ndim * sizeof *shape);
     return x;
 }
@@ -184,7 +184,7 @@ void ag_tensor_free(ag_tensor *x)
 {
     if (!x || x->tape) return;
     ag_tensor_free(x->grad);
-    if (x->owns_data) free(x->data);
+    if (x->flags & AGI_OWNS_DATA) free(x->data);
     free(x);
 }
 
@@ -198,7 +198,7 @@ void *ag_tensor_data(ag_tensor *x) { return x && !stale(x) ? x->data : NULL; }
 ag_tape *ag_tensor_tape(const ag_tensor *x) { return x ? x->tape : NULL; }
 ag_tensor *ag_tensor_grad(const ag_tensor *x)
 {
-    return x && !stale(x) && !x->grad_none ? x->grad : NULL;
+    return x && !stale(x) && !(x->flags & AGI_GRAD_NONE) ? x->grad : NULL;
 }
 int ag_requires_grad(const ag_tensor *x) { return x ? x->requires_grad : 0; }
 
@@ -238,11 +238,11 @@ ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
 
 void ag_zero_grad(ag_tensor *x)
 {
-    if (x && x->grad && !x->grad_none && !stale(x))
+    if (x && x->grad && !(x->flags & AGI_GRAD_NONE) && !stale(x))
         memset(x->grad->data, 0, (size_t)x->grad->numel * agi_dtype_size(x->dtype));
 }
 
 void ag_clear_grad(ag_tensor *x)
 {
-    if (x && x->grad && !stale(x)) x->grad_none = 1;
+    if (x && x->grad && !stale(x)) x->flags |= AGI_GRAD_NONE;
 }
