@@ -237,22 +237,22 @@ ag_tensor *ag_index_add(ag_tape *t, ag_tensor *base, int axis, const int64_t *id
 static int check_index(ag_tape *t, const char *fn, const char *xname, const ag_tensor *x,
                        int a, const int64_t *index, const int64_t *ishape, int64_t *numel)
 {
-    char sx[96], si[96];
+    char sx[96], si[96];            /* shape strings: made on the error paths only */
     if (!ishape)
         return agi_fail(t, AG_ERR_ARG, "%s: index_shape is NULL (%s is %s)", fn, xname,
                         agi_shape_str(x, sx)), 0;
-    agi_shape_str(x, sx);
-    agi_dims_str(x->ndim, ishape, si);
     for (int d = 0; d < x->ndim; d++)
         if (ishape[d] < 0 || (d != a && ishape[d] > x->shape[d]))
-            return agi_fail(t, AG_ERR_SHAPE, "%s: index is %s, %s is %s: dim %d %s", fn, si,
-                            xname, sx, d, ishape[d] < 0 ? "is negative"
-                                                        : "is larger (only axis may be)"), 0;
+            return agi_fail(t, AG_ERR_SHAPE, "%s: index is %s, %s is %s: dim %d %s", fn,
+                            agi_dims_str(x->ndim, ishape, si), xname, agi_shape_str(x, sx), d,
+                            ishape[d] < 0 ? "is negative" : "is larger (only axis may be)"), 0;
     *numel = agi_numel(x->ndim, ishape);
     if (*numel < 0)
-        return agi_fail(t, AG_ERR_SHAPE, "%s: index shape %s is too large", fn, si), 0;
+        return agi_fail(t, AG_ERR_SHAPE, "%s: index shape %s is too large", fn,
+                        agi_dims_str(x->ndim, ishape, si)), 0;
     if (*numel > 0 && !index)
-        return agi_fail(t, AG_ERR_ARG, "%s: index is NULL (index_shape %s)", fn, si), 0;
+        return agi_fail(t, AG_ERR_ARG, "%s: index is NULL (index_shape %s)", fn,
+                        agi_dims_str(x->ndim, ishape, si)), 0;
     return check_values(t, fn, xname, x, a, index, *numel, x->ndim, ishape);
 }
 

@@ -52,15 +52,14 @@ static ag_tensor *reshape_copy(ag_tape *t, const agi_op *op, ag_tensor *x, int n
 static int resolve_shape(ag_tape *t, const ag_tensor *x, int ndim, const int64_t *shape,
                          int64_t *out)
 {
-    char sx[96], ss[96];
+    char sx[96], ss[96];            /* shape strings: made on the error paths only */
+#define RS_SS agi_dims_str(ndim, shape, ss)
+#define RS_SX agi_shape_str(x, sx)
     int infer = -1;
     int64_t known = 1;
     if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape))
         return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: bad target: %d dimensions%s (x is %s)",
-                        ndim, ndim > 0 && !shape ? " and shape is NULL" : "",
-                        agi_shape_str(x, sx)), 0;
-    agi_dims_str(ndim, shape, ss);
-    agi_shape_str(x, sx);
+                        ndim, ndim > 0 && !shape ? " and shape is NULL" : "", RS_SX), 0;
     for (int i = 0; i < ndim; i++) {
         out[i] = shape[i];
         if (shape[i] == -1 && infer < 0) {
@@ -68,10 +67,10 @@ static int resolve_shape(ag_tape *t, const ag_tensor *x, int ndim, const int64_t
         } else if (shape[i] < 0) {
             return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: %s in target %s (x is %s)",
                             shape[i] == -1 ? "more than one -1" : "a negative dimension",
-                            ss, sx), 0;
+                            RS_SS, RS_SX), 0;
         } else if (shape[i] && known > INT64_MAX / 16 / shape[i]) {
             return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: target %s is too large (x is %s)",
-                            ss, sx), 0;
+                            RS_SS, RS_SX), 0;
         } else {
             known *= shape[i];
         }
@@ -81,12 +80,14 @@ static int resolve_shape(ag_tape *t, const ag_tensor *x, int ndim, const int64_t
         known = x->numel;
     } else if (infer >= 0) {
         return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: cannot infer the -1 in %s for x of "
-                        "shape %s (%lld elements)", ss, sx, (long long)x->numel), 0;
+                        "shape %s (%lld elements)", RS_SS, RS_SX, (long long)x->numel), 0;
     }
     if (known != x->numel)
         return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: x is %s (%lld elements), target %s "
-                        "holds %lld", sx, (long long)x->numel, ss, (long long)known), 0;
+                        "holds %lld", RS_SX, (long long)x->numel, RS_SS, (long long)known), 0;
     return 1;
+#undef RS_SS
+#undef RS_SX
 }
 
 ag_tensor *ag_reshape(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape)
