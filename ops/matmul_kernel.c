@@ -368,7 +368,7 @@ static int mm_pack_t_f64(const double *b, int64_t ldb, int64_t kc, int64_t nr,
 
 /* ------------------------------------------------------ dot products --- */
 
-/* MM_DW lanes per element; MM_DC columns at a time (what the registers hold) */
+/* MM_DW lanes per element; MM_DC columns at a time (what registers hold) */
 #if defined(MM_AVX512)
 enum { MM_DW = AGI_GEMM_DOT_LANES, MM_DC = 8 };
 #else
@@ -384,9 +384,10 @@ enum { MM_DW = AGI_GEMM_DOT_LANES, MM_DC = 4 };
 #endif
 
 /*
-** s [cols][MM_DW] = the partial sums (cols <= MM_DC) of a [k] . b [k] (column c of op(B)
-** at b + c*ldb): lane l sums the p = l (mod MM_DW) terms in order, the
-** whole blocks of MM_DW in vectors, the tail one by one.
+** s [cols][MM_DW] = the partial sums of a [k] . b [k] for cols <= MM_DC
+** columns of op(B) (column c at b + c*ldb): lane l sums the p = l (mod
+** MM_DW) terms in order, the whole blocks of MM_DW in vectors, the tail
+** one by one.
 */
 #define MM_DOT_COLS(T, SUF)                                                   \
     MM_INLINE void mm_dot_cols_##SUF(const int cols, int64_t k, const T *a,   \
