@@ -52,10 +52,10 @@ typedef struct adam_job {
             T *p = p_ + b_, *m = m_ + b_, *v = v_ + b_;                       \
             const T *g = g_ + b_;                                             \
             AGI_VLOOP(i, 0, n_, T gi = (OPTS) & UPD_MAXIMIZE ? -g[i] : g[i];  \
-                      if ((OPTS) & UPD_L2) {                          \
-                          const T pw = p[i] * wd;                     \
-                          gi = gi + pw;                               \
-                      }                                               \
+                      if ((OPTS) & UPD_L2) {                                  \
+                          const T pw = p[i] * wd;                             \
+                          gi = gi + pw;                                       \
+                      }                                                       \
                       const T vb = v[i] * b2;                                 \
                       v[i] = vb + c2 * gi * gi;                               \
                       g2[i] = gi; den[i] = v[i];);                            \
@@ -75,29 +75,24 @@ typedef struct adam_job {
         }                                                                     \
     } while (0)
 
+/* The rule in j's dtype with options OPTS. */
+#define ADAM_DTYPE(J, LO, HI, OPTS)                                           \
+    do {                                                                      \
+        if ((J)->p->dtype == AG_F64)                                          \
+            ADAM_RANGE(double, J, LO, HI, agi_sqrt_f64, OPTS);                \
+        else                                                                  \
+            ADAM_RANGE(float, J, LO, HI, agi_sqrt_f32, OPTS);                 \
+    } while (0)
+
 static void adam_range(void *job, int64_t lo, int64_t hi)
 {
     const adam_job *j = job;
-    const int f64 = j->p->dtype == AG_F64;
-    switch (j->opts) {
-    case UPD_LERP_SMALL:            /* Adam's defaults */
-        if (f64)
-            ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64, UPD_LERP_SMALL);
-        else
-            ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32, UPD_LERP_SMALL);
-        break;
-    case UPD_LERP_SMALL | UPD_DECOUPLED:        /* AdamW's */
-        if (f64)
-            ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64, UPD_LERP_SMALL | UPD_DECOUPLED);
-        else
-            ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32, UPD_LERP_SMALL | UPD_DECOUPLED);
-        break;
-    default:
-        if (f64)
-            ADAM_RANGE(double, j, lo, hi, agi_sqrt_f64, j->opts);
-        else
-            ADAM_RANGE(float, j, lo, hi, agi_sqrt_f32, j->opts);
-    }
+    if (j->opts == UPD_LERP_SMALL)                              /* Adam's defaults */
+        ADAM_DTYPE(j, lo, hi, UPD_LERP_SMALL);
+    else if (j->opts == (UPD_LERP_SMALL | UPD_DECOUPLED))       /* AdamW's */
+        ADAM_DTYPE(j, lo, hi, UPD_LERP_SMALL | UPD_DECOUPLED);
+    else
+        ADAM_DTYPE(j, lo, hi, j->opts);
 }
 
 /* ------------------------------------------------------------- checks --- */
