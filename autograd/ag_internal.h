@@ -123,6 +123,10 @@ static inline void *agi_alloc(ag_tape *t, size_t bytes)
 ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape);
 ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x);
+/* A tape tensor of the given shape (same element count as x, checked by
+   the caller) sharing x's data: the zero-copy reshapes. NULL (error set)
+   when out of memory. */
+ag_tensor *agi_view(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape);
 static inline size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
 /* "f32" or "f64", for messages. */
 static inline const char *agi_dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }

@@ -243,6 +243,21 @@ ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x)
     return agi_new(t, fn, (ag_dtype)x->dtype, x->ndim, x->shape);
 }
 
+ag_tensor *agi_view(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape)
+{
+    ag_tensor *y = new_header(t);
+    if (!y) return NULL;
+    y->data = x->data;
+    y->tape = t;
+    y->gen = t->gen;
+    y->numel = x->numel;
+    y->ndim = (uint8_t)ndim;
+    y->dtype = x->dtype;
+    y->node = -1;
+    for (int i = 0; i < ndim; i++) y->shape[i] = shape[i];
+    return y;
+}
+
 /* ------------------------------------------------------------- errors --- */
 
 static _Thread_local char last_error[AGI_MSG_LEN];
