@@ -203,14 +203,16 @@ int main(int argc, char **argv)
         config_name(&configs[k], names[k], sizeof names[k]);
         printf("%-20s %10.2e %10.2e %10.2e %11.2e %8.3g\n", names[k], nk[0], nk[DEPTH / 2 - 1],
                nk[DEPTH - 1], nk[0] / nk[DEPTH - 1], loss);
-        series[k] = (svg_series){names[k], layer_index, nk, DEPTH,
-                                 svg_color(configs[k].act * 3 + configs[k].init), configs[k].bn, 1};
+        int style = configs[k].act * 3 + configs[k].init;  /* colour and marker */
+        series[k] = (svg_series){names[k], layer_index, nk, DEPTH, NULL, configs[k].bn, 1,
+                                 style + 1};
     }
     for (int i = 0; i < DEPTH; i++) layer_index[i] = i + 1;
     char path[1024];
     snprintf(path, sizeof path, "%s/grad_norms.svg", out);
     svg_plot pl = {"Weight gradient norm per layer at init (dashed: with BatchNorm)",
-                   "layer (1 = input side)", "|dL/dW|", 1, 900, 600, 0.5, DEPTH + 6.5, 0, 0};
+                   "layer (1 = input side)", "|dL/dW|", 1, 900, 600, 0.5, DEPTH + 0.5, 0, 0,
+                   1, 0, NULL};
     if (svg_line_plot(path, &pl, series, N_CONFIGS) != 0) {
         fprintf(stderr, "vanishing_gradients: cannot write %s\n", path);
         goto done;
