@@ -127,8 +127,8 @@ test-tsan: deps
 
 # --------------------------------------------------------------- examples
 # Each examples/NAME.c is one program, build/examples/NAME; the helpers
-# (plots) are linked into each.
-EX_HELPERS = examples/svg.c
+# (SVG plots, PNG pictures) are linked into each.
+EX_HELPERS = examples/svg.c examples/png.c examples/data_dir.c
 EX_SRCS  = $(filter-out $(EX_HELPERS),$(wildcard examples/*.c))
 EX_BINS  = $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 EX_HOBJS = $(EX_HELPERS:%.c=$(BUILD)/%.o)

@@ -16,6 +16,7 @@
 ** Without the data it says why and trains on two interleaved spirals.
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 
 #include <math.h>
@@ -63,8 +64,9 @@ static void usage(FILE *f)
         "  --seed N            random seed (default 1)\n"
         "  --threads N         worker threads (default: all cores)\n"
         "  --dtype f32|f64     (default f32)\n"
-        "  --data DIR          folder with the unpacked IDX files (default build/data/fashion-mnist;\n"
-        "                      without it the default falls back to a synthetic task)\n"
+        "  --data DIR          folder with the unpacked IDX files (default: $AG_DATA_DIR, else\n"
+        "                      build/data/fashion-mnist here or beside the program; without\n"
+        "                      them the default falls back to a synthetic task)\n"
         "  --out DIR           output folder (default fmnist-out)\n"
         "  --resume            continue from DIR/last.ckpt\n"
         "  --stop-after N      train at most N epochs in this run (then --resume)\n"
@@ -172,21 +174,19 @@ typedef struct data {
 /* Loads Fashion-MNIST from c->data, or makes the spirals; 0 on success. */
 static int load_data(const config *c, data *d)
 {
-    char img[600], lbl[600], timg[600], tlbl[600];
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", c->data);
-    snprintf(lbl, sizeof lbl, "%s/train-labels-idx1-ubyte", c->data);
-    snprintf(timg, sizeof timg, "%s/t10k-images-idx3-ubyte", c->data);
-    snprintf(tlbl, sizeof tlbl, "%s/t10k-labels-idx1-ubyte", c->data);
+    char dir[600], img[700], lbl[700], timg[700], tlbl[700];
+    int found = example_data_dir(c->data_given ? c->data : NULL, dir, sizeof dir);
+    if (found < 0) return fprintf(stderr, "train_fmnist: %s\n", dir), -1;
+    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", dir);
+    snprintf(lbl, sizeof lbl, "%s/train-labels-idx1-ubyte", dir);
+    snprintf(timg, sizeof timg, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(tlbl, sizeof tlbl, "%s/t10k-labels-idx1-ubyte", dir);
     ag_dataset *all = NULL;
     memset(d, 0, sizeof *d);
-    if (access(img, R_OK) != 0 && c->data_given) {
-        fprintf(stderr, "train_fmnist: --data %s: cannot read %s\n", c->data, img);
-        return -1;
-    }
-    if (access(img, R_OK) != 0) {
+    if (!found) {
         printf("Fashion-MNIST not found in %s (make demo unpacks it there from Debian's\n"
-               "dataset-fashion-mnist): training on two interleaved spirals instead.\n",
-               c->data);
+               "dataset-fashion-mnist; or set AG_DATA_DIR): training on two interleaved\n"
+               "spirals instead.\n", dir);
         ag_rng *r = ag_rng_new(c->seed + 7);
         all = ag_dataset_spirals(c->quick ? 3000 : 12000, 2, 0.04, r);
         d->test = ag_dataset_spirals(c->quick ? 1000 : 4000, 2, 0.04, r);
