@@ -22,6 +22,7 @@
 #include "ag_loss.h"
 #include "ag_safetensors.h"
 #include "ag_data.h"
+#include "ag_summary.h"
 /* optim */
 #include "ag_optim.h"
 #include "ag_optimizers.h"
