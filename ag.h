@@ -14,6 +14,7 @@
 #include "ag_linalg.h"
 #include "ag_update.h"
 #include "ag_random.h"
+#include "ag_arrange.h"
 #include "ag_threads.h"
 /* nn */
 #include "ag_module.h"
