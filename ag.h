@@ -15,6 +15,7 @@
 #include "ag_update.h"
 #include "ag_random.h"
 #include "ag_arrange.h"
+#include "ag_search.h"
 #include "ag_threads.h"
 /* nn */
 #include "ag_module.h"
