@@ -16,6 +16,7 @@
 #include "ag_random.h"
 #include "ag_arrange.h"
 #include "ag_search.h"
+#include "ag_scan.h"
 #include "ag_threads.h"
 /* nn */
 #include "ag_module.h"
