@@ -17,6 +17,7 @@
 #include "ag_arrange.h"
 #include "ag_search.h"
 #include "ag_scan.h"
+#include "ag_mask.h"
 #include "ag_threads.h"
 /* nn */
 #include "ag_module.h"
