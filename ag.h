@@ -18,6 +18,7 @@
 #include "ag_search.h"
 #include "ag_scan.h"
 #include "ag_mask.h"
+#include "ag_sample.h"
 #include "ag_threads.h"
 /* nn */
 #include "ag_module.h"
