@@ -156,7 +156,11 @@ static ag_status multinomial(ag_tape *t, draw_args *a, ag_rng *r, ag_tensor *x, 
     char sx[96];
     if (!t) return AG_ERR_ARG;
     if (!draw_check(t, a, r, x, k, replacement, out, capacity)) return t->status;
-    double *w = agi_alloc(t, (size_t)a->C * sizeof *w + 1);
+    if (a->rows == 0) {                              /* nothing to draw */
+        t->n_ops++;
+        return AG_OK;
+    }
+    double *w = agi_alloc(t, (size_t)a->C * sizeof *w + 1);     /* C <= x's numel */
     double *cdf = agi_alloc(t, (size_t)a->C * sizeof *cdf + 1);
     if (!w || !cdf) return t->status;
     for (int64_t b = 0; b < a->rows; b++) {      /* every row checked before a draw */

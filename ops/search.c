@@ -220,10 +220,13 @@ ag_tensor *ag_topk(ag_tape *t, ag_tensor *x, int64_t k, int axis, int largest, i
                                        nd, shape)))
         return NULL;
     int64_t *idx = agi_alloc(t, (size_t)count * sizeof *idx + 1);
-    double *row = agi_alloc(t, (size_t)n * sizeof *row + 1);
-    int64_t *heap = agi_alloc(t, (size_t)k * sizeof *heap + 1);
-    if (!idx || !row || !heap) return NULL;
-    if (count > 0) topk_kernel(src, outer, n, inner, k, largest, sorted, idx, row, heap);
+    if (!idx) return NULL;
+    if (count > 0) {                                 /* then n <= x's numel */
+        double *row = agi_alloc(t, (size_t)n * sizeof *row);
+        int64_t *heap = agi_alloc(t, (size_t)k * sizeof *heap);
+        if (!row || !heap) return NULL;
+        topk_kernel(src, outer, n, inner, k, largest, sorted, idx, row, heap);
+    }
     if (indices) memcpy(indices, idx, (size_t)count * sizeof *idx);
     ag_tensor *values = ag_gather(t, src, a, idx, shape);
     if (values && x->ndim == 0 && k == 1) values = ag_reshape(t, values, 0, NULL);

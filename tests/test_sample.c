@@ -79,6 +79,9 @@ START_TEST(test_multinomial_follows_the_documented_draw)
             ck_assert_int_eq(out[b * 50 + s], naive_draw(w, 4, ag_rng_uniform(ref)));
         }
     ck_assert_uint_eq(ag_rng_u64(r), ag_rng_u64(ref));   /* one uniform per sample */
+    ag_tensor *none = ag_zeros(t, AG_F64, 2, SHAPE(0, 4));    /* no rows: nothing drawn */
+    ck_assert_int_eq(ag_multinomial(t, r, none, 3, 0, out, 0), AG_OK);
+    ck_assert_uint_eq(ag_rng_u64(r), ag_rng_u64(ref));
     ag_tape_free(t);
     ag_tensor_free(p);
     ag_rng_free(r);
