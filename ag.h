@@ -14,6 +14,11 @@
 #include "ag_linalg.h"
 #include "ag_update.h"
 #include "ag_random.h"
+#include "ag_arrange.h"
+#include "ag_search.h"
+#include "ag_scan.h"
+#include "ag_mask.h"
+#include "ag_sample.h"
 #include "ag_threads.h"
 /* nn */
 #include "ag_module.h"
