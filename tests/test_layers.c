@@ -470,7 +470,7 @@ typedef struct fixed_dropout { ag_module *d; ag_rng *r; uint64_t state[4]; } fix
 static ag_tensor *fixed_dropout_fn(ag_tape *t, ag_tensor *const *in, void *ctx)
 {
     fixed_dropout *f = ctx;
-    ag_rng_set_state(f->r, f->state);
+    if (ag_rng_set_state(f->r, f->state) != AG_OK) return NULL;
     return ag_module_forward(f->d, t, in[0]);
 }
 
