@@ -121,8 +121,13 @@ ag_module *ag_prelu_new(int64_t num_parameters, double init, ag_dtype dt);
 ** [0, 1] or AG_MOMENTUM_CUMULATIVE; eps >= 0.
 ** Training with one value per channel (N * L == 1) is an AG_ERR_SHAPE
 ** error, as in PyTorch ("Expected more than 1 value per channel when
-** training"). Differences: num_batches_tracked has the layer's dtype (it
-** is int64 in PyTorch); track_running_stats=False is not offered.
+** training"). The buffers are checked where a forward reads them (a
+** checkpoint or a write may have put anything there): in training
+** num_batches_tracked must be a whole number in [0, 2^53], in evaluation
+** running_var must be >= 0 (not NaN); else AG_ERR_STATE on the tape.
+** Differences: num_batches_tracked has the layer's dtype (it is int64 in
+** PyTorch); track_running_stats=False is not offered; PyTorch does not
+** check the buffers (a negative running_var gives NaN outputs there).
 */
 ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
                               int affine, ag_dtype dt);
