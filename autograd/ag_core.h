@@ -53,7 +53,8 @@ typedef enum ag_status {
     AG_ERR_SHAPE,     /* shapes that do not fit the op */
     AG_ERR_DTYPE,     /* mixed or unsupported dtypes */
     AG_ERR_AXIS,      /* an axis out of range */
-    AG_ERR_STATE,     /* a tensor from before a reset or another tape */
+    AG_ERR_STATE,     /* a tensor from before a reset or another tape; an
+                         object whose state cannot be worked from */
     AG_ERR_NOMEM,     /* an allocation failed or its size overflowed */
     AG_ERR_ANOMALY,   /* anomaly mode found a NaN or an Inf */
     AG_ERR_IO,        /* a file could not be read or written */
@@ -103,9 +104,16 @@ void ag_rng_free(ag_rng *r);                       /* NULL is a no-op */
 uint64_t ag_rng_u64(ag_rng *r);                    /* 64 random bits */
 double ag_rng_uniform(ag_rng *r);                  /* in [0, 1) */
 double ag_rng_normal(ag_rng *r);                   /* N(0, 1) */
-/* The whole state (four words), to save and restore a generator exactly. */
+/*
+** The whole state (four words), to save and restore a generator exactly.
+** Setting an all-zero state (the one state xoshiro256** never leaves: it
+** would return 0 forever, and normal draws would never return) is an
+** AG_ERR_ARG, as are NULL arguments; the error is in ag_last_error() and
+** the generator is unchanged. A state read from a generator is never all
+** zero.
+*/
 void ag_rng_get_state(const ag_rng *r, uint64_t state[4]);
-void ag_rng_set_state(ag_rng *r, const uint64_t state[4]);
+ag_status ag_rng_set_state(ag_rng *r, const uint64_t state[4]);
 
 /* ------------------------------------------------------------ tensors --- */
 

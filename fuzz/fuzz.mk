@@ -11,7 +11,8 @@
 # Targets (fuzz/fuzz_NAME.c, plus helpers fuzz/fuzz_NAME_*.c):
 #   safetensors  the input is a file: ag_safetensors_open and every reader,
 #                ag_safetensors_load, ag_module_load and ag_checkpoint_load
-#                into a small fixed model (Linear, BatchNorm1d; Adam; generator)
+#                into a small fixed model (Linear, BatchNorm1d; a generator; every
+#                optimizer, each stepped after a load that succeeds)
 #   idx          the input is an image file and a label file: ag_idx_load on
 #                both, ag_dataset_load_idx_classes, then splits, subsets, batches
 #   api          the input is a program: random op sequences (shapes, dtypes,

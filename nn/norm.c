@@ -90,11 +90,34 @@ static int check_batch(batchnorm *b, ag_tape *t, const ag_tensor *x, int64_t *n)
     return 1;
 }
 
+/*
+** The buffers a forward reads, checked there since a checkpoint or a
+** write may have put anything in them: in training num_batches_tracked,
+** a count (and with AG_MOMENTUM_CUMULATIVE a divisor), in evaluation
+** running_var, under the square root that divides. AG_ERR_STATE on t.
+*/
+static int check_buffers(batchnorm *b, ag_tape *t)
+{
+    if (b->base.training) {
+        double nb = ag_tensor_get(b->num_batches, 0);
+        if (nb >= 0 && nb <= 9007199254740992.0 && nb == floor(nb)) return 1;
+        return ag_tape_set_error(t, AG_ERR_STATE, "%s: num_batches_tracked is %.17g, must be "
+                                 "a whole number in [0, 2^53]", b->desc, nb), 0;
+    }
+    for (int64_t c = 0; c < b->features; c++) {
+        double v = ag_tensor_get(b->running_var, c);
+        if (!(v >= 0))
+            return ag_tape_set_error(t, AG_ERR_STATE, "%s: running_var[%lld] is %.17g, must "
+                                     "be >= 0", b->desc, (long long)c, v), 0;
+    }
+    return 1;
+}
+
 static ag_tensor *batchnorm_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 {
     batchnorm *b = (batchnorm *)m;
     int64_t n;
-    if (!check_batch(b, t, x, &n)) return NULL;
+    if (!check_batch(b, t, x, &n) || !check_buffers(b, t)) return NULL;
     int nd = ag_tensor_ndim(x);
     ag_tensor *w = b->weight ? as_stat(t, b->weight, nd) : NULL;
     ag_tensor *bias = b->weight ? as_stat(t, b->bias, nd) : NULL;

@@ -16,6 +16,16 @@
 ** time gets the pool; an op that finds it busy runs on its own thread
 ** instead (same results, no waiting). After fork() the child starts with
 ** no workers and makes its own when it needs them.
+**
+** Persistent tensors are shared, not locked. One persistent parameter
+** must not receive gradients from two threads at once: ag_backward and
+** ag_grad accumulate into a leaf's grad buffer (make it, add to it) with
+** no lock, so two tapes whose backward passes reach the same parameter
+** concurrently race (lost updates; a data race to ThreadSanitizer). Give
+** each thread its own copy of the parameters and sum the grads after, or
+** run those backward passes one after the other. The same holds for any
+** write to a persistent tensor (ag_assign, an optimizer step, a module's
+** running statistics) while another thread reads or writes it.
 */
 #ifndef AG_THREADS_H
 #define AG_THREADS_H
