@@ -109,6 +109,27 @@ void ag_rng_set_state(ag_rng *r, const uint64_t state[4]);
 
 /* ------------------------------------------------------------ tensors --- */
 
+/* The most elements a tensor may hold, 2^59 - 1: its size in bytes (8 at
+   most per element) then fits in int64 with room to round it up. */
+#define AG_NUMEL_MAX (INT64_MAX / 16)
+
+/*
+** The element count of a shape, checked: the product of its ndim dims (1
+** for ndim 0), or -1 when ndim is not in [0, AG_MAX_DIMS], shape is NULL
+** with ndim > 0, a dim is negative, or the product of the non-zero dims is
+** more than AG_NUMEL_MAX. This is the rule every tensor's shape obeys
+** (creation, every op's result, every loader): a zero dim does not excuse
+** huge other dims, so a shape is accepted or refused whatever the order of
+** its dims, and any product of some dims of an accepted shape fits too.
+** PyTorch differs here: it accepts [0, 2^40, 2^40] but refuses
+** [2^40, 2^40, 0]; both are refused here.
+*/
+int64_t ag_shape_numel(int ndim, const int64_t *shape);
+
+/* a * b for counts and sizes in bytes: -1 when a or b is negative or the
+   product is more than INT64_MAX. */
+int64_t ag_size_mul(int64_t a, int64_t b);
+
 /*
 ** Creation. With t == NULL the tensor is persistent and owned by the caller;
 ** otherwise it belongs to tape t. shape has ndim entries (0 <= ndim <= 8,

@@ -57,9 +57,9 @@ static void add_into(ag_tensor *y, const ag_tensor *a, const ag_tensor *b)
 static void copy_range(void *job, int64_t lo, int64_t hi)
 {
     const add_job *j = job;
-    const size_t es = agi_dtype_size(j->y->dtype);
-    memcpy((char *)j->y->data + (size_t)lo * es, (const char *)j->b->data + (size_t)lo * es,
-           (size_t)(hi - lo) * es);
+    const int dt = j->y->dtype;
+    memcpy((char *)j->y->data + agi_bytes(lo, dt), (const char *)j->b->data + agi_bytes(lo, dt),
+           agi_bytes(hi - lo, dt));
 }
 
 ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)

@@ -201,30 +201,35 @@ static inline ag_tensor *new_header(ag_tape *t)
     return x;
 }
 
-int64_t agi_numel(int ndim, const int64_t *shape)
+int64_t ag_shape_numel(int ndim, const int64_t *shape)
 {
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return -1;
-        if (shape[i] && n > INT64_MAX / 16 / shape[i]) return -1;
-        n *= shape[i];
-    }
-    return n;
+    if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape)) return -1;
+    return agi_numel(ndim, shape);
+}
+
+int64_t ag_size_mul(int64_t a, int64_t b) { return agi_mul(a, b); }
+
+void *agi_bad_shape(ag_tape *t, const char *fn, int ndim, const int64_t *shape)
+{
+    char buf[96];
+    agi_dims_str(ndim, shape, buf);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0)
+            return agi_fail(t, AG_ERR_SHAPE, "%s: shape %s: dimension %d is negative", fn, buf, i);
+    return agi_fail(t, AG_ERR_SHAPE, "%s: shape %s is too large: more than %lld elements "
+                    "(AG_NUMEL_MAX), its zero dims aside", fn, buf, (long long)AG_NUMEL_MAX);
 }
 
 ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape)
 {
-    char buf[96];
     if (ndim < 0 || ndim > AG_MAX_DIMS)
         return agi_fail(t, AG_ERR_SHAPE, "%s: %d dimensions (at most %d)", fn, ndim, AG_MAX_DIMS);
     if (dt != AG_F32 && dt != AG_F64)
         return agi_fail(t, AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);
     int64_t n = agi_numel(ndim, shape);
-    if (n < 0)
-        return agi_fail(t, AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
-                        agi_dims_str(ndim, shape, buf));
-    void *data = agi_alloc(t, (size_t)n * agi_dtype_size(dt));
+    if (n < 0) return agi_bad_shape(t, fn, ndim, shape);
+    void *data = agi_alloc(t, agi_bytes(n, dt));
     ag_tensor *x = data ? new_header(t) : NULL;
     if (!x) return NULL;
     x->data = data;

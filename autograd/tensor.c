@@ -19,11 +19,8 @@ static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
     if (dt != AG_F32 && dt != AG_F64)
         return ag_set_last_error(AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt), NULL;
     int64_t n = agi_numel(ndim, shape);
-    if (n < 0)
-        return ag_set_last_error(AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
-                                  agi_dims_str(ndim, shape, buf)), NULL;
-    size_t bytes = (size_t)n * agi_dtype_size(dt);
-    bytes = (bytes + 63) & ~(size_t)63;
+    if (n < 0) return agi_bad_shape(NULL, fn, ndim, shape);
+    size_t bytes = (agi_bytes(n, dt) + 63) & ~(size_t)63;
     ag_tensor *x = calloc(1, sizeof *x);
     void *data = aligned_alloc(64, bytes ? bytes : 64);
     if (!x || !data) {
@@ -67,7 +64,7 @@ ag_tensor *ag_full(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape,
 ag_tensor *ag_zeros(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape)
 {
     ag_tensor *x = make(t, "ag_zeros", dt, ndim, shape);
-    if (x) memset(x->data, 0, (size_t)x->numel * agi_dtype_size(dt));
+    if (x) memset(x->data, 0, agi_bytes(x->numel, dt));
     return x;
 }
 
@@ -90,7 +87,7 @@ ag_tensor *ag_from_data(ag_tape *t, ag_dtype dt, int ndim,
 {
     if (!data) return agi_fail(t, AG_ERR_ARG, "ag_from_data: data is NULL");
     ag_tensor *x = make(t, "ag_from_data", dt, ndim, shape);
-    if (x) memcpy(x->data, data, (size_t)x->numel * agi_dtype_size(dt));
+    if (x) memcpy(x->data, data, agi_bytes(x->numel, dt));
     return x;
 }
 
@@ -157,7 +154,7 @@ ag_tensor *ag_tensor_clone(const ag_tensor *x)
         return ag_set_last_error(AG_ERR_STATE, "ag_tensor_clone: x was made before its tape "
                                  "was reset"), NULL;
     ag_tensor *y = persistent_new("ag_tensor_clone", (ag_dtype)x->dtype, x->ndim, x->shape);
-    if (y) memcpy(y->data, x->data, (size_t)x->numel * agi_dtype_size(x->dtype));
+    if (y) memcpy(y->data, x->data, agi_bytes(x->numel, x->dtype));
     return y;
 }
 
@@ -174,7 +171,7 @@ ag_status ag_assign(ag_tensor *dst, const ag_tensor *src)
                                   agi_shape_str(dst, b1), agi_shape_str(src, b2));
     if (dst == src || dst->data == src->data) return AG_OK;
     if (dst->dtype == src->dtype)
-        memmove(dst->data, src->data, (size_t)dst->numel * agi_dtype_size(dst->dtype));
+        memmove(dst->data, src->data, agi_bytes(dst->numel, dst->dtype));
     else
         for (int64_t i = 0; i < dst->numel; i++) ag_tensor_set(dst, i, ag_tensor_get(src, i));
     return AG_OK;
@@ -239,7 +236,7 @@ ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
 void ag_zero_grad(ag_tensor *x)
 {
     if (x && x->grad && !(x->flags & AGI_GRAD_NONE) && !stale(x))
-        memset(x->grad->data, 0, (size_t)x->grad->numel * agi_dtype_size(x->dtype));
+        memset(x->grad->data, 0, agi_bytes(x->grad->numel, x->dtype));
 }
 
 void ag_clear_grad(ag_tensor *x)

@@ -198,6 +198,46 @@ START_TEST(test_stale_tensor_accessors_are_safe)
 }
 END_TEST
 
+/* Regression (#11): a zero dim does not excuse huge others. A shape is
+   accepted when the product of its non-zero dims is at most AG_NUMEL_MAX,
+   whatever the order of its dims; [0, 2^40, 2^40] was accepted and then
+   overflowed the ops' element counts. */
+START_TEST(test_shape_rule_ignores_the_order_of_dims)
+{
+    const int64_t h = (int64_t)1 << 40;
+    const int64_t orders[3][3] = {{0, h, h}, {h, 0, h}, {h, h, 0}};
+    ag_tape *t = ag_tape_new();
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(ag_shape_numel(3, orders[k]), -1);
+        tu_assert_error(t, ag_zeros(t, AG_F32, 3, orders[k]), AG_ERR_SHAPE, "ag_zeros",
+                        "more than");
+        ag_tape_clear_error(t);
+        ag_set_last_error(AG_OK, "%s", "");
+        ck_assert_ptr_null(ag_ones(NULL, AG_F64, 3, orders[k]));
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_ones: shape"));
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "1099511627776"));
+    }
+    /* the limit itself: 2^59 - 1 elements of any dtype fit int64 bytes */
+    ck_assert_int_eq(AG_NUMEL_MAX, INT64_MAX / 16);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(0, AG_NUMEL_MAX)), 0);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(AG_NUMEL_MAX, 0)), 0);
+    ck_assert_int_eq(ag_shape_numel(3, SHAPE(0, AG_NUMEL_MAX, 2)), -1);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(2, AG_NUMEL_MAX / 2)), AG_NUMEL_MAX - 1);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(3, -1)), -1);
+    ck_assert_int_eq(ag_shape_numel(0, NULL), 1);
+    ck_assert_int_eq(ag_shape_numel(9, SHAPE(1, 1, 1, 1, 1, 1, 1, 1, 1)), -1);
+    ag_tensor *empty = ag_zeros(t, AG_F32, 3, SHAPE(0, h, 4));
+    tu_assert_shape(empty, 3, SHAPE(0, h, 4));
+    ck_assert_int_eq(ag_tensor_numel(empty), 0);
+    /* the checked product for sizes */
+    ck_assert_int_eq(ag_size_mul(INT64_MAX / 2, 2), INT64_MAX - 1);
+    ck_assert_int_eq(ag_size_mul(INT64_MAX / 2 + 1, 2), -1);
+    ck_assert_int_eq(ag_size_mul(-1, 0), -1);
+    ck_assert_int_eq(ag_size_mul(0, INT64_MAX), 0);
+    ag_tape_free(t);
+}
+END_TEST
+
 Suite *suite_tensor(void)
 {
     Suite *s = suite_create("tensor");
@@ -208,5 +248,6 @@ Suite *suite_tensor(void)
     TU_ADD(s, test_rng_moments);
     TU_ADD(s, test_assign_copies_in_place);
     TU_ADD(s, test_stale_tensor_accessors_are_safe);
+    TU_ADD(s, test_shape_rule_ignores_the_order_of_dims);
     return s;
 }
