@@ -88,6 +88,7 @@ struct ag_tape {
     ag_tensor **grad_into;          /* while a rule runs: see agi_grad_into */
     uint8_t *mark;
     size_t cap_scratch;
+    const char *fn;                 /* the op allocating now, for out-of-memory messages */
     ag_status status;
     uint8_t grad_enabled;
     uint8_t anomaly;
@@ -119,6 +120,9 @@ static inline void *agi_alloc(ag_tape *t, size_t bytes)
     }
     return agi_alloc_slow(t, bytes);
 }
+/* The op whose memory the tape is finding, for messages ("ag_tape" when
+   none has said). */
+static inline const char *agi_fn(const ag_tape *t) { return t->fn ? t->fn : "ag_tape"; }
 /* A new tape tensor, data uninitialised; NULL (error set) on failure. */
 ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape);

@@ -237,6 +237,7 @@ BW_HOT int run_node(ag_tape *t, const walk *w, int32_t i)
     ag_tensor *gx_small[16], **gx = gx_small, *into_small[16], **into = NULL;
     int any = 0, none = 0;
     if (n->n_in > 16) {                    /* a concat of many: scratch on the tape */
+        t->fn = w->fn;
         need = agi_alloc(t, (size_t)n->n_in);
         gx = agi_alloc(t, (size_t)n->n_in * sizeof *gx);
         if (!need || !gx) return 0;
@@ -331,6 +332,7 @@ static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
                      ag_tensor *const *gouts, int create_graph)
 {
     int32_t n_nodes = t->n_nodes;
+    t->fn = w->fn;                        /* for out-of-memory messages */
     if (!scratch(t, (size_t)n_nodes + 1)) {
         agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for %d nodes", w->fn, n_nodes);
         return t->status;

@@ -158,7 +158,8 @@ int ag_set_anomaly(ag_tape *t, int on)
 void *agi_alloc_slow(ag_tape *t, size_t bytes)
 {
     size_t need = (bytes + AGI_ALIGN - 1) & ~(size_t)(AGI_ALIGN - 1);
-    if (need < bytes) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes", bytes);
+    if (need < bytes)
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory: %zu bytes", agi_fn(t), bytes);
     for (; t->cur < t->nblocks; t->cur++) {
         agi_block *b = &t->blocks[t->cur];
         if (b->cap - b->used >= need) {
@@ -170,7 +171,9 @@ void *agi_alloc_slow(ag_tape *t, size_t bytes)
     if (t->nblocks == t->cap_blocks) {
         int cap = t->cap_blocks ? t->cap_blocks * 2 : 8;
         agi_block *nb = realloc(t->blocks, (size_t)cap * sizeof *nb);
-        if (!nb) return agi_fail(t, AG_ERR_NOMEM, "out of memory: tape block list");
+        if (!nb)
+            return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for the tape's block list",
+                            agi_fn(t));
         t->blocks = nb;
         t->cap_blocks = cap;
     }
@@ -178,7 +181,9 @@ void *agi_alloc_slow(ag_tape *t, size_t bytes)
     size_t cap = last * 2 > AGI_BLOCK_MIN ? last * 2 : AGI_BLOCK_MIN;
     if (cap < need) cap = need;
     char *base = aligned_alloc(AGI_ALIGN, cap);
-    if (!base) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes for the tape", cap);
+    if (!base)
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory: %zu bytes for the tape", agi_fn(t),
+                        cap);
     agi_block *b = &t->blocks[t->nblocks++];
     b->base = base;
     b->cap = cap;
@@ -192,7 +197,7 @@ static inline ag_tensor *new_header(ag_tape *t)
     agi_hpool *p = &t->pools[t->gen & 1];
     size_t chunk = p->used / AGI_HCHUNK;
     if (chunk >= (size_t)p->nchunks && !hpool_reserve(p, (int)chunk + 1))
-        return agi_fail(t, AG_ERR_NOMEM, "out of memory: tensor headers");
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for tensor headers", agi_fn(t));
     ag_tensor *x = &p->chunks[chunk][p->used % AGI_HCHUNK];
     p->used++;
     x->grad = NULL;             /* the caller sets data, shape and the rest */
@@ -229,6 +234,7 @@ ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
         return agi_fail(t, AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);
     int64_t n = agi_numel(ndim, shape);
     if (n < 0) return agi_bad_shape(t, fn, ndim, shape);
+    t->fn = fn;                         /* for an out-of-memory message */
     void *data = agi_alloc(t, agi_bytes(n, dt));
     ag_tensor *x = data ? new_header(t) : NULL;
     if (!x) return NULL;
@@ -432,6 +438,7 @@ static const agi_op op_detach = {"ag_detach", NULL};
 ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
 {
     if (!agi_check(t, "ag_detach", "x", x)) return NULL;
+    t->fn = op_detach.name;
     ag_tensor *y = new_header(t);
     if (!y) return NULL;
     *y = *x;

@@ -27,7 +27,8 @@ static const index_arg *keep(ag_tape *t, const int64_t *idx, int64_t n, int ndim
                              const int64_t *shape)
 {
     if ((uint64_t)n > (SIZE_MAX - sizeof(index_arg)) / sizeof(int64_t))
-        return agi_fail(t, AG_ERR_NOMEM, "out of memory: %lld indices", (long long)n);
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for %lld indices", agi_fn(t),
+                        (long long)n);
     index_arg *k = agi_alloc(t, sizeof *k + (size_t)n * sizeof(int64_t));
     if (!k) return NULL;
     k->n = n;

@@ -685,6 +685,10 @@ static void check_run(const af_ctx *c, const af_ctx *ref, ag_status s, long fail
                       "%s: succeeded after %ld failures with other results", what, failed);
     } else {
         ck_assert_msg(msg[0], "%s: %s with no message", what, ag_status_name(s));
+        /* the message names the public function that failed (#11); optim/
+           names optimizers by class ("Adam: out of memory"): not checked */
+        ck_assert_msg(!strncmp(msg, "ag_", 3) || !strncmp(what, "optim_", 6),
+                      "%s: %s: message '%s' names no function", what, ag_status_name(s), msg);
     }
 }
 
