@@ -30,7 +30,10 @@
 ** tape. Errors are sticky: every op on a tape in error, or given a NULL
 ** tensor, returns NULL and the first message is kept, so a whole forward
 ** pass can be checked once at its end. ag_tape_reset clears the error.
-** The library never prints, aborts or exits.
+** An op called with a NULL tape (every op but creation needs one), and any
+** call with no tape to hold its message, returns NULL or a status and
+** leaves the message in ag_last_error(). The library never prints, aborts
+** or exits.
 */
 #ifndef AG_CORE_H
 #define AG_CORE_H
@@ -224,7 +227,8 @@ const char *ag_tape_errmsg(const ag_tape *t);   /* "" when no error */
 /* Checks that x may be used on t (not NULL, persistent or of t's current
    generation), as every op does; otherwise records the error, naming fn
    and arg, and returns it. For layers that read a tensor's values before
-   any op sees it. Returns t's status if t is already in error. */
+   any op sees it. Returns t's status if t is already in error; AG_ERR_ARG
+   with ag_last_error() "fn: tape is NULL" when t is NULL. */
 ag_status ag_tape_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
 /* Records an error on t (printf-style) unless t already holds one, and
    returns s: for layers and user code that check their own inputs. */
@@ -247,7 +251,10 @@ int ag_is_grad_enabled(const ag_tape *t);
 /*
 ** Anomaly mode: every op result and every gradient is checked for NaN and
 ** Inf; the first one found is an AG_ERR_ANOMALY naming the op and its place
-** on the tape. Slow; for debugging. Returns the previous setting.
+** on the tape. Found while a backward rule runs, it names the op whose rule
+** it is and its node first, then the op inside the rule ("ag_sqrt: backward
+** of node #1: Inf at element 1 of the [2] result of ag_div in its rule").
+** Slow; for debugging. Returns the previous setting.
 */
 int ag_set_anomaly(ag_tape *t, int on);
 
@@ -260,7 +267,8 @@ ag_tensor *ag_detach(ag_tape *t, ag_tensor *x);
 ** Accumulates d loss / d leaf into the grad of every leaf that requires
 ** grad (so two calls without zeroing add, as in PyTorch). loss must have
 ** one element. The graph is kept until ag_tape_reset, so backward may run
-** again. Returns the status, also recorded on the tape.
+** again. Returns the status, also recorded on the tape (AG_ERR_ARG with
+** ag_last_error() when t is NULL).
 */
 ag_status ag_backward(ag_tape *t, ag_tensor *loss);
 
@@ -275,7 +283,9 @@ ag_status ag_backward(ag_tape *t, ag_tensor *loss);
 ** is a constant that adds nothing (so the second derivative of a piecewise
 ** linear function comes out as zeros, as in PyTorch). With create_graph the backward pass is
 ** recorded on the tape, so grads can be differentiated again. Leaves'
-** own grad buffers are not touched.
+** own grad buffers are not touched. A grad_output must have its output's
+** shape (AG_ERR_SHAPE) and dtype (AG_ERR_DTYPE). Returns the status, also
+** recorded on the tape (AG_ERR_ARG with ag_last_error() when t is NULL).
 */
 ag_status ag_grad(ag_tape *t, int n_outputs, ag_tensor *const *outputs,
                   ag_tensor *const *grad_outputs, int n_inputs,

@@ -89,6 +89,7 @@ struct ag_tape {
     uint8_t *mark;
     size_t cap_scratch;
     const char *fn;                 /* the op allocating now, for out-of-memory messages */
+    int32_t rule_node;              /* the node whose backward rule runs, or -1 */
     ag_status status;
     uint8_t grad_enabled;
     uint8_t anomaly;
@@ -207,9 +208,13 @@ char *agi_dims_str(int ndim, const int64_t *shape, char *buf);
 /*
 ** Checks that an op may run on t with input x: t not in error, x not NULL,
 ** x persistent or of this tape and generation. Returns 1 if fine; else
-** records the error (naming fn and argument name) and returns 0.
+** records the error (naming fn and argument name) and returns 0. With no
+** tape the message ("fn: tape is NULL") goes to ag_last_error(): the one
+** argument check of every op, so every refusal leaves a message.
 */
 int agi_check_fail(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
+/* Records "fn: tape is NULL" in ag_last_error(); returns AG_ERR_ARG. */
+ag_status agi_no_tape(const char *fn);
 static inline int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
 {
     if (t && t->status == AG_OK && x && (!x->tape || (x->tape == t && x->gen == t->gen)))

@@ -311,9 +311,13 @@ static int32_t seed(ag_tape *t, const walk *w, int n_out, ag_tensor *const *outs
         }
         if (g) {
             if (!agi_check(t, w->fn, "a grad_output", g)) return -2;
-            if (!agi_same_shape(g, y) || g->dtype != y->dtype)
+            if (!agi_same_shape(g, y))
                 return agi_fail(t, AG_ERR_SHAPE, "%s: grad_output %d is %s, output is %s",
                                 w->fn, k, agi_shape_str(g, b1), agi_shape_str(y, b2)), -2;
+            if (g->dtype != y->dtype)
+                return agi_fail(t, AG_ERR_DTYPE, "%s: grad_output %d is %s, output %d is %s "
+                                "(use ag_cast)", w->fn, k, agi_dtype_name(g->dtype), k,
+                                agi_dtype_name(y->dtype)), -2;
         } else if (y->numel != 1) {
             return agi_fail(t, AG_ERR_SHAPE, "%s: output %d is %s: a grad_output is needed "
                             "for outputs of more than one element", w->fn, k,
@@ -346,8 +350,10 @@ static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
         if (!t->gacc[i]) continue;
         for (int k = 0; w->grads && k < w->n_in; k++)      /* intermediate inputs */
             if (w->inputs[k]->node == i && !w->grads[k]) w->grads[k] = t->gacc[i];
+        t->rule_node = i;                   /* for anomaly messages */
         run_node(t, w, i);
     }
+    t->rule_node = -1;
     t->grad_enabled = (uint8_t)old_mode;
     t->in_backward = 0;
     return t->status;
@@ -355,7 +361,7 @@ static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
 
 ag_status ag_backward(ag_tape *t, ag_tensor *loss)
 {
-    if (!t) return AG_ERR_ARG;
+    if (!t) return agi_no_tape("ag_backward");
     if (t->status != AG_OK) return t->status;
     walk w = {"ag_backward", 0, NULL, NULL, NULL, 0};
     if (!agi_check(t, "ag_backward", "loss", loss)) return t->status;
@@ -399,7 +405,7 @@ ag_status ag_grad(ag_tape *t, int n_outputs, ag_tensor *const *outputs,
                   ag_tensor *const *grad_outputs, int n_inputs,
                   ag_tensor *const *inputs, ag_tensor **grads, int create_graph)
 {
-    if (!t) return AG_ERR_ARG;
+    if (!t) return agi_no_tape("ag_grad");
     if (t->status != AG_OK) return t->status;
     if (n_outputs < 1 || !outputs) {
         agi_fail(t, AG_ERR_ARG, "ag_grad: no outputs");

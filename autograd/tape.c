@@ -40,6 +40,7 @@ ag_tape *ag_tape_new(void)
     ag_tape *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->grad_enabled = 1;
+    t->rule_node = -1;
     return t;
 }
 
@@ -288,9 +289,10 @@ void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
 
 ag_status ag_tape_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
 {
-    if (!t) return AG_ERR_ARG;
+    fn = fn ? fn : "ag_tape_check";
+    if (!t) return agi_no_tape(fn);
     if (t->status != AG_OK) return t->status;
-    return agi_check(t, fn ? fn : "ag_tape_check", arg ? arg : "x", x) ? AG_OK : t->status;
+    return agi_check(t, fn, arg ? arg : "x", x) ? AG_OK : t->status;
 }
 
 ag_status ag_tape_set_error(ag_tape *t, ag_status s, const char *fmt, ...)
@@ -321,9 +323,15 @@ char *agi_shape_str(const ag_tensor *x, char *buf)
     return agi_dims_str(x->ndim, x->shape, buf);
 }
 
+ag_status agi_no_tape(const char *fn)
+{
+    return ag_set_last_error(AG_ERR_ARG, "%s: tape is NULL", fn);
+}
+
 int agi_check_fail(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
 {
-    if (!t || t->status != AG_OK) return 0;
+    if (!t) return agi_no_tape(fn), 0;
+    if (t->status != AG_OK) return 0;
     if (!x) return agi_fail(t, AG_ERR_ARG, "%s: %s is NULL", fn, arg), 0;
     if (x->tape && x->tape != t)
         return agi_fail(t, AG_ERR_STATE, "%s: %s belongs to another tape", fn, arg), 0;
@@ -416,19 +424,24 @@ static int64_t first_nonfinite(const ag_tensor *x)
     return -1;
 }
 
-/* agi_done's anomaly check (anomaly mode on, t not in error). */
+/* agi_done's anomaly check (anomaly mode on, t not in error). Inside a
+   backward rule the message names the op whose rule ran and its node
+   first, then the op of the rule that made the NaN or Inf. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out)
 {
     int64_t i = first_nonfinite(out);
-    if (i >= 0) {
-        char buf[96];
-        return agi_fail(t, AG_ERR_ANOMALY,
-                        "%s: %s at element %lld of its %s result (op %llu on the "
-                        "tape%s)", op->name, isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf",
-                        (long long)i, agi_shape_str(out, buf), (unsigned long long)t->n_ops,
-                        t->in_backward ? ", during backward" : "");
-    }
-    return out;
+    if (i < 0) return out;
+    char buf[96];
+    const char *what = isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf";
+    agi_shape_str(out, buf);
+    if (t->in_backward && t->rule_node >= 0)
+        return agi_fail(t, AG_ERR_ANOMALY, "%s: backward of node #%d: %s at element %lld of "
+                        "the %s result of %s in its rule (op %llu on the tape)",
+                        AGI_NODE(t, t->rule_node)->op->name, (int)t->rule_node, what,
+                        (long long)i, buf, op->name, (unsigned long long)t->n_ops);
+    return agi_fail(t, AG_ERR_ANOMALY, "%s: %s at element %lld of its %s result (op %llu on "
+                    "the tape%s)", op->name, what, (long long)i, buf,
+                    (unsigned long long)t->n_ops, t->in_backward ? ", during backward" : "");
 }
 
 /* --------------------------------------------------------------- detach --- */
@@ -456,7 +469,7 @@ ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
 
 ag_status ag_tape_write_dot(ag_tape *t, const char *path)
 {
-    if (!t) return AG_ERR_ARG;
+    if (!t) return agi_no_tape("ag_tape_write_dot");
     if (!path) return agi_fail(t, AG_ERR_ARG, "ag_tape_write_dot: path is NULL"), AG_ERR_ARG;
     FILE *f = fopen(path, "w");
     if (!f) {

@@ -245,8 +245,8 @@ ag_status ag_dataset_set_normalize(ag_dataset *ds, double mean, double std)
 {
     if (!ds) return ag_set_last_error(AG_ERR_ARG, "ag_dataset_set_normalize: dataset is NULL");
     if (!isfinite(mean) || !isfinite(std) || !(std > 0))
-        return ag_set_last_error(AG_ERR_ARG, "ag_dataset_set_normalize: mean %g, std %g (mean "
-                                 "finite, std finite and > 0)", mean, std);
+        return ag_set_last_error(AG_ERR_ARG, "ag_dataset_set_normalize: mean %.17g, std %.17g "
+                                 "(mean finite, std finite and > 0)", mean, std);
     ds->mean = mean, ds->std = std;
     return AG_OK;
 }

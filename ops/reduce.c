@@ -251,8 +251,9 @@ static void sum_range(void *job, int64_t lo, int64_t hi)
 static void sum_kernel(const ag_tensor *x, ag_tensor *y, const rgeom *g, double div)
 {
     const int64_t cols = g->inner < TILE ? g->inner : TILE;
-    /* both at most x's element count, which fits */
-    const int64_t units = g->inner == 1 ? g->outer : agi_mul(g->outer, (g->inner + TILE - 1) / TILE);
+    /* units: at most y's element count, per_unit: at most x's; both fit */
+    const int64_t tiles = (g->inner + TILE - 1) / TILE;
+    const int64_t units = g->inner == 1 ? g->outer : agi_mul(g->outer, tiles);
     const int64_t per_unit = g->n && cols ? agi_mul(g->n, cols) : 1;
     sum_job job = {x, y, g, div};
     agi_parallel_range(units, (AGI_PAR_GRAIN + per_unit - 1) / per_unit, sum_range, &job);

@@ -169,7 +169,8 @@ static const agi_op op_concat = {"ag_concat", concat_backward};
 static int concat_check(ag_tape *t, int n, ag_tensor *const *xs, int axis)
 {
     char arg[32], s0[96], si[96];
-    if (!t || t->status != AG_OK) return -1;
+    if (!t) return agi_no_tape("ag_concat"), -1;
+    if (t->status != AG_OK) return -1;
     if (!xs) return agi_fail(t, AG_ERR_ARG, "ag_concat: xs is NULL"), -1;
     if (n < 1) return agi_fail(t, AG_ERR_ARG, "ag_concat: n is %d, need at least 1", n), -1;
     for (int i = 0; i < n; i++) {
