@@ -153,9 +153,13 @@ ag_tensor *ag_scalar(ag_tape *t, ag_dtype dt, double value);   /* ndim 0 */
 /* 1-D: start, start+step, ... while < stop (> stop for step < 0). */
 ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
                      double step);
-ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n);          /* n x n */
+ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n);          /* n x n, n >= 0 */
+/* Uniform in [lo, hi): lo and hi finite, lo <= hi (lo == hi gives lo);
+   AG_ERR_ARG otherwise, as nn/'s init functions. */
 ag_tensor *ag_rand_uniform(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                            const int64_t *shape, double lo, double hi);
+/* Normal: mean and std finite, std >= 0 (0 gives mean); AG_ERR_ARG
+   otherwise. */
 ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                           const int64_t *shape, double mean, double std);
 /* A persistent deep copy of x's data (no grad, no history). */
@@ -180,11 +184,13 @@ int64_t ag_tensor_numel(const ag_tensor *x);
 /* The data: float* for AG_F32, double* for AG_F64; writable. NULL for a
    tape tensor from before its tape's reset (its memory is gone). */
 void *ag_tensor_data(ag_tensor *x);
-/* Element i (row-major flat index) as a double; 0 if out of range or
-   x is a stale tape tensor. */
+/* Element i (row-major flat index) as a double. 0 when x is NULL, i is
+   out of range or x is a stale tape tensor, with the reason in
+   ag_last_error() (which a 0 read from the data leaves alone: clear it
+   first to tell the two apart). */
 double ag_tensor_get(const ag_tensor *x, int64_t i);
-/* Sets element i; AG_ERR_ARG when i is out of range, AG_ERR_STATE for a
-   stale tape tensor (with ag_last_error()). */
+/* Sets element i; AG_ERR_ARG when x is NULL or i is out of range,
+   AG_ERR_STATE for a stale tape tensor, each with ag_last_error(). */
 ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v);
 /* The tape that owns x, or NULL for a persistent tensor. */
 ag_tape *ag_tensor_tape(const ag_tensor *x);
@@ -208,6 +214,8 @@ ag_tape *ag_tensor_tape(const ag_tensor *x);
 ag_tensor *ag_tensor_grad(const ag_tensor *x);
 void ag_zero_grad(ag_tensor *x);
 void ag_clear_grad(ag_tensor *x);
+/* AG_ERR_ARG for a NULL x, AG_ERR_STATE for a stale tape tensor or one
+   made by an op (not a leaf), each with ag_last_error(). */
 ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad);
 int ag_requires_grad(const ag_tensor *x);
 

@@ -4,6 +4,7 @@
 */
 #include "ag_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +108,7 @@ ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
     if (step == 0 || step != step || start != start || stop != stop)
         return agi_fail(t, AG_ERR_ARG, "ag_arange: step is 0 or a bound is NaN");
     double span = (stop - start) / step;
-    if (span > 1e15) return agi_fail(t, AG_ERR_NOMEM, "ag_arange: %g elements", span);
+    if (span > 1e15) return agi_fail(t, AG_ERR_NOMEM, "ag_arange: %.17g elements", span);
     int64_t n = span > 0 ? (int64_t)span : 0;
     if (n < span) n++;                       /* ceil for the half-open range */
     ag_tensor *x = make(t, "ag_arange", dt, 1, &n);
@@ -118,10 +119,12 @@ ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
 
 ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n)
 {
-    int64_t shape[2] = {n, n};
-    ag_tensor *x = ag_zeros(t, dt, 2, shape);
-    if (x)
+    if (n < 0) return agi_fail(t, AG_ERR_SHAPE, "ag_eye: n is %lld, must be >= 0", (long long)n);
+    ag_tensor *x = make(t, "ag_eye", dt, 2, (const int64_t[]){n, n});
+    if (x) {
+        memset(x->data, 0, agi_bytes(x->numel, dt));
         for (int64_t i = 0; i < n; i++) ag_tensor_set(x, i * n + i, 1.0);
+    }
     return x;
 }
 
@@ -129,6 +132,9 @@ ag_tensor *ag_rand_uniform(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                            const int64_t *shape, double lo, double hi)
 {
     if (!r) return agi_fail(t, AG_ERR_ARG, "ag_rand_uniform: generator is NULL");
+    if (!isfinite(lo) || !isfinite(hi) || !(lo <= hi))
+        return agi_fail(t, AG_ERR_ARG, "ag_rand_uniform: bounds [%.17g, %.17g] must be finite "
+                        "with lo <= hi", lo, hi);
     ag_tensor *x = make(t, "ag_rand_uniform", dt, ndim, shape);
     if (x)
         for (int64_t i = 0; i < x->numel; i++)
@@ -140,6 +146,9 @@ ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                           const int64_t *shape, double mean, double std)
 {
     if (!r) return agi_fail(t, AG_ERR_ARG, "ag_rand_normal: generator is NULL");
+    if (!isfinite(mean) || !isfinite(std) || !(std >= 0))
+        return agi_fail(t, AG_ERR_ARG, "ag_rand_normal: mean %.17g and std %.17g must be "
+                        "finite, std >= 0", mean, std);
     ag_tensor *x = make(t, "ag_rand_normal", dt, ndim, shape);
     if (x)
         for (int64_t i = 0; i < x->numel; i++)
@@ -206,18 +215,31 @@ int64_t ag_tensor_dim(const ag_tensor *x, int axis)
     return a >= 0 && a < x->ndim ? x->shape[a] : 0;
 }
 
+/* Why element i of x cannot be accessed by fn (ag_last_error()), or
+   AG_OK: x NULL, i out of range, or x stale. */
+static ag_status access_error(const char *fn, const ag_tensor *x, int64_t i)
+{
+    char buf[96];
+    if (!x) return ag_set_last_error(AG_ERR_ARG, "%s: x is NULL", fn);
+    if (i < 0 || i >= x->numel)
+        return ag_set_last_error(AG_ERR_ARG, "%s: index %lld is out of range for x of shape %s "
+                                 "(%lld elements)", fn, (long long)i, agi_shape_str(x, buf),
+                                 (long long)x->numel);
+    if (stale(x))
+        return ag_set_last_error(AG_ERR_STATE, "%s: x was made before its tape was reset", fn);
+    return AG_OK;
+}
+
 double ag_tensor_get(const ag_tensor *x, int64_t i)
 {
-    if (!x || i < 0 || i >= x->numel || stale(x)) return 0;
+    if (!x || i < 0 || i >= x->numel || stale(x))
+        return access_error("ag_tensor_get", x, i), 0;
     return x->dtype == AG_F64 ? AGI_F64(x)[i] : (double)AGI_F32(x)[i];
 }
 
 ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v)
 {
-    if (!x || i < 0 || i >= x->numel) return AG_ERR_ARG;
-    if (stale(x))
-        return ag_set_last_error(AG_ERR_STATE, "ag_tensor_set: the tensor was made before its "
-                                 "tape was reset");
+    if (!x || i < 0 || i >= x->numel || stale(x)) return access_error("ag_tensor_set", x, i);
     if (x->dtype == AG_F64)
         AGI_F64(x)[i] = v;
     else
@@ -227,8 +249,15 @@ ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v)
 
 ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
 {
-    if (!x) return AG_ERR_ARG;
-    if (x->node >= 0) return AG_ERR_STATE;   /* only leaves */
+    const char *fn = "ag_set_requires_grad";
+    if (!x) return ag_set_last_error(AG_ERR_ARG, "%s: x is NULL", fn);
+    if (stale(x))
+        return ag_set_last_error(AG_ERR_STATE, "%s: x was made before its tape was reset", fn);
+    if (x->node >= 0)
+        return ag_set_last_error(AG_ERR_STATE, "%s: x is not a leaf (the result of %s, node #%d "
+                                 "on its tape): requires_grad may only be set on leaves (use "
+                                 "ag_detach for a leaf of its values)", fn,
+                                 AGI_NODE(x->tape, x->node)->op->name, (int)x->node);
     x->requires_grad = requires_grad != 0;
     return AG_OK;
 }
