@@ -314,6 +314,8 @@ ag_status ag_tape_write_dot(ag_tape *t, const char *path);
 */
 typedef ag_tensor *(*ag_fn)(ag_tape *t, ag_tensor *const *inputs, void *ctx);
 
+/* eps must be finite and > 0, atol and rtol finite and >= 0 (AG_ERR_ARG
+   otherwise); with atol = rtol = 0 only exact matches pass. */
 typedef struct ag_gradcheck_opts {
     double eps;    /* central-difference step; default 1e-6 */
     double atol;   /* pass when |analytic-numeric| <= atol + rtol*|numeric| */
@@ -328,7 +330,7 @@ typedef struct ag_gradcheck_report {
     double analytic;      /* d output / d input from backward */
     double numeric;       /* the same from central differences */
     double error;         /* |analytic - numeric| */
-    int kink;             /* 1 when the one-sided differences there disagree */
+    int kink;             /* 1 when it failed where the one-sided differences disagree */
     int64_t checked;      /* Jacobian entries compared */
     char message[512];    /* a one-line summary, or the error */
 } ag_gradcheck_report;
@@ -337,9 +339,10 @@ typedef struct ag_gradcheck_report {
 ** Compares the Jacobian of fn at inputs from backward with central
 ** differences, element by element. inputs must be persistent AG_F64
 ** tensors; their data is perturbed and restored. Returns AG_OK when every
-** entry is within tolerance, AG_ERR_GRADCHECK when one is not, or the
-** error fn raised; report (may be NULL) names the worst entry.
-** opts may be NULL for the defaults.
+** entry is within tolerance, AG_ERR_GRADCHECK when one is not, AG_ERR_ARG
+** for bad inputs or options, or the error fn raised; report (may be NULL)
+** names the worst entry, and on failure its message is also
+** ag_last_error(). opts may be NULL for the defaults.
 **
 ** Kinks: at a point where fn is not differentiable (relu or abs at 0, max
 ** with ties, clamp at its bounds) the two sides disagree and the check
