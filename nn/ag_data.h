@@ -212,7 +212,8 @@ ag_tensor *ag_dataset_batch(ag_tape *t, const ag_dataset *ds, const int64_t *ord
 ** count - start) rows and labels[0..B), leaves any further rows untouched,
 ** and returns B; for a partial last batch use ag_slice(t, dst, 0, 0, B, 1).
 ** Returns -1 with ag_last_error() set on error (dst of the wrong shape or
-** dtype, or the errors of ag_dataset_batch).
+** dtype, AG_ERR_STATE for a tape tensor from before its tape's reset, or
+** the errors of ag_dataset_batch).
 */
 int64_t ag_dataset_batch_into(ag_tensor *dst, const ag_dataset *ds, const int64_t *order,
                               int64_t start, int64_t *labels);

@@ -478,6 +478,10 @@ int64_t ag_dataset_batch_into(ag_tensor *dst, const ag_dataset *ds, const int64_
     char msg[256];
     if (!dst || !ds)
         return ag_set_last_error(AG_ERR_ARG, "%s: %s is NULL", fn, dst ? "dataset" : "dst"), -1;
+    void *data = ag_tensor_data(dst);            /* NULL: a tape tensor from before a reset */
+    if (!data)
+        return ag_set_last_error(AG_ERR_STATE, "%s: dst was made before its tape was reset",
+                                 fn), -1;
     const int64_t *shape = ag_tensor_shape(dst);
     int ndim = ag_tensor_ndim(dst);
     if (ndim != 2 || shape[1] != ds->features || shape[0] < 1) {
@@ -491,6 +495,6 @@ int64_t ag_dataset_batch_into(ag_tensor *dst, const ag_dataset *ds, const int64_
     }
     int64_t rows = batch_rows(ds, order, start, shape[0], msg, sizeof msg);
     if (rows < 0) return ag_set_last_error(AG_ERR_ARG, "%s: %s", fn, msg), -1;
-    fill_rows(ds, order, start, rows, ag_tensor_dtype(dst), ag_tensor_data(dst), labels);
+    fill_rows(ds, order, start, rows, ag_tensor_dtype(dst), data, labels);
     return rows;
 }

@@ -566,6 +566,28 @@ START_TEST(test_batch_into_fills_a_persistent_tensor)
 }
 END_TEST
 
+/* Regression (#11): a destination from before its tape's reset has no
+   data any more: AG_ERR_STATE, not a write through NULL. */
+START_TEST(test_batch_into_refuses_a_stale_destination)
+{
+    ag_dataset *ds = small_dataset();
+    ag_tape *t = ag_tape_new();
+    ag_tensor *dst = ag_zeros(t, AG_F32, 2, SHAPE(2, 6));
+    int64_t labels[2] = {-7, -7};
+    ck_assert_int_eq(ag_dataset_batch_into(dst, ds, NULL, 0, labels), 2);   /* fine */
+    ag_tape_reset(t);
+    labels[0] = labels[1] = -7;
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_dataset_batch_into(dst, ds, NULL, 0, labels), -1);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_batch_into: dst was made before "
+                                                  "its tape was reset"));
+    ck_assert_int_eq(labels[0], -7);                       /* nothing written */
+    ck_assert_int_eq(ag_tape_status(t), AG_OK);            /* the tape is not blamed */
+    ag_tape_free(t);
+    ag_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(test_batch_on_a_reset_tape_allocates_nothing_new)
 {
     ag_dataset *ds = small_dataset();
@@ -678,6 +700,7 @@ Suite *suite_data(void)
     TU_ADD(s, test_batch_values_are_bytes_over_255_with_labels);
     TU_ADD(s, test_batch_refuses_bad_arguments);
     TU_ADD(s, test_batch_into_fills_a_persistent_tensor);
+    TU_ADD(s, test_batch_into_refuses_a_stale_destination);
     TU_ADD(s, test_batch_on_a_reset_tape_allocates_nothing_new);
     TU_ADD(s, test_spirals_shape_balance_and_geometry);
     return s;
