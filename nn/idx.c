@@ -98,23 +98,18 @@ static ag_status read_header(FILE *f, const char *shown, int64_t length, ag_idx 
     return AG_OK;
 }
 
-/* Checks that length == header + product of dims; sets out->size. */
+/* Checks that length == header + product of dims; sets out->size. The
+   dims obey the rule of every tensor's shape (ag_shape_numel): a zero dim
+   does not excuse huge others. */
 static ag_status check_length(const char *shown, int64_t length, int64_t header, ag_idx *out)
 {
     char dbuf[64];
-    int64_t size = 1;
-    for (int i = 0; i < out->ndim; i++) {
-        /* each dim < 2^32; the product may overflow int64 with 3 or more */
-        if (out->dims[i] != 0 && size > (INT64_MAX - header) / out->dims[i]) size = -1;
-        if (size < 0) break;
-        size *= out->dims[i];
-    }
-    for (int i = 0; size < 0 && i < out->ndim; i++)
-        if (out->dims[i] == 0) size = 0;                  /* a zero dim wins */
+    const int64_t size = ag_shape_numel(out->ndim, out->dims);    /* bytes: one a value */
     const char *shape = dims_str(out->ndim, out->dims, dbuf);
     if (size < 0)
         return ag_set_last_error(AG_ERR_FORMAT, "ag_idx_load: '%s': the header says %s: more "
-                                 "data bytes than any file holds (the file has %lld bytes)",
+                                 "elements than a tensor may hold (AG_NUMEL_MAX), more data "
+                                 "bytes than any file holds (the file has %lld bytes)",
                                  shown, shape, (long long)length);
     if (length - header < size)
         return ag_set_last_error(AG_ERR_FORMAT, "ag_idx_load: '%s': truncated: the header says "

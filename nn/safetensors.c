@@ -37,15 +37,13 @@ int agi_st_dtype_index(const char *name)
 
 const char *agi_st_dtype_of(ag_dtype dt) { return dt == AG_F64 ? "F64" : "F32"; }
 
-/* numel * size into *nbytes; 0 when a dim is negative or it overflows. */
+/* numel * size into *nbytes; 0 when the shape breaks the rule of every
+   tensor's shape (ag_shape_numel: a negative dim, or more than
+   AG_NUMEL_MAX elements, zero dims aside). */
 int agi_st_byte_size(int ndim, const int64_t *shape, int size, int64_t *nbytes)
 {
-    int64_t n = size;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 0) return 0;
-        if (shape[d] && n > INT64_MAX / shape[d]) return 0;
-        n *= shape[d];
-    }
+    int64_t n = ag_size_mul(ag_shape_numel(ndim, shape), size);
+    if (n < 0) return 0;
     *nbytes = n;
     return 1;
 }
@@ -246,7 +244,9 @@ static ag_status parse_entry(const char *fn, const ag_safetensors *f, int c, st_
     e->begin = off[0], e->end = off[1];
     agi_st_shape_str(e->ndim, e->shape, sh, sizeof sh);
     if (!agi_st_byte_size(e->ndim, e->shape, agi_st_dtypes[e->dtype].size, &e->nbytes))
-        return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s': shape %s is too large", e->name, sh);
+        return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s': shape %s is too large: more than "
+                    "%lld elements (AG_NUMEL_MAX), its zero dims aside", e->name, sh,
+                    (long long)AG_NUMEL_MAX);
     if (e->end - e->begin != e->nbytes)
         return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s': data_offsets [%lld,%lld] hold %lld "
                     "bytes, but shape %s of %s needs %lld", e->name, (long long)e->begin,

@@ -26,15 +26,16 @@ typedef struct index_arg {
 static const index_arg *keep(ag_tape *t, const int64_t *idx, int64_t n, int ndim,
                              const int64_t *shape)
 {
-    if ((uint64_t)n > (SIZE_MAX - sizeof(index_arg)) / sizeof(int64_t))
+    const int64_t bytes = agi_mul(n, (int64_t)sizeof(int64_t));
+    if (bytes < 0 || (uint64_t)bytes > SIZE_MAX - sizeof(index_arg))
         return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for %lld indices", agi_fn(t),
                         (long long)n);
-    index_arg *k = agi_alloc(t, sizeof *k + (size_t)n * sizeof(int64_t));
+    index_arg *k = agi_alloc(t, sizeof *k + (size_t)bytes);
     if (!k) return NULL;
     k->n = n;
     k->ndim = ndim;
     if (ndim) memcpy(k->shape, shape, (size_t)ndim * sizeof *shape);
-    if (n) memcpy(k->idx, idx, (size_t)n * sizeof *idx);
+    if (n) memcpy(k->idx, idx, (size_t)bytes);
     return k;
 }
 

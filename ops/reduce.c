@@ -392,7 +392,7 @@ static ag_tensor *extremum(ag_tape *t, const agi_op *op, ag_tensor *x, int axis,
     rgeom g;
     ag_tensor *y = reduce_begin(t, op, x, axis, keepdim, 1, &g);
     if (!y) return NULL;
-    int64_t *idx = agi_alloc(t, (size_t)y->numel * sizeof *idx);
+    int64_t *idx = agi_alloc(t, (size_t)agi_mul(y->numel, sizeof *idx));   /* fits: numel */
     if (!idx) return NULL;
     int is_max = op == &op_max;
     if (x->dtype == AG_F64 && is_max)

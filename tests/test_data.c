@@ -666,11 +666,22 @@ START_TEST(test_dataset_refuses_overflowing_empty_shape)
 {
     char a[128], b[128];
     make_tmpdir();
-    write_idx(tmp_path("img", a), 3, (const uint32_t[]){0, 4294906851u, 4292018147u}, (const uint8_t *)"", 0);
+    write_idx(tmp_path("img", a), 3, (const uint32_t[]){0, 4294906851u, 1u << 20}, (const uint8_t *)"", 0);
     write_idx(tmp_path("lbl", b), 1, (const uint32_t[]){0}, (const uint8_t *)"", 0);
     ck_assert_ptr_null(ag_dataset_load_idx(a, b));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_load_idx: sample dimension 0 is "
                                                   "4294906851"));
+    /* dims whose non-zero product is more than a tensor may hold: refused
+       by the loader itself, whatever the place of the zero (#11) */
+    const uint32_t huge[3][3] = {{0, 4294906851u, 4292018147u}, {4294906851u, 0, 4292018147u},
+                                 {4294906851u, 4292018147u, 0}};
+    for (int k = 0; k < 3; k++) {
+        ag_idx idx;
+        write_idx(a, 3, huge[k], (const uint8_t *)"", 0);
+        ck_assert_int_eq(ag_idx_load(a, &idx), AG_ERR_FORMAT);
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "more elements than a tensor may hold"));
+        ck_assert_ptr_null(ag_dataset_load_idx(a, b));
+    }
     /* still fine when the declared shape is sane */
     write_idx(a, 3, (const uint32_t[]){0, 28, 28}, (const uint8_t *)"", 0);
     ag_dataset *ds = ag_dataset_load_idx(a, b);
