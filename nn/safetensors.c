@@ -6,15 +6,14 @@
 ** writer is safetensors_write.c; the JSON syntax is parsed by json.c.
 */
 #include "safetensors_util.h"
+#include "file_util.h"
 #include "json_util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------- dtypes --- */
@@ -144,41 +143,31 @@ static ag_status ferr(const char *fn, const char *path, ag_status s, const char 
     return ag_set_last_error(s, "%s: %s: %s", fn, path, msg);
 }
 
-/* The whole file into *buf (*len bytes). */
+/* The whole file into *buf (*len bytes), opened as every loader opens a
+   file (agn_file_open: a regular file only, never blocking). */
 static ag_status read_file(const char *fn, const char *path, unsigned char **buf, size_t *len)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return ferr(fn, path, AG_ERR_IO, "cannot open: %s", strerror(errno));
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
+    int64_t size;
+    int fd = agn_file_open(fn, path, path, &size);
+    if (fd < 0) return AG_ERR_IO;
+    if ((uint64_t)size > SIZE_MAX - 1) {
         close(fd);
-        return ferr(fn, path, AG_ERR_IO, "cannot read: %s", strerror(e));
+        return ferr(fn, path, AG_ERR_NOMEM, "%lld bytes do not fit in memory", (long long)size);
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return ferr(fn, path, AG_ERR_IO, "cannot read: %s",
-                    S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
-    }
-    size_t want = (size_t)st.st_size, got = 0;
+    size_t want = (size_t)size;
     unsigned char *b = malloc(want ? want : 1);
     if (!b) {
         close(fd);
         return ferr(fn, path, AG_ERR_NOMEM, "out of memory for %zu bytes", want);
     }
-    while (got < want) {
-        ssize_t r = read(fd, b + got, want - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd), free(b);
-            return ferr(fn, path, AG_ERR_IO, "read failed: %s", strerror(e));
-        }
-        if (r == 0) break;                 /* the file shrank: judge what is there */
-        got += (size_t)r;
+    int64_t got = agn_file_read(fd, b, want);  /* fewer if the file shrank: judged as is */
+    if (got < 0) {
+        int e = errno;
+        close(fd), free(b);
+        return ferr(fn, path, AG_ERR_IO, "read failed: %s", strerror(e));
     }
     close(fd);
-    *buf = b, *len = got;
+    *buf = b, *len = (size_t)got;
     return AG_OK;
 }
 

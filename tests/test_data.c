@@ -238,7 +238,8 @@ START_TEST(test_idx_refuses_missing_paths_and_null)
 {
     ag_idx a;
     const char *missing = "/nonexistent/ag/train-images-idx3-ubyte";
-    assert_last_error(ag_idx_load(missing, &a), AG_ERR_IO, "ag_idx_load: cannot open", missing);
+    assert_last_error(ag_idx_load(missing, &a), AG_ERR_IO, "ag_idx_load: '", missing);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "': cannot open: "));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "No such file"));
     assert_last_error(ag_idx_load("/tmp", &a), AG_ERR_IO, "'/tmp'", "not a regular file");
     assert_last_error(ag_idx_load(NULL, &a), AG_ERR_ARG, "ag_idx_load", "path is NULL");
@@ -319,7 +320,8 @@ START_TEST(test_dataset_load_idx_refuses_mismatches)
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "has 2 dimensions, not 1"));
     ck_assert_ptr_null(ag_dataset_load_idx(pi, "/nonexistent/labels"));
     ck_assert_ptr_nonnull(strstr(ag_last_error(),
-                                 "ag_dataset_load_idx: ag_idx_load: cannot open '/nonexistent/labels'"));
+                                 "ag_dataset_load_idx: ag_idx_load: '/nonexistent/labels': "
+                                 "cannot open: No such file"));
     write_bytes(pm, (const uint8_t[]){0, 0, 8, 3, 0}, 5);
     ck_assert_ptr_null(ag_dataset_load_idx(pm, pl));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_load_idx: ag_idx_load: '"));
