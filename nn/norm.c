@@ -149,8 +149,8 @@ ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
     if (agn_check_dtype(who, dt) != AG_OK) return NULL;
     if (num_features < 1 || !(eps >= 0) || !isfinite(eps) ||
         !((momentum >= 0 && momentum <= 1) || momentum == AG_MOMENTUM_CUMULATIVE))
-        return ag_set_last_error(AG_ERR_ARG, "%s: num_features %lld must be >= 1, eps %g >= 0, "
-                                 "momentum %g in [0, 1] or AG_MOMENTUM_CUMULATIVE", who,
+        return ag_set_last_error(AG_ERR_ARG, "%s: num_features %lld must be >= 1, eps %.17g >= 0, "
+                                 "momentum %.17g in [0, 1] or AG_MOMENTUM_CUMULATIVE", who,
                                  (long long)num_features, eps, momentum), NULL;
     batchnorm *b = agn_alloc(sizeof *b, &batchnorm_ops, who);
     if (!b) return NULL;
@@ -204,7 +204,7 @@ ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine, ag_
     if (agn_check_dtype(who, dt) != AG_OK) return NULL;
     if (normalized_size < 1 || !(eps >= 0) || !isfinite(eps))
         return ag_set_last_error(AG_ERR_ARG, "%s: normalized_size %lld must be >= 1 and eps "
-                                 "%g >= 0", who, (long long)normalized_size, eps), NULL;
+                                 "%.17g >= 0", who, (long long)normalized_size, eps), NULL;
     layernorm *l = agn_alloc(sizeof *l, &layernorm_ops, who);
     if (!l) return NULL;
     l->size = normalized_size;

@@ -65,6 +65,8 @@ int ag_get_num_threads(void);
 ** on several threads at once, so it must not call ops on one tape from
 ** two pieces; ops it calls on its own data run on its thread. For a loop
 ** of the user's own (a data loader's batch assembly, a custom kernel).
+** Any n and grain are safe: nothing runs when n <= 0, a grain below 1 is
+** taken as 1, and a huge n or grain (up to INT64_MAX) overflows nothing.
 */
 void ag_parallel_range(int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t lo, int64_t hi),
                        void *ctx);

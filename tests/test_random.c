@@ -179,6 +179,10 @@ START_TEST(test_dropout_mask_rejects_bad_arguments)
                         "ag_dropout_mask", "not in [0, 1]");
         ag_tape_reset(t);
     }
+    /* the value exactly: 1.0000001 is not "p is 1" (#11) */
+    tu_assert_error(t, ag_dropout_mask(t, r, AG_F64, 1, SHAPE(4), 1.0000001), AG_ERR_ARG,
+                    "ag_dropout_mask", "p is 1.0000001000000001, not in [0, 1]");
+    ag_tape_reset(t);
     tu_assert_error(t, ag_dropout_mask(t, NULL, AG_F64, 1, SHAPE(4), 0.5), AG_ERR_ARG,
                     "ag_dropout_mask", "generator is NULL");
     ag_tape_reset(t);
