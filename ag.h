@@ -16,6 +16,7 @@
 #include "ag_random.h"
 #include "ag_threads.h"
 #include "ag_pool.h"
+#include "ag_pad.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
