@@ -17,9 +17,11 @@
 #include "ag_threads.h"
 #include "ag_pool.h"
 #include "ag_pad.h"
+#include "ag_norm.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
+#include "ag_cnn_layers.h"
 #include "ag_init.h"
 #include "ag_loss.h"
 #include "ag_safetensors.h"
