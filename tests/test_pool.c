@@ -112,6 +112,16 @@ START_TEST(test_max_pool2d_matches_naive_loops)
 {
     sweep_2d(PT_MAX, 4, SHAPE(2, 3, 7, 5));
     sweep_2d(PT_MAX, 3, SHAPE(2, 6, 7));        /* unbatched [C,H,W] */
+    /* 2x2 windows of stride 2, rows long enough for the vector loop (f32,
+       four outputs at a time) and its tail, with ties and NaNs */
+    pt_cfg c = {PT_MAX, 2, {2, 2}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0};
+    for (int64_t w = 8; w <= 21; w++) {
+        check_case(AG_F32, 4, SHAPE(2, 3, 6, w), &c);
+        check_case(AG_F64, 4, SHAPE(2, 3, 6, w), &c);
+        c.ceil = 1;
+        check_case(AG_F32, 3, SHAPE(3, 5, w), &c);
+        c.ceil = 0;
+    }
 }
 END_TEST
 
