@@ -29,9 +29,14 @@ typedef struct chan {
 
 static chan chan_of(const ag_tensor *x)
 {
-    chan g = {x->shape[0], x->shape[1], 1};
-    for (int d = 2; d < x->ndim; d++) g.inner *= x->shape[d];
+    chan g = {x->shape[0], x->shape[1], agi_numel(x->ndim - 2, x->shape + 2)};
     return g;
+}
+
+/* M, the values per channel (0 for a tensor without channels). */
+static double per_channel(const ag_tensor *x)
+{
+    return x->shape[1] ? (double)(x->numel / x->shape[1]) : 0;
 }
 
 /* The lanes' total, in a fixed order. */
@@ -344,7 +349,7 @@ static void stats_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
 {
     (void)need;
     ag_tensor *x = n->in[0];
-    const double count = (double)(x->numel / x->shape[1]);
+    const double count = per_channel(x);
     gx[0] = affine(t, NULL, NULL, x, row(t, n->out, 0), ag_mul_scalar(t, row(t, gy, 1),
                    2 / count), ag_div_scalar(t, row(t, gy, 0), count));
 }
@@ -378,7 +383,7 @@ static void bn_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
 {
     ag_tensor *x = n->in[0], *w = n->iparam[0] ? n->in[1] : NULL;
     const int iw = 1, ib = 1 + n->iparam[0];
-    const double count = (double)(x->numel / x->shape[1]);
+    const double count = per_channel(x);
     ag_tensor *st = ag_batch_norm_stats(t, x), *mean = row(t, st, 0);
     ag_tensor *r = ag_pow_scalar(t, ag_add_scalar(t, row(t, st, 1), n->fparam[0]), -0.5);
     ag_tensor *s = sums(t, gy, x, mean);

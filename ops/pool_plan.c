@@ -151,7 +151,7 @@ static agi_pool_plan *plan_alloc(ag_tape *t, const agi_op *op, const ag_tensor *
     p->x_ndim = p->y_ndim = x->ndim;
     memcpy(p->x_shape, x->shape, (size_t)x->ndim * sizeof *x->shape);
     memcpy(p->y_shape, x->shape, (size_t)x->ndim * sizeof *x->shape);
-    p->planes = x->ndim == dims + 2 ? x->shape[0] * x->shape[1] : x->shape[0];
+    p->planes = agi_numel(x->ndim - dims, x->shape);     /* N*C, or C */
     p->h.in = dims == 2 ? x->shape[x->ndim - 2] : 1;
     p->w.in = x->shape[x->ndim - 1];
     p->h.out = out_h;
@@ -184,10 +184,11 @@ agi_pool_plan *agi_pool_plan_new(ag_tape *t, const agi_op *op, const ag_tensor *
     const int64_t in_h = a->dims == 2 ? x->shape[x->ndim - 2] : 1, in_w = x->shape[x->ndim - 1];
     const int64_t oh = out_size(a, 0, in_h), ow = out_size(a, 1, in_w);
     if (oh < 1 || ow < 1) return too_small(t, fn, x, a, oh, ow);
-    if (a->is_max && in_h * in_w > INT32_MAX)
+    const int64_t plane = agi_numel(2, (int64_t[]){in_h, in_w});
+    if (a->is_max && (plane < 0 || plane > INT32_MAX))
         return agi_fail(t, AG_ERR_SHAPE, "%s: x is %s: a plane of %lld elements is more than "
                         "the 2147483647 max pooling indexes", fn, agi_shape_str(x, sx),
-                        (long long)(in_h * in_w));
+                        (long long)plane);
     agi_pool_plan *p = plan_alloc(t, op, x, a->dims, oh, ow);
     if (!p || !fill_axis(t, &p->h, a, 0) || !fill_axis(t, &p->w, a, 1)) return NULL;
     memcpy(p->kernel, a->kernel, sizeof p->kernel);

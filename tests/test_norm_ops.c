@@ -190,6 +190,26 @@ START_TEST(test_norm_ops_same_bits_for_any_thread_count)
 }
 END_TEST
 
+/* No channels or no samples: empty results of the right shapes, no crash. */
+START_TEST(test_norm_ops_empty)
+{
+    ag_tape *t = ag_tape_new();
+    const int64_t shapes_e[2][3] = {{0, 3, 4}, {2, 0, 3}};
+    for (int k = 0; k < 2; k++) {
+        ag_tensor *x = ag_zeros(NULL, AG_F64, 3, shapes_e[k]), *dx = NULL, *st = NULL;
+        ag_set_requires_grad(x, 1);
+        ag_tensor *y = ag_batch_norm(t, x, NULL, NULL, 1e-5, &st);
+        tu_assert_shape(y, 3, shapes_e[k]);
+        tu_assert_shape(st, 2, SHAPE(2, shapes_e[k][1]));
+        ck_assert_int_eq(ag_grad(t, 1, &y, &y, 1, &x, &dx, 1), AG_OK);
+        tu_assert_shape(dx, 3, shapes_e[k]);
+        tu_assert_shape(ag_batch_norm_stats(t, x), 2, SHAPE(2, shapes_e[k][1]));
+        ag_tensor_free(x);
+    }
+    ag_tape_free(t);
+}
+END_TEST
+
 START_TEST(test_norm_ops_errors)
 {
     ag_tape *t = ag_tape_new();
@@ -231,6 +251,7 @@ Suite *suite_norm_ops(void)
     TU_ADD(s, test_norm_ops_gradchecks);
     TU_ADD(s, test_batch_norm_large_mean_f32);
     TU_ADD(s, test_norm_ops_same_bits_for_any_thread_count);
+    TU_ADD(s, test_norm_ops_empty);
     TU_ADD(s, test_norm_ops_errors);
     return s;
 }
