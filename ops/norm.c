@@ -47,12 +47,12 @@ static double lanes_total(const double *acc)
     return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
-/* acc[k] += EXPR for element i = k (mod LANES) of every row of channel c;
-   the element is named v (and w for the second operand). */
+/* ACC_EXPR for element i = k (mod LANES) of every row of channel c of X
+   [n, c, inner], the element named v and W's at the same place w. */
 #define CHANNEL_LOOP(T, G, C, X, W, ACC_EXPR)                                 \
     for (int64_t n_ = 0; n_ < (G).n; n_++) {                                  \
         const T *xr_ = (X) + (n_ * (G).c + (C)) * (G).inner;                  \
-        const T *wr_ = (W) ? (W) + (n_ * (G).c + (C)) * (G).inner : xr_;      \
+        const T *wr_ = (W) + (n_ * (G).c + (C)) * (G).inner;                  \
         int64_t i_ = 0;                                                       \
         for (; i_ + LANES <= (G).inner; i_ += LANES)                          \
             for (int k = 0; k < LANES; k++) {                                 \
@@ -79,9 +79,9 @@ static double lanes_total(const double *acc)
         const double m_count = (double)(g.n * g.inner);                       \
         for (int64_t c = lo; c < hi; c++) {                                   \
             double acc[LANES] = {0}, sq[LANES] = {0};                         \
-            CHANNEL_LOOP(T, g, c, x, (const T *)NULL, acc[k] += v)            \
+            CHANNEL_LOOP(T, g, c, x, x, acc[k] += v)                          \
             const double mean = lanes_total(acc) / m_count;                   \
-            CHANNEL_LOOP(T, g, c, x, (const T *)NULL, sq[k] += (v - mean) * (v - mean)) \
+            CHANNEL_LOOP(T, g, c, x, x, sq[k] += (v - mean) * (v - mean))     \
             out[c] = mean;                                                    \
             out[g.c + c] = lanes_total(sq) / m_count;                         \
         }                                                                     \
