@@ -24,16 +24,8 @@ static int is_2x2(const agi_pool_plan *p)
            2 * p->h.out <= p->h.in && 2 * p->w.out <= p->w.in;
 }
 
-
-/*
-** y[o] = the largest x in window o, argmax[o] its place: PyTorch's CPU
-** rule, scanning the window row by row, `v > best || v != v` (the first
-** of equal values wins; a NaN wins, the last of several NaNs). x is
-** [planes, ih, iw], y and argmax [planes, oh, ow]. The common 2x2 window
-** of stride 2 without padding has its own loop (same rule, same result).
-*/
 /* best, bi = v, i when v > best or v is NaN (PyTorch's rule). */
-#define MAX_SEL(T, V, I)                                                       \
+#define MAX_SEL(T, V, I)                                                      \
     do {                                                                      \
         const T v_ = (V);                                                     \
         const int take_ = (v_ > best) | (v_ != v_);                           \
@@ -121,6 +113,13 @@ static int64_t scatter2x2_f32_sse2(const float *g, const int32_t *k, float *d0, 
     SCATTER2X2_VEC_F32(G, K, D0, D1, OW, BASE, BELOW)
 #define SCATTER2X2_HEAD_double(G, K, D0, D1, OW, BASE, BELOW) 0
 
+/*
+** y[o] = the largest x in window o, argmax[o] its place: PyTorch's CPU
+** rule, scanning the window row by row, `v > best || v != v` (the first
+** of equal values wins; a NaN wins, the last of several NaNs). x is
+** [planes, ih, iw], y and argmax [planes, oh, ow]. The common 2x2 window
+** of stride 2 without padding has its own loop (same rule, same result).
+*/
 #define DEFINE_MAX_FWD(NAME, T)                                               \
     static void NAME##_2x2(const agi_pool_plan *p, const T *x, T *y, int32_t *idx) \
     {                                                                         \
