@@ -20,9 +20,13 @@
 #include "ag_mask.h"
 #include "ag_sample.h"
 #include "ag_threads.h"
+#include "ag_pool.h"
+#include "ag_pad.h"
+#include "ag_norm.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
+#include "ag_cnn_layers.h"
 #include "ag_init.h"
 #include "ag_loss.h"
 #include "ag_safetensors.h"
