@@ -13,12 +13,18 @@
 ** using a tensor from before a reset is an AG_ERR_STATE error, not a
 ** use-after-free.
 */
+#if defined(__linux__)
+#define _DEFAULT_SOURCE         /* madvise (MADV_HUGEPAGE) */
+#endif
 #include "ag_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define AGI_BLOCK_MIN ((size_t)1 << 20)
 #define AGI_HCHUNK 256
@@ -31,6 +37,29 @@ const char *ag_status_name(ag_status s)
         "AG_ERR_FORMAT", "AG_ERR_GRADCHECK"};
     if ((unsigned)s < sizeof names / sizeof names[0]) return names[s];
     return "AG_ERR_UNKNOWN";
+}
+
+#define AGI_HUGE ((size_t)2 << 20)   /* a huge page: blocks from twice that use them */
+
+/*
+** A data block of at least cap bytes (*cap is rounded up): AGI_ALIGN-
+** aligned, and from 4 MB on aligned to huge pages and marked for them
+** (where the kernel offers them only on request, as Linux's default
+** "madvise" mode): a CNN's tape of a few hundred MB then takes some
+** hundred page faults instead of some hundred thousand, and fewer TLB
+** misses. NULL when out of memory.
+*/
+static char *block_alloc(size_t *cap)
+{
+    if (*cap < 2 * AGI_HUGE) return aligned_alloc(AGI_ALIGN, *cap);
+    size_t c = (*cap + AGI_HUGE - 1) & ~(AGI_HUGE - 1);
+    if (c < *cap) return NULL;
+    char *p = aligned_alloc(AGI_HUGE, c);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p) madvise(p, c, MADV_HUGEPAGE);     /* advice only: failure changes nothing */
+#endif
+    if (p) *cap = c;
+    return p;
 }
 
 /* ----------------------------------------------------------- the tape --- */
@@ -89,7 +118,7 @@ void ag_tape_reset(ag_tape *t)
     size_t total = 0;
     for (int i = 0; i < t->nblocks; i++) total += t->blocks[i].cap;
     if (t->nblocks > 1) {           /* coalesce: one block from now on */
-        char *base = aligned_alloc(AGI_ALIGN, total);   /* total: a multiple of 64 */
+        char *base = block_alloc(&total);               /* total: a multiple of 64 */
         if (base) {
             for (int i = 0; i < t->nblocks; i++) free(t->blocks[i].base);
             t->blocks[0].base = base;
@@ -181,7 +210,7 @@ void *agi_alloc_slow(ag_tape *t, size_t bytes)
     size_t last = t->nblocks ? t->blocks[t->nblocks - 1].cap : 0;
     size_t cap = last * 2 > AGI_BLOCK_MIN ? last * 2 : AGI_BLOCK_MIN;
     if (cap < need) cap = need;
-    char *base = aligned_alloc(AGI_ALIGN, cap);
+    char *base = block_alloc(&cap);
     if (!base)
         return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory: %zu bytes for the tape", agi_fn(t),
                         cap);
