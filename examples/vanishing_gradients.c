@@ -128,7 +128,7 @@ static int measure(const config *c, ag_tape *t, ag_tensor *x, const int64_t *lab
    missing (NULL with a message for a --data folder without the files). */
 static ag_tensor *load_batch(const char *given, int synthetic, int64_t n, int64_t *labels)
 {
-    char dir[600], img[700], lbl[700];
+    char dir[600] = "", img[700], lbl[700];
     int found = synthetic ? 0 : example_data_dir(given, dir, sizeof dir);
     if (found < 0) return ag_set_last_error(AG_ERR_IO, "%s", dir), NULL;
     snprintf(img, sizeof img, "%s/t10k-images-idx3-ubyte", dir);
