@@ -12,6 +12,7 @@
 #include "ag_reduce.h"
 #include "ag_shape.h"
 #include "ag_linalg.h"
+#include "ag_conv.h"
 #include "ag_update.h"
 #include "ag_random.h"
 #include "ag_threads.h"
