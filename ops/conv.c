@@ -253,8 +253,14 @@ static int conv_opts_fit_call(ag_tape *t, const conv_call *c, const ag_conv_opts
     return 1;
 }
 
+/* An internal pair (height, width) as pair_str shows the option. */
+static const char *geom_str(const conv_call *c, const int64_t *v, char *buf)
+{
+    return pair_str(c, c->nsp == 2 ? v : v + 1, buf);
+}
+
 /* 1 if output_padding < stride or < dilation on every axis (PyTorch's rule). */
-static int conv_out_pad_valid(ag_tape *t, const conv_call *c, const ag_conv_opts *o)
+static int conv_out_pad_valid(ag_tape *t, const conv_call *c)
 {
     char b1[48], b2[48], b3[48];
     for (int a = 0; a < c->nsp; a++) {
@@ -262,8 +268,8 @@ static int conv_out_pad_valid(ag_tape *t, const conv_call *c, const ag_conv_opts
         if (c->out_pad[ax] >= c->g.s[ax] && c->out_pad[ax] >= c->g.d[ax])
             return agi_fail(t, AG_ERR_ARG, "%s: output padding must be smaller than either "
                             "stride or dilation: output_padding %s, stride %s, dilation %s",
-                            c->fn, pair_str(c, o->output_padding, b1),
-                            pair_str(c, o->stride, b2), pair_str(c, o->dilation, b3)), 0;
+                            c->fn, geom_str(c, c->out_pad, b1), geom_str(c, c->g.s, b2),
+                            geom_str(c, c->g.d, b3)), 0;
     }
     return 1;
 }
@@ -284,7 +290,7 @@ static int conv_read_opts(ag_tape *t, conv_call *c, const ag_conv_opts *opts)
         c->g.p[ax] = c->pad_hi[ax] = o->padding[a];
         c->out_pad[ax] = o->output_padding[a];
     }
-    return !c->transposed || conv_out_pad_valid(t, c, o);
+    return !c->transposed || conv_out_pad_valid(t, c);
 }
 
 /* ----------------------------------------------------------- shapes --- */
