@@ -411,6 +411,8 @@ static const conv_case grad_cases[] = {
     C2({1, 2, 4, 5}, {2, 2, 2, 2}, {.padding_kind = SAME, .dilation = {1, 2}}, 1),
     C2({2, 2, 3, 3}, {3, 2, 1, 1}, {.groups = 0}, 1),                             /* 1x1 */
     C2({1, 1, 6, 5}, {2, 1, 2, 2}, {.stride = {3, 2}}, 0),   /* rows and columns skipped */
+    C2({2, 1, 5, 5}, {6, 1, 2, 2}, {.padding = {1, 0}}, 1),   /* K < Cout: dw transposed */
+    C2({1, 2, 4, 4}, {10, 1, 2, 2}, {.groups = 2}, 0),
     C1({2, 2, 6}, {3, 2, 3}, {.stride = {2}, .padding = {1}, .dilation = {2}}, 1),
     C1({1, 2, 5}, {2, 1, 4}, {.groups = 2, .padding_kind = SAME}, 0),
     T2({1, 2, 3, 3}, {2, 2, 2, 2}, {.stride = {2, 2}, .padding = {1, 0},
@@ -494,7 +496,8 @@ static const conv_case thread_cases[] = {
     C2({8, 8, 16, 16}, {8, 4, 3, 3}, {.padding = {1, 1}, .groups = 2}, 1),  /* images split */
     C2({1, 32, 16, 16}, {64, 32, 3, 3}, {.padding = {1, 1}}, 1),  /* one image: GEMM split */
     T2({6, 16, 9, 9}, {16, 8, 3, 3}, {.stride = {2, 2}, .output_padding = {1, 1}}, 1),
-    C2({20, 16, 8, 8}, {16, 16, 1, 1}, {.groups = 0}, 1),                 /* 1x1, 16 + 4 chunks */
+    C2({20, 16, 8, 8}, {16, 16, 1, 1}, {.groups = 0}, 1),                 /* 1x1, 10 chunks of 2 */
+    C2({16, 1, 12, 12}, {16, 1, 3, 3}, {.padding = {1, 1}}, 1),   /* a first layer: K < Cout */
 };
 
 START_TEST(test_results_are_bit_identical_for_1_2_3_threads)
