@@ -19,6 +19,7 @@
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
+#include "ag_conv_layers.h"
 #include "ag_init.h"
 #include "ag_loss.h"
 #include "ag_safetensors.h"
