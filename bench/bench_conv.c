@@ -10,7 +10,9 @@
 ** bench_conv.py.
 **
 **   bench_conv [--threads N]
-**   prints: conv2d_fb dtype=f32 threads=N ms=T layer1_ms=A layer2_ms=B maxrss_mb=M
+**   prints: conv2d_fb dtype=f32 threads=N ms=T cpu_ms=C layer1_ms=A layer2_ms=B maxrss_mb=M
+** ms is wall time; cpu_ms the process's CPU time per iteration (median),
+** which a busy machine disturbs less.
 */
 #include "bench_util.h"
 
@@ -55,17 +57,27 @@ static int step(conv_bench *c, int mask)
     return 0;
 }
 
-/* The median milliseconds of ITERS steps; -1 on error. */
-static double time_steps(conv_bench *c, int mask)
+static double cpu_now(void)
 {
-    double ms[ITERS];
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The median wall milliseconds of ITERS steps (and of CPU time into *cpu
+   when not NULL); -1 on error. */
+static double time_steps(conv_bench *c, int mask, double *cpu)
+{
+    double ms[ITERS], cpu_ms[ITERS];
     for (int i = 0; i < WARMUP; i++)
         if (step(c, mask)) return -1;
     for (int i = 0; i < ITERS; i++) {
-        double t0 = bu_now();
+        double t0 = bu_now(), c0 = cpu_now();
         if (step(c, mask)) return -1;
         ms[i] = (bu_now() - t0) * 1e3;
+        cpu_ms[i] = (cpu_now() - c0) * 1e3;
     }
+    if (cpu) *cpu = bu_median(cpu_ms, ITERS);
     return bu_median(ms, ITERS);
 }
 
@@ -85,11 +97,12 @@ int main(int argc, char **argv)
     int rc = !c.t;
     for (int i = 0; i < 8; i++) rc |= !all[i];
     if (rc) fprintf(stderr, "bench_conv: setting up: %s\n", ag_last_error());
-    double both = rc ? -1 : time_steps(&c, 3);
-    double l1 = both < 0 ? -1 : time_steps(&c, 1), l2 = l1 < 0 ? -1 : time_steps(&c, 2);
+    double cpu = 0, both = rc ? -1 : time_steps(&c, 3, &cpu);
+    double l1 = both < 0 ? -1 : time_steps(&c, 1, NULL);
+    double l2 = l1 < 0 ? -1 : time_steps(&c, 2, NULL);
     if (l2 >= 0)
-        printf("conv2d_fb dtype=f32 threads=%d ms=%.3f layer1_ms=%.3f layer2_ms=%.3f "
-               "maxrss_mb=%.1f\n", a.threads, both, l1, l2, bu_maxrss_mb());
+        printf("conv2d_fb dtype=f32 threads=%d ms=%.3f cpu_ms=%.3f layer1_ms=%.3f "
+               "layer2_ms=%.3f maxrss_mb=%.1f\n", a.threads, both, cpu, l1, l2, bu_maxrss_mb());
     else
         rc = 1;
     for (int i = 0; i < 8; i++) ag_tensor_free(all[i]);

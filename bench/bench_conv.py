@@ -7,8 +7,11 @@ random upstream gradients into w1, b1, w2, b2 and x2. The median of 21
 iterations after 3 warm-up ones, and each layer alone likewise.
 
   /usr/bin/python3 bench/bench_conv.py [--threads N]
-prints: conv2d_fb dtype=f32 threads=N ms=T layer1_ms=A layer2_ms=B maxrss_mb=M
+prints: conv2d_fb dtype=f32 threads=N ms=T cpu_ms=C layer1_ms=A layer2_ms=B maxrss_mb=M
+(ms wall time, cpu_ms the process's CPU time per iteration, medians)
 """
+import time
+
 import torch
 import torch.nn.functional as F
 
@@ -44,18 +47,19 @@ def main():
     def time_steps(mask):
         for _ in range(WARMUP):
             step(mask)
-        ms = []
+        ms, cpu = [], []
         for _ in range(ITERS):
-            t0 = bc.now()
+            t0, c0 = bc.now(), time.process_time()
             step(mask)
             ms.append((bc.now() - t0) * 1e3)
-        return bc.median(ms)
+            cpu.append((time.process_time() - c0) * 1e3)
+        return bc.median(ms), bc.median(cpu)
 
-    both = time_steps(3)
-    l1 = time_steps(1)
-    l2 = time_steps(2)
-    print("conv2d_fb dtype=f32 threads=%d ms=%.3f layer1_ms=%.3f layer2_ms=%.3f maxrss_mb=%.1f"
-          % (a.threads, both, l1, l2, bc.maxrss_mb()), flush=True)
+    both, cpu = time_steps(3)
+    l1, _ = time_steps(1)
+    l2, _ = time_steps(2)
+    print("conv2d_fb dtype=f32 threads=%d ms=%.3f cpu_ms=%.3f layer1_ms=%.3f layer2_ms=%.3f "
+          "maxrss_mb=%.1f" % (a.threads, both, cpu, l1, l2, bc.maxrss_mb()), flush=True)
 
 
 if __name__ == "__main__":
