@@ -40,7 +40,8 @@
 ** splits its matrix product instead. The weight gradient sums the batch
 ** in chunks fixed by the shapes alone and adds the chunks in order, so
 ** results are bit-identical for any thread count. The scratch (the
-** patches of about 4 images per thread) lives until the tape's reset.
+** patches of about 4 images per thread, the weight gradient's partial
+** sums, at most 16 weights' worth) lives on the tape until its reset.
 **
 ** Errors (NULL result, the status and a message naming the function and
 ** every shape on the tape): AG_ERR_ARG for a NULL x or w, a negative
@@ -126,8 +127,8 @@ ag_tensor *ag_conv_transpose1d(ag_tape *t, ag_tensor *x, ag_tensor *w, ag_tensor
 ** output size) and row (c*kH + p)*kW + q holding x[n,c, i*s0 - p0 + p*d0,
 ** j*s1 - p1 + q*d1] at column i*Wout + j (zeros outside x). An unbatched
 ** x [C,H,W] gives [C*kH*kW, L]. kernel is {kH, kW}, each >= 1. opts:
-** stride, padding, dilation (groups, output_padding and padding_kind must
-** be 0). A convolution is then ag_matmul(w reshaped [Cout, C*kH*kW], y).
+** stride, padding, dilation (groups 0 or 1, output_padding and
+** padding_kind 0). A convolution is then ag_matmul(w reshaped [Cout, C*kH*kW], y).
 ** The gradient is ag_fold of dy. Errors as the convolutions', and
 ** AG_ERR_ARG for a NULL kernel or an entry < 1.
 */
