@@ -331,23 +331,45 @@ static void fill_rows(int dtype, void *y, int64_t rows, int64_t len, const void 
 ** wait for the overlapping store before it.) The same sums in the same
 ** order as fill_rows then col2im, so the same bits.
 **
-** tap_load: the lanes l < lanes of a vector at column c0 of y that tap
-** row `row` (shifted: y column iw takes row[iw - shift]) covers, in *mask,
-** loaded from inside the row only.
+** For a vector of y at column c0, tap column j (y column iw takes the tap
+** row's value at iw - shift) covers lanes [lo, hi): loaded from inside the
+** tap row only (at off, hi - lo values), moved up lo lanes when lo > 0.
+** These depend on c0 and j alone: worked out once per vector column.
 */
+#define CONV_TAPS 16            /* kernel widths the gather takes */
 #define CONV_GATHER(T, SUF, L, V, PS, M, IOTA, SUBI)                          \
-    static V tap_load_##SUF(const T *row, int64_t c0, int64_t shift, int64_t lanes, \
-                            int64_t ws, M *mask)                              \
+    typedef struct conv_tap_##SUF {                                           \
+        M lanes, load;          /* lanes of y covered; values loaded */       \
+        int64_t off, lo;                                                      \
+        __m512i perm;           /* lane l takes loaded value l - lo */        \
+    } conv_tap_##SUF;                                                         \
+    static void taps_##SUF(const agi_conv_dims *cd, int64_t c0, int64_t lanes, \
+                           conv_tap_##SUF *tap)                               \
     {                                                                         \
-        const int64_t lo = shift - c0 > 0 ? shift - c0 : 0;                   \
-        const int64_t hi = ws + shift - c0 < lanes ? ws + shift - c0 : lanes; \
-        if (lo >= hi) {                                                       \
-            *mask = 0;                                                        \
-            return _mm512_setzero_##PS();                                     \
+        for (int64_t j = 0; j < cd->g.k[1]; j++) {                            \
+            const int64_t shift = j * cd->g.d[1] - cd->g.p[1], ws = cd->hs[1]; \
+            const int64_t lo = shift - c0 > 0 ? shift - c0 : 0;               \
+            const int64_t hi = ws + shift - c0 < lanes ? ws + shift - c0 : lanes; \
+            tap[j].lanes = lo < hi ? (M)(row_mask_##SUF(hi) & ~row_mask_##SUF(lo)) : 0; \
+            tap[j].load = lo < hi ? row_mask_##SUF(hi - lo) : 0;              \
+            tap[j].off = c0 + lo - shift;                                     \
+            tap[j].lo = lo;                                                   \
+            tap[j].perm = SUBI(IOTA, lo);                                     \
         }                                                                     \
-        *mask = (M)(row_mask_##SUF(hi) & ~row_mask_##SUF(lo));                \
-        V v = _mm512_maskz_loadu_##PS(row_mask_##SUF(hi - lo), row + c0 + lo - shift); \
-        return lo ? _mm512_permutexvar_##PS(SUBI(IOTA, lo), v) : v;           \
+    }                                                                         \
+    /* y row vector (c0) = init + its taps from col rows crow[i] (NULL: none) */ \
+    static inline V gather_##SUF(const T *const *crow, int64_t kh, int64_t kw, \
+                                 int64_t ps, const conv_tap_##SUF *tap, T init) \
+    {                                                                         \
+        V acc = _mm512_set1_##PS(init);                                       \
+        for (int64_t i = 0; i < kh; i++)                                      \
+            for (int64_t j = 0; crow[i] && j < kw; j++) {                     \
+                if (!tap[j].lanes) continue;                                  \
+                V v = _mm512_maskz_loadu_##PS(tap[j].load, crow[i] + j * ps + tap[j].off); \
+                if (tap[j].lo) v = _mm512_permutexvar_##PS(tap[j].perm, v);   \
+                acc = _mm512_mask_add_##PS(acc, tap[j].lanes, acc, v);        \
+            }                                                                 \
+        return acc;                                                           \
     }                                                                         \
     static void col2im_rows_##SUF(const agi_conv_dims *cd, int64_t cg, const T *col, T *y, \
                                   const T *bias)                              \
@@ -355,25 +377,24 @@ static void fill_rows(int dtype, void *y, int64_t rows, int64_t len, const void 
         const agi_conv_geom *g = &cd->g;                                      \
         const int64_t hs = cd->hs[0], ws = cd->hs[1], hb = cd->hb[0], wb = cd->hb[1]; \
         const int64_t kh = g->k[0], kw = g->k[1], ps = hs * ws;               \
-        for (int64_t c = 0; c < cg; c++)                                      \
-            for (int64_t ih = 0; ih < hb; ih++)                               \
-                for (int64_t c0 = 0; c0 < wb; c0 += L) {                      \
-                    const int64_t lanes = wb - c0 < L ? wb - c0 : L;          \
-                    V acc = _mm512_set1_##PS(bias ? bias[c] : 0);             \
+        conv_tap_##SUF tap[CONV_TAPS];                                        \
+        const T *crow[CONV_TAPS];                                             \
+        for (int64_t c0 = 0; c0 < wb; c0 += L) {                              \
+            const int64_t lanes = wb - c0 < L ? wb - c0 : L;                  \
+            taps_##SUF(cd, c0, lanes, tap);                                   \
+            for (int64_t c = 0; c < cg; c++)                                  \
+                for (int64_t ih = 0; ih < hb; ih++) {                         \
                     for (int64_t i = 0; i < kh; i++) {                        \
                         int64_t oh = ih + g->p[0] - i * g->d[0];              \
                         if (g->s[0] > 1) oh = oh % g->s[0] ? -1 : oh / g->s[0]; \
-                        if (oh < 0 || oh >= hs) continue;                     \
-                        const T *crow = col + ((c * kh + i) * kw * hs + oh) * ws; \
-                        for (int64_t j = 0; j < kw; j++) {                    \
-                            M m;                                              \
-                            V v = tap_load_##SUF(crow + j * ps, c0, j * g->d[1] - g->p[1], \
-                                                 lanes, ws, &m);              \
-                            acc = _mm512_mask_add_##PS(acc, m, acc, v);       \
-                        }                                                     \
+                        crow[i] = oh < 0 || oh >= hs ? NULL                   \
+                                  : col + ((c * kh + i) * kw * hs + oh) * ws; \
                     }                                                         \
-                    _mm512_mask_storeu_##PS(y + (c * hb + ih) * wb + c0, row_mask_##SUF(lanes), acc); \
+                    V acc = gather_##SUF(crow, kh, kw, ps, tap, bias ? bias[c] : 0); \
+                    _mm512_mask_storeu_##PS(y + (c * hb + ih) * wb + c0, row_mask_##SUF(lanes), \
+                                            acc);                             \
                 }                                                             \
+        }                                                                     \
     }
 #define CONV_IOTA32 _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 #define CONV_IOTA64 _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)
@@ -388,7 +409,7 @@ static void col2im_set(const agi_conv_dims *cd, int64_t cg, const void *col, voi
                        const void *bias)
 {
 #if defined(__AVX512F__)
-    if (cd->g.s[1] == 1) {
+    if (cd->g.s[1] == 1 && cd->g.k[0] <= CONV_TAPS && cd->g.k[1] <= CONV_TAPS) {
         if (cd->dtype == AG_F64)
             col2im_rows_f64(cd, cg, col, y, bias);
         else

@@ -297,6 +297,8 @@ static const conv_case convt_cases[] = {
     T2({1, 2, 3, 3}, {2, 2, 3, 2}, {.dilation = {2, 2}, .output_padding = {1, 1},
                                     .padding = {2, 1}}, 0),               /* op < dilation */
     T2({0, 2, 3, 3}, {2, 2, 3, 3}, {.groups = 0}, 1),
+    T2({1, 2, 3, 11}, {2, 2, 3, 3}, {.padding = {0, 1}}, 1),    /* rows of 12: two f64 vectors */
+    T2({1, 2, 2, 18}, {2, 1, 2, 3}, {.dilation = {1, 2}, .groups = 2}, 0), /* rows of 22 */
 };
 
 static const conv_case convt1d_cases[] = {
@@ -312,6 +314,7 @@ static const conv_case patch_cases[] = {
     {OP_FOLD, 2, {2, 12, 16}, {2, 3, 5, 6}, {.groups = 0}, 0},
     {OP_FOLD, 2, {1, 8, 9}, {2, 2, 4, 5}, {.stride = {2, 2}, .padding = {1, 1}}, 0},
     {OP_FOLD, 2, {1, 4, 4}, {1, 2, 4, 5}, {.stride = {2, 2}, .dilation = {1, 2}}, 0},
+    {OP_FOLD, 2, {1, 8, 108}, {2, 2, 5, 19}, {.padding = {1, 0}}, 0},   /* rows of 19 */
 };
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
