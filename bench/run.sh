@@ -126,6 +126,8 @@ one_repetition() {
     peer step1 1 bench_step1.py
     run hvp ours 1 "$dir/bench_hvp" --act tanh
     peer hvp 1 bench_hvp.py --act tanh
+    run maxpool ours 1 "$dir/bench_pool" --threads 1
+    peer maxpool 1 bench_pool.py --threads 1
 }
 
 rep=1
@@ -179,6 +181,8 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
     echo "- The Hessian-vector row uses tanh instead of ReLU (a smooth function, so" \
         "the second-order pass has real work), on both sides; the batch-1 row feeds" \
         "1,550 distinct random samples, one pass, as training does."
+    echo "- Max pooling: F.max_pool2d(x, 2) on x [128,32,28,28] f32 and the gradient" \
+        "for a fixed dy (torch.autograd.grad / ag_grad), one thread, median of 30."
     echo "- Peers: OPENBLAS_CORETYPE unset; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and" \
         "torch.set_num_threads at the thread count under test; PyTorch with" \
         "OMP_WAIT_POLICY=PASSIVE and glibc keeping freed memory" \

@@ -121,6 +121,9 @@ END {
         p == "" ? why("hvp", "peer") : sprintf("PyTorch %.2fx (%s / %s)", p, ms(ph), ms(pf)),
         o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 2.50x", o == "" ? "n/a" : o <= 2.5 ? "yes" : "no")
 
+    rel_row("max-pool forward+backward, 2x2 stride 2, [128,32,28,28], f32, 1 thread",
+            "maxpool", "fwd_bwd_ms", "ms", "ms", 0.6, 1, "PyTorch")
+
     o = med("mlp_f32_1" SUBSEP "ours" SUBSEP "maxrss_mb"); p = med("mlp_f32_1" SUBSEP "peer" SUBSEP "maxrss_mb")
     row("peak resident memory, one epoch (the f32 1-thread run)",
         o == "" ? why("mlp_f32_1", "ours") : sprintf("%.0f MB", o),

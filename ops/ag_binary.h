@@ -75,7 +75,9 @@ ag_tensor *ag_lerp(ag_tape *t, ag_tensor *a, ag_tensor *b, double weight);
 ** out, which must have the inputs' dtype and exactly their broadcast
 ** shape, and may be one of the inputs (an update in place, e.g.
 ** ag_lerp_out(t, m, m, g, 0.1) for m.lerp_(g, 0.1)); each element is read
-** before it is written. out is persistent or a tensor of tape t. Nothing
+** before it is written; out may not overlap an input otherwise (a view of
+** it at another offset or size, see ag_shape.h: AG_ERR_ARG). out is
+** persistent or a tensor of tape t. Nothing
 ** is recorded (as PyTorch, out= has no gradient), so with grad mode on an
 ** input or out that requires grad is an error (AG_ERR_ARG): call them
 ** with grad mode off, as an optimizer does. Like ag_assign, the write is

@@ -1,6 +1,17 @@
 /*
-** ag_shape.h: shape and indexing ops. All results are new contiguous tape
-** tensors (no views). Axes may be negative (counted from the end). Index
+** ag_shape.h: shape and indexing ops. Results are contiguous tape tensors.
+** Axes may be negative (counted from the end).
+**
+** Shared data. ag_reshape, ag_flatten, ag_squeeze, ag_unsqueeze, and an
+** ag_slice that is one contiguous run of x (step 1, every axis before
+** `axis` of size 1: rows of a matrix, items of a batch), do not copy:
+** the result is a new tensor (its own shape, its own node on the tape,
+** its own backward rule) over x's data, as PyTorch's views. So a write
+** into one (ag_tensor_data, ag_tensor_set, ag_assign, an out= form, an
+** optimizer step on a persistent x) is seen through the other, and the
+** result must not be used after x is freed. The out= forms refuse an out
+** that overlaps an input other than element for element. Every other op
+** here writes a new tensor. Index
 ** arrays are plain C int64_t arrays, copied onto the tape, so the caller
 ** may free them at once; an index out of range is an AG_ERR_ARG error
 ** naming its position and value.
@@ -21,7 +32,7 @@ ag_tensor *ag_expand(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape);
 ag_tensor *ag_sum_to(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape);
 
 /*
-** Same elements, new shape (a copy; this engine has no views). One entry
+** Same elements, new shape, sharing x's data (see above). One entry
 ** may be -1: it is inferred from x's element count. AG_ERR_SHAPE when the
 ** counts differ, for two -1s, another negative entry, or a -1 that cannot
 ** be inferred (x has 0 elements, or the rest does not divide the count).
@@ -46,7 +57,8 @@ ag_tensor *ag_concat(ag_tape *t, int n, ag_tensor *const *xs, int axis);
 /* x[start:end:step] along axis, Python's rules: negative start/end count
    from the end, both are clamped to [0, dim], and start >= end gives an
    empty result (dim 0 along axis). step must be >= 1 (AG_ERR_ARG). The
-   gradient is dy placed at the slice's positions, zeros elsewhere. */
+   gradient is dy placed at the slice's positions, zeros elsewhere. A
+   slice that is one contiguous run of x shares x's data (see above). */
 ag_tensor *ag_slice(ag_tape *t, ag_tensor *x, int axis, int64_t start,
                     int64_t end, int64_t step);
 

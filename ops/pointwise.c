@@ -176,6 +176,18 @@ static int pw_broadcast(ag_tape *t, const char *fn, const pw_args *p,
     return 1;
 }
 
+/* Do a and b share memory other than element for element (a reshaped or
+   sliced view of one at another offset or size)? Either may be NULL. */
+static int partial_overlap(const ag_tensor *a, const ag_tensor *b)
+{
+    if (!a || !b || !a->numel || !b->numel) return 0;
+    const char *a0 = a->data, *b0 = b->data;
+    const char *a1 = a0 + (size_t)a->numel * agi_dtype_size(a->dtype);
+    const char *b1 = b0 + (size_t)b->numel * agi_dtype_size(b->dtype);
+    if (a1 <= b0 || b1 <= a0) return 0;
+    return !(a0 == b0 && a1 == b1);
+}
+
 /* Checks the inputs (not NULL, of t, one dtype) and out when given (of t,
    that dtype, exactly the broadcast shape, nothing to differentiate). */
 static int pw_check(ag_tape *t, const char *fn, const pw_args *p, const char *const *names,
@@ -198,6 +210,11 @@ static int pw_check(ag_tape *t, const char *fn, const pw_args *p, const char *co
     if (out->ndim != *ndim || memcmp(out->shape, shape, (size_t)*ndim * sizeof *shape))
         return agi_fail(t, AG_ERR_SHAPE, "%s: out is %s, the result is %s", fn,
                         agi_shape_str(out, s1), agi_dims_str(*ndim, shape, s2)), 0;
+    for (int k = 0; k < p->n_in; k++)
+        if (partial_overlap(out, p->in[k]))
+            return agi_fail(t, AG_ERR_ARG, "%s: out and %s share part of their memory (views "
+                            "of one tensor at different offsets or sizes): out may be an input "
+                            "itself, not overlap one", fn, names[k]), 0;
     for (int k = -1; t->grad_enabled && k < p->n_in; k++)
         if ((k < 0 ? out : p->in[k])->requires_grad)
             return agi_fail(t, AG_ERR_ARG, "%s: %s requires grad, and an out= op records no "
