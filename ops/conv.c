@@ -32,12 +32,7 @@
 
 /* ------------------------------------------------- checked arithmetic --- */
 
-/* a * b for a, b >= 0; -1 when it overflows. */
-static int64_t conv_mul(int64_t a, int64_t b)
-{
-    if (a < 0 || b < 0 || (a && b > INT64_MAX / a)) return -1;
-    return a * b;
-}
+/* Products of sizes go through agi_mul (ag_internal.h); sums through: */
 
 /* a + b for a, b >= 0; -1 when it overflows. */
 static int64_t conv_add(int64_t a, int64_t b)
@@ -49,7 +44,7 @@ static int64_t conv_add(int64_t a, int64_t b)
 /* d * (k - 1) + 1, the extent of a dilated kernel; -1 on overflow. */
 static int64_t conv_span(int64_t d, int64_t k)
 {
-    int64_t e = conv_mul(d, k - 1);
+    int64_t e = agi_mul(d, k - 1);
     return e < 0 ? -1 : conv_add(e, 1);
 }
 
@@ -350,7 +345,7 @@ static int conv_check_dims(ag_tape *t, conv_call *c, const ag_tensor *x, const a
         return conv_shape_fail(t, c, x, w, "groups %lld must divide the input's %lld channels "
                                "and w's dim 0 (%lld, which must be >= 1)", (long long)groups,
                                (long long)cin, (long long)w->shape[0]);
-    const int64_t wout = c->transposed ? conv_mul(w->shape[1], groups) : w->shape[0];
+    const int64_t wout = c->transposed ? agi_mul(w->shape[1], groups) : w->shape[0];
     if (wout < 0) return agi_fail(t, AG_ERR_NOMEM, "%s: the sizes overflow", c->fn), 0;
     const int64_t expect = c->transposed ? w->shape[0] : w->shape[1] * groups;
     if (cin != expect)
@@ -380,7 +375,7 @@ static int64_t conv_out_size(conv_call *c, int ax, int64_t in)
     }
     const int64_t pads = conv_add(g->p[ax], c->pad_hi[ax]);
     if (c->transposed) {
-        const int64_t full = conv_add(conv_add(conv_mul(in - 1, g->s[ax]), span), c->out_pad[ax]);
+        const int64_t full = conv_add(conv_add(agi_mul(in - 1, g->s[ax]), span), c->out_pad[ax]);
         if (full < 0 || pads < 0) return -3;
         return full - pads < 1 ? -2 : full - pads;
     }
@@ -412,9 +407,9 @@ static int conv_out_sizes(ag_tape *t, conv_call *c, const ag_tensor *x, const ag
 /* 1 if one image's patches (K x Ps elements) have a size in bytes. */
 static int conv_scratch_fits(ag_tape *t, const conv_call *c, int64_t cb, const int64_t *small)
 {
-    int64_t n = conv_mul(conv_mul(cb / c->g.groups, conv_mul(c->g.k[0], c->g.k[1])), small[0]);
-    if (c->nsp == 2) n = conv_mul(n, small[1]);
-    if (n < 0 || n > INT64_MAX / 8)
+    int64_t n = agi_mul(agi_mul(cb / c->g.groups, agi_mul(c->g.k[0], c->g.k[1])), small[0]);
+    if (c->nsp == 2) n = agi_mul(n, small[1]);
+    if (n < 0 || n > AG_NUMEL_MAX)
         return agi_fail(t, AG_ERR_NOMEM, "%s: the patches of one image overflow a size",
                         c->fn), 0;
     return 1;
@@ -573,8 +568,8 @@ ag_tensor *ag_unfold(ag_tape *t, ag_tensor *x, const int64_t kernel[2],
         return agi_fail(t, AG_ERR_SHAPE, "%s: x's spatial sizes must be >= 1: x is %s", c.fn,
                         agi_shape_str(x, s1));
     if (!patches_grid(t, &c, x, &fa)) return NULL;
-    if (conv_mul(x->shape[x->ndim - 3], conv_mul(c.g.k[0], c.g.k[1])) < 0 ||
-        conv_mul(fa.hs[0], fa.hs[1]) < 0)
+    if (agi_mul(x->shape[x->ndim - 3], agi_mul(c.g.k[0], c.g.k[1])) < 0 ||
+        agi_mul(fa.hs[0], fa.hs[1]) < 0)
         return agi_fail(t, AG_ERR_NOMEM, "%s: the sizes overflow", c.fn);
     const int batched = x->ndim == 4;
     ag_tensor *y = patches_make(t, 0, batched ? x : ag_unsqueeze(t, x, 0), &fa);
@@ -595,7 +590,7 @@ static int fold_check(ag_tape *t, conv_call *c, const ag_tensor *x, const int64_
     if (x->ndim != 2 && x->ndim != 3)
         return agi_fail(t, AG_ERR_SHAPE, "%s: x must be 2D (unbatched) or 3D (batched): x is %s",
                         c->fn, agi_shape_str(x, s1)), 0;
-    const int64_t kk = conv_mul(c->g.k[0], c->g.k[1]), rows = x->shape[x->ndim - 2];
+    const int64_t kk = agi_mul(c->g.k[0], c->g.k[1]), rows = x->shape[x->ndim - 2];
     if (kk < 0) return agi_fail(t, AG_ERR_NOMEM, "%s: the sizes overflow", c->fn), 0;
     if (rows % kk)
         return agi_fail(t, AG_ERR_SHAPE, "%s: x's dim %d (%lld) must be a multiple of kH*kW = "
@@ -604,7 +599,7 @@ static int fold_check(ag_tape *t, conv_call *c, const ag_tensor *x, const int64_
     fa->hb[0] = output_size[0];
     fa->hb[1] = output_size[1];
     if (!patches_grid(t, c, x, fa)) return 0;
-    if (conv_mul(fa->hs[0], fa->hs[1]) != x->shape[x->ndim - 1])
+    if (agi_mul(fa->hs[0], fa->hs[1]) != x->shape[x->ndim - 1])
         return agi_fail(t, AG_ERR_SHAPE, "%s: x has %lld columns but output_size (%lld, %lld) "
                         "gives %lld x %lld sliding blocks: x is %s", c->fn,
                         (long long)x->shape[x->ndim - 1], (long long)fa->hb[0],
