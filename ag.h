@@ -12,6 +12,7 @@
 #include "ag_reduce.h"
 #include "ag_shape.h"
 #include "ag_linalg.h"
+#include "ag_conv.h"
 #include "ag_update.h"
 #include "ag_random.h"
 #include "ag_arrange.h"
@@ -26,6 +27,7 @@
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
+#include "ag_conv_layers.h"
 #include "ag_cnn_layers.h"
 #include "ag_init.h"
 #include "ag_loss.h"
