@@ -1,7 +1,22 @@
-# The trainer: a quick run learns, writes its files and resumes exactly;
-# bad flags, a wrong path and a truncated IDX file are clear errors.
-$BIN/train_fmnist --quick --out $OUT/a > $OUT/a.txt
+# The trainer: a quick run of the CNN (the default) and of the MLP learns,
+# writes its files and resumes exactly; bad flags, a wrong path and a
+# truncated IDX file are clear errors.
+$BIN/train_fmnist --quick --summary --augment --out $OUT/a > $OUT/a.txt
 cat $OUT/a.txt
+if grep -q "Fashion-MNIST samples" $OUT/a.txt; then     # images: the CNN ran
+    grep -q "^model: cnn, 824650 parameters" $OUT/a.txt
+    grep -q "flips" $OUT/a.txt
+    grep -q "^  1 (Conv2d) *\[128,32,28,28\] *320$" $OUT/a.txt  # the summary's rows
+    grep -q "^Parameters: 824,650" $OUT/a.txt
+else                                                    # spirals: the MLP instead
+    grep -q "the data are not images: training the MLP" $OUT/a.txt
+fi
+$BIN/train_fmnist --quick --model mlp --out $OUT/m > $OUT/m.txt
+grep -q "^model: mlp, " $OUT/m.txt
+acc=$(sed -n 's/^test accuracy: \([0-9.]*\)%.*/\1/p' $OUT/m.txt)
+awk -v a="$acc" 'BEGIN { exit !(a > 70) }'
+! $BIN/train_fmnist --model resnet 2> $OUT/e8.txt
+grep -q -- "--model must be one of: cnn mlp; got 'resnet'" $OUT/e8.txt
 grep -q "test accuracy: " $OUT/a.txt
 acc=$(sed -n 's/^test accuracy: \([0-9.]*\)%.*/\1/p' $OUT/a.txt)
 awk -v a="$acc" 'BEGIN { exit !(a > 70) }'      # far above chance either way
