@@ -1,0 +1,837 @@
+/*
+** gemm_body_internal.h: the GEMM kernels of one instruction set, a
+** template. gemm_avx512.c, gemm_avx2.c and gemm_portable.c each define
+** GEMM_ISA (gemm_isa_internal.h), switch their compiler to that target
+** and include this file, which defines agi_gemm_impl_<isa>: C = op(A) @
+** op(B) for f32 and f64 on one thread, for a part of the product
+** (matmul_internal.h has the contract, matmul_kernel.c the split over
+** threads and the choice of path).
+**
+** Vectors. A thin layer (mmv_*) maps one SIMD register of T to AVX-512,
+** AVX2 + FMA, 16-byte GCC vectors (the portable path of any GNU C
+** compiler) or plain scalars (the portable path of any C11 compiler, or
+** with -DAGI_MM_SCALAR, which tests it). AVX-512 and AVX2 fuse every
+** multiply-add (fma); the portable path never does (multiply, round,
+** add, round: the file is compiled with contraction off), so the two
+** FMA paths give the same bits and the portable one its own.
+**
+** Three ways through a part of C, each keeping the order of the contract:
+**
+** Dot products (mm_dot): at most AGI_GEMM_DOT_ROWS rows, rows of A and
+** columns of op(B) both contiguous (x @ W^T for a batch of one or a few:
+** the transposing pack would cost several times the product). Each
+** element is a dot product in AGI_GEMM_DOT_LANES partial sums
+** (matmul_internal.h gives the order), whatever the vector width.
+**
+** Packed blocks (mm_packed; parts of at least MM_PACK_ROWS rows and
+** MM_PACK_FMAS multiply-adds, the large products), outer to inner:
+**   n by PNC   columns of B whose [KC, PNC] block is packed once into
+**              micro-panels [KC][NR] (zero-padded at the right edge),
+**   k by KC    depth blocks of at most PKC (balanced: 1000 is 4 x 250),
+**   m by PMC   rows of A whose [PMC, KC] block is packed (L2): PMR rows
+**              at a time, copied row by row (row stride KC plus a line,
+**              so the rows fall in different L1 sets) or, for a
+**              transposed A, [KC][PMR] panels,
+**   n by NR    one micro-panel of B (L1), then
+**   m by PMR   the micro-kernel: a [PMR, NR] tile of C in registers runs
+**              down the depth block, one broadcast of A and MM_NV FMAs
+**              per row and step (12 x 32 floats, 12 x 16 doubles on
+**              AVX-512: 24 accumulators). Tiles at the edges run whole
+**              through a buffer and copy their valid part.
+** Packing A takes the power-of-two row strides of square matrices out of
+** the kernel's way (at 2048 they put every row of a tile in one L1 set).
+**
+** Panels (mm_panels; the rest, shallow or short parts such as the MLP's
+** batch of 64), outer to inner:
+**   k by KC    depth blocks of at most KC,
+**   m by MC    rows of A whose [MC, KC] block stays in L2,
+**   n by NR    one panel of B packed [KC][NR] into a stack buffer of 32
+**              KB (L1), or read in place when at most MM_INPLACE_ROWS
+**              rows use it (packing would cost more than it saves),
+**   m by MR    the micro-kernel on A read in place through its strides.
+** A transposed B is transposed while packing, by 16x16 (f32) or 8x8
+** (f64) blocks in registers on AVX-512, 8x8 or 4x4 on AVX2.
+**
+** Every element of C is acc = fma(a_ip, b_pj, acc) over p in order from
+** acc = 0 (or C), whatever the way, the blocking or the thread: storing
+** acc to C between depth blocks and loading it back is exact.
+*/
+#ifndef GEMM_ISA
+#error "define GEMM_ISA (gemm_isa_internal.h) before including gemm_body_internal.h"
+#endif
+
+#include "ag_core.h"
+#include "gemm_isa_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if GEMM_ISA == GEMM_ISA_PORTABLE && (defined(AGI_MM_SCALAR) || !defined(__GNUC__))
+#define MM_SCALAR 1
+#elif GEMM_ISA == GEMM_ISA_PORTABLE
+#define MM_GNU_VECTOR 1
+#endif
+
+#if GEMM_ISA != GEMM_ISA_PORTABLE
+#include <immintrin.h>
+#endif
+
+/* ------------------------------------------------------------ vectors --- */
+
+#if GEMM_ISA == GEMM_ISA_AVX512
+#define MM_NAME "avx512"
+#define MM_IMPL agi_gemm_impl_avx512
+#define MMV_DEF(T, SUF, V, L, PS)                                             \
+    typedef V mmv_##SUF;                                                      \
+    enum { MM_L_##SUF = L };                                                  \
+    static inline V mmv_load_##SUF(const T *p) { return _mm512_loadu_##PS(p); } \
+    static inline void mmv_store_##SUF(T *p, V v) { _mm512_storeu_##PS(p, v); } \
+    static inline V mmv_bcast_##SUF(const T *p) { return _mm512_set1_##PS(*p); } \
+    static inline V mmv_zero_##SUF(void) { return _mm512_setzero_##PS(); }    \
+    static inline V mmv_fma_##SUF(V x, V y, V z) { return _mm512_fmadd_##PS(x, y, z); }
+MMV_DEF(float, f32, __m512, 16, ps)
+MMV_DEF(double, f64, __m512d, 8, pd)
+#elif GEMM_ISA == GEMM_ISA_AVX2
+#define MM_NAME "avx2"
+#define MM_IMPL agi_gemm_impl_avx2
+#define MMV_DEF(T, SUF, V, L, PS)                                             \
+    typedef V mmv_##SUF;                                                      \
+    enum { MM_L_##SUF = L };                                                  \
+    static inline V mmv_load_##SUF(const T *p) { return _mm256_loadu_##PS(p); } \
+    static inline void mmv_store_##SUF(T *p, V v) { _mm256_storeu_##PS(p, v); } \
+    static inline V mmv_bcast_##SUF(const T *p) { return _mm256_set1_##PS(*p); } \
+    static inline V mmv_zero_##SUF(void) { return _mm256_setzero_##PS(); }    \
+    static inline V mmv_fma_##SUF(V x, V y, V z) { return _mm256_fmadd_##PS(x, y, z); }
+MMV_DEF(float, f32, __m256, 8, ps)
+MMV_DEF(double, f64, __m256d, 4, pd)
+#elif defined(MM_GNU_VECTOR)
+#define MM_NAME "portable"
+#define MM_IMPL agi_gemm_impl_portable
+#define MMV_DEF(T, SUF, L)                                                    \
+    typedef T mmv_##SUF __attribute__((vector_size(16)));                     \
+    enum { MM_L_##SUF = L };                                                  \
+    static inline mmv_##SUF mmv_load_##SUF(const T *p)                        \
+    {                                                                         \
+        mmv_##SUF v;                                                          \
+        memcpy(&v, p, sizeof v);                                              \
+        return v;                                                             \
+    }                                                                         \
+    static inline void mmv_store_##SUF(T *p, mmv_##SUF v) { memcpy(p, &v, sizeof v); } \
+    static inline mmv_##SUF mmv_bcast_##SUF(const T *p)                       \
+    {                                                                         \
+        return (mmv_##SUF){0} + *p;                                           \
+    }                                                                         \
+    static inline mmv_##SUF mmv_zero_##SUF(void) { return (mmv_##SUF){0}; }   \
+    static inline mmv_##SUF mmv_fma_##SUF(mmv_##SUF x, mmv_##SUF y, mmv_##SUF z) \
+    {                                                                         \
+        return x * y + z;                                                     \
+    }
+MMV_DEF(float, f32, 4)
+MMV_DEF(double, f64, 2)
+#else
+#define MM_NAME "portable"
+#define MM_IMPL agi_gemm_impl_portable
+#define MMV_DEF(T, SUF)                                                       \
+    typedef T mmv_##SUF;                                                      \
+    enum { MM_L_##SUF = 1 };                                                  \
+    static inline T mmv_load_##SUF(const T *p) { return *p; }                 \
+    static inline void mmv_store_##SUF(T *p, T v) { *p = v; }                 \
+    static inline T mmv_bcast_##SUF(const T *p) { return *p; }                \
+    static inline T mmv_zero_##SUF(void) { return 0; }                        \
+    static inline T mmv_fma_##SUF(T x, T y, T z) { return x * y + z; }
+MMV_DEF(float, f32)
+MMV_DEF(double, f64)
+#endif
+
+#if defined(__GNUC__)
+#define MM_INLINE static inline __attribute__((always_inline))
+#define MM_UNROLL(n) _Pragma(#n)
+#else
+#define MM_INLINE static inline
+#define MM_UNROLL(n)
+#endif
+#define MM_UNROLL_ALL MM_UNROLL(GCC unroll 16)
+#define MM_UNROLL_K MM_UNROLL(GCC unroll 4)
+
+/* --------------------------------------------------------- parameters --- */
+
+/* MM_MR rows of a panel tile (MM_ROWS lists 1..MM_MR), MM_PMR of a packed
+   tile, MM_NV vectors per row; MM_DC columns of dot products at a time:
+   what the registers hold (32 on AVX-512, 16 on AVX2 and SSE). */
+#if GEMM_ISA == GEMM_ISA_AVX512
+#define MM_MR 8
+#define MM_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+#define MM_PMR 12
+#define MM_ACC_ROWS 12
+#define MM_DC 8
+#elif GEMM_ISA == GEMM_ISA_AVX2
+#define MM_MR 6
+#define MM_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6)
+#define MM_PMR 6
+#define MM_ACC_ROWS 6
+#define MM_DC 4
+#else
+#define MM_MR 4
+#define MM_ROWS(X) X(1) X(2) X(3) X(4)
+#define MM_PMR 4
+#define MM_ACC_ROWS 4
+#define MM_DC 4
+#endif
+#define MM_NV 2                 /* vectors per row of a tile */
+#define MM_NR(SUF) (MM_NV * MM_L_##SUF)
+#define MM_PANEL_BYTES 32768    /* one packed panel of B: L1 */
+#define MM_INPLACE_ROWS 128     /* at most this many rows read B in place */
+#define MM_MC 256               /* rows of A per L2 block (panels) */
+#define MM_KC(T, SUF) (MM_PANEL_BYTES / (int)sizeof(T) / MM_NR(SUF))
+#define MM_PKC(T, SUF) MM_KC(T, SUF)                    /* packed: depth */
+#define MM_PAST(T, SUF) (MM_PKC(T, SUF) + MM_ALIGN / (int)sizeof(T)) /* A's row stride */
+#define MM_PMC(T) ((int)(196608 / sizeof(T) / 256) / MM_PMR * MM_PMR) /* rows */
+#define MM_PNC 1024             /* packed: columns of a B block */
+#define MM_PACK_ROWS 96         /* packed blocks for parts this tall */
+#define MM_PACK_FMAS (1 << 22)  /* ... and this big */
+#define MM_ALIGN 64
+
+/* ------------------------------------------------------- micro-kernel --- */
+
+/*
+** c [rows, NR] (row stride ldc) = (load_c ? c : 0) + a [rows, kc] @
+** pack [kc, NR] (row stride ldb), with op(A)(r,p) = a[r*a_rs + p*a_cs].
+** rows is a constant in each instantiation, so the tile lives in
+** registers.
+*/
+#define MM_KERNEL(T, SUF)                                                     \
+    MM_INLINE void mm_kern_##SUF(const int rows, int64_t kc, const T *a,      \
+                                 int64_t a_rs, int64_t a_cs,                  \
+                                 const T *restrict pack, int64_t ldb, T *c,   \
+                                 int64_t ldc, int load_c)                     \
+    {                                                                         \
+        enum { L = MM_L_##SUF };                                              \
+        mmv_##SUF acc[MM_ACC_ROWS][MM_NV];                                    \
+        MM_UNROLL_ALL                                                         \
+        for (int r = 0; r < rows; r++)                                        \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < MM_NV; v++)                                   \
+                acc[r][v] = load_c ? mmv_load_##SUF(c + r * ldc + v * L)      \
+                                   : mmv_zero_##SUF();                        \
+        MM_UNROLL_K                                                           \
+        for (int64_t p = 0; p < kc; p++) {                                    \
+            mmv_##SUF bv[MM_NV];                                              \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < MM_NV; v++)                                   \
+                bv[v] = mmv_load_##SUF(pack + p * ldb + v * L);               \
+            MM_UNROLL_ALL                                                     \
+            for (int r = 0; r < rows; r++) {                                  \
+                mmv_##SUF x = mmv_bcast_##SUF(a + r * a_rs + p * a_cs);       \
+                MM_UNROLL_ALL                                                 \
+                for (int v = 0; v < MM_NV; v++)                               \
+                    acc[r][v] = mmv_fma_##SUF(x, bv[v], acc[r][v]);           \
+            }                                                                 \
+        }                                                                     \
+        MM_UNROLL_ALL                                                         \
+        for (int r = 0; r < rows; r++)                                        \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < MM_NV; v++)                                   \
+                mmv_store_##SUF(c + r * ldc + v * L, acc[r][v]);              \
+    }
+
+typedef void (*mm_kern_fn_f32)(int64_t, const float *, int64_t, const float *, int64_t,
+                               float *, int64_t, int);
+typedef void (*mm_kern_fn_f64)(int64_t, const double *, int64_t, const double *, int64_t,
+                               double *, int64_t, int);
+
+/* The instantiations: ROWS rows, A row-major (a_cs = 1: r) or transposed
+   (a_rs = 1: t), the unit stride made a constant. */
+#define MM_KERN_INST(T, SUF, NAME, ROWS)                                      \
+    static void mm_kern_r##NAME##_##SUF(int64_t kc, const T *a, int64_t lda,  \
+                                        const T *pack, int64_t ldb, T *c,     \
+                                        int64_t ldc, int load_c)              \
+    {                                                                         \
+        mm_kern_##SUF(ROWS, kc, a, lda, 1, pack, ldb, c, ldc, load_c);        \
+    }                                                                         \
+    static void mm_kern_t##NAME##_##SUF(int64_t kc, const T *a, int64_t lda,  \
+                                        const T *pack, int64_t ldb, T *c,     \
+                                        int64_t ldc, int load_c)              \
+    {                                                                         \
+        mm_kern_##SUF(ROWS, kc, a, 1, lda, pack, ldb, c, ldc, load_c);        \
+    }
+
+#define MM_KERN_INST_F32(R) MM_KERN_INST(float, f32, R, R)
+#define MM_KERN_INST_F64(R) MM_KERN_INST(double, f64, R, R)
+#define MM_KERN_R_F32(R) mm_kern_r##R##_f32,
+#define MM_KERN_T_F32(R) mm_kern_t##R##_f32,
+#define MM_KERN_R_F64(R) mm_kern_r##R##_f64,
+#define MM_KERN_T_F64(R) mm_kern_t##R##_f64,
+
+MM_KERNEL(float, f32)
+MM_KERNEL(double, f64)
+MM_ROWS(MM_KERN_INST_F32)
+MM_ROWS(MM_KERN_INST_F64)
+
+/* The packed tiles: A a block of rows of stride MM_PAST (r) or [kc][PMR]
+   panels (t), B [kc][NR]: every stride a constant, so that the tile's
+   rows of A are one pointer and constant offsets. */
+#define MM_PKERN_INST(T, SUF)                                                 \
+    static void mm_pkern_r_##SUF(int64_t kc, const T *a, const T *pack, T *c, \
+                                 int64_t ldc, int load_c)                     \
+    {                                                                         \
+        mm_kern_##SUF(MM_PMR, kc, a, MM_PAST(T, SUF), 1, pack, MM_NR(SUF), c, ldc, load_c); \
+    }                                                                         \
+    static void mm_pkern_t_##SUF(int64_t kc, const T *a, const T *pack, T *c, \
+                                 int64_t ldc, int load_c)                     \
+    {                                                                         \
+        mm_kern_##SUF(MM_PMR, kc, a, 1, MM_PMR, pack, MM_NR(SUF), c, ldc, load_c); \
+    }
+MM_PKERN_INST(float, f32)
+MM_PKERN_INST(double, f64)
+
+/* [transposed A][rows - 1] */
+static const mm_kern_fn_f32 mm_kerns_f32[2][MM_MR] = {{MM_ROWS(MM_KERN_R_F32)},
+                                                      {MM_ROWS(MM_KERN_T_F32)}};
+static const mm_kern_fn_f64 mm_kerns_f64[2][MM_MR] = {{MM_ROWS(MM_KERN_R_F64)},
+                                                      {MM_ROWS(MM_KERN_T_F64)}};
+/* [transposed A]: packed tiles */
+typedef void (*mm_pkern_fn_f32)(int64_t, const float *, const float *, float *, int64_t, int);
+typedef void (*mm_pkern_fn_f64)(int64_t, const double *, const double *, double *, int64_t,
+                                int);
+static const mm_pkern_fn_f32 mm_pkerns_f32[2] = {mm_pkern_r_f32, mm_pkern_t_f32};
+static const mm_pkern_fn_f64 mm_pkerns_f64[2] = {mm_pkern_r_f64, mm_pkern_t_f64};
+
+/* ---------------------------------------------------------- transposes --- */
+
+#if GEMM_ISA == GEMM_ISA_AVX512
+/* Transposes 16 rows of 16 floats r[0..15] in place (r[i][j] -> r[j][i]). */
+MM_INLINE void mm_tr_f32(__m512 r[16])
+{
+    __m512 t[16];
+    MM_UNROLL_ALL
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    MM_UNROLL_ALL
+    for (int i = 0; i < 16; i += 4)
+        for (int h = 0; h < 2; h++) {
+            r[i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(
+                _mm512_castps_pd(t[i + h]), _mm512_castps_pd(t[i + 2 + h])));
+            r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(
+                _mm512_castps_pd(t[i + h]), _mm512_castps_pd(t[i + 2 + h])));
+        }
+    /* r[4g+c], 128-bit lane l: rows 4g..4g+3 of column 4l+c; gather lanes */
+    MM_UNROLL_ALL
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
+    }
+    MM_UNROLL_ALL
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+        r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+        r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xdd);
+    }
+}
+
+/* Transposes 8 rows of 8 doubles r[0..7] in place. */
+MM_INLINE void mm_tr_f64(__m512d r[8])
+{
+    __m512d t[8], u[8];
+    MM_UNROLL_ALL
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    /* t[2g+h], 128-bit lane l: rows 2g, 2g+1 of column 2l+h */
+    MM_UNROLL_ALL
+    for (int h = 0; h < 2; h++) {
+        u[h] = _mm512_shuffle_f64x2(t[h], t[2 + h], 0x88);
+        u[2 + h] = _mm512_shuffle_f64x2(t[h], t[2 + h], 0xdd);
+        u[4 + h] = _mm512_shuffle_f64x2(t[4 + h], t[6 + h], 0x88);
+        u[6 + h] = _mm512_shuffle_f64x2(t[4 + h], t[6 + h], 0xdd);
+    }
+    MM_UNROLL_ALL
+    for (int h = 0; h < 2; h++) {
+        r[h] = _mm512_shuffle_f64x2(u[h], u[4 + h], 0x88);
+        r[4 + h] = _mm512_shuffle_f64x2(u[h], u[4 + h], 0xdd);
+        r[2 + h] = _mm512_shuffle_f64x2(u[2 + h], u[6 + h], 0x88);
+        r[6 + h] = _mm512_shuffle_f64x2(u[2 + h], u[6 + h], 0xdd);
+    }
+}
+#elif GEMM_ISA == GEMM_ISA_AVX2
+/* Transposes 8 rows of 8 floats r[0..7] in place. */
+MM_INLINE void mm_tr_f32(__m256 r[8])
+{
+    __m256 t[8];
+    MM_UNROLL_ALL
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    MM_UNROLL_ALL
+    for (int i = 0; i < 8; i += 4)
+        for (int h = 0; h < 2; h++) {
+            r[i + 2 * h] = _mm256_castpd_ps(_mm256_unpacklo_pd(
+                _mm256_castps_pd(t[i + h]), _mm256_castps_pd(t[i + 2 + h])));
+            r[i + 2 * h + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(
+                _mm256_castps_pd(t[i + h]), _mm256_castps_pd(t[i + 2 + h])));
+        }
+    /* r[4g+c], 128-bit lane l: rows 4g..4g+3 of column 4l+c */
+    MM_UNROLL_ALL
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm256_permute2f128_ps(r[i], r[4 + i], 0x20);
+        t[4 + i] = _mm256_permute2f128_ps(r[i], r[4 + i], 0x31);
+    }
+    MM_UNROLL_ALL
+    for (int i = 0; i < 8; i++) r[i] = t[i];
+}
+
+/* Transposes 4 rows of 4 doubles r[0..3] in place. */
+MM_INLINE void mm_tr_f64(__m256d r[4])
+{
+    __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+#endif
+
+/* ------------------------------------------------------------ packing --- */
+
+#if GEMM_ISA != GEMM_ISA_PORTABLE
+/*
+** Transposing pack (b_rs == 1: column j of op(B) is b + j*ldb), by
+** square blocks of L x L transposed in registers; the columns past the
+** last whole block and the last rows (p) one by one.
+*/
+#define MM_PACK_T(T, SUF)                                                     \
+    static int mm_pack_t_##SUF(const T *b, int64_t ldb, int64_t kc,           \
+                               int64_t nr, T *restrict pack)                  \
+    {                                                                         \
+        enum { L = MM_L_##SUF, NR = MM_NR(SUF) };                             \
+        const int64_t nb = nr / L * L;                                        \
+        int64_t p = 0;                                                        \
+        for (; p + L <= kc; p += L)                                           \
+            for (int64_t j0 = 0; j0 < nb; j0 += L) {                          \
+                mmv_##SUF r[L];                                               \
+                MM_UNROLL_ALL                                                 \
+                for (int j = 0; j < L; j++)                                   \
+                    r[j] = mmv_load_##SUF(b + (j0 + j) * ldb + p);            \
+                mm_tr_##SUF(r);                                               \
+                MM_UNROLL_ALL                                                 \
+                for (int q = 0; q < L; q++)                                   \
+                    mmv_store_##SUF(pack + (p + q) * NR + j0, r[q]);          \
+            }                                                                 \
+        for (int64_t q = 0; q < kc; q++) {                                    \
+            for (int64_t j = q < p ? nb : 0; j < nr; j++)                     \
+                pack[q * NR + j] = b[j * ldb + q];                            \
+            for (int64_t j = nr; j < NR; j++) pack[q * NR + j] = 0;           \
+        }                                                                     \
+        return 1;                                                             \
+    }
+MM_PACK_T(float, f32)
+MM_PACK_T(double, f64)
+#else
+/* No fast transposing pack: the generic loop does it. */
+#define MM_PACK_T(T, SUF)                                                     \
+    static int mm_pack_t_##SUF(const T *b, int64_t ldb, int64_t kc,           \
+                               int64_t nr, T *restrict pack)                  \
+    {                                                                         \
+        (void)b, (void)ldb, (void)kc, (void)nr, (void)pack;                   \
+        return 0;                                                             \
+    }
+MM_PACK_T(float, f32)
+MM_PACK_T(double, f64)
+#endif
+
+/*
+** pack [kc, NR] = op(B)[p, j] for p < kc, j < nr, zeros for nr <= j < NR;
+** op(B)(p,j) = b[p*b_rs + j*b_cs] with b_cs == 1 (row-major) or b_rs == 1
+** (transposed: columns of op(B) are contiguous).
+*/
+#define MM_PACK(T, SUF)                                                       \
+    static void mm_pack_##SUF(const T *b, int64_t b_rs, int64_t b_cs,         \
+                              int64_t kc, int64_t nr, T *restrict pack)       \
+    {                                                                         \
+        enum { L = MM_L_##SUF, NR = MM_NR(SUF) };                             \
+        if (b_cs == 1 && nr == NR) {                                          \
+            for (int64_t p = 0; p < kc; p++)                                  \
+                MM_UNROLL_ALL                                                 \
+                for (int v = 0; v < MM_NV; v++)                               \
+                    mmv_store_##SUF(pack + p * NR + v * L,                    \
+                                    mmv_load_##SUF(b + p * b_rs + v * L));    \
+            return;                                                           \
+        }                                                                     \
+        if (b_cs != 1 && mm_pack_t_##SUF(b, b_cs, kc, nr, pack)) return;      \
+        for (int64_t p = 0; p < kc; p++) {                                    \
+            for (int64_t j = 0; j < nr; j++)                                  \
+                pack[p * NR + j] = b[p * b_rs + j * b_cs];                    \
+            for (int64_t j = nr; j < NR; j++) pack[p * NR + j] = 0;           \
+        }                                                                     \
+    }
+MM_PACK(float, f32)
+MM_PACK(double, f64)
+
+/* ------------------------------------------------------ dot products --- */
+
+/* MM_DW lanes per element; MM_DC columns at a time (what registers hold) */
+enum { MM_DW = AGI_GEMM_DOT_LANES };
+
+#if GEMM_ISA != GEMM_ISA_PORTABLE
+#define MM_FMA1_f32(x, y, z) fmaf(x, y, z)
+#define MM_FMA1_f64(x, y, z) fma(x, y, z)
+#else
+#define MM_FMA1_f32(x, y, z) ((x) * (y) + (z))
+#define MM_FMA1_f64(x, y, z) ((x) * (y) + (z))
+#endif
+
+/*
+** s [cols][MM_DW] = the partial sums of a [k] . b [k] for cols <= MM_DC
+** columns of op(B) (column c at b + c*ldb): lane l sums the p = l (mod
+** MM_DW) terms in order, the whole blocks of MM_DW in vectors, the tail
+** one by one.
+*/
+#define MM_DOT_COLS(T, SUF)                                                   \
+    MM_INLINE void mm_dot_cols_##SUF(const int cols, int64_t k, const T *a,   \
+                                     const T *b, int64_t ldb, T *s)           \
+    {                                                                         \
+        enum { L = MM_L_##SUF, DV = MM_DW / MM_L_##SUF };                     \
+        mmv_##SUF acc[MM_DC][DV];                                             \
+        MM_UNROLL_ALL                                                         \
+        for (int c = 0; c < cols; c++)                                        \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < DV; v++) acc[c][v] = mmv_zero_##SUF();        \
+        int64_t p = 0;                                                        \
+        for (; p + MM_DW <= k; p += MM_DW) {                                  \
+            mmv_##SUF x[DV];                                                  \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < DV; v++) x[v] = mmv_load_##SUF(a + p + v * L); \
+            MM_UNROLL_ALL                                                     \
+            for (int c = 0; c < cols; c++)                                    \
+                MM_UNROLL_ALL                                                 \
+                for (int v = 0; v < DV; v++)                                  \
+                    acc[c][v] = mmv_fma_##SUF(                                \
+                        x[v], mmv_load_##SUF(b + c * ldb + p + v * L), acc[c][v]); \
+        }                                                                     \
+        MM_UNROLL_ALL                                                         \
+        for (int c = 0; c < cols; c++)                                        \
+            MM_UNROLL_ALL                                                     \
+            for (int v = 0; v < DV; v++) mmv_store_##SUF(s + c * MM_DW + v * L, acc[c][v]); \
+        for (; p < k; p++)                                                    \
+            for (int c = 0; c < cols; c++) {                                  \
+                T *sl = s + c * MM_DW + p % MM_DW;                            \
+                *sl = MM_FMA1_##SUF(a[p], b[c * ldb + p], *sl);               \
+            }                                                                 \
+    }
+
+/*
+** The part w of g by dot products (g->k > 0, a_cs == 1, b_rs == 1): the
+** lanes of each element summed pairwise (l += l + 8, + 4, + 2, + 1), then
+** C = that sum, or C + it.
+*/
+#define MM_DOT(T, SUF)                                                        \
+    static void mm_dot_##SUF(const agi_gemm *g, const agi_gemm_part *w)       \
+    {                                                                         \
+        _Alignas(MM_ALIGN) T s[MM_DC * MM_DW];                                \
+        for (int64_t q = w->q0; q < w->q1; q++) {                             \
+            const T *a = (const T *)g->a + q * g->a_bs;                       \
+            const T *b = (const T *)g->b + q * g->b_bs;                       \
+            T *c = (T *)g->c + q * g->c_bs;                                   \
+            const int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);     \
+            for (int64_t i = w->i0; i < w->i1; i++)                           \
+                for (int64_t j = w->j0; j < w->j1; j += MM_DC) {              \
+                    const int cols = w->j1 - j < MM_DC ? (int)(w->j1 - j) : MM_DC; \
+                    const T *bj = b + j * g->b_cs;                            \
+                    if (cols == MM_DC)                                        \
+                        mm_dot_cols_##SUF(MM_DC, g->k, a + i * g->a_rs, bj, g->b_cs, s); \
+                    else                                                      \
+                        for (int e = 0; e < cols; e++)                        \
+                            mm_dot_cols_##SUF(1, g->k, a + i * g->a_rs,       \
+                                              bj + e * g->b_cs, 0, s + e * MM_DW); \
+                    for (int e = 0; e < cols; e++) {                          \
+                        T *se = s + e * MM_DW, *ce = c + i * g->ldc + j + e;  \
+                        for (int h = MM_DW / 2; h > 0; h /= 2)                \
+                            for (int l = 0; l < h; l++) se[l] = se[l] + se[l + h]; \
+                        *ce = fresh ? se[0] : *ce + se[0];                    \
+                    }                                                         \
+                }                                                             \
+        }                                                                     \
+    }
+MM_DOT_COLS(float, f32)
+MM_DOT_COLS(double, f64)
+MM_DOT(float, f32)
+MM_DOT(double, f64)
+
+/* ------------------------------------------------------------- panels --- */
+
+/*
+** C block of one product (rows i0.., cols jr.., nr <= NR wide) from one
+** packed panel: whole tiles, a shorter tile at the bottom, and a narrow
+** panel through a buffer.
+*/
+#define MM_PANEL(T, SUF)                                                      \
+    static void mm_panel_##SUF(const T *a, int64_t a_rs, int64_t a_cs,        \
+                               int64_t rows, int64_t kc, const T *pack,       \
+                               int64_t ldb, T *c, int64_t ldc, int64_t nr,    \
+                               int load_c)                                    \
+    {                                                                         \
+        enum { NR = MM_NR(SUF) };                                             \
+        const int ta = a_rs == 1 && a_cs != 1;                                \
+        const int64_t lda = ta ? a_cs : a_rs;                                 \
+        _Alignas(MM_ALIGN) T buf[MM_MR * NR];                                 \
+        for (int64_t i = 0; i < rows; i += MM_MR) {                           \
+            int mr = rows - i < MM_MR ? (int)(rows - i) : MM_MR;              \
+            const T *ai = a + i * a_rs;                                       \
+            T *ci = c + i * ldc;                                              \
+            mm_kern_fn_##SUF kern = mm_kerns_##SUF[ta][mr - 1];               \
+            if (nr == NR) {                                                   \
+                kern(kc, ai, lda, pack, ldb, ci, ldc, load_c);                \
+                continue;                                                     \
+            }                                                                 \
+            if (load_c)                                                       \
+                for (int r = 0; r < mr; r++)                                  \
+                    memcpy(buf + r * NR, ci + r * ldc, (size_t)nr * sizeof(T)); \
+            kern(kc, ai, lda, pack, ldb, buf, NR, load_c);                    \
+            for (int r = 0; r < mr; r++)                                      \
+                memcpy(ci + r * ldc, buf + r * NR, (size_t)nr * sizeof(T));   \
+        }                                                                     \
+    }
+
+/* C block = 0 (an empty inner dimension). */
+#define MM_ZERO(T, SUF)                                                       \
+    static void mm_zero_##SUF(const agi_gemm *g, T *c, const agi_gemm_part *w) \
+    {                                                                         \
+        for (int64_t i = w->i0; i < w->i1; i++)                               \
+            memset(c + i * g->ldc + w->j0, 0, (size_t)(w->j1 - w->j0) * sizeof(T)); \
+    }
+
+/* The part w of g by panels (see the top of the file). */
+#define MM_PANELS(T, SUF)                                                     \
+    static void mm_panels_##SUF(const agi_gemm *g, const agi_gemm_part *w)    \
+    {                                                                         \
+        enum { NR = MM_NR(SUF), KCMAX = MM_KC(T, SUF) };                      \
+        _Alignas(MM_ALIGN) T pack[KCMAX * NR];                                \
+        const int64_t nkb = (g->k + KCMAX - 1) / KCMAX;                       \
+        const int64_t kcb = nkb ? (g->k + nkb - 1) / nkb : 0;                 \
+        for (int64_t q = w->q0; q < w->q1; q++) {                             \
+            const T *a = (const T *)g->a + q * g->a_bs;                       \
+            const T *b = (const T *)g->b + q * g->b_bs;                       \
+            T *c = (T *)g->c + q * g->c_bs;                                   \
+            const int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);     \
+            if (g->k == 0 && fresh) mm_zero_##SUF(g, c, w);                   \
+            for (int64_t p0 = 0; p0 < g->k; p0 += kcb) {                      \
+                int64_t kc = g->k - p0 < kcb ? g->k - p0 : kcb;               \
+                int load_c = !(fresh && p0 == 0);                             \
+                for (int64_t i0 = w->i0; i0 < w->i1; i0 += MM_MC) {           \
+                    int64_t rows = w->i1 - i0 < MM_MC ? w->i1 - i0 : MM_MC;   \
+                    const T *ab = a + i0 * g->a_rs + p0 * g->a_cs;            \
+                    for (int64_t j = w->j0; j < w->j1; j += NR) {             \
+                        int64_t nr = w->j1 - j < NR ? w->j1 - j : NR;         \
+                        const T *bp = b + p0 * g->b_rs + j * g->b_cs;         \
+                        int64_t ldb = g->b_rs;                                \
+                        if (g->b_cs != 1 || nr < NR || rows > MM_INPLACE_ROWS) { \
+                            mm_pack_##SUF(bp, g->b_rs, g->b_cs, kc, nr, pack); \
+                            bp = pack, ldb = NR;                              \
+                        }                                                     \
+                        mm_panel_##SUF(ab, g->a_rs, g->a_cs, rows, kc, bp,    \
+                                       ldb, c + i0 * g->ldc + j, g->ldc, nr,  \
+                                       load_c);                               \
+                    }                                                         \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    }
+MM_PANEL(float, f32)
+MM_PANEL(double, f64)
+MM_ZERO(float, f32)
+MM_ZERO(double, f64)
+MM_PANELS(float, f32)
+MM_PANELS(double, f64)
+
+/* ----------------------------------------------------- packed blocks --- */
+
+/*
+** ap = the [rows, kc] block of op(A) at a (kc <= MM_PKC), in panels of
+** MM_PMR rows (the last zero-padded): a row-major A (a_cs == 1) as rows
+** of stride MM_PAST, panel i at ap + i*MM_PMR*MM_PAST; a transposed one
+** (ta) as [kc][MM_PMR] panels, panel i at ap + i*MM_PMR*kc.
+*/
+#define MM_PACK_A(T, SUF)                                                     \
+    static void mm_pack_a_##SUF(const T *a, int64_t a_rs, int64_t a_cs,       \
+                                int ta, int64_t rows, int64_t kc,             \
+                                T *restrict ap)                               \
+    {                                                                         \
+        enum { MR = MM_PMR };                                                 \
+        const int64_t ast = MM_PAST(T, SUF);                                  \
+        for (int64_t i = 0; i < rows; i += MR, ap += MR * (ta ? kc : ast)) {  \
+            const int64_t mr = rows - i < MR ? rows - i : MR;                 \
+            if (!ta) {                                                        \
+                for (int64_t r = 0; r < MR; r++)                              \
+                    if (r < mr)                                               \
+                        memcpy(ap + r * ast, a + (i + r) * a_rs, (size_t)kc * sizeof(T)); \
+                    else                                                      \
+                        memset(ap + r * ast, 0, (size_t)kc * sizeof(T));      \
+                continue;                                                     \
+            }                                                                 \
+            const T *ai = a + i;                                              \
+            if (mr == MR)                                                     \
+                for (int64_t p = 0; p < kc; p++)                              \
+                    MM_UNROLL_ALL                                             \
+                    for (int r = 0; r < MR; r++) ap[p * MR + r] = ai[p * a_cs + r]; \
+            else                                                              \
+                for (int64_t p = 0; p < kc; p++)                              \
+                    for (int r = 0; r < MR; r++)                              \
+                        ap[p * MR + r] = r < mr ? ai[p * a_cs + r] : 0;       \
+        }                                                                     \
+    }
+
+/*
+** C [rows, cols] (row stride ldc) = (load_c ? C : 0) + the packed A block
+** ap (mm_pack_a) @ the packed B block bp ([kc][NR] micro-panels, panel j
+** at bp + j*NR*kc): each micro-panel of B (L1) against every panel of A
+** (L2); tiles at the edges through a buffer.
+*/
+#define MM_PBLOCK(T, SUF)                                                     \
+    static void mm_pblock_##SUF(const T *ap, int ta, int64_t rows, int64_t kc, \
+                                const T *bp, int64_t cols, T *c, int64_t ldc, \
+                                int load_c)                                   \
+    {                                                                         \
+        enum { NR = MM_NR(SUF), MR = MM_PMR };                                \
+        const int64_t step = ta ? MR * kc : MR * MM_PAST(T, SUF);             \
+        const mm_pkern_fn_##SUF kern = mm_pkerns_##SUF[ta];                   \
+        _Alignas(MM_ALIGN) T buf[MR * NR];                                    \
+        for (int64_t j = 0; j < cols; j += NR) {                              \
+            const int64_t nr = cols - j < NR ? cols - j : NR;                 \
+            const T *bj = bp + j * kc;                                        \
+            for (int64_t i = 0; i < rows; i += MR) {                          \
+                const int64_t mr = rows - i < MR ? rows - i : MR;             \
+                const T *ai = ap + i / MR * step;                             \
+                T *cij = c + i * ldc + j;                                     \
+                if (mr == MR && nr == NR) {                                   \
+                    kern(kc, ai, bj, cij, ldc, load_c);                       \
+                    continue;                                                 \
+                }                                                             \
+                if (load_c)                                                   \
+                    for (int64_t r = 0; r < mr; r++)                          \
+                        memcpy(buf + r * NR, cij + r * ldc, (size_t)nr * sizeof(T)); \
+                kern(kc, ai, bj, buf, NR, load_c);                            \
+                for (int64_t r = 0; r < mr; r++)                              \
+                    memcpy(cij + r * ldc, buf + r * NR, (size_t)nr * sizeof(T)); \
+            }                                                                 \
+        }                                                                     \
+    }
+
+/* The packed blocks of one dtype: depth, rows of A, columns of B. */
+typedef struct mm_blocks {
+    int64_t kc, mc, nc;
+} mm_blocks;
+
+static int64_t mm_round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/* The blocks for a tile nr columns wide: the defaults, or the test's
+   (agi_gemm_set_blocking) rounded up to whole tiles, the depth at most
+   the default (the row stride of packed A). */
+static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nr)
+{
+    const agi_gemm_blocking *t = &agi_gemm_blocks;
+    mm_blocks bl = {t->kc > 0 && t->kc < kc ? t->kc : kc,
+                    t->mc > 0 ? mm_round_up(t->mc, MM_PMR) : mc,
+                    t->nc > 0 ? mm_round_up(t->nc, nr) : MM_PNC};
+    return bl;
+}
+
+/*
+** The part w of g by packed blocks bl (see the top of the file), with the
+** buffers ap (bl->mc rows of A) and bp (a [bl->kc, bl->nc] block of B).
+*/
+#define MM_PACKED(T, SUF)                                                     \
+    static void mm_packed_##SUF(const agi_gemm *g, const agi_gemm_part *w,    \
+                                const mm_blocks *bl, T *restrict ap,          \
+                                T *restrict bp)                               \
+    {                                                                         \
+        enum { NR = MM_NR(SUF) };                                             \
+        const int64_t nkb = (g->k + bl->kc - 1) / bl->kc;                     \
+        const int64_t kcb = (g->k + nkb - 1) / nkb;                           \
+        const int ta = g->a_rs == 1 && g->a_cs != 1;                          \
+        for (int64_t q = w->q0; q < w->q1; q++) {                             \
+            const T *a = (const T *)g->a + q * g->a_bs;                       \
+            const T *b = (const T *)g->b + q * g->b_bs;                       \
+            T *c = (T *)g->c + q * g->c_bs;                                   \
+            const int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);     \
+            for (int64_t j0 = w->j0; j0 < w->j1; j0 += bl->nc) {              \
+                const int64_t cols = w->j1 - j0 < bl->nc ? w->j1 - j0 : bl->nc; \
+                for (int64_t p0 = 0; p0 < g->k; p0 += kcb) {                  \
+                    const int64_t kc = g->k - p0 < kcb ? g->k - p0 : kcb;     \
+                    for (int64_t j = 0; j < cols; j += NR)                    \
+                        mm_pack_##SUF(b + p0 * g->b_rs + (j0 + j) * g->b_cs, g->b_rs, \
+                                      g->b_cs, kc, cols - j < NR ? cols - j : NR, \
+                                      bp + j * kc);                           \
+                    for (int64_t i0 = w->i0; i0 < w->i1; i0 += bl->mc) {      \
+                        const int64_t rows = w->i1 - i0 < bl->mc ? w->i1 - i0 : bl->mc; \
+                        mm_pack_a_##SUF(a + i0 * g->a_rs + p0 * g->a_cs, g->a_rs, \
+                                        g->a_cs, ta, rows, kc, ap);           \
+                        mm_pblock_##SUF(ap, ta, rows, kc, bp, cols,           \
+                                        c + i0 * g->ldc + j0, g->ldc,         \
+                                        !(fresh && p0 == 0));                 \
+                    }                                                         \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    }
+
+MM_PACK_A(float, f32)
+MM_PACK_A(double, f64)
+MM_PBLOCK(float, f32)
+MM_PBLOCK(double, f64)
+MM_PACKED(float, f32)
+MM_PACKED(double, f64)
+
+/* ------------------------------------------------------------ regions --- */
+
+/* g runs as dot products (see the top of the file). */
+#define MM_DOT_OK(g)                                                          \
+    ((g)->m <= AGI_GEMM_DOT_ROWS && (g)->k > 0 && (g)->a_cs == 1 && (g)->b_rs == 1)
+
+/* The part w of g runs by packed blocks when it is tall and big. */
+static int mm_packed_ok(const agi_gemm *g, const agi_gemm_part *w)
+{
+    const agi_gemm_blocking *t = &agi_gemm_blocks;
+    const int64_t rows = w->i1 - w->i0, cols = w->j1 - w->j0;
+    return rows >= (t->min_rows > 0 ? t->min_rows : MM_PACK_ROWS) && g->k > 0 &&
+           rows * cols * g->k >= (t->min_fmas > 0 ? t->min_fmas : MM_PACK_FMAS);
+}
+
+/*
+** Runs the part w of g: dot products, packed blocks (their buffers from
+** the heap; when none can be had, panels: the same bits), or panels.
+*/
+#define MM_REGION(T, SUF)                                                     \
+    static void mm_region_##SUF(const agi_gemm *g, const agi_gemm_part *w)    \
+    {                                                                         \
+        if (MM_DOT_OK(g)) {                                                   \
+            mm_dot_##SUF(g, w);                                               \
+            return;                                                           \
+        }                                                                     \
+        if (mm_packed_ok(g, w)) {                                             \
+            const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T), MM_NR(SUF)); \
+            const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \
+            const size_t nb = (size_t)mm_round_up(bl.kc * bl.nc, MM_ALIGN);   \
+            T *buf = aligned_alloc(MM_ALIGN, (na + nb) * sizeof(T));          \
+            if (buf) {                                                        \
+                mm_packed_##SUF(g, w, &bl, buf, buf + na);                    \
+                free(buf);                                                    \
+                return;                                                       \
+            }                                                                 \
+        }                                                                     \
+        mm_panels_##SUF(g, w);                                                \
+    }
+MM_REGION(float, f32)
+MM_REGION(double, f64)
+
+const agi_gemm_impl MM_IMPL = {
+    MM_NAME, GEMM_ISA != GEMM_ISA_PORTABLE, MM_MR, MM_PMR, MM_NR(f32), MM_NR(f64),
+    mm_region_f32, mm_region_f64,
+};

@@ -1,0 +1,60 @@
+/*
+** gemm_isa_internal.h: between the GEMM driver (matmul_kernel.c: the
+** split over threads, the choice of path) and the kernels of each
+** instruction set (gemm_avx512.c, gemm_avx2.c, gemm_portable.c, one
+** template: gemm_body_internal.h). Not installed.
+*/
+#ifndef AG_GEMM_ISA_INTERNAL_H
+#define AG_GEMM_ISA_INTERNAL_H
+
+#include "matmul_internal.h"
+
+#include <stdint.h>
+
+/* The instruction sets, for GEMM_ISA in the file that includes the
+   template gemm_body_internal.h. */
+#define GEMM_ISA_PORTABLE 0
+#define GEMM_ISA_AVX2 1
+#define GEMM_ISA_AVX512 2
+
+/* A part of a product's work: products [q0, q1) and the block [i0,i1) x
+   [j0,j1) of their C. */
+typedef struct agi_gemm_part {
+    int64_t q0, q1, i0, i1, j0, j1;
+} agi_gemm_part;
+
+/*
+** One instruction set's kernels. region_* runs a part of g on the
+** calling thread, in the summation order of matmul_internal.h. The tile
+** sizes guide the split: a part whose rows start at a multiple of the
+** row tile and whose columns start at a multiple of the column tile runs
+** whole tiles (any part gives the same bits; whole tiles run faster).
+*/
+typedef struct agi_gemm_impl {
+    const char *name;               /* "avx512", "avx2", "portable" */
+    int fuses;                      /* one rounding per multiply-add */
+    int64_t rows_small;             /* row tile of shallow or short parts */
+    int64_t rows_packed;            /* row tile of large parts (packed A) */
+    int64_t cols_f32, cols_f64;     /* column tile */
+    void (*region_f32)(const agi_gemm *g, const agi_gemm_part *w);
+    void (*region_f64)(const agi_gemm *g, const agi_gemm_part *w);
+} agi_gemm_impl;
+
+/* The packed blocks' sizes when nonzero (agi_gemm_set_blocking, for
+   tests), else each path's own: read by the kernels, set while no
+   product runs. */
+typedef struct agi_gemm_blocking {
+    int64_t kc, mc, nc;             /* depth, rows of A, columns of B */
+    int64_t min_rows, min_fmas;     /* the smallest part packed */
+} agi_gemm_blocking;
+extern agi_gemm_blocking agi_gemm_blocks;
+
+/* The x86 paths exist where GNU C (gcc, clang) targets x86. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define AGI_GEMM_X86 1
+extern const agi_gemm_impl agi_gemm_impl_avx512;
+extern const agi_gemm_impl agi_gemm_impl_avx2;
+#endif
+extern const agi_gemm_impl agi_gemm_impl_portable;
+
+#endif
