@@ -833,5 +833,5 @@ MM_REGION(double, f64)
 
 const agi_gemm_impl MM_IMPL = {
     MM_NAME, GEMM_ISA != GEMM_ISA_PORTABLE, MM_MR, MM_PMR, MM_NR(f32), MM_NR(f64),
-    mm_region_f32, mm_region_f64,
+    MM_PACK_FMAS, mm_region_f32, mm_region_f64,
 };

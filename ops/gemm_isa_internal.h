@@ -36,6 +36,7 @@ typedef struct agi_gemm_impl {
     int64_t rows_small;             /* row tile of shallow or short parts */
     int64_t rows_packed;            /* row tile of large parts (packed A) */
     int64_t cols_f32, cols_f64;     /* column tile */
+    int64_t pack_fmas;              /* parts this big (and tall) are packed */
     void (*region_f32)(const agi_gemm *g, const agi_gemm_part *w);
     void (*region_f64)(const agi_gemm *g, const agi_gemm_part *w);
 } agi_gemm_impl;

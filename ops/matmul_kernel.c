@@ -159,9 +159,6 @@ static void mm_task(void *ctx, int64_t task)
 
 /* Below this many multiply-adds a product runs on the calling thread. */
 #define MM_PAR_MIN_FMAS (1 << 19)
-/* From this many multiply-adds per product its tasks are near square
-   blocks, each packing its own rows of A and columns of B. */
-#define MM_SQUARE_FMAS (1 << 24)
 
 static int64_t mm_ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
@@ -194,7 +191,11 @@ void agi_gemm_run(const agi_gemm *g)
     int64_t want = 4 * (int64_t)threads, max_tasks = 2 * work / MM_PAR_MIN_FMAS;
     if (want > max_tasks) want = max_tasks;
     mm_split s = {im, g, g->c_bs != 0 ? g->batch : 1, 1, 1, g->m, g->n, MM_ROWS_FIRST(g)};
-    const int square = work / s.nq >= MM_SQUARE_FMAS && g->k > 128;
+    /* tasks big enough to be packed are near square blocks: each packs
+       its own rows of A and columns of B, the fewer the squarer */
+    const int64_t pack_fmas = agi_gemm_blocks.min_fmas > 0 ? agi_gemm_blocks.min_fmas
+                                                           : im->pack_fmas;
+    const int square = work / want >= pack_fmas;
     const int64_t nr = g->dtype == AG_F64 ? im->cols_f64 : im->cols_f32;
     const int64_t mr = square ? im->rows_packed : im->rows_small;
     int64_t rest = mm_ceil_div(want, s.nq);

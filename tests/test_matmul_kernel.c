@@ -305,14 +305,19 @@ START_TEST(test_gemm_packed_block_edges_match_ordered_loop_f64)
 }
 END_TEST
 
-/* The packed blocks at their real sizes, on the automatic path: past one
-   depth block (256) and one row block (192 f32, 96 f64 rows on
-   AVX-512). */
+/* The packed blocks at their real sizes, on the automatic path, A and B
+   plain and both transposed: past one depth block (256) and one row
+   block (192 f32, 96 f64 rows on AVX-512). */
 START_TEST(test_gemm_packed_real_blocks_match_ordered_loop)
 {
-    const int64_t f32[][3] = {{200, 300, 100}}, f64[][3] = {{100, 300, 140}};
-    check_sizes(AG_F32, f32, 1, "packed");
-    check_sizes(AG_F64, f64, 1, "packed");
+    const int64_t size[2][3] = {{200, 300, 100}, {100, 300, 140}};
+    for (int dt = AG_F32; dt <= AG_F64; dt++)
+        for (int v = 0; v < 4; v += 3) {
+            const int64_t m = size[dt][0], k = size[dt][1], n = size[dt][2];
+            problem pr = make_problem(dt, m, k, n, v >> 1, v & 1, 1, 0, n);
+            run_and_check(&pr, 0, "packed");
+            free_problem(&pr);
+        }
 }
 END_TEST
 
@@ -507,9 +512,9 @@ static void check_thread_counts(int dt, int64_t m, int64_t k, int64_t n, int ta,
     ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
 }
 
-/* The splits of small products (panels, dot products, batches), then the
-   same split into small packed blocks. */
-static void check_split_products(void)
+/* Splits of products (panels, dot products, batches), then of products
+   cut into near-square blocks of small packed blocks. */
+START_TEST(test_gemm_thread_counts_give_identical_bits)
 {
     for (int dt = AG_F32; dt <= AG_F64; dt++)
         for (int v = 0; v < 4; v++) {
@@ -519,16 +524,12 @@ static void check_split_products(void)
         }
     check_thread_counts(AG_F32, 30, 100, 50, 0, 1, 4, 0);
     check_thread_counts(AG_F64, 30, 100, 50, 1, 0, 4, 1);
-}
-
-START_TEST(test_gemm_thread_counts_give_identical_bits)
-{
-    check_split_products();
     use_small_blocks();
-    check_split_products();
+    for (int dt = AG_F32; dt <= AG_F64; dt++)
+        for (int v = 0; v < 4; v += 3) check_thread_counts(dt, 70, 130, 61, v >> 1, v & 1, 1, 0);
+    check_thread_counts(AG_F32, 30, 100, 50, 0, 1, 4, 0);
+    check_thread_counts(AG_F64, 30, 100, 50, 1, 0, 4, 1);
     agi_gemm_set_blocking(0, 0, 0, 0, 0);
-    /* a product split into near-square blocks, each packed at full size */
-    check_thread_counts(AG_F32, 264, 250, 256, 0, 0, 1, 0);
 }
 END_TEST
 
