@@ -25,19 +25,22 @@
 **
 ** Packed blocks (mm_packed; parts of at least MM_PACK_ROWS rows and
 ** MM_PACK_FMAS multiply-adds, the large products), outer to inner:
-**   n by PNC   columns of B whose [KC, PNC] block is packed once into
-**              micro-panels [KC][NR] (zero-padded at the right edge),
+**   n by PNC   columns of B whose [KC, PNC] block (512 KB) is packed once
+**              into micro-panels [KC][NR] (zero-padded at the right edge),
 **   k by KC    depth blocks of at most PKC (balanced: 1000 is 4 x 250),
-**   m by PMC   rows of A whose [PMC, KC] block is packed (L2): PMR rows
-**              at a time, copied row by row (row stride KC plus a line,
-**              so the rows fall in different L1 sets) or, for a
-**              transposed A, [KC][PMR] panels,
-**   n by NR    one micro-panel of B (L1), then
+**   m by PMC   rows of A whose [PMC, KC] block (384 KB) is packed: PMR
+**              rows at a time, copied row by row at a constant row stride
+**              (PKC plus a line, so the rows fall in different L1 sets and
+**              a tile's rows are one pointer and constant offsets) or, for
+**              a transposed A, as [KC][PMR] panels; both blocks stay in
+**              L2 (1 MB on Zen 5),
+**   n by NR    one micro-panel of B (32 KB: L1), then
 **   m by PMR   the micro-kernel: a [PMR, NR] tile of C in registers runs
 **              down the depth block, one broadcast of A and MM_NV FMAs
 **              per row and step (12 x 32 floats, 12 x 16 doubles on
-**              AVX-512: 24 accumulators). Tiles at the edges run whole
-**              through a buffer and copy their valid part.
+**              AVX-512: 24 accumulators; 6 x 16 and 6 x 8 on AVX2: 12).
+**              Tiles at the edges run whole through a buffer and copy
+**              their valid part.
 ** Packing A takes the power-of-two row strides of square matrices out of
 ** the kernel's way (at 2048 they put every row of a tile in one L1 set).
 **
@@ -184,10 +187,13 @@ MMV_DEF(double, f64)
 #define MM_INPLACE_ROWS 128     /* at most this many rows read B in place */
 #define MM_MC 256               /* rows of A per L2 block (panels) */
 #define MM_KC(T, SUF) (MM_PANEL_BYTES / (int)sizeof(T) / MM_NR(SUF))
+#define MM_ABLOCK_BYTES 393216  /* packed: a block of A (L2) */
+#define MM_BBLOCK_BYTES 524288  /* packed: a block of B (L2 with A's) */
 #define MM_PKC(T, SUF) MM_KC(T, SUF)                    /* packed: depth */
 #define MM_PAST(T, SUF) (MM_PKC(T, SUF) + MM_ALIGN / (int)sizeof(T)) /* A's row stride */
-#define MM_PMC(T) ((int)(196608 / sizeof(T) / 256) / MM_PMR * MM_PMR) /* rows */
-#define MM_PNC 1024             /* packed: columns of a B block */
+#define MM_PMC(T, SUF) (MM_ABLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PMR * MM_PMR)
+#define MM_PNC(T, SUF)                                                        \
+    (MM_BBLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_NR(SUF) * MM_NR(SUF))
 #define MM_PACK_ROWS 96         /* packed blocks for parts this tall */
 #define MM_PACK_FMAS (1 << 22)  /* ... and this big */
 #define MM_ALIGN 64
@@ -731,15 +737,15 @@ typedef struct mm_blocks {
 
 static int64_t mm_round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-/* The blocks for a tile nr columns wide: the defaults, or the test's
-   (agi_gemm_set_blocking) rounded up to whole tiles, the depth at most
-   the default (the row stride of packed A). */
-static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nr)
+/* The blocks of a dtype whose tile is nr columns wide: the defaults
+   (kc, mc, nc), or the test's (agi_gemm_set_blocking) rounded up to whole
+   tiles, the depth at most the default (the row stride of packed A). */
+static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nc, int64_t nr)
 {
     const agi_gemm_blocking *t = &agi_gemm_blocks;
     mm_blocks bl = {t->kc > 0 && t->kc < kc ? t->kc : kc,
                     t->mc > 0 ? mm_round_up(t->mc, MM_PMR) : mc,
-                    t->nc > 0 ? mm_round_up(t->nc, nr) : MM_PNC};
+                    t->nc > 0 ? mm_round_up(t->nc, nr) : nc};
     return bl;
 }
 
@@ -816,7 +822,8 @@ static int mm_packed_ok(const agi_gemm *g, const agi_gemm_part *w)
             return;                                                           \
         }                                                                     \
         if (mm_packed_ok(g, w)) {                                             \
-            const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T), MM_NR(SUF)); \
+            const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T, SUF),  \
+                                              MM_PNC(T, SUF), MM_NR(SUF));    \
             const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \
             const size_t nb = (size_t)mm_round_up(bl.kc * bl.nc, MM_ALIGN);   \
             T *buf = aligned_alloc(MM_ALIGN, (na + nb) * sizeof(T));          \
