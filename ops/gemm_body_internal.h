@@ -616,8 +616,9 @@ static int mm_packed_ok(const agi_gemm *g, const agi_gemm_part *w)
 }
 
 /*
-** Runs the part w of g: dot products, packed blocks (their buffers from
-** the heap; when none can be had, panels: the same bits), or panels.
+** Runs the part w of g: dot products, packed blocks (in the thread's
+** scratch buffer; when none can be had, panels: the same bits), or
+** panels.
 */
 #define MM_REGION(T, SUF)                                                     \
     static void mm_region_##SUF(const agi_gemm *g, const agi_gemm_part *w)    \
@@ -631,10 +632,9 @@ static int mm_packed_ok(const agi_gemm *g, const agi_gemm_part *w)
                                               MM_PNC(T, SUF), MM_NR(SUF));    \
             const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \
             const size_t nb = (size_t)mm_round_up(bl.kc * bl.nc, MM_ALIGN);   \
-            T *buf = aligned_alloc(MM_ALIGN, (na + nb) * sizeof(T));          \
+            T *buf = agi_gemm_scratch((na + nb) * sizeof(T));                 \
             if (buf) {                                                        \
                 mm_packed_##SUF(g, w, &bl, buf, buf + na);                    \
-                free(buf);                                                    \
                 return;                                                       \
             }                                                                 \
         }                                                                     \

@@ -9,6 +9,7 @@
 
 #include "matmul_internal.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The instruction sets, for GEMM_ISA in the file that includes the
@@ -49,6 +50,15 @@ typedef struct agi_gemm_blocking {
     int64_t min_rows, min_fmas;     /* the smallest part packed */
 } agi_gemm_blocking;
 extern agi_gemm_blocking agi_gemm_blocks;
+
+/*
+** The calling thread's scratch buffer of at least bytes (64-byte
+** aligned), for packing: kept from product to product (glibc would unmap
+** a block this big at each free and fault it in again at the next
+** product), grown on demand, freed when the thread exits. NULL when it
+** cannot be had.
+*/
+void *agi_gemm_scratch(size_t bytes);
 
 /* The x86 paths exist where GNU C (gcc, clang) targets x86. */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))

@@ -47,6 +47,10 @@ typedef struct agi_gemm {
 ** on every path (with a multiply then an add on the portable one) and for
 ** any thread count.
 **
+** Large products pack their operands into a scratch buffer that each
+** thread keeps (about 1 MB; freed when the thread exits, the calling
+** thread's at process exit).
+**
 ** The path (instruction set) is chosen once per process, at the first
 ** product: the fastest this CPU runs, "avx512" (AVX512F and FMA), "avx2"
 ** (AVX2 and FMA) or "portable" (plain C), whatever flags built the

@@ -103,6 +103,53 @@ void agi_gemm_set_blocking(int64_t kc, int64_t mc, int64_t nc, int64_t min_rows,
     agi_gemm_blocks = (agi_gemm_blocking){kc, mc, nc, min_rows, min_fmas};
 }
 
+/* ------------------------------------------------------------ scratch --- */
+
+/* One thread's scratch buffer (agi_gemm_scratch). */
+typedef struct mm_scratch {
+    size_t bytes;
+    void *data;
+} mm_scratch;
+
+static pthread_once_t mm_scratch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t mm_scratch_key;
+static int mm_scratch_ready;
+
+static void mm_scratch_free(void *p)
+{
+    mm_scratch *s = p;
+    free(s->data);
+    free(s);
+}
+
+static void mm_scratch_init(void)
+{
+    mm_scratch_ready = pthread_key_create(&mm_scratch_key, mm_scratch_free) == 0;
+}
+
+void *agi_gemm_scratch(size_t bytes)
+{
+    pthread_once(&mm_scratch_once, mm_scratch_init);
+    if (!mm_scratch_ready) return NULL;
+    mm_scratch *s = pthread_getspecific(mm_scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s) return NULL;
+        if (pthread_setspecific(mm_scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->bytes < bytes) {
+        const size_t size = (bytes + 63) / 64 * 64;     /* aligned_alloc's rule */
+        void *data = aligned_alloc(64, size);
+        if (!data) return NULL;
+        free(s->data);
+        s->data = data, s->bytes = size;
+    }
+    return s->data;
+}
+
 /* ------------------------------------------------------------- splits --- */
 
 static void mm_region(const agi_gemm_impl *im, const agi_gemm *g, const agi_gemm_part *w)
