@@ -17,22 +17,25 @@
 **
 ** Packed blocks (mm_packed; parts of at least MM_PACK_ROWS rows and
 ** MM_PACK_FMAS multiply-adds, the large products), outer to inner:
-**   n by PNC   columns of B whose [KC, PNC] block (512 KB) is packed once
-**              into micro-panels [KC][NR] (zero-padded at the right edge),
-**   k by KC    depth blocks of at most PKC (balanced: 1000 is 4 x 250),
-**   m by PMC   rows of A whose [PMC, KC] block (384 KB) is packed: PMR
+**   n by PNC   columns of B whose [PKC, PNC] block (512 KB) is packed
+**              once into micro-panels [PKC][PNR] (zero-padded at the
+**              right edge),
+**   k by PKC   depth blocks of at most PKC (balanced: 1000 is 4 x 250),
+**   m by PMC   rows of A whose [PMC, PKC] block (384 KB) is packed: PMR
 **              rows at a time, copied row by row at a constant row stride
 **              (PKC plus a line, so the rows fall in different L1 sets and
 **              a tile's rows are one pointer and constant offsets) or, for
-**              a transposed A, as [KC][PMR] panels; both blocks stay in
+**              a transposed A, as [PKC][PMR] panels; both blocks stay in
 **              L2 (1 MB on Zen 5),
-**   n by NR    one micro-panel of B (32 KB: L1), then
-**   m by PMR   the micro-kernel: a [PMR, NR] tile of C in registers runs
-**              down the depth block, one broadcast of A and MM_NV FMAs
-**              per row and step (12 x 32 floats, 12 x 16 doubles on
-**              AVX-512: 24 accumulators; 6 x 16 and 6 x 8 on AVX2: 12).
-**              Tiles at the edges run whole through a buffer and copy
-**              their valid part.
+**   n by PNR   one micro-panel of B (64 KB on AVX-512, 32 KB else), then
+**   m by PMR   the micro-kernel: a [PMR, PNR] tile of C in registers runs
+**              down the depth block, one broadcast of A and MM_PNV FMAs
+**              per row and step: 6 x 64 floats or 6 x 32 doubles on
+**              AVX-512 (24 accumulators, 10 loads per 24 FMAs: wider
+**              tiles of fewer rows measured up to 10% faster than 12 x
+**              32 here), 6 x 16 and 6 x 8 on AVX2 (12). Tiles at the
+**              edges run whole through a buffer and copy their valid
+**              part; the next tile's C is prefetched during each.
 ** Packing A takes the power-of-two row strides of square matrices out of
 ** the kernel's way (at 2048 they put every row of a tile in one L1 set).
 **
@@ -72,35 +75,45 @@
 #if GEMM_ISA == GEMM_ISA_AVX512
 #define MM_MR 8
 #define MM_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
-#define MM_PMR 12
-#define MM_ACC_ROWS 12
+#define MM_PMR 6
+#define MM_PNV 4
+#define MM_ACC_ROWS 8
+#define MM_ACC_NV 4
+#define MM_PPANEL_BYTES 65536   /* packed: one micro-panel of B */
 #define MM_DC 8
 #elif GEMM_ISA == GEMM_ISA_AVX2
 #define MM_MR 6
 #define MM_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6)
 #define MM_PMR 6
+#define MM_PNV 2
 #define MM_ACC_ROWS 6
+#define MM_ACC_NV 2
+#define MM_PPANEL_BYTES 32768
 #define MM_DC 4
 #else
 #define MM_MR 4
 #define MM_ROWS(X) X(1) X(2) X(3) X(4)
 #define MM_PMR 4
+#define MM_PNV 2
 #define MM_ACC_ROWS 4
+#define MM_ACC_NV 2
+#define MM_PPANEL_BYTES 32768
 #define MM_DC 4
 #endif
-#define MM_NV 2                 /* vectors per row of a tile */
+#define MM_NV 2                 /* vectors per row of a panel tile */
 #define MM_NR(SUF) (MM_NV * MM_L_##SUF)
+#define MM_PNR(SUF) (MM_PNV * MM_L_##SUF)
 #define MM_PANEL_BYTES 32768    /* one packed panel of B: L1 */
 #define MM_INPLACE_ROWS 128     /* at most this many rows read B in place */
 #define MM_MC 256               /* rows of A per L2 block (panels) */
 #define MM_KC(T, SUF) (MM_PANEL_BYTES / (int)sizeof(T) / MM_NR(SUF))
 #define MM_ABLOCK_BYTES 393216  /* packed: a block of A (L2) */
 #define MM_BBLOCK_BYTES 524288  /* packed: a block of B (L2 with A's) */
-#define MM_PKC(T, SUF) MM_KC(T, SUF)                    /* packed: depth */
+#define MM_PKC(T, SUF) (MM_PPANEL_BYTES / (int)sizeof(T) / MM_PNR(SUF) / 16 * 16) /* depth */
 #define MM_PAST(T, SUF) (MM_PKC(T, SUF) + MM_ALIGN / (int)sizeof(T)) /* A's row stride */
 #define MM_PMC(T, SUF) (MM_ABLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PMR * MM_PMR)
 #define MM_PNC(T, SUF)                                                        \
-    (MM_BBLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_NR(SUF) * MM_NR(SUF))
+    (MM_BBLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PNR(SUF) * MM_PNR(SUF))
 #define MM_PACK_ROWS 96         /* packed blocks for parts this tall */
 #define MM_PACK_FMAS (1 << 22)  /* ... and this big */
 #define MM_ALIGN 64
@@ -108,43 +121,44 @@
 /* ------------------------------------------------------- micro-kernel --- */
 
 /*
-** c [rows, NR] (row stride ldc) = (load_c ? c : 0) + a [rows, kc] @
-** pack [kc, NR] (row stride ldb), with op(A)(r,p) = a[r*a_rs + p*a_cs].
-** rows is a constant in each instantiation, so the tile lives in
+** c [rows, nv*L] (row stride ldc) = (load_c ? c : 0) + a [rows, kc] @
+** pack [kc, nv*L] (row stride ldb), with op(A)(r,p) = a[r*a_rs + p*a_cs].
+** rows and nv are constants in each instantiation, so the tile lives in
 ** registers.
 */
 #define MM_KERNEL(T, SUF)                                                     \
-    MM_INLINE void mm_kern_##SUF(const int rows, int64_t kc, const T *a,      \
+    MM_INLINE void mm_kern_##SUF(const int rows, const int nv, int64_t kc,    \
+                                 const T *a,                                  \
                                  int64_t a_rs, int64_t a_cs,                  \
                                  const T *restrict pack, int64_t ldb, T *c,   \
                                  int64_t ldc, int load_c)                     \
     {                                                                         \
         enum { L = MM_L_##SUF };                                              \
-        mmv_##SUF acc[MM_ACC_ROWS][MM_NV];                                    \
+        mmv_##SUF acc[MM_ACC_ROWS][MM_ACC_NV];                                \
         MM_UNROLL_ALL                                                         \
         for (int r = 0; r < rows; r++)                                        \
             MM_UNROLL_ALL                                                     \
-            for (int v = 0; v < MM_NV; v++)                                   \
+            for (int v = 0; v < nv; v++)                                   \
                 acc[r][v] = load_c ? mmv_load_##SUF(c + r * ldc + v * L)      \
                                    : mmv_zero_##SUF();                        \
         MM_UNROLL_K                                                           \
         for (int64_t p = 0; p < kc; p++) {                                    \
-            mmv_##SUF bv[MM_NV];                                              \
+            mmv_##SUF bv[MM_ACC_NV];                                              \
             MM_UNROLL_ALL                                                     \
-            for (int v = 0; v < MM_NV; v++)                                   \
+            for (int v = 0; v < nv; v++)                                   \
                 bv[v] = mmv_load_##SUF(pack + p * ldb + v * L);               \
             MM_UNROLL_ALL                                                     \
             for (int r = 0; r < rows; r++) {                                  \
                 mmv_##SUF x = mmv_bcast_##SUF(a + r * a_rs + p * a_cs);       \
                 MM_UNROLL_ALL                                                 \
-                for (int v = 0; v < MM_NV; v++)                               \
+                for (int v = 0; v < nv; v++)                               \
                     acc[r][v] = mmv_fma_##SUF(x, bv[v], acc[r][v]);           \
             }                                                                 \
         }                                                                     \
         MM_UNROLL_ALL                                                         \
         for (int r = 0; r < rows; r++)                                        \
             MM_UNROLL_ALL                                                     \
-            for (int v = 0; v < MM_NV; v++)                                   \
+            for (int v = 0; v < nv; v++)                                   \
                 mmv_store_##SUF(c + r * ldc + v * L, acc[r][v]);              \
     }
 
@@ -160,13 +174,13 @@ typedef void (*mm_kern_fn_f64)(int64_t, const double *, int64_t, const double *,
                                         const T *pack, int64_t ldb, T *c,     \
                                         int64_t ldc, int load_c)              \
     {                                                                         \
-        mm_kern_##SUF(ROWS, kc, a, lda, 1, pack, ldb, c, ldc, load_c);        \
+        mm_kern_##SUF(ROWS, MM_NV, kc, a, lda, 1, pack, ldb, c, ldc, load_c); \
     }                                                                         \
     static void mm_kern_t##NAME##_##SUF(int64_t kc, const T *a, int64_t lda,  \
                                         const T *pack, int64_t ldb, T *c,     \
                                         int64_t ldc, int load_c)              \
     {                                                                         \
-        mm_kern_##SUF(ROWS, kc, a, 1, lda, pack, ldb, c, ldc, load_c);        \
+        mm_kern_##SUF(ROWS, MM_NV, kc, a, 1, lda, pack, ldb, c, ldc, load_c); \
     }
 
 #define MM_KERN_INST_F32(R) MM_KERN_INST(float, f32, R, R)
@@ -188,12 +202,14 @@ MM_ROWS(MM_KERN_INST_F64)
     static void mm_pkern_r_##SUF(int64_t kc, const T *a, const T *pack, T *c, \
                                  int64_t ldc, int load_c)                     \
     {                                                                         \
-        mm_kern_##SUF(MM_PMR, kc, a, MM_PAST(T, SUF), 1, pack, MM_NR(SUF), c, ldc, load_c); \
+        mm_kern_##SUF(MM_PMR, MM_PNV, kc, a, MM_PAST(T, SUF), 1, pack, MM_PNR(SUF), c, \
+                      ldc, load_c);                                           \
     }                                                                         \
     static void mm_pkern_t_##SUF(int64_t kc, const T *a, const T *pack, T *c, \
                                  int64_t ldc, int load_c)                     \
     {                                                                         \
-        mm_kern_##SUF(MM_PMR, kc, a, 1, MM_PMR, pack, MM_NR(SUF), c, ldc, load_c); \
+        mm_kern_##SUF(MM_PMR, MM_PNV, kc, a, 1, MM_PMR, pack, MM_PNR(SUF), c, ldc, \
+                      load_c);                                                \
     }
 MM_PKERN_INST(float, f32)
 MM_PKERN_INST(double, f64)
@@ -214,15 +230,15 @@ static const mm_pkern_fn_f64 mm_pkerns_f64[2] = {mm_pkern_r_f64, mm_pkern_t_f64}
 
 #if GEMM_ISA != GEMM_ISA_PORTABLE
 /*
-** Transposing pack (b_rs == 1: column j of op(B) is b + j*ldb), by
-** square blocks of L x L transposed in registers; the columns past the
-** last whole block and the last rows (p) one by one.
+** Transposing pack into a panel NR wide (b_rs == 1: column j of op(B) is
+** b + j*ldb), by square blocks of L x L transposed in registers; the
+** columns past the last whole block and the last rows (p) one by one.
 */
 #define MM_PACK_T(T, SUF)                                                     \
     static int mm_pack_t_##SUF(const T *b, int64_t ldb, int64_t kc,           \
-                               int64_t nr, T *restrict pack)                  \
+                               int64_t nr, const int64_t NR, T *restrict pack) \
     {                                                                         \
-        enum { L = MM_L_##SUF, NR = MM_NR(SUF) };                             \
+        enum { L = MM_L_##SUF };                                              \
         const int64_t nb = nr / L * L;                                        \
         int64_t p = 0;                                                        \
         for (; p + L <= kc; p += L)                                           \
@@ -249,9 +265,9 @@ MM_PACK_T(double, f64)
 /* No fast transposing pack: the generic loop does it. */
 #define MM_PACK_T(T, SUF)                                                     \
     static int mm_pack_t_##SUF(const T *b, int64_t ldb, int64_t kc,           \
-                               int64_t nr, T *restrict pack)                  \
+                               int64_t nr, const int64_t NR, T *restrict pack) \
     {                                                                         \
-        (void)b, (void)ldb, (void)kc, (void)nr, (void)pack;                   \
+        (void)b, (void)ldb, (void)kc, (void)nr, (void)NR, (void)pack;         \
         return 0;                                                             \
     }
 MM_PACK_T(float, f32)
@@ -259,24 +275,28 @@ MM_PACK_T(double, f64)
 #endif
 
 /*
-** pack [kc, NR] = op(B)[p, j] for p < kc, j < nr, zeros for nr <= j < NR;
-** op(B)(p,j) = b[p*b_rs + j*b_cs] with b_cs == 1 (row-major) or b_rs == 1
-** (transposed: columns of op(B) are contiguous).
+** pack [kc, NR] = op(B)[p, j] for p < kc, j < nr, zeros for nr <= j < NR
+** (NR = nv vectors, a constant in each instantiation); op(B)(p,j) =
+** b[p*b_rs + j*b_cs] with b_cs == 1 (row-major) or b_rs == 1
+** (transposed: columns of op(B) are contiguous). mm_pack_ fills a
+** panel's, mm_ppack_ a packed block's micro-panel.
 */
 #define MM_PACK(T, SUF)                                                       \
-    static void mm_pack_##SUF(const T *b, int64_t b_rs, int64_t b_cs,         \
-                              int64_t kc, int64_t nr, T *restrict pack)       \
+    MM_INLINE void mm_packv_##SUF(const int nv, const T *b, int64_t b_rs,     \
+                                  int64_t b_cs, int64_t kc, int64_t nr,       \
+                                  T *restrict pack)                           \
     {                                                                         \
-        enum { L = MM_L_##SUF, NR = MM_NR(SUF) };                             \
+        enum { L = MM_L_##SUF };                                              \
+        const int64_t NR = nv * L;                                            \
         if (b_cs == 1 && nr == NR) {                                          \
             for (int64_t p = 0; p < kc; p++)                                  \
                 MM_UNROLL_ALL                                                 \
-                for (int v = 0; v < MM_NV; v++)                               \
+                for (int v = 0; v < nv; v++)                                  \
                     mmv_store_##SUF(pack + p * NR + v * L,                    \
                                     mmv_load_##SUF(b + p * b_rs + v * L));    \
             return;                                                           \
         }                                                                     \
-        if (b_cs != 1 && mm_pack_t_##SUF(b, b_cs, kc, nr, pack)) return;      \
+        if (b_cs != 1 && mm_pack_t_##SUF(b, b_cs, kc, nr, NR, pack)) return;  \
         for (int64_t p = 0; p < kc; p++) {                                    \
             for (int64_t j = 0; j < nr; j++)                                  \
                 pack[p * NR + j] = b[p * b_rs + j * b_cs];                    \
@@ -285,6 +305,20 @@ MM_PACK_T(double, f64)
     }
 MM_PACK(float, f32)
 MM_PACK(double, f64)
+
+#define MM_PACK_NV(T, SUF)                                                    \
+    static void mm_pack_##SUF(const T *b, int64_t b_rs, int64_t b_cs,         \
+                              int64_t kc, int64_t nr, T *restrict pack)       \
+    {                                                                         \
+        mm_packv_##SUF(MM_NV, b, b_rs, b_cs, kc, nr, pack);                   \
+    }                                                                         \
+    static void mm_ppack_##SUF(const T *b, int64_t b_rs, int64_t b_cs,        \
+                               int64_t kc, int64_t nr, T *restrict pack)      \
+    {                                                                         \
+        mm_packv_##SUF(MM_PNV, b, b_rs, b_cs, kc, nr, pack);                  \
+    }
+MM_PACK_NV(float, f32)
+MM_PACK_NV(double, f64)
 
 /* ------------------------------------------------------ dot products --- */
 
@@ -510,7 +544,7 @@ MM_PANELS(double, f64)
                                 const T *bp, int64_t cols, T *c, int64_t ldc, \
                                 int load_c)                                   \
     {                                                                         \
-        enum { NR = MM_NR(SUF), MR = MM_PMR };                                \
+        enum { NR = MM_PNR(SUF), MR = MM_PMR };                                \
         const int64_t step = ta ? MR * kc : MR * MM_PAST(T, SUF);             \
         const mm_pkern_fn_##SUF kern = mm_pkerns_##SUF[ta];                   \
         _Alignas(MM_ALIGN) T buf[MR * NR];                                    \
@@ -521,6 +555,10 @@ MM_PANELS(double, f64)
                 const int64_t mr = rows - i < MR ? rows - i : MR;             \
                 const T *ai = ap + i / MR * step;                             \
                 T *cij = c + i * ldc + j;                                     \
+                if (i + MR < rows) /* the next tile's C, during this one */   \
+                    for (int r = 0; r < MR; r++)                              \
+                        for (int v = 0; v < NR; v += MM_ALIGN / (int)sizeof(T)) \
+                            __builtin_prefetch(cij + (MR + r) * ldc + v, 1);  \
                 if (mr == MR && nr == NR) {                                   \
                     kern(kc, ai, bj, cij, ldc, load_c);                       \
                     continue;                                                 \
@@ -563,7 +601,7 @@ static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nc, int64_t nr)
                                 const mm_blocks *bl, T *restrict ap,          \
                                 T *restrict bp)                               \
     {                                                                         \
-        enum { NR = MM_NR(SUF) };                                             \
+        enum { NR = MM_PNR(SUF) };                                             \
         const int64_t nkb = (g->k + bl->kc - 1) / bl->kc;                     \
         const int64_t kcb = (g->k + nkb - 1) / nkb;                           \
         const int ta = g->a_rs == 1 && g->a_cs != 1;                          \
@@ -577,7 +615,7 @@ static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nc, int64_t nr)
                 for (int64_t p0 = 0; p0 < g->k; p0 += kcb) {                  \
                     const int64_t kc = g->k - p0 < kcb ? g->k - p0 : kcb;     \
                     for (int64_t j = 0; j < cols; j += NR)                    \
-                        mm_pack_##SUF(b + p0 * g->b_rs + (j0 + j) * g->b_cs, g->b_rs, \
+                        mm_ppack_##SUF(b + p0 * g->b_rs + (j0 + j) * g->b_cs, g->b_rs, \
                                       g->b_cs, kc, cols - j < NR ? cols - j : NR, \
                                       bp + j * kc);                           \
                     for (int64_t i0 = w->i0; i0 < w->i1; i0 += bl->mc) {      \
@@ -629,7 +667,7 @@ static int mm_packed_ok(const agi_gemm *g, const agi_gemm_part *w)
         }                                                                     \
         if (mm_packed_ok(g, w)) {                                             \
             const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T, SUF),  \
-                                              MM_PNC(T, SUF), MM_NR(SUF));    \
+                                              MM_PNC(T, SUF), MM_PNR(SUF));   \
             const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \
             const size_t nb = (size_t)mm_round_up(bl.kc * bl.nc, MM_ALIGN);   \
             T *buf = agi_gemm_scratch((na + nb) * sizeof(T));                 \
@@ -644,6 +682,12 @@ MM_REGION(float, f32)
 MM_REGION(double, f64)
 
 const agi_gemm_impl MM_IMPL = {
-    MM_NAME, GEMM_ISA != GEMM_ISA_PORTABLE, MM_MR, MM_PMR, MM_NR(f32), MM_NR(f64),
-    MM_PACK_FMAS, mm_region_f32, mm_region_f64,
+    MM_NAME, GEMM_ISA != GEMM_ISA_PORTABLE,
+    {MM_MR, MM_NR(f32), MM_NR(f64)},
+    {MM_PMR, MM_PNR(f32), MM_PNR(f64)},
+    MM_PACK_ROWS, MM_PACK_FMAS,
+    {MM_PKC(float, f32), MM_PKC(double, f64)},
+    {MM_PMC(float, f32), MM_PMC(double, f64)},
+    {MM_PNC(float, f32), MM_PNC(double, f64)},
+    mm_region_f32, mm_region_f64,
 };

@@ -24,6 +24,11 @@ typedef struct agi_gemm_part {
     int64_t q0, q1, i0, i1, j0, j1;
 } agi_gemm_part;
 
+/* A tile of C: rows, and columns for each dtype. */
+typedef struct agi_gemm_tile {
+    int64_t rows, cols_f32, cols_f64;
+} agi_gemm_tile;
+
 /*
 ** One instruction set's kernels. region_* runs a part of g on the
 ** calling thread, in the summation order of matmul_internal.h. The tile
@@ -34,10 +39,10 @@ typedef struct agi_gemm_part {
 typedef struct agi_gemm_impl {
     const char *name;               /* "avx512", "avx2", "portable" */
     int fuses;                      /* one rounding per multiply-add */
-    int64_t rows_small;             /* row tile of shallow or short parts */
-    int64_t rows_packed;            /* row tile of large parts (packed A) */
-    int64_t cols_f32, cols_f64;     /* column tile */
-    int64_t pack_fmas;              /* parts this big (and tall) are packed */
+    agi_gemm_tile small;            /* tile of shallow or short parts */
+    agi_gemm_tile packed;           /* tile of large parts (packed) */
+    int64_t pack_rows, pack_fmas;   /* parts this tall and big are packed */
+    int64_t kc[2], mc[2], nc[2];    /* their blocks, [dtype] (for tests) */
     void (*region_f32)(const agi_gemm *g, const agi_gemm_part *w);
     void (*region_f64)(const agi_gemm *g, const agi_gemm_part *w);
 } agi_gemm_impl;

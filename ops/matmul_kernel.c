@@ -243,8 +243,8 @@ void agi_gemm_run(const agi_gemm *g)
     const int64_t pack_fmas = agi_gemm_blocks.min_fmas > 0 ? agi_gemm_blocks.min_fmas
                                                            : im->pack_fmas;
     const int square = work / want >= pack_fmas;
-    const int64_t nr = g->dtype == AG_F64 ? im->cols_f64 : im->cols_f32;
-    const int64_t mr = square ? im->rows_packed : im->rows_small;
+    const agi_gemm_tile *tile = square ? &im->packed : &im->small;
+    const int64_t nr = g->dtype == AG_F64 ? tile->cols_f64 : tile->cols_f32, mr = tile->rows;
     int64_t rest = mm_ceil_div(want, s.nq);
     int64_t col_tiles = mm_ceil_div(g->n, nr), row_tiles = mm_ceil_div(g->m, mr);
     if (square) {

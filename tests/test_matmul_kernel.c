@@ -209,12 +209,12 @@ static const agi_gemm_impl *impl_named(const char *isa)
         ck_assert_int_ge(ran_, 1);                                            \
     } while (0)
 
-/* Small packed blocks for path isa: depth 7, two tiles of rows, two of
-   columns, every part packed. */
+/* Small packed blocks for the path in use: depth 7, two tiles of rows,
+   two f32 tiles of columns (four f64 tiles), every part packed. */
 static void use_small_blocks(void)
 {
     const agi_gemm_impl *im = impl_named(agi_gemm_isa());
-    agi_gemm_set_blocking(7, 2 * im->rows_packed, 2 * im->cols_f64, 1, 1);
+    agi_gemm_set_blocking(7, 2 * im->packed.rows, 2 * im->packed.cols_f32, 1, 1);
 }
 
 /* -------------------------------------------------------------- panels --- */
@@ -264,13 +264,13 @@ END_TEST
 
 /*
 ** Sizes around every edge of small packed blocks (use_small_blocks: depth
-** KC = 7, R rows a tile, MC = 2R rows a block, C columns a tile, NC = 2C
-** a block): below, at and past a tile, a block and several, each
+** KC = 7, R rows a tile, MC = 2R rows a block, C columns a tile, NC
+** columns a block): below, at and past a tile, a block and several, each
 ** dimension crossing its edges while the others vary.
 */
-static void packed_sizes(int64_t r, int64_t c, int64_t (*out)[3])
+static void packed_sizes(int64_t r, int64_t c, int64_t nc, int64_t (*out)[3])
 {
-    const int64_t kc = 7, mc = 2 * r, nc = 2 * c;
+    const int64_t kc = 7, mc = 2 * r;
     const int64_t list[][3] = {
         {r, kc, c},          {r - 1, kc - 1, c - 1},  {r + 1, kc + 1, c + 1},
         {mc, 2 * kc, nc},    {mc + 1, 2 * kc + 1, nc + 1},
@@ -286,7 +286,8 @@ static void check_packed_edges(int dt)
     FOR_EACH_PATH(path, {
         const agi_gemm_impl *im = impl_named(path);
         int64_t list[NPACKED][3];
-        packed_sizes(im->rows_packed, dt == AG_F64 ? im->cols_f64 : im->cols_f32, list);
+        packed_sizes(im->packed.rows, dt == AG_F64 ? im->packed.cols_f64 : im->packed.cols_f32,
+                     2 * im->packed.cols_f32, list);
         use_small_blocks();
         check_sizes(dt, (const int64_t(*)[3])list, NPACKED, "packed");
         agi_gemm_set_blocking(0, 0, 0, 0, 0);
@@ -306,14 +307,16 @@ START_TEST(test_gemm_packed_block_edges_match_ordered_loop_f64)
 END_TEST
 
 /* The packed blocks at their real sizes, on the automatic path, A and B
-   plain and both transposed: past one depth block (256) and one row
-   block (192 f32, 96 f64 rows on AVX-512). */
+   plain and both transposed: one row past a row block and one step past
+   a depth block. */
 START_TEST(test_gemm_packed_real_blocks_match_ordered_loop)
 {
-    const int64_t size[2][3] = {{200, 300, 100}, {100, 300, 140}};
+    const agi_gemm_impl *im = impl_named(agi_gemm_isa());
     for (int dt = AG_F32; dt <= AG_F64; dt++)
         for (int v = 0; v < 4; v += 3) {
-            const int64_t m = size[dt][0], k = size[dt][1], n = size[dt][2];
+            const int64_t m = (im->mc[dt] < im->pack_rows ? im->pack_rows : im->mc[dt]) + 1;
+            const int64_t k = im->kc[dt] + 1;
+            const int64_t n = im->pack_fmas / (m * k) + 1;
             problem pr = make_problem(dt, m, k, n, v >> 1, v & 1, 1, 0, n);
             run_and_check(&pr, 0, "packed");
             free_problem(&pr);
