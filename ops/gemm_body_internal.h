@@ -15,8 +15,9 @@
 ** element is a dot product in AGI_GEMM_DOT_LANES partial sums
 ** (matmul_internal.h gives the order), whatever the vector width.
 **
-** Packed blocks (mm_packed; parts of at least MM_PACK_ROWS rows and
-** MM_PACK_FMAS multiply-adds, the large products), outer to inner:
+** Packed blocks (mm_packed; parts of at least MM_PACK_ROWS rows, depth
+** MM_PACK_DEPTH and MM_PACK_FMAS multiply-adds: the large products),
+** outer to inner:
 **   n by PNC   columns of B whose [PKC, PNC] block (512 KB) is packed
 **              once into micro-panels [PKC][PNR] (zero-padded at the
 **              right edge),
@@ -114,8 +115,9 @@
 #define MM_PMC(T, SUF) (MM_ABLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PMR * MM_PMR)
 #define MM_PNC(T, SUF)                                                        \
     (MM_BBLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PNR(SUF) * MM_PNR(SUF))
-#define MM_PACK_ROWS 96         /* packed blocks for parts this tall */
-#define MM_PACK_FMAS (1 << 22)  /* ... and this big */
+#define MM_PACK_ROWS 96         /* packed blocks for parts this tall, */
+#define MM_PACK_DEPTH 128       /* ... this deep (shallower: panels, 10% */
+#define MM_PACK_FMAS (1 << 22)  /* faster at k = 64) and this big */
 #define MM_ALIGN 64
 
 /* ------------------------------------------------------- micro-kernel --- */
@@ -644,14 +646,7 @@ MM_PACKED(double, f64)
 #define MM_DOT_OK(g)                                                          \
     ((g)->m <= AGI_GEMM_DOT_ROWS && (g)->k > 0 && (g)->a_cs == 1 && (g)->b_rs == 1)
 
-/* The part w of g runs by packed blocks when it is tall and big. */
-static int mm_packed_ok(const agi_gemm *g, const agi_gemm_part *w)
-{
-    const agi_gemm_blocking *t = &agi_gemm_blocks;
-    const int64_t rows = w->i1 - w->i0, cols = w->j1 - w->j0;
-    return rows >= (t->min_rows > 0 ? t->min_rows : MM_PACK_ROWS) && g->k > 0 &&
-           rows * cols * g->k >= (t->min_fmas > 0 ? t->min_fmas : MM_PACK_FMAS);
-}
+static const agi_gemm_min mm_pack_min = {MM_PACK_ROWS, MM_PACK_DEPTH, MM_PACK_FMAS};
 
 /*
 ** Runs the part w of g: dot products, packed blocks (in the thread's
@@ -665,7 +660,8 @@ static int mm_packed_ok(const agi_gemm *g, const agi_gemm_part *w)
             mm_dot_##SUF(g, w);                                               \
             return;                                                           \
         }                                                                     \
-        if (mm_packed_ok(g, w)) {                                             \
+        const int64_t rows = w->i1 - w->i0, cols = w->j1 - w->j0;             \
+        if (g->k > 0 && agi_gemm_packs(&mm_pack_min, rows, g->k, rows * cols * g->k)) { \
             const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T, SUF),  \
                                               MM_PNC(T, SUF), MM_PNR(SUF));   \
             const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \
@@ -685,7 +681,7 @@ const agi_gemm_impl MM_IMPL = {
     MM_NAME, GEMM_ISA != GEMM_ISA_PORTABLE,
     {MM_MR, MM_NR(f32), MM_NR(f64)},
     {MM_PMR, MM_PNR(f32), MM_PNR(f64)},
-    MM_PACK_ROWS, MM_PACK_FMAS,
+    {MM_PACK_ROWS, MM_PACK_DEPTH, MM_PACK_FMAS},
     {MM_PKC(float, f32), MM_PKC(double, f64)},
     {MM_PMC(float, f32), MM_PMC(double, f64)},
     {MM_PNC(float, f32), MM_PNC(double, f64)},

@@ -24,6 +24,11 @@ typedef struct agi_gemm_part {
     int64_t q0, q1, i0, i1, j0, j1;
 } agi_gemm_part;
 
+/* The smallest part the packed path takes: rows, depth, multiply-adds. */
+typedef struct agi_gemm_min {
+    int64_t rows, depth, fmas;
+} agi_gemm_min;
+
 /* A tile of C: rows, and columns for each dtype. */
 typedef struct agi_gemm_tile {
     int64_t rows, cols_f32, cols_f64;
@@ -41,7 +46,7 @@ typedef struct agi_gemm_impl {
     int fuses;                      /* one rounding per multiply-add */
     agi_gemm_tile small;            /* tile of shallow or short parts */
     agi_gemm_tile packed;           /* tile of large parts (packed) */
-    int64_t pack_rows, pack_fmas;   /* parts this tall and big are packed */
+    agi_gemm_min pack_min;          /* parts at least this are packed */
     int64_t kc[2], mc[2], nc[2];    /* their blocks, [dtype] (for tests) */
     void (*region_f32)(const agi_gemm *g, const agi_gemm_part *w);
     void (*region_f64)(const agi_gemm *g, const agi_gemm_part *w);
@@ -52,9 +57,20 @@ typedef struct agi_gemm_impl {
    product runs. */
 typedef struct agi_gemm_blocking {
     int64_t kc, mc, nc;             /* depth, rows of A, columns of B */
-    int64_t min_rows, min_fmas;     /* the smallest part packed */
+    agi_gemm_min min;               /* the smallest part packed */
 } agi_gemm_blocking;
 extern agi_gemm_blocking agi_gemm_blocks;
+
+/* 1 if a part of rows x depth taking fmas multiply-adds is packed: at
+   least im's minimum, each size the test's where it set one. */
+static inline int agi_gemm_packs(const agi_gemm_min *im, int64_t rows, int64_t depth,
+                                 int64_t fmas)
+{
+    const agi_gemm_min *t = &agi_gemm_blocks.min;
+    return rows >= (t->rows > 0 ? t->rows : im->rows) &&
+           depth >= (t->depth > 0 ? t->depth : im->depth) &&
+           fmas >= (t->fmas > 0 ? t->fmas : im->fmas);
+}
 
 /*
 ** The calling thread's scratch buffer of at least bytes (64-byte

@@ -82,14 +82,15 @@ int agi_gemm_fuses(void);
 int agi_gemm_use(const char *isa);
 
 /*
-** For tests: the packed path's blocks (gemm_body_internal.h) of depth kc,
-** mc rows of A and nc columns of B (rounded up to whole tiles), used for
-** parts of at least min_rows rows and min_fmas multiply-adds; a zero
-** keeps that size's default, all zeros restore the defaults. Small blocks
-** put every block edge within reach of small products (the results are
-** the same bits). Call it while no product runs.
+** For tests: the packed path's blocks (gemm_body_internal.h) of depth kc
+** (at most the default), mc rows of A and nc columns of B (rounded up to
+** whole tiles), used for parts of at least min_rows rows, min_depth deep
+** and min_fmas multiply-adds; a zero keeps that size's default, all zeros
+** restore the defaults. Small blocks put every block edge within reach
+** of small products (the results are the same bits). Call it while no
+** product runs.
 */
 void agi_gemm_set_blocking(int64_t kc, int64_t mc, int64_t nc, int64_t min_rows,
-                           int64_t min_fmas);
+                           int64_t min_depth, int64_t min_fmas);
 
 #endif

@@ -21,6 +21,7 @@
 #include "gemm_isa_internal.h"
 #include "threads_internal.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -98,9 +99,9 @@ int agi_gemm_use(const char *isa)
 agi_gemm_blocking agi_gemm_blocks;
 
 void agi_gemm_set_blocking(int64_t kc, int64_t mc, int64_t nc, int64_t min_rows,
-                           int64_t min_fmas)
+                           int64_t min_depth, int64_t min_fmas)
 {
-    agi_gemm_blocks = (agi_gemm_blocking){kc, mc, nc, min_rows, min_fmas};
+    agi_gemm_blocks = (agi_gemm_blocking){kc, mc, nc, {min_rows, min_depth, min_fmas}};
 }
 
 /* ------------------------------------------------------------ scratch --- */
@@ -238,11 +239,13 @@ void agi_gemm_run(const agi_gemm *g)
     int64_t want = 4 * (int64_t)threads, max_tasks = 2 * work / MM_PAR_MIN_FMAS;
     if (want > max_tasks) want = max_tasks;
     mm_split s = {im, g, g->c_bs != 0 ? g->batch : 1, 1, 1, g->m, g->n, MM_ROWS_FIRST(g)};
-    /* tasks big enough to be packed are near square blocks: each packs
-       its own rows of A and columns of B, the fewer the squarer */
-    const int64_t pack_fmas = agi_gemm_blocks.min_fmas > 0 ? agi_gemm_blocks.min_fmas
-                                                           : im->pack_fmas;
-    const int square = work / want >= pack_fmas;
+    /* tasks that would be packed are near square blocks (rows: about the
+       side of a task's area): each packs its own rows of A and columns of
+       B, the fewer the squarer */
+    const double side = sqrt((double)g->m * (double)g->n / (double)want);
+    const int square = g->k > 0 && agi_gemm_packs(&im->pack_min,
+                                                  side < (double)g->m ? (int64_t)side : g->m,
+                                                  g->k, work / want);
     const agi_gemm_tile *tile = square ? &im->packed : &im->small;
     const int64_t nr = g->dtype == AG_F64 ? tile->cols_f64 : tile->cols_f32, mr = tile->rows;
     int64_t rest = mm_ceil_div(want, s.nq);

@@ -214,7 +214,7 @@ static const agi_gemm_impl *impl_named(const char *isa)
 static void use_small_blocks(void)
 {
     const agi_gemm_impl *im = impl_named(agi_gemm_isa());
-    agi_gemm_set_blocking(7, 2 * im->packed.rows, 2 * im->packed.cols_f32, 1, 1);
+    agi_gemm_set_blocking(7, 2 * im->packed.rows, 2 * im->packed.cols_f32, 1, 1, 1);
 }
 
 /* -------------------------------------------------------------- panels --- */
@@ -290,7 +290,7 @@ static void check_packed_edges(int dt)
                      2 * im->packed.cols_f32, list);
         use_small_blocks();
         check_sizes(dt, (const int64_t(*)[3])list, NPACKED, "packed");
-        agi_gemm_set_blocking(0, 0, 0, 0, 0);
+        agi_gemm_set_blocking(0, 0, 0, 0, 0, 0);
     });
 }
 
@@ -314,9 +314,10 @@ START_TEST(test_gemm_packed_real_blocks_match_ordered_loop)
     const agi_gemm_impl *im = impl_named(agi_gemm_isa());
     for (int dt = AG_F32; dt <= AG_F64; dt++)
         for (int v = 0; v < 4; v += 3) {
-            const int64_t m = (im->mc[dt] < im->pack_rows ? im->pack_rows : im->mc[dt]) + 1;
-            const int64_t k = im->kc[dt] + 1;
-            const int64_t n = im->pack_fmas / (m * k) + 1;
+            const agi_gemm_min *min = &im->pack_min;
+            const int64_t m = (im->mc[dt] < min->rows ? min->rows : im->mc[dt]) + 1;
+            const int64_t k = (im->kc[dt] < min->depth ? min->depth : im->kc[dt]) + 1;
+            const int64_t n = min->fmas / (m * k) + 1;
             problem pr = make_problem(dt, m, k, n, v >> 1, v & 1, 1, 0, n);
             run_and_check(&pr, 0, "packed");
             free_problem(&pr);
@@ -380,7 +381,7 @@ START_TEST(test_gemm_batched_summed_and_accumulating)
         check_batches();
         use_small_blocks();
         check_batches();
-        agi_gemm_set_blocking(0, 0, 0, 0, 0);
+        agi_gemm_set_blocking(0, 0, 0, 0, 0, 0);
     });
 }
 END_TEST
@@ -532,7 +533,7 @@ START_TEST(test_gemm_thread_counts_give_identical_bits)
         for (int v = 0; v < 4; v += 3) check_thread_counts(dt, 70, 130, 61, v >> 1, v & 1, 1, 0);
     check_thread_counts(AG_F32, 30, 100, 50, 0, 1, 4, 0);
     check_thread_counts(AG_F64, 30, 100, 50, 1, 0, 4, 1);
-    agi_gemm_set_blocking(0, 0, 0, 0, 0);
+    agi_gemm_set_blocking(0, 0, 0, 0, 0, 0);
 }
 END_TEST
 
