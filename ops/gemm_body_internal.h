@@ -67,58 +67,65 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* --------------------------------------------------------- parameters --- */
 
-/* MM_MR rows of a panel tile (MM_ROWS lists 1..MM_MR), MM_PMR of a packed
-   tile, MM_NV vectors per row; MM_DC columns of dot products at a time:
-   what the registers hold (32 on AVX-512, 16 on AVX2 and SSE). */
+/*
+** Per path: MM_MR rows of a panel tile (MM_ROWS lists 1..MM_MR); MM_PMR
+** rows and MM_PNV vectors of a packed tile, whose micro-panel of B takes
+** MM_PPANEL_BYTES; MM_ACC_* the largest tile; MM_DC columns of dot
+** products at a time. What the registers hold: 32 on AVX-512, 16 on AVX2
+** and SSE.
+*/
 #if GEMM_ISA == GEMM_ISA_AVX512
 #define MM_MR 8
 #define MM_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
 #define MM_PMR 6
 #define MM_PNV 4
+#define MM_PPANEL_BYTES 65536
 #define MM_ACC_ROWS 8
 #define MM_ACC_NV 4
-#define MM_PPANEL_BYTES 65536   /* packed: one micro-panel of B */
 #define MM_DC 8
 #elif GEMM_ISA == GEMM_ISA_AVX2
 #define MM_MR 6
 #define MM_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6)
 #define MM_PMR 6
 #define MM_PNV 2
+#define MM_PPANEL_BYTES 32768
 #define MM_ACC_ROWS 6
 #define MM_ACC_NV 2
-#define MM_PPANEL_BYTES 32768
 #define MM_DC 4
 #else
 #define MM_MR 4
 #define MM_ROWS(X) X(1) X(2) X(3) X(4)
 #define MM_PMR 4
 #define MM_PNV 2
+#define MM_PPANEL_BYTES 32768
 #define MM_ACC_ROWS 4
 #define MM_ACC_NV 2
-#define MM_PPANEL_BYTES 32768
 #define MM_DC 4
 #endif
+#define MM_ALIGN 64             /* a cache line */
+
+/* panels */
 #define MM_NV 2                 /* vectors per row of a panel tile */
 #define MM_NR(SUF) (MM_NV * MM_L_##SUF)
-#define MM_PNR(SUF) (MM_PNV * MM_L_##SUF)
 #define MM_PANEL_BYTES 32768    /* one packed panel of B: L1 */
-#define MM_INPLACE_ROWS 128     /* at most this many rows read B in place */
-#define MM_MC 256               /* rows of A per L2 block (panels) */
 #define MM_KC(T, SUF) (MM_PANEL_BYTES / (int)sizeof(T) / MM_NR(SUF))
-#define MM_ABLOCK_BYTES 393216  /* packed: a block of A (L2) */
-#define MM_BBLOCK_BYTES 524288  /* packed: a block of B (L2 with A's) */
-#define MM_PKC(T, SUF) (MM_PPANEL_BYTES / (int)sizeof(T) / MM_PNR(SUF) / 16 * 16) /* depth */
-#define MM_PAST(T, SUF) (MM_PKC(T, SUF) + MM_ALIGN / (int)sizeof(T)) /* A's row stride */
+#define MM_INPLACE_ROWS 128     /* at most this many rows read B in place */
+#define MM_MC 256               /* rows of A per L2 block */
+
+/* packed blocks: depth, A's row stride, rows of A, columns of B */
+#define MM_PNR(SUF) (MM_PNV * MM_L_##SUF)
+#define MM_ABLOCK_BYTES 393216  /* a block of A (L2) */
+#define MM_BBLOCK_BYTES 524288  /* a block of B (L2 with A's) */
+#define MM_PKC(T, SUF) (MM_PPANEL_BYTES / (int)sizeof(T) / MM_PNR(SUF) / 16 * 16)
+#define MM_PAST(T, SUF) (MM_PKC(T, SUF) + MM_ALIGN / (int)sizeof(T))
 #define MM_PMC(T, SUF) (MM_ABLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PMR * MM_PMR)
 #define MM_PNC(T, SUF)                                                        \
     (MM_BBLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PNR(SUF) * MM_PNR(SUF))
 #define MM_PACK_ROWS 96         /* packed blocks for parts this tall, */
-#define MM_PACK_DEPTH 128       /* ... this deep (shallower: panels, 10% */
+#define MM_PACK_DEPTH 128       /* this deep (shallower: panels, 10% */
 #define MM_PACK_FMAS (1 << 22)  /* faster at k = 64) and this big */
-#define MM_ALIGN 64
 
 /* ------------------------------------------------------- micro-kernel --- */
 
@@ -140,27 +147,27 @@
         MM_UNROLL_ALL                                                         \
         for (int r = 0; r < rows; r++)                                        \
             MM_UNROLL_ALL                                                     \
-            for (int v = 0; v < nv; v++)                                   \
+            for (int v = 0; v < nv; v++)                                      \
                 acc[r][v] = load_c ? mmv_load_##SUF(c + r * ldc + v * L)      \
                                    : mmv_zero_##SUF();                        \
         MM_UNROLL_K                                                           \
         for (int64_t p = 0; p < kc; p++) {                                    \
-            mmv_##SUF bv[MM_ACC_NV];                                              \
+            mmv_##SUF bv[MM_ACC_NV];                                          \
             MM_UNROLL_ALL                                                     \
-            for (int v = 0; v < nv; v++)                                   \
+            for (int v = 0; v < nv; v++)                                      \
                 bv[v] = mmv_load_##SUF(pack + p * ldb + v * L);               \
             MM_UNROLL_ALL                                                     \
             for (int r = 0; r < rows; r++) {                                  \
                 mmv_##SUF x = mmv_bcast_##SUF(a + r * a_rs + p * a_cs);       \
                 MM_UNROLL_ALL                                                 \
-                for (int v = 0; v < nv; v++)                               \
+                for (int v = 0; v < nv; v++)                                  \
                     acc[r][v] = mmv_fma_##SUF(x, bv[v], acc[r][v]);           \
             }                                                                 \
         }                                                                     \
         MM_UNROLL_ALL                                                         \
         for (int r = 0; r < rows; r++)                                        \
             MM_UNROLL_ALL                                                     \
-            for (int v = 0; v < nv; v++)                                   \
+            for (int v = 0; v < nv; v++)                                      \
                 mmv_store_##SUF(c + r * ldc + v * L, acc[r][v]);              \
     }
 
@@ -546,7 +553,7 @@ MM_PANELS(double, f64)
                                 const T *bp, int64_t cols, T *c, int64_t ldc, \
                                 int load_c)                                   \
     {                                                                         \
-        enum { NR = MM_PNR(SUF), MR = MM_PMR };                                \
+        enum { NR = MM_PNR(SUF), MR = MM_PMR };                               \
         const int64_t step = ta ? MR * kc : MR * MM_PAST(T, SUF);             \
         const mm_pkern_fn_##SUF kern = mm_pkerns_##SUF[ta];                   \
         _Alignas(MM_ALIGN) T buf[MR * NR];                                    \
@@ -557,10 +564,10 @@ MM_PANELS(double, f64)
                 const int64_t mr = rows - i < MR ? rows - i : MR;             \
                 const T *ai = ap + i / MR * step;                             \
                 T *cij = c + i * ldc + j;                                     \
-                if (i + MR < rows) /* the next tile's C, during this one */   \
-                    for (int r = 0; r < MR; r++)                              \
-                        for (int v = 0; v < NR; v += MM_ALIGN / (int)sizeof(T)) \
-                            __builtin_prefetch(cij + (MR + r) * ldc + v, 1);  \
+                /* the next tile's C, during this one */                      \
+                for (int64_t r = i + MR; r < i + 2 * MR && r < rows; r++)     \
+                    for (int64_t v = 0; v < nr; v += MM_ALIGN / (int64_t)sizeof(T)) \
+                        __builtin_prefetch(c + r * ldc + j + v, 1);           \
                 if (mr == MR && nr == NR) {                                   \
                     kern(kc, ai, bj, cij, ldc, load_c);                       \
                     continue;                                                 \
@@ -603,7 +610,7 @@ static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nc, int64_t nr)
                                 const mm_blocks *bl, T *restrict ap,          \
                                 T *restrict bp)                               \
     {                                                                         \
-        enum { NR = MM_PNR(SUF) };                                             \
+        enum { NR = MM_PNR(SUF) };                                            \
         const int64_t nkb = (g->k + bl->kc - 1) / bl->kc;                     \
         const int64_t kcb = (g->k + nkb - 1) / nkb;                           \
         const int ta = g->a_rs == 1 && g->a_cs != 1;                          \
@@ -662,7 +669,7 @@ static const agi_gemm_min mm_pack_min = {MM_PACK_ROWS, MM_PACK_DEPTH, MM_PACK_FM
         }                                                                     \
         const int64_t rows = w->i1 - w->i0, cols = w->j1 - w->j0;             \
         if (g->k > 0 && agi_gemm_packs(&mm_pack_min, rows, g->k, rows * cols * g->k)) { \
-            const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T, SUF),  \
+            const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T, SUF), \
                                               MM_PNC(T, SUF), MM_PNR(SUF));   \
             const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \
             const size_t nb = (size_t)mm_round_up(bl.kc * bl.nc, MM_ALIGN);   \
