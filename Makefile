@@ -22,11 +22,17 @@ LIBS     = -lm -lpthread
 
 LIB_SRCS = $(wildcard autograd/*.c ops/*.c nn/*.c optim/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-PUB_HDRS = ag.h $(filter-out %internal.h %_base.h,$(wildcard autograd/*.h ops/*.h nn/*.h optim/*.h))
+# Public headers: ag.h and every ag_*.h but the internal ones; the rest
+# (*_util.h, *_base.h, *_internal.h) are the library's own, never installed.
+PUB_HDRS = ag.h $(filter-out %_internal.h,$(wildcard autograd/ag_*.h ops/ag_*.h nn/ag_*.h optim/ag_*.h))
 ALL_HDRS = $(wildcard *.h autograd/*.h ops/*.h nn/*.h optim/*.h)
 TEST_SRCS = $(wildcard tests/*.c)
 TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)
-VERSION  = 0.1.0
+# The library's version; the shared library's SONAME carries its ABI
+# version (the major number): libag.so.0 -> libag.so.0.2.0.
+VERSION  = 0.2.0
+ABI      = 0
+SONAME   = libag.so.$(ABI)
 
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
@@ -34,12 +40,19 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
            --error-exitcode=1
 
-.PHONY: all lib test test-build test-asan test-tsan deps install clean readme-example \
-        examples data demo
+.PHONY: FORCE all lib test test-build test-asan test-tsan deps install uninstall test-install \
+        clean readme-example examples data demo
 all: lib
 lib: $(BUILD)/libag.a $(BUILD)/libag.so
 
-$(BUILD)/%.o: %.c $(ALL_HDRS)
+# Objects depend on the compiler and flags that built them: BUILD/cflags
+# changes when they do (make PORTABLE=1 after make rebuilds everything).
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(ALL_HDRS) $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -47,8 +60,11 @@ $(BUILD)/libag.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libag.so: $(LIB_OBJS)
-	$(CC) -shared -o $@ $^ $(LIBS)
+# The shared library exports the public API alone (ag_*: exports.map);
+# the internal agi_* functions stay inside it.
+$(BUILD)/libag.so: $(LIB_OBJS) exports.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=exports.map \
+	    -o $@ $(LIB_OBJS) $(LIBS)
 
 # ------------------------------------------------------------------ tests
 # Every tests/test_NAME.c defines Suite *suite_NAME(void); the runner
@@ -58,7 +74,7 @@ $(BUILD)/suites.h: $(TEST_SRCS)
 	@for f in $(sort $(notdir $(filter tests/test_%.c,$(TEST_SRCS)))); do \
 	    n=$${f%.c}; echo "AG_SUITE($${n#test_})"; done > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tests/%.o: tests/%.c $(ALL_HDRS) $(wildcard tests/*.h) $(BUILD)/suites.h
+$(BUILD)/tests/%.o: tests/%.c $(ALL_HDRS) $(wildcard tests/*.h) $(BUILD)/suites.h $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I$(BUILD) -Itests $(CHECK_CFLAGS) -c $< -o $@
 
@@ -85,6 +101,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	CK_DEFAULT_TIMEOUT=120 $(BUILD)/test_runner
 	@$(MAKE) --no-print-directory readme-example
+	@$(MAKE) --no-print-directory test-install
 	@echo "== the examples, each with --quick (their error paths also under Valgrind)"
 	@$(MAKE) --no-print-directory data examples
 	@$(MAKE) --no-print-directory BUILD=build/valgrind PORTABLE=1 OPT="-O1 -g" test-build examples
@@ -110,8 +127,8 @@ test-tsan: deps
 
 # --------------------------------------------------------------- examples
 # Each examples/NAME.c is one program, build/examples/NAME; the helpers
-# (plots) are linked into each.
-EX_HELPERS = examples/svg.c
+# (SVG plots, PNG pictures) are linked into each.
+EX_HELPERS = examples/svg.c examples/png.c examples/data_dir.c
 EX_SRCS  = $(filter-out $(EX_HELPERS),$(wildcard examples/*.c))
 EX_BINS  = $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 EX_HOBJS = $(EX_HELPERS:%.c=$(BUILD)/%.o)
@@ -135,12 +152,35 @@ demo: data $(BUILD)/examples/train_fmnist
 	$(BUILD)/examples/train_fmnist --out build/demo $(DEMO_FLAGS)
 
 # ---------------------------------------------------------------- install
+# make install PREFIX=/usr/local [DESTDIR=/tmp/stage]: headers in
+# include/ag/ (so `#include <ag/ag.h>`), libag.a, libag.so.VERSION with
+# its SONAME link libag.so.ABI and the link-time name libag.so, and ag.pc
+# for pkg-config. `make uninstall` with the same PREFIX/DESTDIR removes
+# exactly those files.
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
 install: lib
-	mkdir -p $(DESTDIR)$(PREFIX)/include/ag $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	cp $(PUB_HDRS) $(DESTDIR)$(PREFIX)/include/ag/
-	cp $(BUILD)/libag.a $(BUILD)/libag.so $(DESTDIR)$(PREFIX)/lib/
-	printf 'prefix=%s\nincludedir=$${prefix}/include/ag\nlibdir=$${prefix}/lib\n\nName: ag\nDescription: tape-based automatic differentiation in C11\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lag\nLibs.private: -lm -lpthread\n' \
-	    '$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ag.pc
+	mkdir -p $(DESTDIR)$(INCDIR)/ag $(DESTDIR)$(LIBDIR)/pkgconfig
+	cp $(PUB_HDRS) $(DESTDIR)$(INCDIR)/ag/
+	cp $(BUILD)/libag.a $(DESTDIR)$(LIBDIR)/
+	cp $(BUILD)/libag.so $(DESTDIR)$(LIBDIR)/libag.so.$(VERSION)
+	ln -sf libag.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libag.so
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: ag\nDescription: tape-based automatic differentiation in C11\nVersion: %s\nCflags: -I$${includedir} -I$${includedir}/ag\nLibs: -L$${libdir} -lag\nLibs.private: -lm -lpthread\n' \
+	    '$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(LIBDIR)/pkgconfig/ag.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCDIR)/ag/,$(notdir $(PUB_HDRS)))
+	-rmdir $(DESTDIR)$(INCDIR)/ag 2>/dev/null
+	rm -f $(DESTDIR)$(LIBDIR)/libag.a $(DESTDIR)$(LIBDIR)/libag.so \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libag.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/ag.pc
+
+# Installs into a temporary prefix, then builds and runs a program with
+# #include <ag/ag.h> through pkg-config, shared and static; checks the
+# SONAME and that no internal symbol is exported (part of make test).
+test-install: lib
+	sh tests/install_test.sh
 
 clean:
 	rm -rf build

@@ -30,7 +30,10 @@
 ** tape. Errors are sticky: every op on a tape in error, or given a NULL
 ** tensor, returns NULL and the first message is kept, so a whole forward
 ** pass can be checked once at its end. ag_tape_reset clears the error.
-** The library never prints, aborts or exits.
+** An op called with a NULL tape (every op but creation needs one), and any
+** call with no tape to hold its message, returns NULL or a status and
+** leaves the message in ag_last_error(). The library never prints, aborts
+** or exits.
 */
 #ifndef AG_CORE_H
 #define AG_CORE_H
@@ -53,7 +56,8 @@ typedef enum ag_status {
     AG_ERR_SHAPE,     /* shapes that do not fit the op */
     AG_ERR_DTYPE,     /* mixed or unsupported dtypes */
     AG_ERR_AXIS,      /* an axis out of range */
-    AG_ERR_STATE,     /* a tensor from before a reset or another tape */
+    AG_ERR_STATE,     /* a tensor from before a reset or another tape; an
+                         object whose state cannot be worked from */
     AG_ERR_NOMEM,     /* an allocation failed or its size overflowed */
     AG_ERR_ANOMALY,   /* anomaly mode found a NaN or an Inf */
     AG_ERR_IO,        /* a file could not be read or written */
@@ -103,11 +107,39 @@ void ag_rng_free(ag_rng *r);                       /* NULL is a no-op */
 uint64_t ag_rng_u64(ag_rng *r);                    /* 64 random bits */
 double ag_rng_uniform(ag_rng *r);                  /* in [0, 1) */
 double ag_rng_normal(ag_rng *r);                   /* N(0, 1) */
-/* The whole state (four words), to save and restore a generator exactly. */
+/*
+** The whole state (four words), to save and restore a generator exactly.
+** Setting an all-zero state (the one state xoshiro256** never leaves: it
+** would return 0 forever, and normal draws would never return) is an
+** AG_ERR_ARG, as are NULL arguments; the error is in ag_last_error() and
+** the generator is unchanged. A state read from a generator is never all
+** zero.
+*/
 void ag_rng_get_state(const ag_rng *r, uint64_t state[4]);
-void ag_rng_set_state(ag_rng *r, const uint64_t state[4]);
+ag_status ag_rng_set_state(ag_rng *r, const uint64_t state[4]);
 
 /* ------------------------------------------------------------ tensors --- */
+
+/* The most elements a tensor may hold, 2^59 - 1: its size in bytes (8 at
+   most per element) then fits in int64 with room to round it up. */
+#define AG_NUMEL_MAX (INT64_MAX / 16)
+
+/*
+** The element count of a shape, checked: the product of its ndim dims (1
+** for ndim 0), or -1 when ndim is not in [0, AG_MAX_DIMS], shape is NULL
+** with ndim > 0, a dim is negative, or the product of the non-zero dims is
+** more than AG_NUMEL_MAX. This is the rule every tensor's shape obeys
+** (creation, every op's result, every loader): a zero dim does not excuse
+** huge other dims, so a shape is accepted or refused whatever the order of
+** its dims, and any product of some dims of an accepted shape fits too.
+** PyTorch differs here: it accepts [0, 2^40, 2^40] but refuses
+** [2^40, 2^40, 0]; both are refused here.
+*/
+int64_t ag_shape_numel(int ndim, const int64_t *shape);
+
+/* a * b for counts and sizes in bytes: -1 when a or b is negative or the
+   product is more than INT64_MAX. */
+int64_t ag_size_mul(int64_t a, int64_t b);
 
 /*
 ** Creation. With t == NULL the tensor is persistent and owned by the caller;
@@ -129,9 +161,13 @@ ag_tensor *ag_scalar(ag_tape *t, ag_dtype dt, double value);   /* ndim 0 */
 /* 1-D: start, start+step, ... while < stop (> stop for step < 0). */
 ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
                      double step);
-ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n);          /* n x n */
+ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n);          /* n x n, n >= 0 */
+/* Uniform in [lo, hi): lo and hi finite, lo <= hi (lo == hi gives lo);
+   AG_ERR_ARG otherwise, as nn/'s init functions. */
 ag_tensor *ag_rand_uniform(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                            const int64_t *shape, double lo, double hi);
+/* Normal: mean and std finite, std >= 0 (0 gives mean); AG_ERR_ARG
+   otherwise. */
 ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                           const int64_t *shape, double mean, double std);
 /* A persistent deep copy of x's data (no grad, no history). */
@@ -156,11 +192,13 @@ int64_t ag_tensor_numel(const ag_tensor *x);
 /* The data: float* for AG_F32, double* for AG_F64; writable. NULL for a
    tape tensor from before its tape's reset (its memory is gone). */
 void *ag_tensor_data(ag_tensor *x);
-/* Element i (row-major flat index) as a double; 0 if out of range or
-   x is a stale tape tensor. */
+/* Element i (row-major flat index) as a double. 0 when x is NULL, i is
+   out of range or x is a stale tape tensor, with the reason in
+   ag_last_error() (which a 0 read from the data leaves alone: clear it
+   first to tell the two apart). */
 double ag_tensor_get(const ag_tensor *x, int64_t i);
-/* Sets element i; AG_ERR_ARG when i is out of range, AG_ERR_STATE for a
-   stale tape tensor (with ag_last_error()). */
+/* Sets element i; AG_ERR_ARG when x is NULL or i is out of range,
+   AG_ERR_STATE for a stale tape tensor, each with ag_last_error(). */
 ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v);
 /* The tape that owns x, or NULL for a persistent tensor. */
 ag_tape *ag_tensor_tape(const ag_tensor *x);
@@ -184,6 +222,8 @@ ag_tape *ag_tensor_tape(const ag_tensor *x);
 ag_tensor *ag_tensor_grad(const ag_tensor *x);
 void ag_zero_grad(ag_tensor *x);
 void ag_clear_grad(ag_tensor *x);
+/* AG_ERR_ARG for a NULL x, AG_ERR_STATE for a stale tape tensor or one
+   made by an op (not a leaf), each with ag_last_error(). */
 ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad);
 int ag_requires_grad(const ag_tensor *x);
 
@@ -203,7 +243,8 @@ const char *ag_tape_errmsg(const ag_tape *t);   /* "" when no error */
 /* Checks that x may be used on t (not NULL, persistent or of t's current
    generation), as every op does; otherwise records the error, naming fn
    and arg, and returns it. For layers that read a tensor's values before
-   any op sees it. Returns t's status if t is already in error. */
+   any op sees it. Returns t's status if t is already in error; AG_ERR_ARG
+   with ag_last_error() "fn: tape is NULL" when t is NULL. */
 ag_status ag_tape_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
 /* Records an error on t (printf-style) unless t already holds one, and
    returns s: for layers and user code that check their own inputs. */
@@ -226,7 +267,10 @@ int ag_is_grad_enabled(const ag_tape *t);
 /*
 ** Anomaly mode: every op result and every gradient is checked for NaN and
 ** Inf; the first one found is an AG_ERR_ANOMALY naming the op and its place
-** on the tape. Slow; for debugging. Returns the previous setting.
+** on the tape. Found while a backward rule runs, it names the op whose rule
+** it is and its node first, then the op inside the rule ("ag_sqrt: backward
+** of node #1: Inf at element 1 of the [2] result of ag_div in its rule").
+** Slow; for debugging. Returns the previous setting.
 */
 int ag_set_anomaly(ag_tape *t, int on);
 
@@ -239,7 +283,8 @@ ag_tensor *ag_detach(ag_tape *t, ag_tensor *x);
 ** Accumulates d loss / d leaf into the grad of every leaf that requires
 ** grad (so two calls without zeroing add, as in PyTorch). loss must have
 ** one element. The graph is kept until ag_tape_reset, so backward may run
-** again. Returns the status, also recorded on the tape.
+** again. Returns the status, also recorded on the tape (AG_ERR_ARG with
+** ag_last_error() when t is NULL).
 */
 ag_status ag_backward(ag_tape *t, ag_tensor *loss);
 
@@ -254,7 +299,9 @@ ag_status ag_backward(ag_tape *t, ag_tensor *loss);
 ** is a constant that adds nothing (so the second derivative of a piecewise
 ** linear function comes out as zeros, as in PyTorch). With create_graph the backward pass is
 ** recorded on the tape, so grads can be differentiated again. Leaves'
-** own grad buffers are not touched.
+** own grad buffers are not touched. A grad_output must have its output's
+** shape (AG_ERR_SHAPE) and dtype (AG_ERR_DTYPE). Returns the status, also
+** recorded on the tape (AG_ERR_ARG with ag_last_error() when t is NULL).
 */
 ag_status ag_grad(ag_tape *t, int n_outputs, ag_tensor *const *outputs,
                   ag_tensor *const *grad_outputs, int n_inputs,
@@ -275,6 +322,8 @@ ag_status ag_tape_write_dot(ag_tape *t, const char *path);
 */
 typedef ag_tensor *(*ag_fn)(ag_tape *t, ag_tensor *const *inputs, void *ctx);
 
+/* eps must be finite and > 0, atol and rtol finite and >= 0 (AG_ERR_ARG
+   otherwise); with atol = rtol = 0 only exact matches pass. */
 typedef struct ag_gradcheck_opts {
     double eps;    /* central-difference step; default 1e-6 */
     double atol;   /* pass when |analytic-numeric| <= atol + rtol*|numeric| */
@@ -289,7 +338,7 @@ typedef struct ag_gradcheck_report {
     double analytic;      /* d output / d input from backward */
     double numeric;       /* the same from central differences */
     double error;         /* |analytic - numeric| */
-    int kink;             /* 1 when the one-sided differences there disagree */
+    int kink;             /* 1 when it failed where the one-sided differences disagree */
     int64_t checked;      /* Jacobian entries compared */
     char message[512];    /* a one-line summary, or the error */
 } ag_gradcheck_report;
@@ -298,9 +347,10 @@ typedef struct ag_gradcheck_report {
 ** Compares the Jacobian of fn at inputs from backward with central
 ** differences, element by element. inputs must be persistent AG_F64
 ** tensors; their data is perturbed and restored. Returns AG_OK when every
-** entry is within tolerance, AG_ERR_GRADCHECK when one is not, or the
-** error fn raised; report (may be NULL) names the worst entry.
-** opts may be NULL for the defaults.
+** entry is within tolerance, AG_ERR_GRADCHECK when one is not, AG_ERR_ARG
+** for bad inputs or options, or the error fn raised; report (may be NULL)
+** names the worst entry, and on failure its message is also
+** ag_last_error(). opts may be NULL for the defaults.
 **
 ** Kinks: at a point where fn is not differentiable (relu or abs at 0, max
 ** with ties, clamp at its bounds) the two sides disagree and the check

@@ -88,6 +88,8 @@ struct ag_tape {
     ag_tensor **grad_into;          /* while a rule runs: see agi_grad_into */
     uint8_t *mark;
     size_t cap_scratch;
+    const char *fn;                 /* the op allocating now, for out-of-memory messages */
+    int32_t rule_node;              /* the node whose backward rule runs, or -1 */
     ag_status status;
     uint8_t grad_enabled;
     uint8_t anomaly;
@@ -119,19 +121,81 @@ static inline void *agi_alloc(ag_tape *t, size_t bytes)
     }
     return agi_alloc_slow(t, bytes);
 }
+/* The op whose memory the tape is finding, for messages ("ag_tape" when
+   none has said). */
+static inline const char *agi_fn(const ag_tape *t) { return t->fn ? t->fn : "ag_tape"; }
 /* A new tape tensor, data uninitialised; NULL (error set) on failure. */
 ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape);
 ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x);
 /* A tape tensor of the given shape (same element count as x, checked by
-   the caller) sharing x's data: the zero-copy reshapes. NULL (error set)
-   when out of memory. */
-ag_tensor *agi_view(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape);
+   the caller) sharing x's data: the zero-copy reshapes. NULL (error set,
+   naming fn) when out of memory. */
+ag_tensor *agi_view(ag_tape *t, const char *fn, ag_tensor *x, int ndim, const int64_t *shape);
+/* Records why shape (which agi_numel refused) is refused, naming fn, on t
+   or (t NULL) in ag_last_error(); returns NULL. */
+void *agi_bad_shape(ag_tape *t, const char *fn, int ndim, const int64_t *shape);
 static inline size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
 /* "f32" or "f64", for messages. */
 static inline const char *agi_dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
-/* numel of a shape, or -1 if a dim is negative or the product overflows. */
-int64_t agi_numel(int ndim, const int64_t *shape);
+
+/* --------------------------------------------------- checked arithmetic --- */
+/*
+** Element counts and byte sizes come from these helpers and nowhere else:
+** no op or loader multiplies dims by hand. A tensor's shape is accepted by
+** agi_numel (ag_shape_numel's rule: the product of its non-zero dims is at
+** most AG_NUMEL_MAX), so any product of some of its dims fits, and
+** agi_dims_prod and agi_bytes of a tensor's own dims need no check. Counts
+** not yet known to fit (a target shape, a file's dims, a sum of dims) go
+** through agi_numel or agi_mul, which check.
+*/
+
+/* a * b, or -1 when a or b is negative or the product is more than
+   INT64_MAX (ag_size_mul). */
+static inline int64_t agi_mul(int64_t a, int64_t b)
+{
+    if (a < 0 || b < 0) return -1;
+#if defined(__GNUC__)
+    int64_t p;
+    return __builtin_mul_overflow(a, b, &p) ? -1 : p;
+#else
+    return b && a > INT64_MAX / b ? -1 : a * b;
+#endif
+}
+
+/* The element count of ndim dims (0 <= ndim <= AG_MAX_DIMS, shape given
+   when ndim > 0), or -1 when a dim is negative or the product of the
+   non-zero dims is more than AG_NUMEL_MAX (ag_shape_numel). */
+static inline int64_t agi_numel(int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    int zero = 0;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 0) {
+            zero = 1;
+            continue;
+        }
+        n = agi_mul(n, shape[i]);
+        if (n < 0 || n > AG_NUMEL_MAX) return -1;
+    }
+    return zero ? 0 : n;
+}
+
+/* The product of dims [from, to) of an accepted shape (a tensor's): 1 when
+   empty; it fits by the rule above. */
+static inline int64_t agi_dims_prod(const int64_t *shape, int from, int to)
+{
+    int64_t p = 1;
+    for (int d = from; d < to; d++) p *= shape[d];
+    return p;
+}
+
+/* The bytes of count elements of dtype dt, count a tensor's element count
+   or a part of one (at most AG_NUMEL_MAX: it fits). */
+static inline size_t agi_bytes(int64_t count, int dt)
+{
+    return (size_t)count * agi_dtype_size(dt);
+}
 
 /* ------------------------------------------------------------- errors --- */
 
@@ -148,9 +212,13 @@ char *agi_dims_str(int ndim, const int64_t *shape, char *buf);
 /*
 ** Checks that an op may run on t with input x: t not in error, x not NULL,
 ** x persistent or of this tape and generation. Returns 1 if fine; else
-** records the error (naming fn and argument name) and returns 0.
+** records the error (naming fn and argument name) and returns 0. With no
+** tape the message ("fn: tape is NULL") goes to ag_last_error(): the one
+** argument check of every op, so every refusal leaves a message.
 */
 int agi_check_fail(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x);
+/* Records "fn: tape is NULL" in ag_last_error(); returns AG_ERR_ARG. */
+ag_status agi_no_tape(const char *fn);
 static inline int agi_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
 {
     if (t && t->status == AG_OK && x && (!x->tape || (x->tape == t && x->gen == t->gen)))

@@ -57,9 +57,9 @@ static void add_into(ag_tensor *y, const ag_tensor *a, const ag_tensor *b)
 static void copy_range(void *job, int64_t lo, int64_t hi)
 {
     const add_job *j = job;
-    const size_t es = agi_dtype_size(j->y->dtype);
-    memcpy((char *)j->y->data + (size_t)lo * es, (const char *)j->b->data + (size_t)lo * es,
-           (size_t)(hi - lo) * es);
+    const int dt = j->y->dtype;
+    memcpy((char *)j->y->data + agi_bytes(lo, dt), (const char *)j->b->data + agi_bytes(lo, dt),
+           agi_bytes(hi - lo, dt));
 }
 
 ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
@@ -237,6 +237,7 @@ BW_HOT int run_node(ag_tape *t, const walk *w, int32_t i)
     ag_tensor *gx_small[16], **gx = gx_small, *into_small[16], **into = NULL;
     int any = 0, none = 0;
     if (n->n_in > 16) {                    /* a concat of many: scratch on the tape */
+        t->fn = w->fn;
         need = agi_alloc(t, (size_t)n->n_in);
         gx = agi_alloc(t, (size_t)n->n_in * sizeof *gx);
         if (!need || !gx) return 0;
@@ -310,9 +311,13 @@ static int32_t seed(ag_tape *t, const walk *w, int n_out, ag_tensor *const *outs
         }
         if (g) {
             if (!agi_check(t, w->fn, "a grad_output", g)) return -2;
-            if (!agi_same_shape(g, y) || g->dtype != y->dtype)
+            if (!agi_same_shape(g, y))
                 return agi_fail(t, AG_ERR_SHAPE, "%s: grad_output %d is %s, output is %s",
                                 w->fn, k, agi_shape_str(g, b1), agi_shape_str(y, b2)), -2;
+            if (g->dtype != y->dtype)
+                return agi_fail(t, AG_ERR_DTYPE, "%s: grad_output %d is %s, output %d is %s "
+                                "(use ag_cast)", w->fn, k, agi_dtype_name(g->dtype), k,
+                                agi_dtype_name(y->dtype)), -2;
         } else if (y->numel != 1) {
             return agi_fail(t, AG_ERR_SHAPE, "%s: output %d is %s: a grad_output is needed "
                             "for outputs of more than one element", w->fn, k,
@@ -331,6 +336,7 @@ static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
                      ag_tensor *const *gouts, int create_graph)
 {
     int32_t n_nodes = t->n_nodes;
+    t->fn = w->fn;                        /* for out-of-memory messages */
     if (!scratch(t, (size_t)n_nodes + 1)) {
         agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for %d nodes", w->fn, n_nodes);
         return t->status;
@@ -344,8 +350,10 @@ static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
         if (!t->gacc[i]) continue;
         for (int k = 0; w->grads && k < w->n_in; k++)      /* intermediate inputs */
             if (w->inputs[k]->node == i && !w->grads[k]) w->grads[k] = t->gacc[i];
+        t->rule_node = i;                   /* for anomaly messages */
         run_node(t, w, i);
     }
+    t->rule_node = -1;
     t->grad_enabled = (uint8_t)old_mode;
     t->in_backward = 0;
     return t->status;
@@ -353,7 +361,7 @@ static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
 
 ag_status ag_backward(ag_tape *t, ag_tensor *loss)
 {
-    if (!t) return AG_ERR_ARG;
+    if (!t) return agi_no_tape("ag_backward");
     if (t->status != AG_OK) return t->status;
     walk w = {"ag_backward", 0, NULL, NULL, NULL, 0};
     if (!agi_check(t, "ag_backward", "loss", loss)) return t->status;
@@ -397,7 +405,7 @@ ag_status ag_grad(ag_tape *t, int n_outputs, ag_tensor *const *outputs,
                   ag_tensor *const *grad_outputs, int n_inputs,
                   ag_tensor *const *inputs, ag_tensor **grads, int create_graph)
 {
-    if (!t) return AG_ERR_ARG;
+    if (!t) return agi_no_tape("ag_grad");
     if (t->status != AG_OK) return t->status;
     if (n_outputs < 1 || !outputs) {
         agi_fail(t, AG_ERR_ARG, "ag_grad: no outputs");

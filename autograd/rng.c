@@ -86,7 +86,14 @@ void ag_rng_get_state(const ag_rng *r, uint64_t state[4])
     for (int i = 0; i < 4; i++) state[i] = r->s[i];
 }
 
-void ag_rng_set_state(ag_rng *r, const uint64_t state[4])
+ag_status ag_rng_set_state(ag_rng *r, const uint64_t state[4])
 {
+    const char *fn = "ag_rng_set_state";
+    if (!r || !state)
+        return ag_set_last_error(AG_ERR_ARG, "%s: %s is NULL", fn, r ? "state" : "generator");
+    if (!(state[0] | state[1] | state[2] | state[3]))
+        return ag_set_last_error(AG_ERR_ARG, "%s: the state is all zero (xoshiro256** would "
+                                 "return 0 forever)", fn);
     for (int i = 0; i < 4; i++) r->s[i] = state[i];
+    return AG_OK;
 }

@@ -13,12 +13,18 @@
 ** using a tensor from before a reset is an AG_ERR_STATE error, not a
 ** use-after-free.
 */
+#if defined(__linux__)
+#define _DEFAULT_SOURCE         /* madvise (MADV_HUGEPAGE) */
+#endif
 #include "ag_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define AGI_BLOCK_MIN ((size_t)1 << 20)
 #define AGI_HCHUNK 256
@@ -33,6 +39,29 @@ const char *ag_status_name(ag_status s)
     return "AG_ERR_UNKNOWN";
 }
 
+#define AGI_HUGE ((size_t)2 << 20)   /* a huge page: blocks from twice that use them */
+
+/*
+** A data block of at least cap bytes (*cap is rounded up): AGI_ALIGN-
+** aligned, and from 4 MB on aligned to huge pages and marked for them
+** (where the kernel offers them only on request, as Linux's default
+** "madvise" mode): a CNN's tape of a few hundred MB then takes some
+** hundred page faults instead of some hundred thousand, and fewer TLB
+** misses. NULL when out of memory.
+*/
+static char *block_alloc(size_t *cap)
+{
+    if (*cap < 2 * AGI_HUGE) return aligned_alloc(AGI_ALIGN, *cap);
+    size_t c = (*cap + AGI_HUGE - 1) & ~(AGI_HUGE - 1);
+    if (c < *cap) return NULL;
+    char *p = aligned_alloc(AGI_HUGE, c);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p) madvise(p, c, MADV_HUGEPAGE);     /* advice only: failure changes nothing */
+#endif
+    if (p) *cap = c;
+    return p;
+}
+
 /* ----------------------------------------------------------- the tape --- */
 
 ag_tape *ag_tape_new(void)
@@ -40,6 +69,7 @@ ag_tape *ag_tape_new(void)
     ag_tape *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->grad_enabled = 1;
+    t->rule_node = -1;
     return t;
 }
 
@@ -88,7 +118,7 @@ void ag_tape_reset(ag_tape *t)
     size_t total = 0;
     for (int i = 0; i < t->nblocks; i++) total += t->blocks[i].cap;
     if (t->nblocks > 1) {           /* coalesce: one block from now on */
-        char *base = aligned_alloc(AGI_ALIGN, total);   /* total: a multiple of 64 */
+        char *base = block_alloc(&total);               /* total: a multiple of 64 */
         if (base) {
             for (int i = 0; i < t->nblocks; i++) free(t->blocks[i].base);
             t->blocks[0].base = base;
@@ -158,7 +188,8 @@ int ag_set_anomaly(ag_tape *t, int on)
 void *agi_alloc_slow(ag_tape *t, size_t bytes)
 {
     size_t need = (bytes + AGI_ALIGN - 1) & ~(size_t)(AGI_ALIGN - 1);
-    if (need < bytes) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes", bytes);
+    if (need < bytes)
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory: %zu bytes", agi_fn(t), bytes);
     for (; t->cur < t->nblocks; t->cur++) {
         agi_block *b = &t->blocks[t->cur];
         if (b->cap - b->used >= need) {
@@ -170,15 +201,19 @@ void *agi_alloc_slow(ag_tape *t, size_t bytes)
     if (t->nblocks == t->cap_blocks) {
         int cap = t->cap_blocks ? t->cap_blocks * 2 : 8;
         agi_block *nb = realloc(t->blocks, (size_t)cap * sizeof *nb);
-        if (!nb) return agi_fail(t, AG_ERR_NOMEM, "out of memory: tape block list");
+        if (!nb)
+            return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for the tape's block list",
+                            agi_fn(t));
         t->blocks = nb;
         t->cap_blocks = cap;
     }
     size_t last = t->nblocks ? t->blocks[t->nblocks - 1].cap : 0;
     size_t cap = last * 2 > AGI_BLOCK_MIN ? last * 2 : AGI_BLOCK_MIN;
     if (cap < need) cap = need;
-    char *base = aligned_alloc(AGI_ALIGN, cap);
-    if (!base) return agi_fail(t, AG_ERR_NOMEM, "out of memory: %zu bytes for the tape", cap);
+    char *base = block_alloc(&cap);
+    if (!base)
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory: %zu bytes for the tape", agi_fn(t),
+                        cap);
     agi_block *b = &t->blocks[t->nblocks++];
     b->base = base;
     b->cap = cap;
@@ -192,7 +227,7 @@ static inline ag_tensor *new_header(ag_tape *t)
     agi_hpool *p = &t->pools[t->gen & 1];
     size_t chunk = p->used / AGI_HCHUNK;
     if (chunk >= (size_t)p->nchunks && !hpool_reserve(p, (int)chunk + 1))
-        return agi_fail(t, AG_ERR_NOMEM, "out of memory: tensor headers");
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for tensor headers", agi_fn(t));
     ag_tensor *x = &p->chunks[chunk][p->used % AGI_HCHUNK];
     p->used++;
     x->grad = NULL;             /* the caller sets data, shape and the rest */
@@ -201,30 +236,36 @@ static inline ag_tensor *new_header(ag_tape *t)
     return x;
 }
 
-int64_t agi_numel(int ndim, const int64_t *shape)
+int64_t ag_shape_numel(int ndim, const int64_t *shape)
 {
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return -1;
-        if (shape[i] && n > INT64_MAX / 16 / shape[i]) return -1;
-        n *= shape[i];
-    }
-    return n;
+    if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape)) return -1;
+    return agi_numel(ndim, shape);
+}
+
+int64_t ag_size_mul(int64_t a, int64_t b) { return agi_mul(a, b); }
+
+void *agi_bad_shape(ag_tape *t, const char *fn, int ndim, const int64_t *shape)
+{
+    char buf[96];
+    agi_dims_str(ndim, shape, buf);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0)
+            return agi_fail(t, AG_ERR_SHAPE, "%s: shape %s: dimension %d is negative", fn, buf, i);
+    return agi_fail(t, AG_ERR_SHAPE, "%s: shape %s is too large: more than %lld elements "
+                    "(AG_NUMEL_MAX), its zero dims aside", fn, buf, (long long)AG_NUMEL_MAX);
 }
 
 ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape)
 {
-    char buf[96];
     if (ndim < 0 || ndim > AG_MAX_DIMS)
         return agi_fail(t, AG_ERR_SHAPE, "%s: %d dimensions (at most %d)", fn, ndim, AG_MAX_DIMS);
     if (dt != AG_F32 && dt != AG_F64)
         return agi_fail(t, AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);
     int64_t n = agi_numel(ndim, shape);
-    if (n < 0)
-        return agi_fail(t, AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
-                        agi_dims_str(ndim, shape, buf));
-    void *data = agi_alloc(t, (size_t)n * agi_dtype_size(dt));
+    if (n < 0) return agi_bad_shape(t, fn, ndim, shape);
+    t->fn = fn;                         /* for an out-of-memory message */
+    void *data = agi_alloc(t, agi_bytes(n, dt));
     ag_tensor *x = data ? new_header(t) : NULL;
     if (!x) return NULL;
     x->data = data;
@@ -243,8 +284,9 @@ ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x)
     return agi_new(t, fn, (ag_dtype)x->dtype, x->ndim, x->shape);
 }
 
-ag_tensor *agi_view(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape)
+ag_tensor *agi_view(ag_tape *t, const char *fn, ag_tensor *x, int ndim, const int64_t *shape)
 {
+    t->fn = fn;                         /* for an out-of-memory message */
     ag_tensor *y = new_header(t);
     if (!y) return NULL;
     y->data = x->data;
@@ -292,9 +334,10 @@ void *agi_fail(ag_tape *t, ag_status s, const char *fmt, ...)
 
 ag_status ag_tape_check(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
 {
-    if (!t) return AG_ERR_ARG;
+    fn = fn ? fn : "ag_tape_check";
+    if (!t) return agi_no_tape(fn);
     if (t->status != AG_OK) return t->status;
-    return agi_check(t, fn ? fn : "ag_tape_check", arg ? arg : "x", x) ? AG_OK : t->status;
+    return agi_check(t, fn, arg ? arg : "x", x) ? AG_OK : t->status;
 }
 
 ag_status ag_tape_set_error(ag_tape *t, ag_status s, const char *fmt, ...)
@@ -325,9 +368,15 @@ char *agi_shape_str(const ag_tensor *x, char *buf)
     return agi_dims_str(x->ndim, x->shape, buf);
 }
 
+ag_status agi_no_tape(const char *fn)
+{
+    return ag_set_last_error(AG_ERR_ARG, "%s: tape is NULL", fn);
+}
+
 int agi_check_fail(ag_tape *t, const char *fn, const char *arg, const ag_tensor *x)
 {
-    if (!t || t->status != AG_OK) return 0;
+    if (!t) return agi_no_tape(fn), 0;
+    if (t->status != AG_OK) return 0;
     if (!x) return agi_fail(t, AG_ERR_ARG, "%s: %s is NULL", fn, arg), 0;
     if (x->tape && x->tape != t)
         return agi_fail(t, AG_ERR_STATE, "%s: %s belongs to another tape", fn, arg), 0;
@@ -420,19 +469,24 @@ static int64_t first_nonfinite(const ag_tensor *x)
     return -1;
 }
 
-/* agi_done's anomaly check (anomaly mode on, t not in error). */
+/* agi_done's anomaly check (anomaly mode on, t not in error). Inside a
+   backward rule the message names the op whose rule ran and its node
+   first, then the op of the rule that made the NaN or Inf. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out)
 {
     int64_t i = first_nonfinite(out);
-    if (i >= 0) {
-        char buf[96];
-        return agi_fail(t, AG_ERR_ANOMALY,
-                        "%s: %s at element %lld of its %s result (op %llu on the "
-                        "tape%s)", op->name, isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf",
-                        (long long)i, agi_shape_str(out, buf), (unsigned long long)t->n_ops,
-                        t->in_backward ? ", during backward" : "");
-    }
-    return out;
+    if (i < 0) return out;
+    char buf[96];
+    const char *what = isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf";
+    agi_shape_str(out, buf);
+    if (t->in_backward && t->rule_node >= 0)
+        return agi_fail(t, AG_ERR_ANOMALY, "%s: backward of node #%d: %s at element %lld of "
+                        "the %s result of %s in its rule (op %llu on the tape)",
+                        AGI_NODE(t, t->rule_node)->op->name, (int)t->rule_node, what,
+                        (long long)i, buf, op->name, (unsigned long long)t->n_ops);
+    return agi_fail(t, AG_ERR_ANOMALY, "%s: %s at element %lld of its %s result (op %llu on "
+                    "the tape%s)", op->name, what, (long long)i, buf,
+                    (unsigned long long)t->n_ops, t->in_backward ? ", during backward" : "");
 }
 
 /* --------------------------------------------------------------- detach --- */
@@ -442,6 +496,7 @@ static const agi_op op_detach = {"ag_detach", NULL};
 ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
 {
     if (!agi_check(t, "ag_detach", "x", x)) return NULL;
+    t->fn = op_detach.name;
     ag_tensor *y = new_header(t);
     if (!y) return NULL;
     *y = *x;
@@ -459,7 +514,7 @@ ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
 
 ag_status ag_tape_write_dot(ag_tape *t, const char *path)
 {
-    if (!t) return AG_ERR_ARG;
+    if (!t) return agi_no_tape("ag_tape_write_dot");
     if (!path) return agi_fail(t, AG_ERR_ARG, "ag_tape_write_dot: path is NULL"), AG_ERR_ARG;
     FILE *f = fopen(path, "w");
     if (!f) {

@@ -4,6 +4,7 @@
 */
 #include "ag_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +20,8 @@ static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
     if (dt != AG_F32 && dt != AG_F64)
         return ag_set_last_error(AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt), NULL;
     int64_t n = agi_numel(ndim, shape);
-    if (n < 0)
-        return ag_set_last_error(AG_ERR_SHAPE, "%s: bad or too large shape %s", fn,
-                                  agi_dims_str(ndim, shape, buf)), NULL;
-    size_t bytes = (size_t)n * agi_dtype_size(dt);
-    bytes = (bytes + 63) & ~(size_t)63;
+    if (n < 0) return agi_bad_shape(NULL, fn, ndim, shape);
+    size_t bytes = (agi_bytes(n, dt) + 63) & ~(size_t)63;
     ag_tensor *x = calloc(1, sizeof *x);
     void *data = aligned_alloc(64, bytes ? bytes : 64);
     if (!x || !data) {
@@ -67,7 +65,7 @@ ag_tensor *ag_full(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape,
 ag_tensor *ag_zeros(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape)
 {
     ag_tensor *x = make(t, "ag_zeros", dt, ndim, shape);
-    if (x) memset(x->data, 0, (size_t)x->numel * agi_dtype_size(dt));
+    if (x) memset(x->data, 0, agi_bytes(x->numel, dt));
     return x;
 }
 
@@ -90,7 +88,7 @@ ag_tensor *ag_from_data(ag_tape *t, ag_dtype dt, int ndim,
 {
     if (!data) return agi_fail(t, AG_ERR_ARG, "ag_from_data: data is NULL");
     ag_tensor *x = make(t, "ag_from_data", dt, ndim, shape);
-    if (x) memcpy(x->data, data, (size_t)x->numel * agi_dtype_size(dt));
+    if (x) memcpy(x->data, data, agi_bytes(x->numel, dt));
     return x;
 }
 
@@ -110,7 +108,7 @@ ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
     if (step == 0 || step != step || start != start || stop != stop)
         return agi_fail(t, AG_ERR_ARG, "ag_arange: step is 0 or a bound is NaN");
     double span = (stop - start) / step;
-    if (span > 1e15) return agi_fail(t, AG_ERR_NOMEM, "ag_arange: %g elements", span);
+    if (span > 1e15) return agi_fail(t, AG_ERR_NOMEM, "ag_arange: %.17g elements", span);
     int64_t n = span > 0 ? (int64_t)span : 0;
     if (n < span) n++;                       /* ceil for the half-open range */
     ag_tensor *x = make(t, "ag_arange", dt, 1, &n);
@@ -121,10 +119,12 @@ ag_tensor *ag_arange(ag_tape *t, ag_dtype dt, double start, double stop,
 
 ag_tensor *ag_eye(ag_tape *t, ag_dtype dt, int64_t n)
 {
-    int64_t shape[2] = {n, n};
-    ag_tensor *x = ag_zeros(t, dt, 2, shape);
-    if (x)
+    if (n < 0) return agi_fail(t, AG_ERR_SHAPE, "ag_eye: n is %lld, must be >= 0", (long long)n);
+    ag_tensor *x = make(t, "ag_eye", dt, 2, (const int64_t[]){n, n});
+    if (x) {
+        memset(x->data, 0, agi_bytes(x->numel, dt));
         for (int64_t i = 0; i < n; i++) ag_tensor_set(x, i * n + i, 1.0);
+    }
     return x;
 }
 
@@ -132,6 +132,9 @@ ag_tensor *ag_rand_uniform(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                            const int64_t *shape, double lo, double hi)
 {
     if (!r) return agi_fail(t, AG_ERR_ARG, "ag_rand_uniform: generator is NULL");
+    if (!isfinite(lo) || !isfinite(hi) || !(lo <= hi))
+        return agi_fail(t, AG_ERR_ARG, "ag_rand_uniform: bounds [%.17g, %.17g] must be finite "
+                        "with lo <= hi", lo, hi);
     ag_tensor *x = make(t, "ag_rand_uniform", dt, ndim, shape);
     if (x)
         for (int64_t i = 0; i < x->numel; i++)
@@ -143,6 +146,9 @@ ag_tensor *ag_rand_normal(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
                           const int64_t *shape, double mean, double std)
 {
     if (!r) return agi_fail(t, AG_ERR_ARG, "ag_rand_normal: generator is NULL");
+    if (!isfinite(mean) || !isfinite(std) || !(std >= 0))
+        return agi_fail(t, AG_ERR_ARG, "ag_rand_normal: mean %.17g and std %.17g must be "
+                        "finite, std >= 0", mean, std);
     ag_tensor *x = make(t, "ag_rand_normal", dt, ndim, shape);
     if (x)
         for (int64_t i = 0; i < x->numel; i++)
@@ -157,7 +163,7 @@ ag_tensor *ag_tensor_clone(const ag_tensor *x)
         return ag_set_last_error(AG_ERR_STATE, "ag_tensor_clone: x was made before its tape "
                                  "was reset"), NULL;
     ag_tensor *y = persistent_new("ag_tensor_clone", (ag_dtype)x->dtype, x->ndim, x->shape);
-    if (y) memcpy(y->data, x->data, (size_t)x->numel * agi_dtype_size(x->dtype));
+    if (y) memcpy(y->data, x->data, agi_bytes(x->numel, x->dtype));
     return y;
 }
 
@@ -174,7 +180,7 @@ ag_status ag_assign(ag_tensor *dst, const ag_tensor *src)
                                   agi_shape_str(dst, b1), agi_shape_str(src, b2));
     if (dst == src || dst->data == src->data) return AG_OK;
     if (dst->dtype == src->dtype)
-        memmove(dst->data, src->data, (size_t)dst->numel * agi_dtype_size(dst->dtype));
+        memmove(dst->data, src->data, agi_bytes(dst->numel, dst->dtype));
     else
         for (int64_t i = 0; i < dst->numel; i++) ag_tensor_set(dst, i, ag_tensor_get(src, i));
     return AG_OK;
@@ -209,18 +215,31 @@ int64_t ag_tensor_dim(const ag_tensor *x, int axis)
     return a >= 0 && a < x->ndim ? x->shape[a] : 0;
 }
 
+/* Why element i of x cannot be accessed by fn (ag_last_error()), or
+   AG_OK: x NULL, i out of range, or x stale. */
+static ag_status access_error(const char *fn, const ag_tensor *x, int64_t i)
+{
+    char buf[96];
+    if (!x) return ag_set_last_error(AG_ERR_ARG, "%s: x is NULL", fn);
+    if (i < 0 || i >= x->numel)
+        return ag_set_last_error(AG_ERR_ARG, "%s: index %lld is out of range for x of shape %s "
+                                 "(%lld elements)", fn, (long long)i, agi_shape_str(x, buf),
+                                 (long long)x->numel);
+    if (stale(x))
+        return ag_set_last_error(AG_ERR_STATE, "%s: x was made before its tape was reset", fn);
+    return AG_OK;
+}
+
 double ag_tensor_get(const ag_tensor *x, int64_t i)
 {
-    if (!x || i < 0 || i >= x->numel || stale(x)) return 0;
+    if (!x || i < 0 || i >= x->numel || stale(x))
+        return access_error("ag_tensor_get", x, i), 0;
     return x->dtype == AG_F64 ? AGI_F64(x)[i] : (double)AGI_F32(x)[i];
 }
 
 ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v)
 {
-    if (!x || i < 0 || i >= x->numel) return AG_ERR_ARG;
-    if (stale(x))
-        return ag_set_last_error(AG_ERR_STATE, "ag_tensor_set: the tensor was made before its "
-                                 "tape was reset");
+    if (!x || i < 0 || i >= x->numel || stale(x)) return access_error("ag_tensor_set", x, i);
     if (x->dtype == AG_F64)
         AGI_F64(x)[i] = v;
     else
@@ -230,8 +249,15 @@ ag_status ag_tensor_set(ag_tensor *x, int64_t i, double v)
 
 ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
 {
-    if (!x) return AG_ERR_ARG;
-    if (x->node >= 0) return AG_ERR_STATE;   /* only leaves */
+    const char *fn = "ag_set_requires_grad";
+    if (!x) return ag_set_last_error(AG_ERR_ARG, "%s: x is NULL", fn);
+    if (stale(x))
+        return ag_set_last_error(AG_ERR_STATE, "%s: x was made before its tape was reset", fn);
+    if (x->node >= 0)
+        return ag_set_last_error(AG_ERR_STATE, "%s: x is not a leaf (the result of %s, node #%d "
+                                 "on its tape): requires_grad may only be set on leaves (use "
+                                 "ag_detach for a leaf of its values)", fn,
+                                 AGI_NODE(x->tape, x->node)->op->name, (int)x->node);
     x->requires_grad = requires_grad != 0;
     return AG_OK;
 }
@@ -239,7 +265,7 @@ ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
 void ag_zero_grad(ag_tensor *x)
 {
     if (x && x->grad && !(x->flags & AGI_GRAD_NONE) && !stale(x))
-        memset(x->grad->data, 0, (size_t)x->grad->numel * agi_dtype_size(x->dtype));
+        memset(x->grad->data, 0, agi_bytes(x->grad->numel, x->dtype));
 }
 
 void ag_clear_grad(ag_tensor *x)

@@ -5,6 +5,7 @@
 #   make bench                  every row (about 2 to 10 minutes)
 #   make bench BENCH_RUNS=3     fewer repetitions (default 5; median reported)
 #   make bench-matmul           the matmul rows alone, ours vs OpenBLAS
+#   make bench-conv             the conv2d row alone (and its PyTorch twin)
 #
 # Each row is a pair: bench/NAME.c (ours, public API only) and its twin
 # bench/NAME.py (PyTorch, run with /usr/bin/python3, Debian's python3-torch)
@@ -21,11 +22,13 @@
 BENCH_DIR     = $(BUILD)/bench
 BENCH_CFLAGS  = $(WARN) $(OPT) $(ARCH) -D_POSIX_C_SOURCE=200809L $(INC) $(CFLAGS)
 BENCH_RUNS   ?= 5
-BENCH_PROGS   = bench_matmul bench_mlp bench_scalar bench_step1 bench_hvp fmnist_synth core_pingpong
+BENCH_PROGS   = bench_matmul bench_mlp bench_conv bench_scalar bench_step1 bench_hvp bench_pool \
+                fmnist_synth core_pingpong
 BENCH_BINS    = $(BENCH_PROGS:%=$(BENCH_DIR)/%)
 BENCH_TARGETS += bench-table
 
-.PHONY: bench bench-table bench-matmul bench-need-openblas bench-need-torch bench-openblas
+.PHONY: bench bench-table bench-matmul bench-conv bench-need-openblas bench-need-torch \
+        bench-openblas
 bench: $(BENCH_TARGETS)
 
 bench-need-openblas:
@@ -62,6 +65,9 @@ bench-openblas:
 
 bench-table: $(BENCH_BINS) bench-openblas bench-need-torch data
 	@sh bench/run.sh $(BENCH_DIR) $(BENCH_RUNS)
+
+bench-conv: $(BENCH_DIR)/bench_conv $(BENCH_DIR)/fmnist_synth bench-need-torch
+	@BENCH_ROWS=conv_f32_1 sh bench/run.sh $(BENCH_DIR) $(BENCH_RUNS)
 
 bench-matmul: $(BENCH_DIR)/bench_matmul $(BENCH_DIR)/openblas_matmul
 	@sh bench/matmul_table.sh $(BENCH_DIR)/bench_matmul $(BENCH_DIR)/openblas_matmul $(BENCH_RUNS)

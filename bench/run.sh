@@ -16,7 +16,9 @@
 # its published figures. Our library keeps its memory in the tape's arena
 # and runs as built.
 #
-# Environment: BENCH_PYTHON (default /usr/bin/python3, Debian's, which sees
+# Environment: BENCH_ROWS (keys of the rows to run, space-separated, e.g.
+# "conv_f32_1"; default every row: the others' cells then say "no result"),
+# BENCH_PYTHON (default /usr/bin/python3, Debian's, which sees
 # python3-torch), BENCH_DATA (folder of the unpacked Fashion-MNIST files,
 # default build/data/fashion-mnist; synthetic files of the same shape are
 # made in DIR when they are absent), BENCH_TIMEOUT (seconds one program may run, default 150: a
@@ -68,6 +70,7 @@ fi
 run() {
     key=$1 side=$2 th=$3
     shift 3
+    wanted "$key" || return 0
     grep -q "^$key $side [0-9]* !" "$res" && return
     env OPENBLAS_NUM_THREADS="$th" OMP_NUM_THREADS="$th" AG_NUM_THREADS="$th" \
         timeout "$limit" "$@" > "$tmp/out" 2> "$tmp/err"
@@ -82,10 +85,18 @@ run() {
     fi
 }
 
+# wanted KEY: true when BENCH_ROWS is unset or lists KEY.
+wanted() {
+    [ -z "${BENCH_ROWS:-}" ] && return 0
+    case " $BENCH_ROWS " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
 # peer KEY THREADS SCRIPT ARGS...: the PyTorch twin, or why it cannot run.
 peer() {
     key=$1 th=$2 script=$3
     shift 3
+    wanted "$key" || return 0
     if [ -n "$torch_why" ]; then
         grep -q "^$key peer " "$res" || echo "$key peer 0 !$torch_why" >> "$res"
         return
@@ -101,6 +112,8 @@ one_repetition() {
     peer mlp_f32_2 2 bench_mlp.py --dtype f32 --threads 2 --data "$data"
     run mlp_f64_1 ours 1 "$dir/bench_mlp" --dtype f64 --threads 1 --data "$data"
     peer mlp_f64_1 1 bench_mlp.py --dtype f64 --threads 1 --data "$data"
+    run conv_f32_1 ours 1 "$dir/bench_conv" --threads 1
+    peer conv_f32_1 1 bench_conv.py --threads 1
     # each program sets each shape's thread count (1 or 2) itself
     run matmul ours 2 "$dir/bench_matmul"
     if [ -n "$blas_why" ]; then
@@ -114,6 +127,8 @@ one_repetition() {
     peer step1 1 bench_step1.py
     run hvp ours 1 "$dir/bench_hvp" --act tanh
     peer hvp 1 bench_hvp.py --act tanh
+    run maxpool ours 1 "$dir/bench_pool" --threads 1
+    peer maxpool 1 bench_pool.py --threads 1
 }
 
 rep=1
@@ -159,9 +174,16 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "steps, 60,000 samples) normalized from bytes per batch; no BatchNorm, no" \
         "Dropout (the issue's PyTorch figures are for this plain MLP); the same on" \
         "both sides. Epoch time excludes loading the files. Data: $data_name."
+    echo "- conv2d row: the two 3x3 convolutions of a Fashion-MNIST CNN at batch 128," \
+        "x [128,1,28,28] -> 32 channels and x [128,32,14,14] -> 64 channels, padding 1," \
+        "with bias; one iteration is both forwards, then the gradients of both outputs" \
+        "for fixed random upstream gradients into the weights, biases and the second" \
+        "layer's input (autograd.grad / ag_grad); the median of 21 iterations."
     echo "- The Hessian-vector row uses tanh instead of ReLU (a smooth function, so" \
         "the second-order pass has real work), on both sides; the batch-1 row feeds" \
         "1,550 distinct random samples, one pass, as training does."
+    echo "- Max pooling: F.max_pool2d(x, 2) on x [128,32,28,28] f32 and the gradient" \
+        "for a fixed dy (torch.autograd.grad / ag_grad), one thread, median of 30."
     echo "- Peers: OPENBLAS_CORETYPE unset; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and" \
         "torch.set_num_threads at the thread count under test; PyTorch with" \
         "OMP_WAIT_POLICY=PASSIVE and glibc keeping freed memory" \

@@ -87,6 +87,15 @@ END {
 
     rel_row("MLP epoch, f64, 1 thread", "mlp_f64_1", "seconds", "s", "s", 0.6, 1, "PyTorch")
 
+    # wall time decides; the CPU time beside it is what a busy machine disturbs less
+    o = med("conv_f32_1" SUBSEP "ours" SUBSEP "ms"); p = med("conv_f32_1" SUBSEP "peer" SUBSEP "ms")
+    oc = med("conv_f32_1" SUBSEP "ours" SUBSEP "cpu_ms"); pc = med("conv_f32_1" SUBSEP "peer" SUBSEP "cpu_ms")
+    row("conv2d forward+backward, the Fashion-MNIST CNN's two 3x3 convolutions, batch 128, f32, 1 thread",
+        o == "" ? why("conv_f32_1", "ours") : ms(o) (oc == "" ? "" : " (CPU " ms(oc) ")"),
+        p == "" ? why("conv_f32_1", "peer") : "PyTorch " ms(p) (pc == "" ? "" : " (CPU " ms(pc) ")"),
+        o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 0.60x PyTorch",
+        o == "" || p == "" ? "n/a" : o / p <= 0.6 ? "yes" : "no")
+
     for (i = 0; i < nm; i++)
         rel_row("matmul " order[i], "matmul", order[i], "gf", "gf", mtarget[order[i]], 0, "OpenBLAS")
     if (nm == 0) row("matmul on the MLP's shapes and square 1024/2048", why("matmul", "ours"),
@@ -113,6 +122,9 @@ END {
         o == "" ? why("hvp", "ours") : sprintf("%.2fx (%s / %s)", o, ms(oh), ms(of)),
         p == "" ? why("hvp", "peer") : sprintf("PyTorch %.2fx (%s / %s)", p, ms(ph), ms(pf)),
         o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 2.50x", o == "" ? "n/a" : o <= 2.5 ? "yes" : "no")
+
+    rel_row("max-pool forward+backward, 2x2 stride 2, [128,32,28,28], f32, 1 thread",
+            "maxpool", "fwd_bwd_ms", "ms", "ms", 0.6, 1, "PyTorch")
 
     o = med("mlp_f32_1" SUBSEP "ours" SUBSEP "maxrss_mb"); p = med("mlp_f32_1" SUBSEP "peer" SUBSEP "maxrss_mb")
     row("peak resident memory, one epoch (the f32 1-thread run)",

@@ -11,14 +11,17 @@
 ** that of predicting the mean image, and how sparse each code is (its mean,
 ** the share of zeros, the units active on 1% of the images or more). The
 ** denoising model wins on masked inputs and loses on clean ones, which are
-** twice as bright as anything it was trained on. Last it writes a PGM
+** twice as bright as anything it was trained on. Last it writes a PNG
 ** picture: test inputs, masked inputs, plain and sparse reconstructions of
 ** the inputs, plain and denoising reconstructions of the masked inputs.
 ** Run:   make data build/examples/autoencoders && build/examples/autoencoders
 **        (--quick: 2,000 images, 1 epoch; --help for the options)
-** Without build/data/fashion-mnist it says so and uses synthetic shapes.
+** Without the data (see data_dir.h) it says so and uses synthetic shapes;
+** a --data folder without the files is an error (exit status 1).
 */
 #include "ag.h"
+#include "data_dir.h"
+#include "png.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,14 +180,16 @@ static ag_dataset *synthetic(int64_t n, ag_rng *rng)
 static int load(const char *dir, int64_t n_train, int64_t n_test, ag_dataset **train,
                 ag_dataset **test, uint64_t seed)
 {
-    char img[600], lbl[600], timg[600], tlbl[600];
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", dir);
-    snprintf(lbl, sizeof lbl, "%s/train-labels-idx1-ubyte", dir);
-    snprintf(timg, sizeof timg, "%s/t10k-images-idx3-ubyte", dir);
-    snprintf(tlbl, sizeof tlbl, "%s/t10k-labels-idx1-ubyte", dir);
-    if (access(img, R_OK) != 0) {
-        printf("Fashion-MNIST not found in %s (make data unpacks it): using synthetic "
-               "shapes instead\n", dir);
+    char where[600], img[700], lbl[700], timg[700], tlbl[700];
+    int found = example_data_dir(dir, where, sizeof where);
+    if (found < 0) return fail("loading the data", where);
+    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", where);
+    snprintf(lbl, sizeof lbl, "%s/train-labels-idx1-ubyte", where);
+    snprintf(timg, sizeof timg, "%s/t10k-images-idx3-ubyte", where);
+    snprintf(tlbl, sizeof tlbl, "%s/t10k-labels-idx1-ubyte", where);
+    if (!found) {
+        printf("Fashion-MNIST not found in %s (make data unpacks it; or set AG_DATA_DIR): "
+               "using synthetic shapes instead\n", where);
         ag_rng *r = ag_rng_new(seed + 1);
         *train = synthetic(n_train, r), *test = synthetic(n_test, r);
         ag_rng_free(r);
@@ -209,11 +214,11 @@ static ag_tensor *reconstruct(ag_tape *t, autoencoder *ae, ag_tensor *x)
     return ag_sigmoid(t, ag_module_forward(ae->dec, t, ag_module_forward(ae->enc, t, x)));
 }
 
-/* The picture, a binary greyscale PGM: one test image per class in columns;
+/* The picture, a greyscale PNG: one test image per class in columns;
    rows: inputs, masked inputs, plain and sparse reconstructions of the
    inputs, plain and denoising reconstructions of the masked inputs. */
-static int write_pgm(const char *path, ag_tape *t, autoencoder *ae, const ag_dataset *test,
-                     uint64_t seed)
+static int write_picture(const char *path, ag_tape *t, autoencoder *ae, const ag_dataset *test,
+                         uint64_t seed)
 {
     int64_t idx[SHOWN], k = 0;
     int seen[256] = {0}, classes = ag_dataset_num_classes(test);
@@ -231,8 +236,7 @@ static int write_pgm(const char *path, ag_tape *t, autoencoder *ae, const ag_dat
     if (ag_tape_status(t) != AG_OK) return fail("the picture", ag_tape_errmsg(t));
     int w = (int)k * 30 + 2, h = 6 * 30 + 2;
     uint8_t *img = malloc((size_t)w * h);
-    FILE *f = img ? fopen(path, "wb") : NULL;
-    if (!f) return free(img), fail(path, "cannot write the file");
+    if (!img) return fail(path, "out of memory");
     memset(img, 128, (size_t)w * h);                     /* grey gaps */
     for (int r = 0; r < 6; r++)
         for (int c = 0; c < k; c++)
@@ -241,10 +245,9 @@ static int write_pgm(const char *path, ag_tape *t, autoencoder *ae, const ag_dat
                 img[(r * 30 + 2 + p / 28) * w + c * 30 + 2 + p % 28] =
                     (uint8_t)(255 * (v < 0 ? 0 : v > 1 ? 1 : v) + 0.5);
             }
-    fprintf(f, "P5\n%d %d\n255\n", w, h);
-    int bad = fwrite(img, 1, (size_t)w * h, f) != (size_t)w * h;
+    int bad = png_write_gray(path, img, w, h);
     free(img);
-    if (fclose(f) || bad) return fail(path, "cannot write the file");
+    if (bad) return fail(path, "cannot write the file");
     printf("wrote %s (%dx%d): rows are inputs, masked inputs, plain and sparse\n"
            "reconstructions of the inputs, plain and denoising ones of the masked inputs\n",
            path, w, h);
@@ -254,19 +257,20 @@ static int write_pgm(const char *path, ag_tape *t, autoencoder *ae, const ag_dat
 static void usage(FILE *f)
 {
     fprintf(f, "usage: autoencoders [--quick] [--epochs N] [--train N] [--test N] [--l1 X]\n"
-               "                    [--data DIR] [--out FILE.pgm] [--seed N]\n"
+               "                    [--data DIR] [--out FILE.png] [--seed N]\n"
                "  --epochs N   epochs per model (default 4; --quick: 1)\n"
                "  --train N    training images (default 10000; --quick: 2000)\n"
                "  --test N     test images (default 2000; --quick: 500)\n"
                "  --l1 X       the sparse model's L1 penalty weight (default 1e-3)\n"
-               "  --data DIR   the unpacked IDX files (default build/data/fashion-mnist)\n"
+               "  --data DIR   the unpacked IDX files (default: $AG_DATA_DIR, else\n"
+               "               build/data/fashion-mnist here or beside the program)\n"
                "  --out FILE   the picture (default autoencoders.pgm)\n"
                "  --seed N     random seed (default 1)\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *data = "build/data/fashion-mnist", *out = "autoencoders.pgm";
+    const char *data = NULL, *out = "autoencoders.png";      /* data: see data_dir.h */
     long epochs = 0, n_train = 0, n_test = 0, seed = 1;
     double l1 = 1e-3;
     int quick = 0;
@@ -316,7 +320,7 @@ int main(int argc, char **argv)
         for (int m = 0; m < 3; m++)
             printf("%-9s  %14.4f  %14.4f  %9.3f  %9.1f%%  %7d/%d\n", ae[m].name, ae[m].err_clean,
                    ae[m].err_masked, ae[m].code_mean, 100 * ae[m].code_zero, ae[m].units_used, CODE);
-        rc = write_pgm(out, t, ae, test, (uint64_t)seed + 200);
+        rc = write_picture(out, t, ae, test, (uint64_t)seed + 200);
     }
     for (int m = 0; m < 3; m++)
         ag_optim_free(ae[m].opt), ag_module_free(ae[m].enc), ag_module_free(ae[m].dec);

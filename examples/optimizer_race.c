@@ -192,17 +192,26 @@ static int thin(const svg_canvas *c, const result *r, double *x, double *y)
 static int plot(const char *path, const problem *pb, result *const *res, double x0, double x1,
                 double y0, double y1)
 {
-    svg_plot pl = {pb->name, "x", "y", 0, 800, 600, 0, 0, 0, 0};
+    svg_plot pl = {pb->name, "x", "y", 0, 800, 600, 0, 0, 0, 0, 0, 0, NULL};
     svg_series legend[N_OPT];
     svg_canvas c;
     static double x[MAX_PTS], y[MAX_PTS];
-    if (svg_begin(&c, path, &pl, x0, x1, y0, y1) != 0) return -1;
+    for (int k = 0; k < N_OPT; k++)          /* style k: colour, dashes, marker */
+        legend[k] = (svg_series){names[k], NULL, NULL, 0, NULL, 0, 1, k + 1};
+    if (svg_begin(&c, path, &pl, x0, x1, y0, y1, svg_legend_chars(legend, N_OPT)) != 0)
+        return -1;
     fprintf(c.f, "<clipPath id='frame'><rect x='%.1f' y='%.1f' width='%.1f' height='%.1f'/>"
             "</clipPath>\n<g clip-path='url(#frame)'>\n", c.px, c.py, c.pw, c.ph);
     contours(&c, pb->saddle);
-    for (int k = 0; k < N_OPT; k++) {
-        legend[k] = (svg_series){names[k], NULL, NULL, 0, svg_color(k), k >= 10, 0};
-        svg_polyline(&c, x, y, thin(&c, res[k], x, y), svg_color(k), 1.5, k >= 10);
+    for (int k = 0; k < N_OPT; k++) {  /* each path; its marker every 8th point and last */
+        int n = thin(&c, res[k], x, y);
+        svg_polyline(&c, x, y, n, svg_color(k), 1.5, svg_dash(k));
+        for (int i = 0; i < n; i++) {
+            double px, py;
+            if (i % 8 && i != n - 1) continue;
+            svg_map(&c, x[i], y[i], &px, &py);
+            svg_marker(&c, px, py, k, svg_color(k));
+        }
     }
     fprintf(c.f, "</g>\n");
     svg_legend(&c, legend, N_OPT);

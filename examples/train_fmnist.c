@@ -16,12 +16,14 @@
 ** Without the data it says why and trains on two interleaved spirals.
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,7 +40,7 @@ typedef struct config {
     double lr, dropout, weight_decay, val_frac;
     uint64_t seed;
     ag_dtype dtype;
-    char optimizer[16], schedule[16], out[512], data[512];
+    char optimizer[16], schedule[16], dtype_name[4], out[512], data[512];
 } config;
 
 static const char *const class_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
@@ -52,7 +54,8 @@ static void usage(FILE *f)
         "  --epochs N          epochs at most (default 30; early stopping may end sooner)\n"
         "  --batch-size N      mini-batch size (default 128)\n"
         "  --lr X              learning rate (default 2e-3)\n"
-        "  --optimizer NAME    adam adamw sgd rmsprop adagrad adadelta adamax nadam (default adam)\n"
+        "  --optimizer NAME    adam adamw sgd rmsprop adagrad adadelta adamax nadam (default adam;\n"
+        "                      sgd runs with momentum 0.9 and Nesterov)\n"
         "  --schedule NAME     cosine step exponential plateau none (default cosine)\n"
         "  --hidden A,B,...    hidden layer sizes (default 256,128)\n"
         "  --dropout P         dropout probability (default 0.3)\n"
@@ -61,8 +64,9 @@ static void usage(FILE *f)
         "  --seed N            random seed (default 1)\n"
         "  --threads N         worker threads (default: all cores)\n"
         "  --dtype f32|f64     (default f32)\n"
-        "  --data DIR          folder with the unpacked IDX files (default build/data/fashion-mnist;\n"
-        "                      without it the default falls back to a synthetic task)\n"
+        "  --data DIR          folder with the unpacked IDX files (default: $AG_DATA_DIR, else\n"
+        "                      build/data/fashion-mnist here or beside the program; without\n"
+        "                      them the default falls back to a synthetic task)\n"
         "  --out DIR           output folder (default fmnist-out)\n"
         "  --resume            continue from DIR/last.ckpt\n"
         "  --stop-after N      train at most N epochs in this run (then --resume)\n"
@@ -98,6 +102,24 @@ static int number(const char *flag, const char *v, double lo, double hi, double 
     return 0;
 }
 
+#define OPTIMIZERS "adam adamw sgd rmsprop adagrad adadelta adamax nadam"
+#define SCHEDULES "cosine step exponential plateau none"
+
+/* Copies v into out (n bytes) when it is one of the space-separated
+   words of allowed; else says so, naming the flag; -1 on a bad one. */
+static int choice(const char *flag, const char *v, const char *allowed, char *out, size_t n)
+{
+    size_t len = v ? strlen(v) : 0;
+    for (const char *w = allowed; v && len && *w;) {
+        size_t wl = strcspn(w, " ");
+        if (wl == len && !strncmp(w, v, len) && len < n) return memcpy(out, v, len + 1), 0;
+        w += wl + (w[wl] == ' ');
+    }
+    fprintf(stderr, "train_fmnist: %s must be one of: %s; got '%s'\n", flag, allowed,
+            v ? v : "(nothing)");
+    return -1;
+}
+
 /* 0: go on, 1: --help shown, -1: bad flags (message printed). */
 static int parse_args(int argc, char **argv, config *c)
 {
@@ -118,12 +140,12 @@ static int parse_args(int argc, char **argv, config *c)
         else if (!strcmp(a, "--seed")) bad = number(a, v, 0, 1e15, &x), c->seed = (uint64_t)x;
         else if (!strcmp(a, "--threads")) bad = number(a, v, 1, 256, &x), c->threads = (int)x;
         else if (!strcmp(a, "--hidden")) bad = !v || parse_hidden(c, v);
-        else if (!strcmp(a, "--dtype") && v && (!strcmp(v, "f32") || !strcmp(v, "f64")))
-            c->dtype = v[1] == '6' ? AG_F64 : AG_F32;
-        else if (!strcmp(a, "--optimizer") && v && strlen(v) < sizeof c->optimizer)
-            strcpy(c->optimizer, v);
-        else if (!strcmp(a, "--schedule") && v && strlen(v) < sizeof c->schedule)
-            strcpy(c->schedule, v);
+        else if (!strcmp(a, "--dtype")) bad = choice(a, v, "f32 f64", c->dtype_name, 4),
+                                         c->dtype = !strcmp(c->dtype_name, "f64") ? AG_F64 : AG_F32;
+        else if (!strcmp(a, "--optimizer"))
+            bad = choice(a, v, OPTIMIZERS, c->optimizer, sizeof c->optimizer);
+        else if (!strcmp(a, "--schedule"))
+            bad = choice(a, v, SCHEDULES, c->schedule, sizeof c->schedule);
         else if (!strcmp(a, "--out") && v && strlen(v) < sizeof c->out) strcpy(c->out, v);
         else if (!strcmp(a, "--data") && v && strlen(v) < sizeof c->data)
             strcpy(c->data, v), c->data_given = 1;
@@ -133,7 +155,8 @@ static int parse_args(int argc, char **argv, config *c)
         }
         if (bad) {
             if (!strcmp(a, "--hidden"))
-                fprintf(stderr, "train_fmnist: --hidden needs sizes like 256,128\n");
+                fprintf(stderr, "train_fmnist: --hidden needs sizes like 256,128, got '%s'\n",
+                        v ? v : "(nothing)");
             return -1;
         }
         i += used;
@@ -151,21 +174,19 @@ typedef struct data {
 /* Loads Fashion-MNIST from c->data, or makes the spirals; 0 on success. */
 static int load_data(const config *c, data *d)
 {
-    char img[600], lbl[600], timg[600], tlbl[600];
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", c->data);
-    snprintf(lbl, sizeof lbl, "%s/train-labels-idx1-ubyte", c->data);
-    snprintf(timg, sizeof timg, "%s/t10k-images-idx3-ubyte", c->data);
-    snprintf(tlbl, sizeof tlbl, "%s/t10k-labels-idx1-ubyte", c->data);
+    char dir[600], img[700], lbl[700], timg[700], tlbl[700];
+    int found = example_data_dir(c->data_given ? c->data : NULL, dir, sizeof dir);
+    if (found < 0) return fprintf(stderr, "train_fmnist: %s\n", dir), -1;
+    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", dir);
+    snprintf(lbl, sizeof lbl, "%s/train-labels-idx1-ubyte", dir);
+    snprintf(timg, sizeof timg, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(tlbl, sizeof tlbl, "%s/t10k-labels-idx1-ubyte", dir);
     ag_dataset *all = NULL;
     memset(d, 0, sizeof *d);
-    if (access(img, R_OK) != 0 && c->data_given) {
-        fprintf(stderr, "train_fmnist: --data %s: cannot read %s\n", c->data, img);
-        return -1;
-    }
-    if (access(img, R_OK) != 0) {
+    if (!found) {
         printf("Fashion-MNIST not found in %s (make demo unpacks it there from Debian's\n"
-               "dataset-fashion-mnist): training on two interleaved spirals instead.\n",
-               c->data);
+               "dataset-fashion-mnist; or set AG_DATA_DIR): training on two interleaved\n"
+               "spirals instead.\n", dir);
         ag_rng *r = ag_rng_new(c->seed + 7);
         all = ag_dataset_spirals(c->quick ? 3000 : 12000, 2, 0.04, r);
         d->test = ag_dataset_spirals(c->quick ? 1000 : 4000, 2, 0.04, r);
@@ -333,13 +354,34 @@ static int64_t count_correct(ag_tensor *logits, const int64_t *labels, int *pred
     return right;
 }
 
-static void progress(int64_t done, int64_t total, double t0, double loss)
+/* The terminal's width in columns (80 when unknown). */
+static int term_cols(void)
 {
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+    const char *e = getenv("COLUMNS");
+    int c = e ? atoi(e) : 0;
+    return c >= 20 ? c : 80;
+}
+
+/* One progress line, rewritten in place; it fits in cols - 1 characters
+   (a line that wraps would leave a stale copy at each update): the bar
+   shrinks, then goes, on narrow terminals. */
+static void progress(int64_t done, int64_t total, double t0, double loss, int cols)
+{
+    char line[256];
     double el = now() - t0, rate = done / (el > 1e-9 ? el : 1e-9);
-    int w = 30, fill = (int)(w * done / total);
-    printf("\r  [%.*s%s%*s] %6lld/%lld  %7.0f samples/s  ETA %4.1fs  loss %.4f ", fill,
-           "==============================", fill < w ? ">" : "", w - fill - (fill < w), "",
-           (long long)done, (long long)total, rate, (total - done) / rate, loss);
+    int n = snprintf(line, sizeof line, " %6lld/%lld  %7.0f samples/s  ETA %4.1fs  loss %.4f ",
+                     (long long)done, (long long)total, rate, (total - done) / rate, loss);
+    int w = cols - 1 - n - 4;                   /* "  [" bar "]" */
+    if (w > 30) w = 30;
+    if (w >= 5) {
+        int fill = (int)(w * done / total);
+        printf("\r  [%.*s%s%*s]%s", fill, "==============================",
+               fill < w ? ">" : "", w - fill - (fill < w), "", line);
+    } else {
+        printf("\r%.*s", cols - 1 < n ? cols - 1 : n, line);
+    }
     fflush(stdout);
 }
 
@@ -350,7 +392,7 @@ typedef struct trainer {
     ag_rng *rng;
     ag_tape *tape;
     int64_t *order, *labels;
-    int tty;
+    int tty, cols;          /* progress only on a terminal, in its width */
 } trainer;
 
 /* One epoch of mini-batch training; writes mean loss and accuracy. */
@@ -375,11 +417,11 @@ static int train_epoch(trainer *tr, const ag_dataset *ds, double *loss, double *
         sum += ag_tensor_get(l, 0) * b;
         correct += count_correct(logits, tr->labels, NULL);
         if (tr->tty && (now() - last > 0.1 || start + b >= n)) {
-            progress(start + b, n, t0, sum / (start + b));
+            progress(start + b, n, t0, sum / (start + b), tr->cols);
             last = now();
         }
     }
-    if (tr->tty) printf("\r%*s\r", 100, "");
+    if (tr->tty) printf("\r%*s\r", tr->cols - 1, "");
     *loss = sum / n;
     *acc = (double)correct / n;
     return 0;
@@ -434,15 +476,17 @@ static int write_plots(const char *dir, const run *r, int epochs)
         x[e] = e + 1;
         for (int k = 0; k < 4; k++) y[k][e] = hist(r, e, k) * (k % 2 ? 100 : 1);
     }
-    char path[600];
-    svg_series loss[2] = {{"train", x, y[0], epochs, NULL, 0, 1},
-                          {"validation", x, y[2], epochs, NULL, 1, 1}};
-    svg_series acc[2] = {{"train", x, y[1], epochs, NULL, 0, 1},
-                         {"validation", x, y[3], epochs, NULL, 1, 1}};
-    svg_plot pl = {"Cross-entropy loss", "epoch", "loss", 0, 0, 0, 0, 0, 0, 0};
+    char path[600], best[48];
+    svg_series loss[2] = {{"train", x, y[0], epochs, NULL, 0, 1, 0},
+                          {"validation", x, y[2], epochs, NULL, 1, 1, 0}};
+    svg_series acc[2] = {{"train", x, y[1], epochs, NULL, 0, 1, 0},
+                         {"validation", x, y[3], epochs, NULL, 1, 1, 0}};
+    snprintf(best, sizeof best, "best epoch %d", (int)st(r, 3));
+    svg_plot pl = {"Cross-entropy loss", "epoch", "loss", 0, 0, 0, 0, 0, 0, 0,
+                   1, st(r, 3), st(r, 3) >= 1 ? best : NULL};
     snprintf(path, sizeof path, "%s/loss.svg", dir);
     if (svg_line_plot(path, &pl, loss, 2)) return -1;
-    svg_plot pa = {"Accuracy", "epoch", "accuracy (%)", 0, 0, 0, 0, 0, 0, 0};
+    svg_plot pa = {"Accuracy", "epoch", "accuracy (%)", 0, 0, 0, 0, 0, 0, 0, 1, 0, NULL};
     snprintf(path, sizeof path, "%s/accuracy.svg", dir);
     return svg_line_plot(path, &pa, acc, 2);
 }
@@ -552,8 +596,12 @@ static int finish(const config *c, run *r, trainer *tr, const data *d, int epoch
     if (ag_module_save(tr->model, path) != AG_OK) return fail("saving the final model");
     if (write_csv(c->out, r, epochs) || write_plots(c->out, r, epochs))
         return fprintf(stderr, "train_fmnist: cannot write into %s\n", c->out), 1;
-    printf("\nbest epoch %d (validation loss %.4f); %d epochs in %.1f s\n", (int)st(r, 3),
-           st(r, 1), epochs, now() - t0);
+    double train_s = 0;                   /* every epoch's time, resumed runs' too */
+    for (int e = 0; e < epochs; e++) train_s += hist(r, e, 5);
+    printf("\nbest epoch %d (validation loss %.4f); %d epochs, %.1f s of training", (int)st(r, 3),
+           st(r, 1), epochs, train_s);
+    if (c->resume) printf(" in all (this run %.1f s)\n", now() - t0);
+    else printf(", %.1f s in all\n", now() - t0);
     printf("test accuracy: %.2f%% (test loss %.4f, %lld %s samples)\n", 100 * acc, loss,
            (long long)ag_dataset_count(d->test), d->synthetic ? "spiral" : "Fashion-MNIST");
     printf("wrote %s/: metrics.csv loss.svg accuracy.svg best.safetensors final.safetensors "
@@ -586,7 +634,7 @@ int main(int argc, char **argv)
     trainer tr = {&c, model, opt, rng, ag_tape_new(),
                   malloc((size_t)ag_dataset_count(d.train) * sizeof(int64_t)),
                   malloc((size_t)(c.batch > 1000 ? c.batch : 1000) * sizeof(int64_t)),
-                  isatty(STDOUT_FILENO)};
+                  isatty(STDOUT_FILENO), term_cols()};
     if (!opt || (!sched && strcmp(c.schedule, "none")) || !tr.tape || !tr.order || !tr.labels) {
         fail("setting up");
         goto done;
@@ -606,8 +654,9 @@ int main(int argc, char **argv)
     printf("data: %lld train, %lld validation, %lld test samples of %lld features\n",
            (long long)ag_dataset_count(d.train), (long long)ag_dataset_count(d.val),
            (long long)ag_dataset_count(d.test), (long long)ag_dataset_features(d.train));
-    printf("model: %lld parameters; %s lr %g, %s schedule, batch %d, %s, %d thread(s)\n",
-           (long long)total, c.optimizer, c.lr, c.schedule, c.batch,
+    printf("model: %lld parameters; %s%s lr %g, %s schedule, batch %d, %s, %d thread(s)\n",
+           (long long)total, c.optimizer, strcmp(c.optimizer, "sgd") ? "" :
+           " (momentum 0.9, Nesterov)", c.lr, c.schedule, c.batch,
            c.dtype == AG_F64 ? "f64" : "f32", ag_get_num_threads());
     int epochs = train(&c, r, &tr, sched, &d);
     if (epochs >= 0 && epochs < c.epochs && st(r, 2) < c.patience) {

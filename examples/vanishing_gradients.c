@@ -30,6 +30,7 @@
 ** configuration: gradient norm against the layer index).
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 
 #include <math.h>
@@ -123,15 +124,21 @@ static int measure(const config *c, ag_tape *t, ag_tensor *x, const int64_t *lab
     return rc;
 }
 
-/* A batch of n test images and labels, or random ones when the data is missing. */
-static ag_tensor *load_batch(const char *dir, int64_t n, int64_t *labels)
+/* A batch of n test images and labels, or random ones when the data is
+   missing (NULL with a message for a --data folder without the files). */
+static ag_tensor *load_batch(const char *given, int synthetic, int64_t n, int64_t *labels)
 {
-    char img[600], lbl[600];
+    char dir[600] = "", img[700], lbl[700];
+    int found = synthetic ? 0 : example_data_dir(given, dir, sizeof dir);
+    if (found < 0) return ag_set_last_error(AG_ERR_IO, "%s", dir), NULL;
     snprintf(img, sizeof img, "%s/t10k-images-idx3-ubyte", dir);
     snprintf(lbl, sizeof lbl, "%s/t10k-labels-idx1-ubyte", dir);
-    if (access(img, R_OK) != 0) {
-        printf("Fashion-MNIST not found in %s (make data unpacks it there):\n"
-               "random N(0, 1) inputs and random labels instead.\n", dir);
+    if (!found) {
+        if (synthetic)
+            printf("--synthetic: random N(0, 1) inputs and random labels.\n");
+        else
+            printf("Fashion-MNIST not found in %s (make data unpacks it there; or set\n"
+                   "AG_DATA_DIR): random N(0, 1) inputs and random labels instead.\n", dir);
         ag_rng *rng = ag_rng_new(3);
         ag_tensor *x = rng ? ag_rand_normal(NULL, rng, AG_F32, 2, (int64_t[]){n, IN}, 0, 1) : NULL;
         for (int64_t i = 0; rng && i < n; i++) labels[i] = (int64_t)(ag_rng_u64(rng) % CLASSES);
@@ -151,22 +158,26 @@ static ag_tensor *load_batch(const char *dir, int64_t n, int64_t *labels)
 
 static int usage(FILE *f, int status)
 {
-    fprintf(f, "usage: vanishing_gradients [--quick] [--batch N] [--data DIR] [--out DIR]\n"
+    fprintf(f, "usage: vanishing_gradients [--quick] [--batch N] [--data DIR] [--synthetic]\n"
+               "                           [--out DIR]\n"
                "  --quick     a batch of 64 (CI)\n"
+               "  --synthetic random N(0, 1) inputs and labels instead of Fashion-MNIST\n"
                "  --batch N   images in the batch, 2 to 256 (default 256)\n"
-               "  --data DIR  Fashion-MNIST's IDX files (default build/data/fashion-mnist)\n"
+               "  --data DIR  Fashion-MNIST's IDX files (default: $AG_DATA_DIR, else\n"
+               "              build/data/fashion-mnist here or beside the program)\n"
                "  --out DIR   folder for grad_norms.svg (default .)\n");
     return status;
 }
 
 int main(int argc, char **argv)
 {
-    int quick = 0, rc = 1;
+    int quick = 0, synthetic = 0, rc = 1;
     long batch = 0;
     char *end;
-    const char *data = "build/data/fashion-mnist", *out = ".";
+    const char *data = NULL, *out = ".";        /* data: see data_dir.h */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--synthetic")) synthetic = 1;
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             batch = strtol(argv[++i], &end, 10);
@@ -188,7 +199,7 @@ int main(int argc, char **argv)
     static double norms[N_CONFIGS][DEPTH], layer_index[DEPTH];
     static char names[N_CONFIGS][32];
     svg_series series[N_CONFIGS];
-    ag_tensor *x = load_batch(data, (int64_t)batch, labels);
+    ag_tensor *x = load_batch(data, synthetic, (int64_t)batch, labels);
     ag_tape *t = ag_tape_new();
     if (!x || !t) {
         fprintf(stderr, "vanishing_gradients: %s\n", ag_last_error());
@@ -203,14 +214,16 @@ int main(int argc, char **argv)
         config_name(&configs[k], names[k], sizeof names[k]);
         printf("%-20s %10.2e %10.2e %10.2e %11.2e %8.3g\n", names[k], nk[0], nk[DEPTH / 2 - 1],
                nk[DEPTH - 1], nk[0] / nk[DEPTH - 1], loss);
-        series[k] = (svg_series){names[k], layer_index, nk, DEPTH,
-                                 svg_color(configs[k].act * 3 + configs[k].init), configs[k].bn, 1};
+        int style = configs[k].act * 3 + configs[k].init;  /* colour and marker */
+        series[k] = (svg_series){names[k], layer_index, nk, DEPTH, NULL, configs[k].bn, 1,
+                                 style + 1};
     }
     for (int i = 0; i < DEPTH; i++) layer_index[i] = i + 1;
     char path[1024];
     snprintf(path, sizeof path, "%s/grad_norms.svg", out);
     svg_plot pl = {"Weight gradient norm per layer at init (dashed: with BatchNorm)",
-                   "layer (1 = input side)", "|dL/dW|", 1, 900, 600, 0.5, DEPTH + 6.5, 0, 0};
+                   "layer (1 = input side)", "|dL/dW|", 1, 900, 600, 0.5, DEPTH + 0.5, 0, 0,
+                   1, 0, NULL};
     if (svg_line_plot(path, &pl, series, N_CONFIGS) != 0) {
         fprintf(stderr, "vanishing_gradients: cannot write %s\n", path);
         goto done;

@@ -11,18 +11,26 @@
 # Targets (fuzz/fuzz_NAME.c, plus helpers fuzz/fuzz_NAME_*.c):
 #   safetensors  the input is a file: ag_safetensors_open and every reader,
 #                ag_safetensors_load, ag_module_load and ag_checkpoint_load
-#                into a small fixed model (Linear, BatchNorm1d; Adam; generator)
+#                into a small fixed model (Linear, BatchNorm1d; a generator; every
+#                optimizer, each stepped after a load that succeeds)
 #   idx          the input is an image file and a label file: ag_idx_load on
 #                both, ag_dataset_load_idx_classes, then splits, subsets, batches
 #   api          the input is a program: random op sequences (shapes, dtypes,
-#                axes, NULLs, stale and foreign tensors, invalid arguments), then
-#                ag_backward, ag_grad with create_graph, a second-order pass, an
-#                optimizer step, a tape reset, and again
+#                axes, NULLs, stale and foreign tensors, invalid arguments, zero
+#                dims next to huge ones), then ag_backward, ag_grad with
+#                create_graph, a second-order pass, an optimizer step, a tape
+#                reset, and again
+#   files        the input is a list of paths: every loader given a FIFO with no
+#                writer, a directory, /dev/null, a missing file, symlinks to them
+#                and regular files of any content (the one file-opening path)
 #
 # The library is built with clang and -fsanitize=fuzzer-no-link,address,undefined
 # into build/fuzz/obj; UBSan does not recover (an error is a crash) and
 # LeakSanitizer is on, so a crash, a leak or undefined behaviour stops the run
-# and leaves the input in build/fuzz/artifacts/. The seeds in fuzz/corpus/NAME
+# and leaves the input in build/fuzz/artifacts/. An allocation larger than the
+# sanitizer's allocator gives returns NULL (allocator_may_return_null), as malloc
+# would: the API fuzzer's empty tensors with huge dims make ops ask for 4 TB and
+# more, which the library must then refuse as out of memory. The seeds in fuzz/corpus/NAME
 # are read-only: new inputs go to build/fuzz/corpus/NAME.
 #
 # The fuzzer runtime is clang's compiler-rt (Debian: libclang-rt-14-dev). When it
@@ -30,7 +38,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= safetensors idx api
+FUZZ_TARGETS ?= safetensors idx api files
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_ARGS    ?=
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -38,7 +46,7 @@ FUZZ_CFLAGS   = $(WARN) -O1 -g -fno-omit-frame-pointer $(ARCH) -D_POSIX_C_SOURCE
                 $(INC) $(FUZZ_SAN)
 FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS     = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
-FUZZ_ENV      = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
+FUZZ_ENV      = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1:allocator_may_return_null=1 \
                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # The seed generator and the crash replays link no fuzzer main of their own.
 FUZZ_SEED_BIN = $(FUZZ_BUILD)/make_seeds

@@ -61,8 +61,9 @@ static int64_t *class_targets(fz_api *s, const ag_tensor *x, int64_t *classes)
     int nd = ag_tensor_ndim(x);
     int64_t rows = 1, c = nd >= 2 ? ag_tensor_dim(x, 1) : nd == 1 ? ag_tensor_dim(x, 0) : 2;
     for (int d = 0; d < nd && nd >= 2; d++)
-        if (d != 1) rows *= ag_tensor_dim(x, d);
+        if (d != 1) rows *= ag_tensor_dim(x, d);          /* a product of x's dims: fits */
     *classes = c;
+    if (rows > 2 * FZ_MAX_NUMEL) return NULL;  /* an empty x of huge rows: no such array */
     int64_t *tg = fz_indices(s, rows > 0 ? rows : 1, fz_rare(&s->in, 8) ? -1 : 0, c - 1);
     return fz_rare(&s->in, 32) ? NULL : tg;
 }

@@ -74,6 +74,28 @@ static void bad_shape(fz_api *s, int *ndim, int64_t *shape)
     }
 }
 
+/*
+** A shape with a zero dim next to huge ones ([0, 2^40], [2^41, 0, 2^50]):
+** empty, so cheap to make when accepted, and accepted only when the
+** product of its non-zero dims is at most AG_NUMEL_MAX, wherever the zero
+** is. Its huge dims are all >= 2^40, so a non-empty tensor an op derives
+** from it (a sum over the zero axis, a product) has at least 2^40
+** elements: more than the sanitizer's allocator gives (it then returns
+** NULL: ASAN_OPTIONS allocator_may_return_null=1), never a slow huge one.
+** Ops on the accepted ones must not visit their empty rows one by one.
+*/
+static void zero_huge_shape(fz_api *s, int *ndim, int64_t *shape)
+{
+    static const int64_t huge[] = {(int64_t)1 << 40, (int64_t)1 << 41, (int64_t)1 << 50,
+                                   AG_NUMEL_MAX, (int64_t)1 << 62, INT64_MAX};
+    *ndim = 2 + fz_u8(&s->in) % 3;
+    for (int i = 0; i < *ndim; i++) {
+        uint8_t b = fz_u8(&s->in);
+        shape[i] = b < 128 ? huge[b % 6] : b < 192 ? 0 : 1 + b % 3;
+    }
+    shape[fz_u8(&s->in) % *ndim] = 0;            /* at least one zero */
+}
+
 /* Derives a shape from x: as is, one dim 1 (broadcast), a dim prepended,
    the first dropped. */
 static void shape_like(fz_api *s, const ag_tensor *x, int *ndim, int64_t *shape)
@@ -99,6 +121,10 @@ void fz_shape(fz_api *s, int *ndim, int64_t shape[AG_MAX_DIMS + 1])
         bad_shape(s, ndim, shape);
         return;
     }
+    if (mode >= 236) {
+        zero_huge_shape(s, ndim, shape);
+        return;
+    }
     if (mode < 96 && like) {
         shape_like(s, like, ndim, shape);
     } else {
@@ -108,9 +134,11 @@ void fz_shape(fz_api *s, int *ndim, int64_t shape[AG_MAX_DIMS + 1])
             shape[i] = b % 8 == 0 ? 0 : 1 + b % 4;
         }
     }
-    int64_t n = 1;                               /* keep it small */
-    for (int i = 0; i < *ndim; i++) {
-        if (shape[i] > 0 && n * shape[i] > FZ_MAX_NUMEL) shape[i] = 1;
+    int zero = 0;                                /* keep it small, or empty */
+    for (int i = 0; i < *ndim; i++) zero |= shape[i] == 0;
+    int64_t n = 1;
+    for (int i = 0; i < *ndim && !zero; i++) {
+        if (shape[i] > 0 && shape[i] > FZ_MAX_NUMEL / n) shape[i] = 1;
         n *= shape[i] > 0 ? shape[i] : 1;
     }
 }
@@ -155,6 +183,7 @@ ag_tensor *fz_own(fz_api *s, ag_tensor *x)
         if (s->owned[i] == x) return x;
     if (s->n_owned == FZ_OWNED) {
         ag_tensor_free(x);
+        s->nocheck = 1;                          /* NULL, though the call succeeded */
         return NULL;
     }
     return s->owned[s->n_owned++] = x;
@@ -207,7 +236,8 @@ static int matmul_too_big(const ag_tensor *a, const ag_tensor *b)
     int64_t n = ag_tensor_ndim(b) >= 1 ? ag_tensor_dim(b, -1) : 1;
     int64_t batch = ag_tensor_ndim(a) == 3 ? ag_tensor_dim(a, 0) : 1;
     if (ag_tensor_ndim(b) == 3 && ag_tensor_dim(b, 0) > batch) batch = ag_tensor_dim(b, 0);
-    return m * n * batch > 4 * FZ_MAX_NUMEL;
+    int64_t out = ag_size_mul(ag_size_mul(m, n), batch);     /* -1: overflowed */
+    return out < 0 || out > 4 * FZ_MAX_NUMEL;
 }
 
 static ag_tensor *op_binary(fz_api *s)

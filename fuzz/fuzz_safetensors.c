@@ -6,34 +6,32 @@
 **     with a wrong dtype and shape, which must fail; the metadata);
 **   - ag_safetensors_load into three fixed tensors with each of the four
 **     flag combinations;
-**   - ag_module_load and ag_checkpoint_load (with and without optimizer and
-**     generator) into a small fixed model: Sequential(Linear(2, 3),
-**     BatchNorm1d(3)) in f32, Adam over its parameters, a generator.
-** Contracts checked beyond "no crash, leak or UB": an error leaves a
-** message naming the function, and a failed load changes nothing.
-** fuzz/make_seeds.c writes the seeds, the model's checkpoint among them.
+**   - ag_module_load and ag_checkpoint_load into a small fixed world
+**     (fuzz_model.h: Sequential(Linear(2, 3), BatchNorm1d(3)) in f32, a
+**     generator, one optimizer of every kind): with and without Adam and
+**     the generator, then with each optimizer in turn; after a load that
+**     succeeds, the optimizer steps and the generator draws.
+** Contracts checked beyond "no crash, leak, UB or hang": an error leaves a
+** message naming the function; a failed load changes nothing; a loaded
+** optimizer's state passes ag_optim_check_state, its step count and lr are
+** in range, and a step returns AG_OK or an error with a message; the
+** generator's state is never all zero and its normal draws return.
+** The world is reset to its state at start-up before every input, so a
+** run does not depend on the inputs before it. fuzz/make_seeds.c writes the seeds, checkpoints
+** of every optimizer of the world among them.
 */
 #include "fuzz_model.h"
 
-static ag_module *model;
-static ag_optim *adam;
-static ag_rng *rng;
+#include <math.h>
+
+static fz_world world;
+static fz_saved pristine;
 static ag_tensor *dest_a, *dest_b, *dest_c;
 
-static void make_model(void)
+static void free_fixed(void)
 {
-    fz_make_model(&model, &adam, &rng);
-    dest_a = ag_zeros(NULL, AG_F32, 2, (int64_t[]){2, 2});
-    dest_b = ag_zeros(NULL, AG_F64, 1, (int64_t[]){3});
-    dest_c = ag_zeros(NULL, AG_F32, 0, NULL);
-    if (!dest_a || !dest_b || !dest_c) abort();
-}
-
-static void free_model(void)
-{
-    ag_optim_free(adam);
-    ag_module_free(model);
-    ag_rng_free(rng);
+    fz_saved_free(&pristine);
+    fz_world_free(&world);
     ag_tensor_free(dest_a), ag_tensor_free(dest_b), ag_tensor_free(dest_c);
 }
 
@@ -41,8 +39,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     ag_set_num_threads(1);
-    make_model();
-    atexit(free_model);
+    dest_a = ag_zeros(NULL, AG_F32, 2, (int64_t[]){2, 2});
+    dest_b = ag_zeros(NULL, AG_F64, 1, (int64_t[]){3});
+    dest_c = ag_zeros(NULL, AG_F32, 0, NULL);
+    if (!dest_a || !dest_b || !dest_c) abort();
+    fz_world_make(&world);
+    fz_world_save(&world, &pristine);
+    atexit(free_fixed);
     return 0;
 }
 
@@ -120,76 +123,123 @@ static void read_everything(const ag_safetensors *f)
     FZ_CHECK(!ag_safetensors_meta_key(f, m), "meta_key(count) is not NULL");
 }
 
-/* Bitwise copies of the model, optimizer and generator state, to prove a
-   failed load changed nothing. */
+/* Bitwise copies of the model, one optimizer's state and the generator's,
+   to prove a failed load changed nothing. */
 typedef struct snapshot {
     int n;
     ag_tensor *copy[32];
     int64_t steps;
-    double lr;
+    double lr, base_lr;
     uint64_t rng_state[4];
 } snapshot;
 
-static int list_state(ag_named_tensor *list, int max)
+static int list_state(const ag_optim *o, ag_named_tensor *list, int max)
 {
-    int n = ag_module_named_tensors(model, list, max, 1);
-    return n + ag_optim_state(adam, list + n, max - n);
+    int n = ag_module_named_tensors(world.model, list, max, 1);
+    FZ_CHECK(n + ag_optim_state(o, NULL, 0) <= max, "more than %d state tensors", max);
+    return n + ag_optim_state(o, list + n, max - n);
 }
 
-static void snap_take(snapshot *s)
+static void snap_take(snapshot *s, const ag_optim *o)
 {
     ag_named_tensor list[32];
-    s->n = list_state(list, 32);
+    s->n = list_state(o, list, 32);
     for (int i = 0; i < s->n; i++) s->copy[i] = ag_tensor_clone(list[i].tensor);
-    s->steps = ag_optim_steps(adam);
-    s->lr = ag_optim_get_lr(adam);
-    ag_rng_get_state(rng, s->rng_state);
+    s->steps = ag_optim_steps(o);
+    s->lr = ag_optim_get_lr(o);
+    s->base_lr = ag_optim_base_lr(o);
+    ag_rng_get_state(world.rng, s->rng_state);
 }
 
-static void snap_check_free(snapshot *s, const char *what)
+static void snap_free(snapshot *s)
+{
+    for (int i = 0; i < s->n; i++) ag_tensor_free(s->copy[i]);
+}
+
+static void snap_check_free(snapshot *s, const ag_optim *o, const char *what)
 {
     ag_named_tensor list[32];
-    list_state(list, 32);
+    list_state(o, list, 32);
     uint64_t st[4];
-    ag_rng_get_state(rng, st);
+    ag_rng_get_state(world.rng, st);
     for (int i = 0; i < s->n; i++) {
         size_t bytes = (size_t)ag_tensor_numel(s->copy[i]) *
                        (ag_tensor_dtype(s->copy[i]) == AG_F64 ? 8 : 4);
         FZ_CHECK(!memcmp(ag_tensor_data(list[i].tensor), ag_tensor_data(s->copy[i]), bytes),
                  "a failed %s changed '%s'", what, list[i].name);
-        ag_tensor_free(s->copy[i]);
     }
-    FZ_CHECK(s->steps == ag_optim_steps(adam) && s->lr == ag_optim_get_lr(adam),
-             "a failed %s changed the optimizer", what);
+    snap_free(s);
+    double lr = ag_optim_get_lr(o), base = ag_optim_base_lr(o);
+    FZ_CHECK(s->steps == ag_optim_steps(o) && !memcmp(&s->lr, &lr, sizeof lr) &&
+             !memcmp(&s->base_lr, &base, sizeof base), "a failed %s changed the optimizer", what);
     FZ_CHECK(!memcmp(st, s->rng_state, sizeof st), "a failed %s changed the generator", what);
+}
+
+/* What a loaded optimizer and generator must be: state within its rules,
+   counters in range, a step that succeeds or says why, and draws that
+   return (an all-zero generator state would loop forever). */
+static void use_loaded(int k, int with_rng)
+{
+    ag_optim *o = world.optims[k];
+    const char *name = ag_optim_name(o);
+    FZ_CHECK(ag_optim_check_state(o) == AG_OK, "%s loaded state it refuses: %s", name,
+             ag_last_error());
+    double lr = ag_optim_get_lr(o), base = ag_optim_base_lr(o);
+    int64_t steps = ag_optim_steps(o);
+    FZ_CHECK(steps >= 0 && steps <= AG_OPTIM_MAX_STEPS, "%s loaded %lld steps", name,
+             (long long)steps);
+    FZ_CHECK(isfinite(lr) && lr >= 0 && isfinite(base) && base >= 0, "%s loaded lr %g, %g",
+             name, lr, base);
+    clear_error();
+    ag_status s = fz_step(&world, k);
+    FZ_CHECK(s == AG_OK || *ag_last_error(), "%s step failed with %s and no message", name,
+             ag_status_name(s));
+    if (!with_rng) return;
+    uint64_t st[4];
+    ag_rng_get_state(world.rng, st);
+    FZ_CHECK(st[0] | st[1] | st[2] | st[3], "the generator was loaded all zero");
+    ag_tape_reset(world.tape);
+    ag_tensor *z = ag_rand_normal(world.tape, world.rng, AG_F64, 1, (int64_t[]){8}, 0, 1);
+    FZ_CHECK(z != NULL, "ag_rand_normal from a loaded generator: %s", ag_tape_errmsg(world.tape));
+    for (int i = 0; i < 4; i++) FZ_CHECK(isfinite(ag_rng_normal(world.rng)), "a normal draw");
+    ag_tape_reset(world.tape);
+}
+
+/* ag_checkpoint_load into the world with optimizer k (or none) and the
+   generator (or not); checked as above. */
+static void load_checkpoint(const char *path, int k, int with_rng)
+{
+    ag_optim *o = k >= 0 ? world.optims[k] : NULL;
+    snapshot snap;
+    snap_take(&snap, world.optims[k >= 0 ? k : FZ_ADAM]);
+    clear_error();
+    ag_status s = ag_checkpoint_load(path, world.model, o, with_rng ? world.rng : NULL);
+    check_failed(s, "ag_checkpoint_load");
+    if (s != AG_OK) {
+        snap_check_free(&snap, world.optims[k >= 0 ? k : FZ_ADAM], "ag_checkpoint_load");
+        return;
+    }
+    snap_free(&snap);
+    if (o) use_loaded(k, with_rng);
 }
 
 static void load_checkpoints(const char *path)
 {
-    static const int with[4][2] = {{1, 1}, {0, 0}, {1, 0}, {0, 1}};
-    for (int k = 0; k < 4; k++) {
-        snapshot snap;
-        snap_take(&snap);
-        clear_error();
-        ag_status s = ag_checkpoint_load(path, model, with[k][0] ? adam : NULL,
-                                         with[k][1] ? rng : NULL);
-        check_failed(s, "ag_checkpoint_load");
-        if (s == AG_OK) {
-            for (int i = 0; i < snap.n; i++) ag_tensor_free(snap.copy[i]);
-        } else {
-            snap_check_free(&snap, "ag_checkpoint_load");
-        }
-    }
+    load_checkpoint(path, FZ_ADAM, 1);
+    load_checkpoint(path, -1, 0);
+    load_checkpoint(path, FZ_ADAM, 0);
+    load_checkpoint(path, -1, 1);
+    for (int k = 0; k < FZ_N_OPTIMS; k++)
+        if (k != FZ_ADAM) load_checkpoint(path, k, 1);
     snapshot snap;
-    snap_take(&snap);
+    snap_take(&snap, world.optims[FZ_ADAM]);
     clear_error();
-    ag_status s = ag_module_load(model, path);
+    ag_status s = ag_module_load(world.model, path);
     check_failed(s, "ag_module_load");
-    if (s == AG_OK) {
-        for (int i = 0; i < snap.n; i++) ag_tensor_free(snap.copy[i]);
-    } else {
-        snap_check_free(&snap, "ag_module_load");
-    }
+    if (s == AG_OK)
+        snap_free(&snap);
+    else
+        snap_check_free(&snap, world.optims[FZ_ADAM], "ag_module_load");
 }
 
 static void load_fixed(const char *path)
@@ -213,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f) read_everything(f);
     ag_safetensors_close(f);
     load_fixed(path);
+    fz_world_reset(&world, &pristine);
     load_checkpoints(path);
     return 0;
 }

@@ -2,8 +2,9 @@
 ** make_seeds.c: writes the seed corpora of the fuzz targets (`make
 ** fuzz-seeds`; the result is committed under fuzz/corpus/NAME/).
 **   safetensors  files written by the library: checkpoints of the fixed
-**                model of fuzz_model.h (with and without optimizer and
-**                generator), its module file, the three tensors
+**                world of fuzz_model.h (with and without optimizer and
+**                generator; one of each optimizer after two of its
+**                steps), its module file, the three tensors
 **                fuzz_safetensors loads by name, one tensor of every
 **                known dtype with metadata; and hand-made small cases
 **                (an empty header, a scalar, an empty tensor);
@@ -56,18 +57,35 @@ static void st_raw(const char *name, const char *json, const void *data, size_t 
     write_bytes(path_of("safetensors", name), buf, 8 + padded + n);
 }
 
+/* A checkpoint of every optimizer of the world after two steps of it
+   (state that is not all zeros: L-BFGS' history, NAdam's mu product). */
+static void optimizer_seeds(void)
+{
+    for (int k = 0; k < FZ_N_OPTIMS; k++) {
+        fz_world w;
+        fz_world_make(&w);
+        for (int i = 0; i < 2; i++) must(fz_step(&w, k), fz_optim_label(k));
+        char name[32];
+        snprintf(name, sizeof name, "ckpt_%s", fz_optim_label(k));
+        must(ag_checkpoint_save(path_of("safetensors", name), w.model, w.optims[k], w.rng),
+             name);
+        fz_world_free(&w);
+    }
+}
+
 static void safetensors_seeds(void)
 {
-    ag_module *model;
-    ag_optim *adam;
-    ag_rng *rng;
-    fz_make_model(&model, &adam, &rng);
-    ag_optim_set_steps(adam, 3);
-    must(ag_checkpoint_save(path_of("safetensors", "ckpt_full"), model, adam, rng), "ckpt");
+    fz_world w;
+    fz_world_make(&w);
+    ag_module *model = w.model;
+    ag_optim *adam = w.optims[FZ_ADAM];
+    must(ag_optim_set_steps(adam, 3), "steps");
+    must(ag_checkpoint_save(path_of("safetensors", "ckpt_full"), model, adam, w.rng), "ckpt");
     must(ag_checkpoint_save(path_of("safetensors", "ckpt_model"), model, NULL, NULL), "ckpt");
-    must(ag_checkpoint_save(path_of("safetensors", "ckpt_rng"), model, NULL, rng), "ckpt");
+    must(ag_checkpoint_save(path_of("safetensors", "ckpt_rng"), model, NULL, w.rng), "ckpt");
     must(ag_module_save(model, path_of("safetensors", "module")), "module");
-    ag_optim_free(adam), ag_module_free(model), ag_rng_free(rng);
+    fz_world_free(&w);
+    optimizer_seeds();
 
     float a[4] = {1, 2, 3, 4}, c = 5;
     double b[3] = {0.5, -1, 2};

@@ -78,7 +78,7 @@ ag_module *ag_leaky_relu_new(double negative_slope)
 {
     char desc[AGN_DESC_LEN];
     if (!isfinite(negative_slope))
-        return ag_set_last_error(AG_ERR_ARG, "ag_leaky_relu_new: negative_slope %g is not "
+        return ag_set_last_error(AG_ERR_ARG, "ag_leaky_relu_new: negative_slope %.17g is not "
                                  "finite", negative_slope), NULL;
     snprintf(desc, sizeof desc, "LeakyReLU(negative_slope=%g)", negative_slope);
     return activation_new("ag_leaky_relu_new", &leaky_ops, ACT_LEAKY, negative_slope, 0, desc);
@@ -88,7 +88,7 @@ ag_module *ag_elu_new(double alpha)
 {
     char desc[AGN_DESC_LEN];
     if (!isfinite(alpha))
-        return ag_set_last_error(AG_ERR_ARG, "ag_elu_new: alpha %g is not finite", alpha), NULL;
+        return ag_set_last_error(AG_ERR_ARG, "ag_elu_new: alpha %.17g is not finite", alpha), NULL;
     snprintf(desc, sizeof desc, "ELU(alpha=%g)", alpha);
     return activation_new("ag_elu_new", &elu_ops, ACT_ELU, alpha, 0, desc);
 }
@@ -145,7 +145,7 @@ ag_module *ag_prelu_new(int64_t num_parameters, double init, ag_dtype dt)
     if (agn_check_dtype(who, dt) != AG_OK) return NULL;
     if (num_parameters < 1 || !isfinite(init))
         return ag_set_last_error(AG_ERR_ARG, "%s: num_parameters %lld must be >= 1 and init "
-                                 "%g finite", who, (long long)num_parameters, init), NULL;
+                                 "%.17g finite", who, (long long)num_parameters, init), NULL;
     prelu *p = agn_alloc(sizeof *p, &prelu_ops, who);
     if (!p) return NULL;
     p->num = num_parameters;

@@ -71,11 +71,16 @@ typedef struct ag_idx {
 ** dimensions), then one big-endian uint32 per dimension, then the data.
 ** Only data type 0x08 (unsigned byte) and 1 to 4 dimensions are accepted,
 ** and the file's length must equal the header plus the product of the
-** dimensions exactly: truncated files and trailing bytes are refused.
-** Returns AG_OK, or AG_ERR_IO (cannot open or read), AG_ERR_FORMAT (bad
-** magic, data type, dimensions or length), AG_ERR_NOMEM, AG_ERR_ARG (NULL
-** argument), with ag_last_error() naming ag_idx_load, the path and the
-** problem; on failure *out is zeroed and owns nothing.
+** dimensions exactly: truncated files and trailing bytes are refused, and
+** so are dimensions that break the rule of every tensor's shape
+** (ag_shape_numel: more than AG_NUMEL_MAX elements, zero dims aside).
+** path must be a regular file: a FIFO, a directory or a device is refused
+** at once (AG_ERR_IO), never read or waited on.
+** Returns AG_OK, or AG_ERR_IO (cannot open or read, not a regular file),
+** AG_ERR_FORMAT (bad magic, data type, dimensions or length),
+** AG_ERR_NOMEM, AG_ERR_ARG (NULL argument), with ag_last_error() naming
+** ag_idx_load, the path and the problem; on failure *out is zeroed and
+** owns nothing.
 */
 ag_status ag_idx_load(const char *path, ag_idx *out);
 
@@ -212,7 +217,8 @@ ag_tensor *ag_dataset_batch(ag_tape *t, const ag_dataset *ds, const int64_t *ord
 ** count - start) rows and labels[0..B), leaves any further rows untouched,
 ** and returns B; for a partial last batch use ag_slice(t, dst, 0, 0, B, 1).
 ** Returns -1 with ag_last_error() set on error (dst of the wrong shape or
-** dtype, or the errors of ag_dataset_batch).
+** dtype, AG_ERR_STATE for a tape tensor from before its tape's reset, or
+** the errors of ag_dataset_batch).
 */
 int64_t ag_dataset_batch_into(ag_tensor *dst, const ag_dataset *ds, const int64_t *order,
                               int64_t start, int64_t *labels);

@@ -59,12 +59,19 @@ ag_module *ag_linear_new(int64_t in_features, int64_t out_features, int bias,
 ** Sequential: the modules run in order, each output the next input.
 ** Children are named "0", "1", ..., so their tensors are "0.weight",
 ** "2.running_mean", ... as in PyTorch. Takes ownership of the n modules,
-** also on failure (a NULL among them is AG_ERR_ARG and frees the others).
-** modules may be NULL when n is 0. An empty Sequential returns x.
+** also on failure (a NULL among them is AG_ERR_ARG and frees the others;
+** the message keeps the last error, most likely the failed constructor's:
+** "ag_sequential_new: modules[1] is NULL (last error: ag_linear_new:
+** ...)"). A module may appear once (a repeat is AG_ERR_ARG; each module
+** is freed once), and not be another module's child (AG_ERR_ARG, left to
+** its parent; see ag_module_add_child). modules may be NULL when n is 0.
+** An empty Sequential returns x, after checking it as an op does (NULL,
+** stale or of another tape: an error on t).
 */
 ag_module *ag_sequential_new(int n, ag_module *const *modules);
 /* Appends m (named by its position); takes ownership of m, also on
-   failure. AG_ERR_ARG when seq is not a Sequential or m is NULL. */
+   failure (but as ag_module_add_child). AG_ERR_ARG when seq is not a
+   Sequential or m is NULL. */
 ag_status ag_sequential_add(ag_module *seq, ag_module *m);
 /* The number of modules in seq (0 if seq is not a Sequential). */
 int ag_sequential_len(const ag_module *seq);
@@ -114,8 +121,13 @@ ag_module *ag_prelu_new(int64_t num_parameters, double init, ag_dtype dt);
 ** [0, 1] or AG_MOMENTUM_CUMULATIVE; eps >= 0.
 ** Training with one value per channel (N * L == 1) is an AG_ERR_SHAPE
 ** error, as in PyTorch ("Expected more than 1 value per channel when
-** training"). Differences: num_batches_tracked has the layer's dtype (it
-** is int64 in PyTorch); track_running_stats=False is not offered.
+** training"). The buffers are checked where a forward reads them (a
+** checkpoint or a write may have put anything there): in training
+** num_batches_tracked must be a whole number in [0, 2^53], in evaluation
+** running_var must be >= 0 (not NaN); else AG_ERR_STATE on the tape.
+** Differences: num_batches_tracked has the layer's dtype (it is int64 in
+** PyTorch); track_running_stats=False is not offered; PyTorch does not
+** check the buffers (a negative running_var gives NaN outputs there).
 */
 ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
                               int affine, ag_dtype dt);
@@ -138,8 +150,9 @@ ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine,
 ** zeroed with probability p, the rest scaled by 1/(1-p), so E[y] = x),
 ** one draw per element from rng in row-major order: the same generator
 ** state gives the same mask. In evaluation the forward returns x itself,
-** as PyTorch. p in [0, 1] (PyTorch's default 0.5). rng is borrowed and
-** must outlive the layer.
+** as PyTorch (x checked as an op checks its input: NULL, stale or of
+** another tape is an error on t). p in [0, 1] (PyTorch's default 0.5).
+** rng is borrowed and must outlive the layer.
 */
 ag_module *ag_dropout_new(double p, ag_rng *rng);
 

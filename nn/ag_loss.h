@@ -146,8 +146,10 @@ typedef struct ag_class_loss_opts {
     ag_tensor *weight;
     /* When has_ignore_index is set, a target equal to ignore_index (any
        value, typically PyTorch's default -100) contributes nothing, and
-       mean divides by the weight of the others only (NaN if none is left,
-       as PyTorch). */
+       mean divides by the weight of the others only. With every target
+       ignored (an all-padding batch), mean is NaN (0 / 0) and its
+       gradient 0 everywhere, as PyTorch's (so a step from it leaves the
+       weights alone); sum and none are 0, gradient 0. */
     int has_ignore_index;
     int64_t ignore_index;
     /* In [0, 1]: the target becomes (1 - s) one_hot + s / C (cross-entropy
@@ -169,7 +171,8 @@ ag_tensor *ag_cross_entropy_loss(ag_tape *t, ag_tensor *logits,
 /*
 ** With options (opts may be NULL), PyTorch's semantics:
 **   loss_n = -w[y_n] logp[n, y_n]  (0 for an ignored target),
-**   mean   = sum_n loss_n / sum_n w[y_n] (over targets not ignored),
+**   mean   = sum_n loss_n / sum_n w[y_n] (over targets not ignored; NaN
+**            with a 0 gradient when every target is ignored),
 ** and with smoothing s, loss_n = (1 - s) loss_n + s / C * smooth_n where
 ** smooth_n = -sum_c w[c] logp[n, c], reduced over the same denominator.
 */

@@ -40,14 +40,19 @@ typedef struct ag_module_ops {
     void (*destroy)(ag_module *m);
 } ag_module_ops;
 
+/* The longest name of one tensor or child (bytes, without the NUL), and
+   of a dotted name ("block.0.weight"): an ag_named_tensor's name. */
+#define AGM_NAME_MAX 63
+#define AGM_FULL_NAME_MAX 127
+
 typedef struct agm_entry {              /* a registered tensor */
-    char name[64];
+    char name[AGM_NAME_MAX + 1];
     ag_tensor *tensor;
     int is_buffer;
 } agm_entry;
 
 typedef struct agm_child {
-    char name[64];
+    char name[AGM_NAME_MAX + 1];
     ag_module *module;
 } agm_child;
 
@@ -60,6 +65,7 @@ struct ag_module {
     agm_entry *entries;
     int n_children, cap_children;
     agm_child *children;
+    ag_module *parent;                  /* the module m is a child of; NULL */
 };
 
 /* Sets up m (already allocated, e.g. the first member of a layer struct). */
@@ -67,16 +73,33 @@ void ag_module_init(ag_module *m, const ag_module_ops *ops);
 
 /*
 ** Registers a persistent tensor under name; m owns it from then on (it is
-** freed with m, also when registration fails). A parameter is marked
-** requires_grad. Names are unique within a module, at most 63 bytes.
-** Returns AG_OK, or an error with ag_last_error() set.
+** freed with m, also when registration fails, but for the one case below).
+** A parameter is marked requires_grad. Names are unique within a module,
+** 1 to AGM_NAME_MAX (63) bytes, without a dot; the dotted name the tensor
+** lists under (its ancestors' names, then its own: "block.0.weight")
+** must fit in AGM_FULL_NAME_MAX (127) bytes, the room of an
+** ag_named_tensor's name. A tensor is registered once in a whole tree of
+** modules: registering one the tree already holds (under any name, in
+** any module of it) is refused, and that tensor is not freed (the tree
+** owns it). Returns AG_OK, or AG_ERR_ARG / AG_ERR_NOMEM with
+** ag_last_error() naming the function, the name and the reason.
 */
 ag_status ag_module_add_param(ag_module *m, const char *name, ag_tensor *p);
 ag_status ag_module_add_buffer(ag_module *m, const char *name, ag_tensor *b);
-/* Registers a child module; m owns it (freed with m, also on failure). */
+/*
+** Registers a child module under name (rules of names as above; every
+** dotted name the child lists, prefixed with m's and name, must fit in
+** AGM_FULL_NAME_MAX bytes). m owns it: it is freed with m, also when
+** registration fails, except when it is not m's to free, which is refused
+** and leaves it alone: a NULL child, m itself or one of m's ancestors (a
+** cycle), a child of another module (a module has one parent, as in
+** PyTorch's state_dict names), or a child holding a tensor m's tree holds
+** already.
+*/
 ag_status ag_module_add_child(ag_module *m, const char *name, ag_module *child);
 
-/* y = m(x). NULL (with the error on t) on failure or for a NULL module. */
+/* y = m(x). NULL on failure, with the error on t, or in ag_last_error()
+   when t is NULL; NULL for a NULL module. */
 ag_tensor *ag_module_forward(ag_module *m, ag_tape *t, ag_tensor *x);
 
 /* Training (1) or evaluation (0) mode, for m and all its children
@@ -101,7 +124,8 @@ void ag_module_zero_grad(ag_module *m);
 /* Sets the grad of every parameter to none (ag_clear_grad). */
 void ag_module_clear_grad(ag_module *m);
 
-/* Frees m, its children and its tensors. NULL is a no-op. */
+/* Frees m, its children and its tensors. NULL is a no-op, and so is a
+   module that is another's child: it is freed with its parent. */
 void ag_module_free(ag_module *m);
 
 #ifdef __cplusplus

@@ -34,9 +34,11 @@
 ** exactly dtype, shape and data_offsets, the dtype is known, the byte
 ** range fits the shape and dtype, ranges neither overlap nor leave gaps
 ** and end at the end of the file, names are unique, __metadata__ maps
-** strings to strings. A file that fails is refused with AG_ERR_FORMAT (or
-** AG_ERR_IO when it cannot be read) and ag_last_error() naming the
-** function, the path and the problem. Known dtypes: BOOL U8 I8 F8_E5M2
+** strings to strings, every shape obeys the rule of a tensor's shape
+** (ag_shape_numel). A file that fails is refused with AG_ERR_FORMAT (or
+** AG_ERR_IO when it cannot be read, or is not a regular file: a FIFO, a
+** directory or a device is refused at once, never read or waited on) and
+** ag_last_error() naming the function, the path and the problem. Known dtypes: BOOL U8 I8 F8_E5M2
 ** F8_E4M3 F8_E8M0 I16 U16 F16 BF16 I32 U32 F32 C64 F64 I64 U64 (the
 ** sub-byte F4 and F6 types are refused). Tensors have at most 8 dims.
 **

@@ -59,10 +59,9 @@ static ag_dataset *dataset_adopt(const char *fn, int64_t n, int sample_ndim,
     st->samples = samples, st->labels = labels;
     ds->store = st;
     ds->samples = samples, ds->labels = labels;
-    ds->count = n, ds->features = 1;
+    ds->count = n, ds->features = ag_shape_numel(sample_ndim, sample_shape);   /* checked */
     ds->sample_ndim = sample_ndim;
-    for (int i = 0; i < sample_ndim; i++)
-        ds->sample_shape[i] = sample_shape[i], ds->features *= sample_shape[i];
+    for (int i = 0; i < sample_ndim; i++) ds->sample_shape[i] = sample_shape[i];
     ds->num_classes = num_classes;
     ds->mean = 0, ds->std = 1;
     return ds;
@@ -73,12 +72,12 @@ static ag_dataset *dataset_adopt(const char *fn, int64_t n, int sample_ndim,
 static ag_dataset *dataset_alloc(const char *fn, int64_t n, int sample_ndim,
                                  const int64_t *sample_shape, int num_classes)
 {
-    int64_t features = 1;
-    for (int i = 0; i < sample_ndim; i++) features *= sample_shape[i];
-    if (features > 0 && n > (int64_t)(SIZE_MAX / 2) / features)
+    const int64_t features = ag_shape_numel(sample_ndim, sample_shape);   /* checked */
+    const int64_t bytes = ag_size_mul(n, features);
+    if (bytes < 0 || (uint64_t)bytes > SIZE_MAX / 2)
         return ag_set_last_error(AG_ERR_NOMEM, "%s: %lld samples of %lld bytes are too many",
                                  fn, (long long)n, (long long)features), NULL;
-    uint8_t *samples = malloc(n * features > 0 ? (size_t)(n * features) : 1);
+    uint8_t *samples = malloc(bytes > 0 ? (size_t)bytes : 1);
     uint8_t *labels = malloc(n > 0 ? (size_t)n : 1);
     return dataset_adopt(fn, n, sample_ndim, sample_shape, num_classes, samples, labels);
 }
@@ -105,20 +104,19 @@ static ag_status check_classes(const char *fn, int num_classes)
     return AG_OK;
 }
 
-/* Each sample dim in [0, 2^31) and their product (0 if any is 0) below
-   2^31, with no overflow on the way; else the error (status s). */
+/* Each sample dim in [0, 2^31), the shape accepted by ag_shape_numel
+   (the rule of every tensor's shape) and its element count below 2^31;
+   else the error (status s). */
 static ag_status check_sample_shape(const char *fn, int ndim, const int64_t *shape, ag_status s)
 {
-    int64_t features = 1;
-    for (int i = 0; i < ndim; i++) {
+    for (int i = 0; i < ndim; i++)
         if (shape[i] < 0 || shape[i] > INT32_MAX)
             return ag_set_last_error(s, "%s: sample dimension %d is %lld", fn, i,
                                      (long long)shape[i]);
-        features = features > INT32_MAX ? features : features * shape[i];
-    }
-    for (int i = 0; i < ndim; i++) features = shape[i] ? features : 0;
-    if (features > INT32_MAX)
-        return ag_set_last_error(s, "%s: samples of more than 2^31 bytes", fn);
+    int64_t features = ag_shape_numel(ndim, shape);
+    if (features < 0 || features > INT32_MAX)
+        return ag_set_last_error(s, "%s: samples of more than 2^31 bytes%s", fn,
+                                 features < 0 ? " (zero dims aside)" : "");
     return AG_OK;
 }
 
@@ -138,7 +136,8 @@ ag_dataset *ag_dataset_from_bytes(int64_t n, int sample_ndim, const int64_t *sam
     if (n > 0 && check_labels(fn, labels, n, num_classes, NULL) != AG_OK) return NULL;
     ag_dataset *ds = dataset_alloc(fn, n, sample_ndim, sample_shape, num_classes);
     if (!ds) return NULL;
-    if (n * ds->features > 0) memcpy(ds->store->samples, samples, (size_t)(n * ds->features));
+    const int64_t bytes = ag_size_mul(n, ds->features);       /* checked by dataset_alloc */
+    if (bytes > 0) memcpy(ds->store->samples, samples, (size_t)bytes);
     if (n > 0) memcpy(ds->store->labels, labels, (size_t)n);
     return ds;
 }
@@ -245,8 +244,8 @@ ag_status ag_dataset_set_normalize(ag_dataset *ds, double mean, double std)
 {
     if (!ds) return ag_set_last_error(AG_ERR_ARG, "ag_dataset_set_normalize: dataset is NULL");
     if (!isfinite(mean) || !isfinite(std) || !(std > 0))
-        return ag_set_last_error(AG_ERR_ARG, "ag_dataset_set_normalize: mean %g, std %g (mean "
-                                 "finite, std finite and > 0)", mean, std);
+        return ag_set_last_error(AG_ERR_ARG, "ag_dataset_set_normalize: mean %.17g, std %.17g "
+                                 "(mean finite, std finite and > 0)", mean, std);
     ds->mean = mean, ds->std = std;
     return AG_OK;
 }
@@ -263,7 +262,7 @@ ag_status ag_dataset_pixel_stats(const ag_dataset *ds, double *mean, double *std
         return ag_set_last_error(AG_ERR_ARG, "ag_dataset_pixel_stats: %s is NULL",
                                  !ds ? "dataset" : !mean ? "mean" : "std");
     uint64_t hist[256] = {0};           /* exact: a histogram, not float sums */
-    int64_t total = ds->count * ds->features;
+    int64_t total = ag_size_mul(ds->count, ds->features);     /* checked when made */
     for (int64_t i = 0; i < total; i++) hist[ds->samples[i]]++;
     if (total == 0) {
         *mean = 0, *std = 1;
@@ -478,6 +477,10 @@ int64_t ag_dataset_batch_into(ag_tensor *dst, const ag_dataset *ds, const int64_
     char msg[256];
     if (!dst || !ds)
         return ag_set_last_error(AG_ERR_ARG, "%s: %s is NULL", fn, dst ? "dataset" : "dst"), -1;
+    void *data = ag_tensor_data(dst);            /* NULL: a tape tensor from before a reset */
+    if (!data)
+        return ag_set_last_error(AG_ERR_STATE, "%s: dst was made before its tape was reset",
+                                 fn), -1;
     const int64_t *shape = ag_tensor_shape(dst);
     int ndim = ag_tensor_ndim(dst);
     if (ndim != 2 || shape[1] != ds->features || shape[0] < 1) {
@@ -491,6 +494,6 @@ int64_t ag_dataset_batch_into(ag_tensor *dst, const ag_dataset *ds, const int64_
     }
     int64_t rows = batch_rows(ds, order, start, shape[0], msg, sizeof msg);
     if (rows < 0) return ag_set_last_error(AG_ERR_ARG, "%s: %s", fn, msg), -1;
-    fill_rows(ds, order, start, rows, ag_tensor_dtype(dst), ag_tensor_data(dst), labels);
+    fill_rows(ds, order, start, rows, ag_tensor_dtype(dst), data, labels);
     return rows;
 }

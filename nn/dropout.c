@@ -17,7 +17,7 @@ typedef struct dropout {
 static ag_tensor *dropout_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 {
     dropout *d = (dropout *)m;
-    if (!x) return ag_tape_set_error(t, AG_ERR_ARG, "%s: x is NULL", d->desc), NULL;
+    if (ag_tape_check(t, d->desc, "x", x) != AG_OK) return NULL;
     if (!m->training) return x;
     ag_tensor *mask = ag_dropout_mask(t, d->rng, ag_tensor_dtype(x), ag_tensor_ndim(x),
                                       ag_tensor_shape(x), d->p);

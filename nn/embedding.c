@@ -61,7 +61,7 @@ static ag_tensor *embedding_forward(ag_module *m, ag_tape *t, ag_tensor *x)
         double v = ag_tensor_get(x, i);
         if (v != floor(v) || !(v >= 0 && v < (double)e->num)) {
             free(idx);
-            return ag_tape_set_error(t, AG_ERR_ARG, "%s: x[%lld] is %g, not an index in [0, "
+            return ag_tape_set_error(t, AG_ERR_ARG, "%s: x[%lld] is %.17g, not an index in [0, "
                                      "%lld) (x is %s)", e->desc, (long long)i, v,
                                      (long long)e->num, agn_shape_str(x, s, sizeof s)), NULL;
         }

@@ -5,13 +5,12 @@
 ** to header + product of dimensions. The dataset built on it is in
 ** dataset.c; nothing here knows about labels or classes.
 */
-#include "ag.h"
+#include "file_util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #define IDX_UBYTE 0x08   /* the only data type accepted */
 
@@ -40,22 +39,19 @@ static uint32_t be32(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* Opens path as a regular file and gives its length; NULL with the error. */
+/* Opens path as every loader does (agn_file_open: a regular file only,
+   never blocking) and gives its length; NULL with the error. */
 static FILE *open_regular(const char *path, const char *shown, int64_t *length)
 {
-    FILE *f = fopen(path, "rb");
+    char quoted[176];
+    snprintf(quoted, sizeof quoted, "'%s'", shown);
+    int fd = agn_file_open("ag_idx_load", path, quoted, length);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
-        int err = errno;
-        ag_set_last_error(AG_ERR_IO, "ag_idx_load: cannot open '%s': %s", shown, strerror(err));
-        return NULL;
+        close(fd);
+        ag_set_last_error(AG_ERR_NOMEM, "ag_idx_load: %s: out of memory", quoted);
     }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        ag_set_last_error(AG_ERR_IO, "ag_idx_load: '%s' is not a regular file", shown);
-        return NULL;
-    }
-    *length = (int64_t)st.st_size;
     return f;
 }
 
@@ -98,23 +94,18 @@ static ag_status read_header(FILE *f, const char *shown, int64_t length, ag_idx 
     return AG_OK;
 }
 
-/* Checks that length == header + product of dims; sets out->size. */
+/* Checks that length == header + product of dims; sets out->size. The
+   dims obey the rule of every tensor's shape (ag_shape_numel): a zero dim
+   does not excuse huge others. */
 static ag_status check_length(const char *shown, int64_t length, int64_t header, ag_idx *out)
 {
     char dbuf[64];
-    int64_t size = 1;
-    for (int i = 0; i < out->ndim; i++) {
-        /* each dim < 2^32; the product may overflow int64 with 3 or more */
-        if (out->dims[i] != 0 && size > (INT64_MAX - header) / out->dims[i]) size = -1;
-        if (size < 0) break;
-        size *= out->dims[i];
-    }
-    for (int i = 0; size < 0 && i < out->ndim; i++)
-        if (out->dims[i] == 0) size = 0;                  /* a zero dim wins */
+    const int64_t size = ag_shape_numel(out->ndim, out->dims);    /* bytes: one a value */
     const char *shape = dims_str(out->ndim, out->dims, dbuf);
     if (size < 0)
         return ag_set_last_error(AG_ERR_FORMAT, "ag_idx_load: '%s': the header says %s: more "
-                                 "data bytes than any file holds (the file has %lld bytes)",
+                                 "elements than a tensor may hold (AG_NUMEL_MAX), more data "
+                                 "bytes than any file holds (the file has %lld bytes)",
                                  shown, shape, (long long)length);
     if (length - header < size)
         return ag_set_last_error(AG_ERR_FORMAT, "ag_idx_load: '%s': truncated: the header says "

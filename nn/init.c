@@ -79,8 +79,8 @@ ag_status ag_init_uniform(ag_tensor *x, double lo, double hi, ag_rng *r)
     ag_status s = check_target(who, x, r, 1);
     if (s != AG_OK) return s;
     if (!isfinite(lo) || !isfinite(hi) || lo > hi)
-        return ag_set_last_error(AG_ERR_ARG, "%s: bounds [%g, %g] must be finite with lo <= hi",
-                                 who, lo, hi);
+        return ag_set_last_error(AG_ERR_ARG, "%s: bounds [%.17g, %.17g] must be finite with "
+                                 "lo <= hi", who, lo, hi);
     fill(x, FILL_UNIFORM, lo, hi, r);
     return AG_OK;
 }
@@ -91,8 +91,8 @@ ag_status ag_init_normal(ag_tensor *x, double mean, double std, ag_rng *r)
     ag_status s = check_target(who, x, r, 1);
     if (s != AG_OK) return s;
     if (!isfinite(mean) || !isfinite(std) || std < 0)
-        return ag_set_last_error(AG_ERR_ARG, "%s: mean %g and std %g must be finite, std >= 0",
-                                 who, mean, std);
+        return ag_set_last_error(AG_ERR_ARG, "%s: mean %.17g and std %.17g must be finite, "
+                                 "std >= 0", who, mean, std);
     fill(x, FILL_NORMAL, mean, std, r);
     return AG_OK;
 }
@@ -128,7 +128,7 @@ static ag_status xavier(const char *who, ag_tensor *x, double gain, ag_rng *r, f
     if (s == AG_OK) s = fans(who, x, &fi, &fo);
     if (s != AG_OK) return s;
     if (!isfinite(gain))
-        return ag_set_last_error(AG_ERR_ARG, "%s: gain %g is not finite", who, gain);
+        return ag_set_last_error(AG_ERR_ARG, "%s: gain %.17g is not finite", who, gain);
     if (ag_tensor_numel(x) == 0) return AG_OK;
     double std = gain * sqrt(2.0 / (double)(fi + fo));
     if (kind == FILL_UNIFORM) fill(x, FILL_UNIFORM, -sqrt(3.0) * std, sqrt(3.0) * std, r);
@@ -160,7 +160,7 @@ static ag_status kaiming(const char *who, ag_tensor *x, double a, ag_fan_mode mo
     double gain = ag_init_calculate_gain(nl, a);
     if (!isfinite(gain))
         return ag_set_last_error(AG_ERR_ARG, "%s: no finite gain for nonlinearity %d with "
-                                 "a = %g", who, (int)nl, a);
+                                 "a = %.17g", who, (int)nl, a);
     if (ag_tensor_numel(x) == 0) return AG_OK;
     double std = gain / sqrt((double)(mode == AG_FAN_IN ? fi : fo));
     if (kind == FILL_UNIFORM) fill(x, FILL_UNIFORM, -sqrt(3.0) * std, sqrt(3.0) * std, r);

@@ -129,9 +129,17 @@ static ag_tensor *pick(ag_tape *t, const char *fn, ag_tensor *x, const int64_t *
     return picked;
 }
 
-/* none: loss; sum: sum loss; mean: sum loss / sum w, or mean loss. */
-static ag_tensor *reduce_weighted(ag_tape *t, ag_tensor *loss, ag_tensor *w, ag_reduction red)
+/*
+** none: loss; sum: sum loss; mean: sum loss / sum w, or mean loss. With
+** every target ignored, mean is 0 / 0, NaN, as PyTorch's, but PyTorch's
+** gradient is 0 (its backward writes no entry for an ignored target), not
+** the NaN of 0 * (1 / 0): NaN + 0 * sum loss, the NaN a constant.
+*/
+static ag_tensor *reduce_weighted(ag_tape *t, ag_tensor *loss, ag_tensor *w, ag_reduction red,
+                                  int all_ignored)
 {
+    if (red == AG_REDUCTION_MEAN && all_ignored)
+        return ag_add_scalar(t, ag_mul_scalar(t, ag_sum(t, loss, AG_ALL, 0), 0), NAN);
     if (red == AG_REDUCTION_MEAN && w)
         return ag_div(t, ag_sum(t, loss, AG_ALL, 0), ag_sum(t, w, AG_ALL, 0));
     return agi_loss_reduce(t, loss, red);
@@ -155,7 +163,7 @@ static ag_tensor *nll_core(ag_tape *t, const char *fn, ag_tensor *logp, const in
         loss = ag_add(t, ag_mul_scalar(t, loss, 1 - s),
                       ag_mul_scalar(t, smooth, s / (double)L->classes));
     }
-    return reduce_weighted(t, loss, w, red);
+    return reduce_weighted(t, loss, w, red, ignored > 0 && ignored == L->count);
 }
 
 /* Cross-entropy (from_logits) or nll on the class-index targets. */

@@ -1,7 +1,8 @@
 /*
-** norm.c: BatchNorm1d (batch statistics in training, running statistics
-** in evaluation, the running buffers updated in place under no-grad) and
-** LayerNorm (over the last axis). Both are compositions of ops.
+** norm.c: BatchNorm1d and BatchNorm2d (batch statistics in training,
+** running statistics in evaluation, the running buffers updated in place
+** under no-grad), on the fused ops of ag_norm.h, and LayerNorm (over the
+** last axis), a composition of ops.
 */
 #include "layers_util.h"
 
@@ -18,10 +19,11 @@ static ag_tensor *normalize(ag_tape *t, ag_tensor *x, ag_tensor *mean, ag_tensor
     return y;
 }
 
-/* --------------------------------------------------------- BatchNorm1d --- */
+/* ------------------------------------------------ BatchNorm1d and 2d --- */
 
 typedef struct batchnorm {
     ag_module base;
+    int spatial;                        /* 1: BatchNorm1d, 2: BatchNorm2d */
     int64_t features;
     double eps, momentum;
     ag_tensor *weight, *bias;           /* NULL without affine */
@@ -29,59 +31,54 @@ typedef struct batchnorm {
     char desc[AGN_DESC_LEN];
 } batchnorm;
 
-/* Reduces x ([N,C] or [N,C,L]) over every axis but the channel axis,
-   keeping dims: [1,C] or [1,C,1]. */
-static ag_tensor *channel_mean(ag_tape *t, ag_tensor *x)
+/* Row r of the [2, C] batch statistics of ag_batch_norm, as [C]. */
+static ag_tensor *stat_row(ag_tape *t, ag_tensor *stats, int r, const int64_t *c)
 {
-    ag_tensor *m = ag_mean(t, x, 0, 1);
-    return ag_tensor_ndim(x) == 3 ? ag_mean(t, m, 2, 1) : m;
+    return ag_reshape(t, ag_slice(t, stats, 0, r, r + 1, 1), 1, c);
 }
 
-/* A [C] tensor viewed with the statistics' shape ([1,C] or [1,C,1]). */
-static ag_tensor *as_stat(ag_tape *t, ag_tensor *v, int ndim)
-{
-    int64_t c = ag_tensor_numel(v);
-    return ndim == 3 ? ag_reshape(t, v, 3, (int64_t[]){1, c, 1})
-                     : ag_reshape(t, v, 2, (int64_t[]){1, c});
-}
-
-/* running = (1 - f) running + f stat, under no-grad (stat is [1,C,...]). */
+/* running = (1 - f) running + f stat, under no-grad (stat is [C]). */
 static int update_running(ag_tape *t, const char *who, ag_tensor *running, ag_tensor *stat,
                           double f)
 {
-    ag_tensor *flat = ag_reshape(t, stat, 1, ag_tensor_shape(running));
-    ag_tensor *next = ag_add(t, ag_mul_scalar(t, running, 1 - f), ag_mul_scalar(t, flat, f));
+    ag_tensor *next = ag_add(t, ag_mul_scalar(t, running, 1 - f), ag_mul_scalar(t, stat, f));
     if (!next) return 0;
     ag_status s = ag_assign(running, next);
     if (s != AG_OK) return ag_tape_set_error(t, s, "%s: %s", who, ag_last_error()), 0;
     return 1;
 }
 
-/* The running-statistics update of a training step with batch mean and
-   biased var over n values per channel. Records nothing. */
-static int track(batchnorm *b, ag_tape *t, ag_tensor *mean, ag_tensor *var, int64_t n)
+/* The running-statistics update of a training step from the batch's
+   [2, C] mean and biased var over n values per channel. Records nothing. */
+static int track(batchnorm *b, ag_tape *t, ag_tensor *stats, int64_t n)
 {
     int was = ag_set_grad_enabled(t, 0);
     double count = ag_tensor_get(b->num_batches, 0) + 1;
     double f = b->momentum < 0 ? 1.0 / count : b->momentum;
+    ag_tensor *var = stat_row(t, stats, 1, &b->features);
     ag_tensor *unbiased = ag_mul_scalar(t, var, (double)n / (double)(n - 1));
-    int ok = update_running(t, b->desc, b->running_mean, mean, f) &&
+    int ok = update_running(t, b->desc, b->running_mean, stat_row(t, stats, 0, &b->features), f) &&
              update_running(t, b->desc, b->running_var, unbiased, f);
     ag_set_grad_enabled(t, was);
     if (ok) ag_tensor_set(b->num_batches, 0, count);
     return ok;
 }
 
-/* Checks x is [N, C] or [N, C, L] with C = features; n = values per channel. */
+/* Checks x is [N, C] or [N, C, L] (BatchNorm1d) or [N, C, H, W]
+   (BatchNorm2d) with C = features; n = values per channel. */
 static int check_batch(batchnorm *b, ag_tape *t, const ag_tensor *x, int64_t *n)
 {
     char s[128];
     if (!agn_check_input(t, b->desc, x, ag_tensor_dtype(b->running_mean), 0)) return 0;
-    int nd = ag_tensor_ndim(x);
-    if ((nd != 2 && nd != 3) || ag_tensor_shape(x)[1] != b->features)
+    int nd = ag_tensor_ndim(x), ok = b->spatial == 1 ? nd == 2 || nd == 3 : nd == 4;
+    if (!ok || ag_tensor_shape(x)[1] != b->features) {
+        long long c = (long long)b->features;
+        if (b->spatial == 2)
+            return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x is %s, expected [N, %lld, H, W]",
+                                     b->desc, agn_shape_str(x, s, sizeof s), c), 0;
         return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x is %s, expected [N, %lld] or "
-                                 "[N, %lld, L]", b->desc, agn_shape_str(x, s, sizeof s),
-                                 (long long)b->features, (long long)b->features), 0;
+                                 "[N, %lld, L]", b->desc, agn_shape_str(x, s, sizeof s), c, c), 0;
+    }
     *n = ag_tensor_numel(x) / b->features;                      /* N * L */
     if (b->base.training && *n == 1)
         return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: Expected more than 1 value per channel "
@@ -90,25 +87,55 @@ static int check_batch(batchnorm *b, ag_tape *t, const ag_tensor *x, int64_t *n)
     return 1;
 }
 
+/*
+** The buffers a forward reads, checked there since a checkpoint or a
+** write may have put anything in them: in training num_batches_tracked,
+** a count (and with AG_MOMENTUM_CUMULATIVE a divisor), in evaluation
+** running_var, under the square root that divides. AG_ERR_STATE on t.
+*/
+static int check_buffers(batchnorm *b, ag_tape *t)
+{
+    if (b->base.training) {
+        double nb = ag_tensor_get(b->num_batches, 0);
+        if (nb >= 0 && nb <= 9007199254740992.0 && nb == floor(nb)) return 1;
+        return ag_tape_set_error(t, AG_ERR_STATE, "%s: num_batches_tracked is %.17g, must be "
+                                 "a whole number in [0, 2^53]", b->desc, nb), 0;
+    }
+    for (int64_t c = 0; c < b->features; c++) {
+        double v = ag_tensor_get(b->running_var, c);
+        if (!(v >= 0))
+            return ag_tape_set_error(t, AG_ERR_STATE, "%s: running_var[%lld] is %.17g, must "
+                                     "be >= 0", b->desc, (long long)c, v), 0;
+    }
+    return 1;
+}
+
+/* Evaluation: x * scale + shift per channel, scale = weight / sqrt(
+   running_var + eps), shift = bias - running_mean * scale (one pass over x;
+   the gradient reaches weight and bias through the small ops). */
+static ag_tensor *batchnorm_eval(batchnorm *b, ag_tape *t, ag_tensor *x)
+{
+    ag_tensor *scale = ag_pow_scalar(t, ag_add_scalar(t, b->running_var, b->eps), -0.5);
+    if (b->weight) scale = ag_mul(t, scale, b->weight);
+    ag_tensor *shift = ag_neg(t, ag_mul(t, b->running_mean, scale));
+    if (b->bias) shift = ag_add(t, shift, b->bias);
+    return ag_channel_affine(t, x, scale, shift);
+}
+
 static ag_tensor *batchnorm_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 {
     batchnorm *b = (batchnorm *)m;
     int64_t n;
-    if (!check_batch(b, t, x, &n)) return NULL;
-    int nd = ag_tensor_ndim(x);
-    ag_tensor *w = b->weight ? as_stat(t, b->weight, nd) : NULL;
-    ag_tensor *bias = b->weight ? as_stat(t, b->bias, nd) : NULL;
-    if (!m->training)
-        return normalize(t, x, as_stat(t, b->running_mean, nd), as_stat(t, b->running_var, nd),
-                         b->eps, w, bias);
-    ag_tensor *mean = channel_mean(t, x);
-    ag_tensor *var = channel_mean(t, ag_square(t, ag_sub(t, x, mean)));     /* biased */
-    ag_tensor *y = normalize(t, x, mean, var, b->eps, w, bias);
-    if (!y || (n > 0 && !track(b, t, mean, var, n))) return NULL;
+    ag_tensor *stats;
+    if (!check_batch(b, t, x, &n) || !check_buffers(b, t)) return NULL;
+    if (!m->training) return batchnorm_eval(b, t, x);
+    ag_tensor *y = ag_batch_norm(t, x, b->weight, b->bias, b->eps, &stats);
+    if (!y || (n > 0 && !track(b, t, stats, n))) return NULL;
     return y;
 }
 
-static const ag_module_ops batchnorm_ops = {"BatchNorm1d", batchnorm_forward, NULL};
+static const ag_module_ops batchnorm1d_ops = {"BatchNorm1d", batchnorm_forward, NULL};
+static const ag_module_ops batchnorm2d_ops = {"BatchNorm2d", batchnorm_forward, NULL};
 
 /* Registers a fresh tensor of shape [n] (ndim 1) or a scalar (ndim 0). */
 static int add_tensor(ag_module *m, const char *name, int param, ag_dtype dt, int ndim,
@@ -119,22 +146,24 @@ static int add_tensor(ag_module *m, const char *name, int param, ag_dtype dt, in
     return s == AG_OK;
 }
 
-ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum, int affine,
-                              ag_dtype dt)
+/* BatchNorm1d or BatchNorm2d (spatial 1 or 2), checked; NULL with
+   ag_last_error() set. */
+static ag_module *batchnorm_new(const char *who, int spatial, int64_t num_features, double eps,
+                                double momentum, int affine, ag_dtype dt)
 {
-    const char *who = "ag_batchnorm1d_new";
     if (agn_check_dtype(who, dt) != AG_OK) return NULL;
     if (num_features < 1 || !(eps >= 0) || !isfinite(eps) ||
         !((momentum >= 0 && momentum <= 1) || momentum == AG_MOMENTUM_CUMULATIVE))
-        return ag_set_last_error(AG_ERR_ARG, "%s: num_features %lld must be >= 1, eps %g >= 0, "
-                                 "momentum %g in [0, 1] or AG_MOMENTUM_CUMULATIVE", who,
+        return ag_set_last_error(AG_ERR_ARG, "%s: num_features %lld must be >= 1, eps %.17g >= 0, "
+                                 "momentum %.17g in [0, 1] or AG_MOMENTUM_CUMULATIVE", who,
                                  (long long)num_features, eps, momentum), NULL;
-    batchnorm *b = agn_alloc(sizeof *b, &batchnorm_ops, who);
+    batchnorm *b = agn_alloc(sizeof *b, spatial == 1 ? &batchnorm1d_ops : &batchnorm2d_ops, who);
     if (!b) return NULL;
+    b->spatial = spatial;
     b->features = num_features;
     b->eps = eps;
     b->momentum = momentum;
-    snprintf(b->desc, sizeof b->desc, "BatchNorm1d(%lld)", (long long)num_features);
+    snprintf(b->desc, sizeof b->desc, "BatchNorm%dd(%lld)", spatial, (long long)num_features);
     ag_module *m = &b->base;
     int ok = !affine || (add_tensor(m, "weight", 1, dt, 1, num_features, 1, &b->weight) &&
                          add_tensor(m, "bias", 1, dt, 1, num_features, 0, &b->bias));
@@ -146,6 +175,18 @@ ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
         return NULL;
     }
     return m;
+}
+
+ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum, int affine,
+                              ag_dtype dt)
+{
+    return batchnorm_new("ag_batchnorm1d_new", 1, num_features, eps, momentum, affine, dt);
+}
+
+ag_module *ag_batchnorm2d_new(int64_t num_features, double eps, double momentum, int affine,
+                              ag_dtype dt)
+{
+    return batchnorm_new("ag_batchnorm2d_new", 2, num_features, eps, momentum, affine, dt);
 }
 
 /* ----------------------------------------------------------- LayerNorm --- */
@@ -181,7 +222,7 @@ ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine, ag_
     if (agn_check_dtype(who, dt) != AG_OK) return NULL;
     if (normalized_size < 1 || !(eps >= 0) || !isfinite(eps))
         return ag_set_last_error(AG_ERR_ARG, "%s: normalized_size %lld must be >= 1 and eps "
-                                 "%g >= 0", who, (long long)normalized_size, eps), NULL;
+                                 "%.17g >= 0", who, (long long)normalized_size, eps), NULL;
     layernorm *l = agn_alloc(sizeof *l, &layernorm_ops, who);
     if (!l) return NULL;
     l->size = normalized_size;

@@ -6,15 +6,14 @@
 ** writer is safetensors_write.c; the JSON syntax is parsed by json.c.
 */
 #include "safetensors_util.h"
+#include "file_util.h"
 #include "json_util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------- dtypes --- */
@@ -37,15 +36,13 @@ int agi_st_dtype_index(const char *name)
 
 const char *agi_st_dtype_of(ag_dtype dt) { return dt == AG_F64 ? "F64" : "F32"; }
 
-/* numel * size into *nbytes; 0 when a dim is negative or it overflows. */
+/* numel * size into *nbytes; 0 when the shape breaks the rule of every
+   tensor's shape (ag_shape_numel: a negative dim, or more than
+   AG_NUMEL_MAX elements, zero dims aside). */
 int agi_st_byte_size(int ndim, const int64_t *shape, int size, int64_t *nbytes)
 {
-    int64_t n = size;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 0) return 0;
-        if (shape[d] && n > INT64_MAX / shape[d]) return 0;
-        n *= shape[d];
-    }
+    int64_t n = ag_size_mul(ag_shape_numel(ndim, shape), size);
+    if (n < 0) return 0;
     *nbytes = n;
     return 1;
 }
@@ -146,41 +143,31 @@ static ag_status ferr(const char *fn, const char *path, ag_status s, const char 
     return ag_set_last_error(s, "%s: %s: %s", fn, path, msg);
 }
 
-/* The whole file into *buf (*len bytes). */
+/* The whole file into *buf (*len bytes), opened as every loader opens a
+   file (agn_file_open: a regular file only, never blocking). */
 static ag_status read_file(const char *fn, const char *path, unsigned char **buf, size_t *len)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return ferr(fn, path, AG_ERR_IO, "cannot open: %s", strerror(errno));
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
+    int64_t size;
+    int fd = agn_file_open(fn, path, path, &size);
+    if (fd < 0) return AG_ERR_IO;
+    if ((uint64_t)size > SIZE_MAX - 1) {
         close(fd);
-        return ferr(fn, path, AG_ERR_IO, "cannot read: %s", strerror(e));
+        return ferr(fn, path, AG_ERR_NOMEM, "%lld bytes do not fit in memory", (long long)size);
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return ferr(fn, path, AG_ERR_IO, "cannot read: %s",
-                    S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
-    }
-    size_t want = (size_t)st.st_size, got = 0;
+    size_t want = (size_t)size;
     unsigned char *b = malloc(want ? want : 1);
     if (!b) {
         close(fd);
         return ferr(fn, path, AG_ERR_NOMEM, "out of memory for %zu bytes", want);
     }
-    while (got < want) {
-        ssize_t r = read(fd, b + got, want - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd), free(b);
-            return ferr(fn, path, AG_ERR_IO, "read failed: %s", strerror(e));
-        }
-        if (r == 0) break;                 /* the file shrank: judge what is there */
-        got += (size_t)r;
+    int64_t got = agn_file_read(fd, b, want);  /* fewer if the file shrank: judged as is */
+    if (got < 0) {
+        int e = errno;
+        close(fd), free(b);
+        return ferr(fn, path, AG_ERR_IO, "read failed: %s", strerror(e));
     }
     close(fd);
-    *buf = b, *len = got;
+    *buf = b, *len = (size_t)got;
     return AG_OK;
 }
 
@@ -246,7 +233,9 @@ static ag_status parse_entry(const char *fn, const ag_safetensors *f, int c, st_
     e->begin = off[0], e->end = off[1];
     agi_st_shape_str(e->ndim, e->shape, sh, sizeof sh);
     if (!agi_st_byte_size(e->ndim, e->shape, agi_st_dtypes[e->dtype].size, &e->nbytes))
-        return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s': shape %s is too large", e->name, sh);
+        return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s': shape %s is too large: more than "
+                    "%lld elements (AG_NUMEL_MAX), its zero dims aside", e->name, sh,
+                    (long long)AG_NUMEL_MAX);
     if (e->end - e->begin != e->nbytes)
         return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s': data_offsets [%lld,%lld] hold %lld "
                     "bytes, but shape %s of %s needs %lld", e->name, (long long)e->begin,

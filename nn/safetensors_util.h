@@ -21,7 +21,8 @@ extern const agi_st_dtype agi_st_dtypes[AGI_ST_N_DTYPES];
 int agi_st_dtype_index(const char *name);
 /* "F32" or "F64". */
 const char *agi_st_dtype_of(ag_dtype dt);
-/* numel * size into *nbytes; 0 when a dim is negative or it overflows. */
+/* numel * size into *nbytes; 0 when the shape is refused by
+   ag_shape_numel (a negative dim, or too many elements). */
 int agi_st_byte_size(int ndim, const int64_t *shape, int size, int64_t *nbytes);
 /* "[2,3]" into buf. */
 void agi_st_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);

@@ -4,10 +4,11 @@
 */
 #include "layers_util.h"
 
-/* x -> child 0 -> child 1 -> ...; x itself when there are none. */
+/* x -> child 0 -> child 1 -> ...; x itself when there are none (checked
+   as an op checks its input: not stale, not of another tape). */
 static ag_tensor *sequential_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 {
-    if (!x) return ag_tape_set_error(t, AG_ERR_ARG, "Sequential: x is NULL"), NULL;
+    if (ag_tape_check(t, "Sequential", "x", x) != AG_OK) return NULL;
     for (int i = 0; i < m->n_children; i++) {
         ag_module *child = m->children[i].module;
         x = ag_module_forward(child, t, x);
@@ -23,6 +24,17 @@ static ag_tensor *sequential_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 
 static const ag_module_ops sequential_ops = {"Sequential", sequential_forward, NULL};
 
+/* "<what> <i> is NULL" (what ends in '[': "modules[1] is NULL"), with the
+   last error (the failed constructor's, most likely) kept in the message. */
+static ag_status null_module(const char *who, const char *what, int i)
+{
+    char last[256], name[32];
+    snprintf(last, sizeof last, "%s", ag_last_error());
+    snprintf(name, sizeof name, what[strlen(what) - 1] == '[' ? "%s%d]" : "%s %d", what, i);
+    if (!*last) return ag_set_last_error(AG_ERR_ARG, "%s: %s is NULL", who, name);
+    return ag_set_last_error(AG_ERR_ARG, "%s: %s is NULL (last error: %s)", who, name, last);
+}
+
 ag_status ag_sequential_add(ag_module *seq, ag_module *m)
 {
     const char *who = "ag_sequential_add";
@@ -33,8 +45,7 @@ ag_status ag_sequential_add(ag_module *seq, ag_module *m)
                                                                   : "an untyped module"
                                      : "NULL");
     }
-    if (!m) return ag_set_last_error(AG_ERR_ARG, "%s: module %d is NULL", who,
-                                     seq->n_children);
+    if (!m) return null_module(who, "module", seq->n_children);
     char name[16];
     snprintf(name, sizeof name, "%d", seq->n_children);
     return ag_module_add_child(seq, name, m);
@@ -46,9 +57,25 @@ static ag_status check_list(const char *who, int n, ag_module *const *modules)
     if (n < 0) return ag_set_last_error(AG_ERR_ARG, "%s: n is %d, must be >= 0", who, n);
     if (n > 0 && !modules)
         return ag_set_last_error(AG_ERR_ARG, "%s: modules is NULL with n = %d", who, n);
-    for (int i = 0; i < n; i++)
-        if (!modules[i]) return ag_set_last_error(AG_ERR_ARG, "%s: modules[%d] is NULL", who, i);
+    for (int i = 0; i < n; i++) {
+        if (!modules[i]) return null_module(who, "modules[", i);
+        for (int j = 0; j < i; j++)
+            if (modules[j] == modules[i])
+                return ag_set_last_error(AG_ERR_ARG, "%s: modules[%d] repeats modules[%d] (a "
+                                         "module has one parent)", who, i, j);
+    }
     return AG_OK;
+}
+
+/* Frees modules[from..n) not freed yet: each once (a repeat is skipped),
+   and not those another module owns (ag_module_free leaves a child). */
+static void free_rest(int from, int n, ag_module *const *modules)
+{
+    for (int i = from; i < n && modules; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) seen = modules[j] == modules[i];
+        if (!seen) ag_module_free(modules[i]);
+    }
 }
 
 ag_module *ag_sequential_new(int n, ag_module *const *modules)
@@ -56,12 +83,15 @@ ag_module *ag_sequential_new(int n, ag_module *const *modules)
     const char *who = "ag_sequential_new";
     ag_module *seq = NULL;
     if (check_list(who, n, modules) == AG_OK) seq = agn_alloc(sizeof *seq, &sequential_ops, who);
-    for (int i = 0; i < n && modules; i++) {
-        if (!seq) {                     /* ownership was passed: free the rest */
-            ag_module_free(modules[i]);
-        } else if (ag_sequential_add(seq, modules[i]) != AG_OK) {
-            ag_module_free(seq);        /* holds 0..i-1; add freed i */
-            seq = NULL;
+    if (!seq) {                         /* ownership was passed: free them */
+        free_rest(0, n, modules);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (ag_sequential_add(seq, modules[i]) != AG_OK) {
+            ag_module_free(seq);        /* holds 0..i-1; add freed i, or it was not ours */
+            free_rest(i + 1, n, modules);
+            return NULL;
         }
     }
     return seq;

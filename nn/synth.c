@@ -29,7 +29,7 @@ ag_dataset *ag_dataset_spirals(int64_t n, int num_classes, double noise, ag_rng 
         return ag_set_last_error(AG_ERR_ARG, "%s: n %lld, num_classes %d (n in [0, 2^40], "
                                  "2 to 256 classes)", fn, (long long)n, num_classes), NULL;
     if (!isfinite(noise) || noise < 0)
-        return ag_set_last_error(AG_ERR_ARG, "%s: noise %g (finite, >= 0)", fn, noise), NULL;
+        return ag_set_last_error(AG_ERR_ARG, "%s: noise %.17g (finite, >= 0)", fn, noise), NULL;
     uint8_t *points = malloc(n > 0 ? (size_t)n * 2 : 1), *labels = malloc(n > 0 ? (size_t)n : 1);
     if (!points || !labels) {
         free(points), free(labels);

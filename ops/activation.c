@@ -151,10 +151,10 @@ ag_tensor *ag_clamp(ag_tape *t, ag_tensor *x, double lo, double hi)
     char buf[96];
     if (!agi_check(t, "ag_clamp", "x", x)) return NULL;
     if (isnan(lo) || isnan(hi))
-        return agi_fail(t, AG_ERR_ARG, "ag_clamp: bounds lo = %g, hi = %g include a NaN "
+        return agi_fail(t, AG_ERR_ARG, "ag_clamp: bounds lo = %.17g, hi = %.17g include a NaN "
                         "(x is %s)", lo, hi, agi_shape_str(x, buf));
     if (lo > hi)
-        return agi_fail(t, AG_ERR_ARG, "ag_clamp: lo = %g is greater than hi = %g "
+        return agi_fail(t, AG_ERR_ARG, "ag_clamp: lo = %.17g is greater than hi = %.17g "
                         "(x is %s)", lo, hi, agi_shape_str(x, buf));
     return agi_unary(t, &op_clamp, x, clamp_kernel, lo, hi);
 }

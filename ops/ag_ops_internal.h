@@ -109,12 +109,13 @@ typedef void (*agi_range_fn)(void *ctx, int64_t lo, int64_t hi);
 ** over the thread pool (agi_parallel_for), each piece at least grain long
 ** and starting at a multiple of AGI_VBLOCK. fn must give every index the
 ** same result whatever the piece, so results do not depend on the thread
-** count. (threadpool.c)
+** count. Any n and grain: nothing runs for n <= 0, a grain < 1 is 1, and
+** no arithmetic overflows (n / 2 < grain is n < 2 * grain). (threadpool.c)
 */
 void agi_parallel_range_split(int64_t n, int64_t grain, agi_range_fn fn, void *ctx);
 static inline void agi_parallel_range(int64_t n, int64_t grain, agi_range_fn fn, void *ctx)
 {
-    if (n > 0 && n < 2 * grain)         /* small: no thread setting read */
+    if (n > 0 && n / 2 < grain)         /* small: no thread setting read */
         fn(ctx, 0, n);
     else
         agi_parallel_range_split(n, grain, fn, ctx);

@@ -16,6 +16,16 @@
 ** time gets the pool; an op that finds it busy runs on its own thread
 ** instead (same results, no waiting). After fork() the child starts with
 ** no workers and makes its own when it needs them.
+**
+** Persistent tensors are shared, not locked. One persistent parameter
+** must not receive gradients from two threads at once: ag_backward and
+** ag_grad accumulate into a leaf's grad buffer (make it, add to it) with
+** no lock, so two tapes whose backward passes reach the same parameter
+** concurrently race (lost updates; a data race to ThreadSanitizer). Give
+** each thread its own copy of the parameters and sum the grads after, or
+** run those backward passes one after the other. The same holds for any
+** write to a persistent tensor (ag_assign, an optimizer step, a module's
+** running statistics) while another thread reads or writes it.
 */
 #ifndef AG_THREADS_H
 #define AG_THREADS_H
@@ -55,6 +65,8 @@ int ag_get_num_threads(void);
 ** on several threads at once, so it must not call ops on one tape from
 ** two pieces; ops it calls on its own data run on its thread. For a loop
 ** of the user's own (a data loader's batch assembly, a custom kernel).
+** Any n and grain are safe: nothing runs when n <= 0, a grain below 1 is
+** taken as 1, and a huge n or grain (up to INT64_MAX) overflows nothing.
 */
 void ag_parallel_range(int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t lo, int64_t hi),
                        void *ctx);

@@ -30,11 +30,7 @@ int agi_broadcast_shape(ag_tape *t, const char *fn, const ag_tensor *a,
 
 void agi_contig_strides(int ndim, const int64_t *shape, int64_t *strides)
 {
-    int64_t s = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        strides[i] = s;
-        s *= shape[i];
-    }
+    for (int i = ndim - 1; i >= 0; i--) strides[i] = agi_dims_prod(shape, i + 1, ndim);
 }
 
 void agi_bcast_strides(const ag_tensor *x, int ndim, const int64_t *shape,
@@ -60,11 +56,8 @@ void agi_iter_init(agi_iter *it, int ndim, const int64_t *shape, int nops,
     }
     it->ndim = ndim - 1;
     it->inner = shape[ndim - 1];
-    it->outer = it->inner ? 1 : 0;
-    for (int d = 0; d < ndim - 1; d++) {
-        it->shape[d] = shape[d];
-        it->outer *= shape[d];
-    }
+    it->outer = it->inner ? agi_dims_prod(shape, 0, ndim - 1) : 0;
+    for (int d = 0; d < ndim - 1; d++) it->shape[d] = shape[d];
     for (int k = 0; k < nops; k++) {
         memcpy(it->stride[k], strides[k], sizeof strides[k]);
         it->istride[k] = strides[k][ndim - 1];

@@ -668,7 +668,8 @@ static const agi_gemm_min mm_pack_min = {MM_PACK_ROWS, MM_PACK_DEPTH, MM_PACK_FM
             return;                                                           \
         }                                                                     \
         const int64_t rows = w->i1 - w->i0, cols = w->j1 - w->j0;             \
-        if (g->k > 0 && agi_gemm_packs(&mm_pack_min, rows, g->k, rows * cols * g->k)) { \
+        if (g->k > 0 &&                                                       \
+            agi_gemm_packs(&mm_pack_min, rows, g->k, agi_gemm_volume(rows, cols, g->k))) { \
             const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T, SUF), \
                                               MM_PNC(T, SUF), MM_PNR(SUF));   \
             const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \

@@ -61,6 +61,14 @@ typedef struct agi_gemm_blocking {
 } agi_gemm_blocking;
 extern agi_gemm_blocking agi_gemm_blocks;
 
+/* a * b * c for sizes >= 0, or INT64_MAX when that overflows. */
+static inline int64_t agi_gemm_volume(int64_t a, int64_t b, int64_t c)
+{
+    if (a && b > INT64_MAX / a) return INT64_MAX;
+    const int64_t ab = a * b;
+    return ab && c > INT64_MAX / ab ? INT64_MAX : ab * c;
+}
+
 /* 1 if a part of rows x depth taking fmas multiply-adds is packed: at
    least im's minimum, each size the test's where it set one. */
 static inline int agi_gemm_packs(const agi_gemm_min *im, int64_t rows, int64_t depth,

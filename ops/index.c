@@ -26,14 +26,16 @@ typedef struct index_arg {
 static const index_arg *keep(ag_tape *t, const int64_t *idx, int64_t n, int ndim,
                              const int64_t *shape)
 {
-    if ((uint64_t)n > (SIZE_MAX - sizeof(index_arg)) / sizeof(int64_t))
-        return agi_fail(t, AG_ERR_NOMEM, "out of memory: %lld indices", (long long)n);
-    index_arg *k = agi_alloc(t, sizeof *k + (size_t)n * sizeof(int64_t));
+    const int64_t bytes = agi_mul(n, (int64_t)sizeof(int64_t));
+    if (bytes < 0 || (uint64_t)bytes > SIZE_MAX - sizeof(index_arg))
+        return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for %lld indices", agi_fn(t),
+                        (long long)n);
+    index_arg *k = agi_alloc(t, sizeof *k + (size_t)bytes);
     if (!k) return NULL;
     k->n = n;
     k->ndim = ndim;
     if (ndim) memcpy(k->shape, shape, (size_t)ndim * sizeof *shape);
-    if (n) memcpy(k->idx, idx, (size_t)n * sizeof *idx);
+    if (n) memcpy(k->idx, idx, (size_t)bytes);
     return k;
 }
 
@@ -78,14 +80,6 @@ static int check_values(ag_tape *t, const char *fn, const char *xname, const ag_
     return 1;
 }
 
-/* Product of shape[from..to), 1 when empty. */
-static int64_t dims_prod(const int64_t *shape, int from, int to)
-{
-    int64_t p = 1;
-    for (int d = from; d < to; d++) p *= shape[d];
-    return p;
-}
-
 /* ------------------------------------------------ index_select / add --- */
 
 /* The list idx[0..n) for axis a of x; 0 with the error set if bad. */
@@ -124,8 +118,9 @@ static int check_list(ag_tape *t, const char *fn, const char *xname, const ag_te
 static void rows_kernel(ag_tensor *part, ag_tensor *whole, int axis, const int64_t *idx,
                         int add)
 {
-    int64_t outer = dims_prod(whole->shape, 0, axis);
-    int64_t inner = dims_prod(whole->shape, axis + 1, whole->ndim);
+    if (part->numel == 0) return;           /* (its outer may still be huge) */
+    int64_t outer = agi_dims_prod(whole->shape, 0, axis);
+    int64_t inner = agi_dims_prod(whole->shape, axis + 1, whole->ndim);
     int64_t dim = whole->shape[axis], n = part->shape[axis];
     if (whole->dtype == AG_F64) {
         if (add) ROWS_LOOP(double, part, whole, 1);
@@ -196,7 +191,7 @@ static ag_tensor *index_add_op(ag_tape *t, ag_tensor *base, int a, const int64_t
     if (!agi_check(t, op_index_add.name, "src", src)) return NULL;
     ag_tensor *y = agi_new_like(t, op_index_add.name, base);
     if (!y) return NULL;
-    memcpy(y->data, base->data, (size_t)y->numel * agi_dtype_size(y->dtype));
+    memcpy(y->data, base->data, agi_bytes(y->numel, y->dtype));
     rows_kernel(src, y, a, idx, 1);
     ag_tensor *in[2] = {base, src};
     agi_node *nd = agi_record(t, &op_index_add, y, 2, in);
@@ -358,7 +353,7 @@ static ag_tensor *scatter_add_op(ag_tape *t, ag_tensor *base, int a, const int64
     if (!agi_check(t, op_scatter_add.name, "src", src)) return NULL;
     ag_tensor *y = agi_new_like(t, op_scatter_add.name, base);
     if (!y) return NULL;
-    memcpy(y->data, base->data, (size_t)y->numel * agi_dtype_size(y->dtype));
+    memcpy(y->data, base->data, agi_bytes(y->numel, y->dtype));
     elems_kernel(src, y, a, index, 1);
     ag_tensor *in[2] = {base, src};
     agi_node *nd = agi_record(t, &op_scatter_add, y, 2, in);

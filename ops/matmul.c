@@ -31,10 +31,10 @@ static int64_t batch_of(const ag_tensor *x) { return x->ndim == 3 ? x->shape[0] 
 
 /*
 ** Checks the operands of op(a) @ op(b) and plans the product in pl (all
-** but the data pointers): its output shape in (ndim, shape) and the
-** strides. reduce sums over the batch (both
-** operands 3-D, a 2-D result). Returns 0 with the error on t if the shapes
-** do not fit.
+** but the data pointers and c_bs, which mm_fold sets once the result
+** exists: its shape may yet be refused): its output shape in (ndim,
+** shape) and the strides. reduce sums over the batch (both operands 3-D,
+** a 2-D result). Returns 0 with the error on t if the shapes do not fit.
 */
 static int mm_check(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b,
                     const int *flags, agi_gemm *pl, int *ndim, int64_t *shape)
@@ -60,22 +60,26 @@ static int mm_check(ag_tape *t, const char *fn, const ag_tensor *a, const ag_ten
     *pl = (agi_gemm){.dtype = a->dtype, .m = m, .n = n, .k = k,
                      .a_rs = ta ? 1 : cols_of(a), .a_cs = ta ? cols_of(a) : 1,
                      .b_rs = tb ? 1 : cols_of(b), .b_cs = tb ? cols_of(b) : 1,
-                     .ldc = n, .batch = nb, .a_bs = a->ndim == 3 ? m * k : 0,
-                     .b_bs = b->ndim == 3 ? k * n : 0, .c_bs = reduce ? 0 : m * n};
+                     .ldc = n, .batch = nb,
+                     .a_bs = a->ndim == 3 ? agi_dims_prod(a->shape, 1, 3) : 0,
+                     .b_bs = b->ndim == 3 ? agi_dims_prod(b->shape, 1, 3) : 0};
     return 1;
 }
 
-/* Folds the batch into one product where the memory allows: a stack of
-   plain A over a shared B is one taller A; a batch-summed A^T.B is one
-   deeper product (A and B [batch*k, ...] read as 2-D). */
-static void mm_fold(agi_gemm *pl, const int *flags)
+/* Sets the stride of C between products (y is C: [batch, m, n], or
+   [m, n] summed over the batch when flags[2]), then folds the batch into one product
+   where the memory allows: a stack of plain A over a shared B is one
+   taller A; a batch-summed A^T.B is one deeper product (A and B
+   [batch*k, ...] read as 2-D). a is 3-D when the batch is > 1. */
+static void mm_fold(agi_gemm *pl, const int *flags, const ag_tensor *a, const ag_tensor *y)
 {
+    pl->c_bs = flags[2] ? 0 : agi_dims_prod(y->shape, y->ndim - 2, y->ndim);
     if (pl->batch <= 1) return;
     if (!flags[0] && pl->b_bs == 0 && pl->c_bs) {
-        pl->m *= pl->batch;
+        pl->m = agi_dims_prod(a->shape, 0, 2);          /* batch * m */
         pl->batch = 1;
     } else if (flags[0] && !flags[1] && pl->c_bs == 0) {
-        pl->k *= pl->batch;
+        pl->k = agi_dims_prod(a->shape, 0, 2);          /* batch * k */
         pl->batch = 1;
     }
 }
@@ -153,7 +157,7 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
     const int in_place = mm_fits(into, a->dtype, ndim, shape);
     ag_tensor *y = in_place ? into : agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
     if (!y) return NULL;
-    mm_fold(&pl, flags);
+    mm_fold(&pl, flags, a, y);
     mm_run(&pl, a, b, y);
     if (in_place) {                 /* a leaf's grad, grad mode off: no node */
         t->n_ops++;
@@ -187,12 +191,7 @@ ag_tensor *ag_matmul_tn(ag_tape *t, ag_tensor *a, ag_tensor *b)
 /* ------------------------------------------------------------- linear --- */
 
 /* Rows of x read as a matrix [rows, in]: the product of its leading dims. */
-static int64_t lin_rows(const ag_tensor *x)
-{
-    int64_t rows = 1;
-    for (int d = 0; d < x->ndim - 1; d++) rows *= x->shape[d];
-    return rows;
-}
+static int64_t lin_rows(const ag_tensor *x) { return agi_dims_prod(x->shape, 0, x->ndim - 1); }
 
 /* x (or dy) as the matrix [rows, last dim]: itself when already 2-D. */
 static ag_tensor *lin_matrix(ag_tape *t, ag_tensor *x)

@@ -228,7 +228,10 @@ void agi_gemm_run(const agi_gemm *g)
 {
     if (g->m <= 0 || g->n <= 0) return;
     const agi_gemm_impl *im = mm_impl();
-    const int64_t work = g->m * g->n * (g->k > 0 ? g->k : 1) * g->batch;
+    /* multiply-adds (INT64_MAX when they overflow: m, n, k and batch each
+       fit, their product need not) */
+    int64_t work = agi_mul(agi_mul(agi_mul(g->m, g->n), g->k > 0 ? g->k : 1), g->batch);
+    if (work < 0) work = INT64_MAX;
     int threads = agi_threads_available();
     if (threads <= 1 || work < MM_PAR_MIN_FMAS) {
         agi_gemm_part w = {0, g->batch, 0, g->m, 0, g->n};
@@ -236,7 +239,7 @@ void agi_gemm_run(const agi_gemm *g)
         return;
     }
     /* about 4 tasks per thread, each at least MM_PAR_MIN_FMAS / 2 */
-    int64_t want = 4 * (int64_t)threads, max_tasks = 2 * work / MM_PAR_MIN_FMAS;
+    int64_t want = 4 * (int64_t)threads, max_tasks = work / (MM_PAR_MIN_FMAS / 2);
     if (want > max_tasks) want = max_tasks;
     mm_split s = {im, g, g->c_bs != 0 ? g->batch : 1, 1, 1, g->m, g->n, MM_ROWS_FIRST(g)};
     /* tasks that would be packed are near square blocks (rows: about the

@@ -53,7 +53,7 @@ ag_tensor *ag_dropout_mask(ag_tape *t, ag_rng *r, ag_dtype dt, int ndim,
     if (t && t->status != AG_OK) return NULL;
     if (!r) return agi_fail(t, AG_ERR_ARG, "%s: generator is NULL", fn);
     if (!(p >= 0 && p <= 1))
-        return agi_fail(t, AG_ERR_ARG, "%s: p is %g, not in [0, 1]", fn, p);
+        return agi_fail(t, AG_ERR_ARG, "%s: p is %.17g, not in [0, 1]", fn, p);
     if (ndim > 0 && !shape) return agi_fail(t, AG_ERR_ARG, "%s: shape is NULL", fn);
     ag_tensor *y = t ? agi_new(t, fn, dt, ndim, shape) : ag_zeros(NULL, dt, ndim, shape);
     if (!y) return NULL;

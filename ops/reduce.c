@@ -60,10 +60,8 @@ int agi_reduce_axis(ag_tape *t, const char *fn, const ag_tensor *x, int axis,
         *n = x->numel;
         return a;
     }
-    for (int d = 0; d < x->ndim; d++) {
-        if (d < a) *outer *= x->shape[d];
-        if (d > a) *inner *= x->shape[d];
-    }
+    *outer = agi_dims_prod(x->shape, 0, a);
+    *inner = agi_dims_prod(x->shape, a + 1, x->ndim);
     *n = x->shape[a];
     return a;
 }
@@ -144,7 +142,7 @@ static ag_tensor *keepdim_view(ag_tape *t, ag_tensor *x, int ndim, const int64_t
     if (!agi_check(t, op_view.name, "x", x)) return NULL;
     ag_tensor *y = agi_new(t, op_view.name, (ag_dtype)x->dtype, ndim, shape);
     if (!y) return NULL;
-    if (x->numel) memcpy(y->data, x->data, (size_t)x->numel * agi_dtype_size(x->dtype));
+    if (x->numel) memcpy(y->data, x->data, agi_bytes(x->numel, x->dtype));
     agi_record(t, &op_view, y, 1, &x);
     return agi_done(t, &op_view, y);
 }
@@ -253,8 +251,10 @@ static void sum_range(void *job, int64_t lo, int64_t hi)
 static void sum_kernel(const ag_tensor *x, ag_tensor *y, const rgeom *g, double div)
 {
     const int64_t cols = g->inner < TILE ? g->inner : TILE;
-    const int64_t units = g->inner == 1 ? g->outer : g->outer * ((g->inner + TILE - 1) / TILE);
-    const int64_t per_unit = g->n * cols > 0 ? g->n * cols : 1;
+    /* units: at most y's element count, per_unit: at most x's; both fit */
+    const int64_t tiles = (g->inner + TILE - 1) / TILE;
+    const int64_t units = g->inner == 1 ? g->outer : agi_mul(g->outer, tiles);
+    const int64_t per_unit = g->n && cols ? agi_mul(g->n, cols) : 1;
     sum_job job = {x, y, g, div};
     agi_parallel_range(units, (AGI_PAR_GRAIN + per_unit - 1) / per_unit, sum_range, &job);
 }
@@ -392,7 +392,7 @@ static ag_tensor *extremum(ag_tape *t, const agi_op *op, ag_tensor *x, int axis,
     rgeom g;
     ag_tensor *y = reduce_begin(t, op, x, axis, keepdim, 1, &g);
     if (!y) return NULL;
-    int64_t *idx = agi_alloc(t, (size_t)y->numel * sizeof *idx);
+    int64_t *idx = agi_alloc(t, (size_t)agi_mul(y->numel, sizeof *idx));   /* fits: numel */
     if (!idx) return NULL;
     int is_max = op == &op_max;
     if (x->dtype == AG_F64 && is_max)

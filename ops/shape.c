@@ -15,14 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Product of shape[from..to), 1 when empty. */
-static int64_t dims_prod(const int64_t *shape, int from, int to)
-{
-    int64_t p = 1;
-    for (int d = from; d < to; d++) p *= shape[d];
-    return p;
-}
-
 /* ------------------------------------------------------------ reshape --- */
 
 /* y = reshape(x, shape) (and flatten, squeeze, unsqueeze);
@@ -45,7 +37,7 @@ static const agi_op op_unsqueeze = {"ag_unsqueeze", reshape_backward};
 static ag_tensor *reshape_view(ag_tape *t, const agi_op *op, ag_tensor *x, int ndim,
                                const int64_t *shape)
 {
-    ag_tensor *y = agi_view(t, x, ndim, shape);
+    ag_tensor *y = agi_view(t, op->name, x, ndim, shape);
     if (!y) return NULL;
     agi_record(t, op, y, 1, &x);
     return agi_done(t, op, y);
@@ -60,7 +52,6 @@ static int resolve_shape(ag_tape *t, const ag_tensor *x, int ndim, const int64_t
 #define RS_SS agi_dims_str(ndim, shape, ss)
 #define RS_SX agi_shape_str(x, sx)
     int infer = -1;
-    int64_t known = 1;
     if (ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape))
         return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: bad target: %d dimensions%s (x is %s)",
                         ndim, ndim > 0 && !shape ? " and shape is NULL" : "", RS_SX), 0;
@@ -68,17 +59,18 @@ static int resolve_shape(ag_tape *t, const ag_tensor *x, int ndim, const int64_t
         out[i] = shape[i];
         if (shape[i] == -1 && infer < 0) {
             infer = i;
+            out[i] = 1;                             /* for the count of the others */
         } else if (shape[i] < 0) {
             return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: %s in target %s (x is %s)",
                             shape[i] == -1 ? "more than one -1" : "a negative dimension",
                             RS_SS, RS_SX), 0;
-        } else if (shape[i] && known > INT64_MAX / 16 / shape[i]) {
-            return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: target %s is too large (x is %s)",
-                            RS_SS, RS_SX), 0;
-        } else {
-            known *= shape[i];
         }
     }
+    int64_t known = agi_numel(ndim, out);          /* the -1 counted as 1 */
+    if (known < 0)
+        return agi_fail(t, AG_ERR_SHAPE, "ag_reshape: target %s is too large: more than %lld "
+                        "elements (AG_NUMEL_MAX), its zero dims aside (x is %s)", RS_SS,
+                        (long long)AG_NUMEL_MAX, RS_SX), 0;
     if (infer >= 0 && known != 0 && x->numel % known == 0) {
         out[infer] = x->numel / known;
         known = x->numel;
@@ -120,7 +112,7 @@ ag_tensor *ag_flatten(ag_tape *t, ag_tensor *x, int start_axis, int end_axis)
     }
     int k = 0;
     for (int d = 0; d < s; d++) shape[k++] = x->shape[d];
-    shape[k++] = dims_prod(x->shape, s, e + 1);
+    shape[k++] = agi_dims_prod(x->shape, s, e + 1);
     for (int d = e + 1; d < x->ndim; d++) shape[k++] = x->shape[d];
     return reshape_view(t, &op_flatten, x, k, shape);
 }
@@ -181,7 +173,8 @@ static const agi_op op_concat = {"ag_concat", concat_backward};
 static int concat_check(ag_tape *t, int n, ag_tensor *const *xs, int axis)
 {
     char arg[32], s0[96], si[96];
-    if (!t || t->status != AG_OK) return -1;
+    if (!t) return agi_no_tape("ag_concat"), -1;
+    if (t->status != AG_OK) return -1;
     if (!xs) return agi_fail(t, AG_ERR_ARG, "ag_concat: xs is NULL"), -1;
     if (n < 1) return agi_fail(t, AG_ERR_ARG, "ag_concat: n is %d, need at least 1", n), -1;
     for (int i = 0; i < n; i++) {
@@ -206,16 +199,16 @@ static int concat_check(ag_tape *t, int n, ag_tensor *const *xs, int axis)
     return a;
 }
 
-/* y (outer, sum of d_i, inner) = the xs[i] (outer, d_i, inner) side by side. */
+/* y (outer, sum of d_i, inner) = the xs[i] (outer, d_i, inner) side by side.
+   An empty y moves nothing (its outer may still be huge: [2^40, 0]). */
 static void concat_kernel(int n, ag_tensor *const *xs, int axis, ag_tensor *y)
 {
-    size_t es = agi_dtype_size(y->dtype);
-    int64_t outer = dims_prod(y->shape, 0, axis);
-    int64_t inner = dims_prod(y->shape, axis + 1, y->ndim);
+    if (y->numel == 0) return;
+    int64_t outer = agi_dims_prod(y->shape, 0, axis);
     char *py = y->data;
     for (int64_t o = 0; o < outer; o++)
         for (int i = 0; i < n; i++) {
-            size_t bytes = (size_t)(xs[i]->shape[axis] * inner) * es;
+            size_t bytes = agi_bytes(agi_dims_prod(xs[i]->shape, axis, y->ndim), y->dtype);
             memcpy(py, (const char *)xs[i]->data + (size_t)o * bytes, bytes);
             py += bytes;
         }
@@ -227,7 +220,12 @@ ag_tensor *ag_concat(ag_tape *t, int n, ag_tensor *const *xs, int axis)
     if (a < 0) return NULL;
     int64_t shape[AG_MAX_DIMS];
     memcpy(shape, xs[0]->shape, sizeof shape);
-    for (int i = 1; i < n; i++) shape[a] += xs[i]->shape[a];
+    for (int i = 1; i < n; i++) {
+        if (shape[a] > AG_NUMEL_MAX - xs[i]->shape[a])     /* the sum, checked */
+            return agi_fail(t, AG_ERR_SHAPE, "ag_concat: axis %d would have more than %lld "
+                            "elements (AG_NUMEL_MAX) by xs[%d]", axis, (long long)AG_NUMEL_MAX, i);
+        shape[a] += xs[i]->shape[a];
+    }
     ag_tensor *y = agi_new(t, op_concat.name, (ag_dtype)xs[0]->dtype, xs[0]->ndim, shape);
     if (!y) return NULL;
     concat_kernel(n, xs, a, y);
@@ -259,19 +257,19 @@ static void copy_elems(char *dst, int64_t dstep, const char *src, int64_t sstep,
 ** from (outer, dim, inner): part[o][k] = whole[o][start + k*step], or the
 ** reverse when into_whole is set. Moves contiguous runs: with step 1 the
 ** count rows of each outer index are one run; with a larger step, each
-** row is a run, or each element when rows are single elements.
+** row is a run, or each element when rows are single elements. An empty
+** part moves nothing.
 */
 static void strided_copy(ag_tensor *part, ag_tensor *whole, int axis, int64_t start,
                          int64_t step, int into_whole)
 {
-    size_t es = agi_dtype_size(whole->dtype);
-    int64_t outer = dims_prod(whole->shape, 0, axis);
-    int64_t inner = dims_prod(whole->shape, axis + 1, whole->ndim);
+    if (part->numel == 0) return;
+    int64_t outer = agi_dims_prod(whole->shape, 0, axis);
+    int64_t inner = agi_dims_prod(whole->shape, axis + 1, whole->ndim);
     int64_t dim = whole->shape[axis], count = part->shape[axis];
-    size_t row = (size_t)inner * es;
+    size_t es = agi_dtype_size(whole->dtype), row = agi_bytes(inner, whole->dtype);
     int64_t krows = step == 1 ? 1 : count, run = step == 1 ? count : 1;
     char *pp = part->data, *pw = whole->data;
-    if (count == 0 || inner == 0) return;
     for (int64_t o = 0; o < outer; o++) {
         char *p = pp + (size_t)(o * count) * row;
         char *w = pw + (size_t)(o * dim + start) * row;
@@ -312,7 +310,7 @@ static ag_tensor *slice_pad(ag_tape *t, ag_tensor *g, const ag_tensor *x, int ax
     if (!agi_check(t, op_slice_pad.name, "dy", g)) return NULL;
     ag_tensor *y = agi_new(t, op_slice_pad.name, (ag_dtype)g->dtype, x->ndim, x->shape);
     if (!y) return NULL;
-    memset(y->data, 0, (size_t)y->numel * agi_dtype_size(y->dtype));
+    memset(y->data, 0, agi_bytes(y->numel, y->dtype));
     strided_copy(g, y, axis, params[0], params[2], 1);
     agi_node *n = agi_record(t, &op_slice_pad, y, 1, &g);
     if (n) {
@@ -355,13 +353,13 @@ ag_tensor *ag_slice(ag_tape *t, ag_tensor *x, int axis, int64_t start, int64_t e
     memcpy(shape, x->shape, sizeof shape);
     shape[a] = end > start ? (end - start - 1) / step + 1 : 0;
     ag_tensor *y;
-    if ((step == 1 || shape[a] <= 1) && dims_prod(x->shape, 0, a) == 1) {
+    if ((step == 1 || shape[a] <= 1) && agi_dims_prod(x->shape, 0, a) == 1) {
         /* one contiguous run of x: share it (rows of a matrix, a batch) */
-        int64_t inner = dims_prod(x->shape, a + 1, x->ndim);
-        y = agi_view(t, x, x->ndim, shape);
+        int64_t inner = agi_dims_prod(x->shape, a + 1, x->ndim);
+        y = agi_view(t, op_slice.name, x, x->ndim, shape);
         if (!y) return NULL;
-        y->numel = shape[a] * inner;
-        if (y->numel) y->data = (char *)x->data + (size_t)(start * inner) * agi_dtype_size(x->dtype);
+        y->numel = agi_dims_prod(shape, 0, x->ndim);
+        if (y->numel) y->data = (char *)x->data + agi_bytes(start * inner, x->dtype);
     } else {
         y = agi_new(t, op_slice.name, (ag_dtype)x->dtype, x->ndim, shape);
         if (!y) return NULL;

@@ -44,6 +44,22 @@
             }                                                             \
     } while (0)
 
+/* y = softmax or log_softmax of x seen as [outer, n, inner]. An empty x
+   computes nothing (its outer and inner may still be huge: [2^40, 0, 8]). */
+static void softmax_kernel(const ag_tensor *x, ag_tensor *y, int64_t outer, int64_t n,
+                           int64_t inner, int log_form)
+{
+    if (x->numel == 0) return;
+    if (x->dtype == AG_F64 && log_form)
+        SOFTMAX_LOOP(double, x, y, outer, n, inner, 1);
+    else if (x->dtype == AG_F64)
+        SOFTMAX_LOOP(double, x, y, outer, n, inner, 0);
+    else if (log_form)
+        SOFTMAX_LOOP(float, x, y, outer, n, inner, 1);
+    else
+        SOFTMAX_LOOP(float, x, y, outer, n, inner, 0);
+}
+
 /* Shared by both ops: checks, kernel, record (the axis in iparam[0]). */
 static ag_tensor *softmax_op(ag_tape *t, const agi_op *op, ag_tensor *x, int axis,
                              int log_form)
@@ -54,14 +70,7 @@ static ag_tensor *softmax_op(ag_tape *t, const agi_op *op, ag_tensor *x, int axi
     if (a == -1) return NULL;
     ag_tensor *y = agi_new_like(t, op->name, x);
     if (!y) return NULL;
-    if (x->dtype == AG_F64 && log_form)
-        SOFTMAX_LOOP(double, x, y, outer, n, inner, 1);
-    else if (x->dtype == AG_F64)
-        SOFTMAX_LOOP(double, x, y, outer, n, inner, 0);
-    else if (log_form)
-        SOFTMAX_LOOP(float, x, y, outer, n, inner, 1);
-    else
-        SOFTMAX_LOOP(float, x, y, outer, n, inner, 0);
+    softmax_kernel(x, y, outer, n, inner, log_form);
     agi_node *node = agi_record(t, op, y, 1, &x);
     if (node) node->iparam[0] = a;              /* AG_ALL for a 0-d x */
     return agi_done(t, op, y);

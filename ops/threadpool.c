@@ -355,21 +355,23 @@ static void range_task(void *ctx, int64_t task)
     r->fn(r->ctx, lo, hi);
 }
 
+/* ceil(a / b) for a >= 0, b >= 1, with no a + b - 1 to overflow. */
+static int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
 void agi_parallel_range_split(int64_t n, int64_t grain, agi_range_fn fn, void *ctx)
 {
     int threads = ag_get_num_threads();
     if (grain < 1) grain = 1;
     if (n <= 0) return;
-    if (threads <= 1 || n < 2 * grain) {
+    if (threads <= 1 || n / 2 < grain) {        /* n < 2 * grain */
         fn(ctx, 0, n);
         return;
     }
     int64_t pieces = n / grain;                 /* about 4 per thread, each >= grain */
     if (pieces > 4 * (int64_t)threads) pieces = 4 * (int64_t)threads;
-    int64_t piece = (n + pieces - 1) / pieces;
-    piece = (piece + AGI_VBLOCK - 1) / AGI_VBLOCK * AGI_VBLOCK;
+    int64_t piece = ceil_div(ceil_div(n, pieces), AGI_VBLOCK) * AGI_VBLOCK;   /* <= n/2 + 16 */
     range_job r = {n, piece, fn, ctx};
-    agi_parallel_for((n + piece - 1) / piece, range_task, &r);
+    agi_parallel_for(ceil_div(n, piece), range_task, &r);
 }
 
 void ag_parallel_range(int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t lo, int64_t hi),

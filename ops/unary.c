@@ -228,7 +228,7 @@ static void cast_kernel(const ag_tensor *x, ag_tensor *y)
     const int64_t n = y->numel;
     if (n == 0) return;
     if (x->dtype == y->dtype) {
-        memcpy(y->data, x->data, (size_t)n * agi_dtype_size(y->dtype));
+        memcpy(y->data, x->data, agi_bytes(n, y->dtype));
     } else if (y->dtype == AG_F64) {
         const float *px = AGI_F32(x);
         double *py = AGI_F64(y);

@@ -124,7 +124,7 @@ static int check_hparams(ag_tape *t, const char *fn, const ag_adam_hparams *h)
         {"beta2", h->beta2, 1}};
     for (size_t k = 0; k < sizeof r / sizeof r[0]; k++)
         if (!(isfinite(r[k].v) && r[k].v >= 0 && r[k].v < r[k].hi))
-            return agi_fail(t, AG_ERR_ARG, "%s: %s is %g, must be %s", fn, r[k].name, r[k].v,
+            return agi_fail(t, AG_ERR_ARG, "%s: %s is %.17g, must be %s", fn, r[k].name, r[k].v,
                             r[k].hi == 1 ? "in [0, 1)" : "finite and >= 0"), 0;
     if (h->step < 1)
         return agi_fail(t, AG_ERR_ARG, "%s: step is %lld, must be >= 1", fn,
@@ -139,7 +139,7 @@ ag_tensor *ag_adam_update(ag_tape *t, ag_tensor *param, const ag_tensor *grad,
                           const ag_adam_hparams *h)
 {
     static const char fn[] = "ag_adam_update";
-    if (!t) return NULL;
+    if (!t) return agi_no_tape(fn), NULL;
     if (t->status != AG_OK) return NULL;
     if (!h) return agi_fail(t, AG_ERR_ARG, "%s: h is NULL", fn);
     if (!agi_check(t, fn, "param", param) || !check_hparams(t, fn, h)) return NULL;

@@ -85,6 +85,8 @@ static ag_optim *adam_make(const char *fn, int n, ag_tensor *const *params,
     if (!o) return NULL;
     ((adam_optim *)o)->opt = *op;
     ((adam_optim *)o)->decoupled = decoupled;
+    agp_fo_rule(o, 1, AGP_NONNEG);
+    if (op->amsgrad) agp_fo_rule(o, 2, AGP_NONNEG);
     return o;
 }
 
@@ -142,7 +144,9 @@ ag_optim *ag_adamax_new(int n, ag_tensor *const *params, const ag_adamax_opts *o
         return NULL;
     static const char *const names[] = {"exp_avg", "exp_inf"};
     ag_optim *o = agp_fo_new(sizeof(adamax_optim), &adamax_ops, n, params, op.lr, 2, names);
-    if (o) ((adamax_optim *)o)->opt = op;
+    if (!o) return NULL;
+    ((adamax_optim *)o)->opt = op;
+    agp_fo_rule(o, 1, AGP_NONNEG);
     return o;
 }
 
@@ -226,5 +230,8 @@ ag_optim *ag_nadam_new(int n, ag_tensor *const *params, const ag_nadam_opts *opt
         ag_optim_free(o);
         return NULL;
     }
+    agp_fo_rule(o, 1, AGP_NONNEG);
+    /* P_t = mu_1 ... mu_t in [0, 1], so that 1 - P_t mu_{t+1} > 0 divides */
+    agp_fo_rule(o, 2, (agp_state_rule){1, 0, 1, 0, 1});
     return o;
 }

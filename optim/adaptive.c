@@ -52,6 +52,7 @@ ag_optim *ag_adagrad_new(int n, ag_tensor *const *params, const ag_adagrad_opts 
     ag_optim *o = agp_fo_new(sizeof(adagrad_optim), &adagrad_ops, n, params, op.lr, 1, names);
     if (!o) return NULL;
     ((adagrad_optim *)o)->opt = op;
+    agp_fo_rule(o, 0, AGP_NONNEG);
     if (op.initial_accumulator_value != 0 &&
         agp_fo_fill_state(o, 0, op.initial_accumulator_value) != AG_OK) {
         ag_optim_free(o);
@@ -107,7 +108,10 @@ ag_optim *ag_adadelta_new(int n, ag_tensor *const *params, const ag_adadelta_opt
         return NULL;
     static const char *const names[] = {"square_avg", "acc_delta"};
     ag_optim *o = agp_fo_new(sizeof(adadelta_optim), &adadelta_ops, n, params, op.lr, 2, names);
-    if (o) ((adadelta_optim *)o)->opt = op;
+    if (!o) return NULL;
+    ((adadelta_optim *)o)->opt = op;
+    agp_fo_rule(o, 0, AGP_NONNEG);
+    agp_fo_rule(o, 1, AGP_NONNEG);
     return o;
 }
 
@@ -178,5 +182,6 @@ ag_optim *ag_rmsprop_new(int n, ag_tensor *const *params, const ag_rmsprop_opts 
     r->opt = op;
     r->buf = buf;
     r->avg = avg;
+    agp_fo_rule(o, 0, AGP_NONNEG);
     return o;
 }

@@ -59,6 +59,11 @@ ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_opti
 ** All or nothing: everything is checked before anything changes, so on
 ** any error m, o and r are as they were. Returns AG_OK or an error with
 ** ag_last_error() set (AG_ERR_FORMAT for a file that does not fit).
+** Values are checked too, where they enter: "optim.steps" in [0,
+** AG_OPTIM_MAX_STEPS], the learning rates finite and >= 0, "rng.state"
+** not all zero, and the optimizer's state against what each state may
+** hold (ag_optim_state: L-BFGS' history length, the running averages of
+** squares, ...); the message names the value and quotes it.
 */
 ag_status ag_checkpoint_load(const char *path, ag_module *m, ag_optim *o, ag_rng *r);
 

@@ -30,10 +30,15 @@ extern "C" {
 ** where total is the norm of all grads together, as if concatenated into
 ** one vector: (sum |g|^p)^(1/p) for norm_type p > 0 (2.0 usually), or
 ** max |g| for norm_type INFINITY. Returns total (before clipping); 0 when
-** no parameter has a grad. Errors: NaN and ag_last_error() for n < 1,
-** NULL params, max_norm negative or NaN, norm_type <= 0 or NaN.
-** Difference from PyTorch: a non-finite total is returned and the grads
-** are left alone (PyTorch's default would scale them by NaN or 0).
+** no parameter has a grad. The sum is computed in f64 without overflow or
+** underflow: when the largest |g|^p is too large (times the element
+** count) or too small for a double, every |g| is first scaled by a power
+** of two, as LAPACK's nrm2 scales, so grads of 1e200 or 1e-200 give their
+** true norm (to a few ulp); other magnitudes are summed unscaled. A NaN
+** grad gives a NaN total, an Inf one Inf. Errors: NaN and ag_last_error()
+** for n < 1, NULL params, max_norm negative or NaN, norm_type <= 0 or
+** NaN. Difference from PyTorch: a non-finite total is returned and the
+** grads are left alone (PyTorch's default would scale them by NaN or 0).
 */
 double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm, double norm_type);
 

@@ -83,7 +83,11 @@ ag_lbfgs_opts ag_lbfgs_default_opts(void);
 ** "0.d" and "0.prev_flat_grad" ([N]), "0.old_dirs" and "0.old_stps"
 ** ([history_size, N], the first n_history rows in use, oldest first) and
 ** "0.ro" ([history_size]). Loading all of them (and ag_optim_set_steps)
-** resumes a run exactly. The options are not state.
+** resumes a run exactly. The options are not state. "0.n_history" must be
+** a whole number in [0, history_size] (it indexes the history rows),
+** "0.func_evals" and "0.n_iter" whole numbers in [0, AG_OPTIM_MAX_STEPS]:
+** a checkpoint holding others is refused, and so is a step that finds
+** them written through ag_optim_state (AG_ERR_STATE, nothing changed).
 */
 ag_optim *ag_lbfgs_new(int n, ag_tensor *const *params, const ag_lbfgs_opts *opts);
 
@@ -102,7 +106,9 @@ ag_optim *ag_lbfgs_new(int n, ag_tensor *const *params, const ag_lbfgs_opts *opt
 ** Errors (AG_ERR_ARG unless said): o NULL or not made by ag_lbfgs_new, f
 ** NULL, a parameter that does not require grad, the closure returning
 ** NULL (its tape's error is quoted) or a result that is not one element
-** (AG_ERR_SHAPE). The iterations done before an error stay done; the line
+** (AG_ERR_SHAPE); AG_ERR_STATE, before anything is evaluated, for a step
+** count at AG_OPTIM_MAX_STEPS or a counter out of its range (see the
+** state above). The iterations done before an error stay done; the line
 ** search never leaves the parameters at a trial point.
 **
 ** Differences from PyTorch: vectors and scalars are kept in double for
@@ -148,7 +154,8 @@ ag_optim *ag_newton_new(int n, ag_tensor *const *params, const ag_newton_opts *o
 ** is ag_newton_last_damping. The raise is for this step only. *loss (may
 ** be NULL) gets the loss before the step.
 **
-** Errors: as ag_lbfgs_step (naming ag_newton_step), and AG_ERR_ARG when
+** Errors: as ag_lbfgs_step (naming ag_newton_step; Newton has no state
+** but its step count), and AG_ERR_ARG when
 ** H or g has a NaN or an Inf (naming the entry); the parameters are then
 ** left unchanged.
 */

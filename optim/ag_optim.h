@@ -19,10 +19,20 @@ extern "C" {
 typedef struct ag_optim ag_optim;
 
 /*
+** The most steps an optimizer counts: 2^53, the last count whose
+** successor is exact in a double (the update rules compute with the step
+** as a double: bias corrections, schedules). A step at this count is
+** refused (AG_ERR_STATE) rather than overflowing.
+*/
+#define AG_OPTIM_MAX_STEPS ((int64_t)1 << 53)
+
+/*
 ** One update from the current grads. A parameter whose grad is NULL (no
 ** backward has reached it) is skipped, as PyTorch skips None grads.
 ** Returns AG_OK, or an error with ag_last_error() set (parameters are left
-** as they were when the error is found before any update).
+** as they were when the error is found before any update). AG_ERR_STATE
+** (nothing changes) when the step count is AG_OPTIM_MAX_STEPS or a scalar
+** state tensor (see ag_optim_state) holds a value it may not.
 */
 ag_status ag_optim_step(ag_optim *o);
 /* Zeroes every parameter's grad. */
@@ -32,14 +42,21 @@ void ag_optim_zero_grad(ag_optim *o);
    when every step's backward reaches every parameter. */
 void ag_optim_clear_grad(ag_optim *o);
 
+/*
+** The learning rate, and the one given at construction (schedules scale
+** from it; settable so a checkpoint can restore it). The setters take a
+** finite lr >= 0; anything else (negative, Inf, NaN, or o NULL) is an
+** AG_ERR_ARG naming the function and the value, and changes nothing.
+** The getters return 0 for NULL.
+*/
 double ag_optim_get_lr(const ag_optim *o);
-void ag_optim_set_lr(ag_optim *o, double lr);
-/* The learning rate given at construction (schedules scale from it);
-   settable so a checkpoint can restore it. Negative values are ignored. */
+ag_status ag_optim_set_lr(ag_optim *o, double lr);
 double ag_optim_base_lr(const ag_optim *o);
-void ag_optim_set_base_lr(ag_optim *o, double lr);
-int64_t ag_optim_steps(const ag_optim *o);          /* updates taken */
-void ag_optim_set_steps(ag_optim *o, int64_t steps);
+ag_status ag_optim_set_base_lr(ag_optim *o, double lr);
+/* Updates taken (0 for NULL). The setter, to resume a run, takes steps in
+   [0, AG_OPTIM_MAX_STEPS]; else AG_ERR_ARG, nothing changed. */
+int64_t ag_optim_steps(const ag_optim *o);
+ag_status ag_optim_set_steps(ag_optim *o, int64_t steps);
 const char *ag_optim_name(const ag_optim *o);       /* "Adam", ... */
 int ag_optim_num_params(const ag_optim *o);
 ag_tensor *ag_optim_param(const ag_optim *o, int i);
@@ -48,9 +65,22 @@ ag_tensor *ag_optim_param(const ag_optim *o, int i);
 ** The state tensors, named "<param index>.<name>" ("0.exp_avg",
 ** "3.momentum_buffer"), in a fixed order. Writes at most max entries and
 ** returns the total. The tensors belong to the optimizer; a checkpoint
-** loads into them with ag_assign.
+** loads into them with ag_assign. Some state may only hold some values
+** (each optimizer's header says which: Adam's "exp_avg_sq" >= 0, L-BFGS'
+** "n_history" a whole number in [0, history_size], ...): a checkpoint
+** holding others is refused, a step refuses to start from a scalar one
+** (a counter or an index), and ag_optim_check_state checks them all.
 */
 int ag_optim_state(const ag_optim *o, ag_named_tensor *out, int max);
+
+/*
+** Checks every state tensor against what it may hold: after restoring
+** state by other means than ag_checkpoint_load (ag_safetensors_load into
+** ag_optim_state's tensors, say). AG_OK, or AG_ERR_STATE with
+** ag_last_error() naming the state, the element and its value
+** (AG_ERR_ARG for NULL).
+*/
+ag_status ag_optim_check_state(const ag_optim *o);
 
 void ag_optim_free(ag_optim *o);                    /* NULL is a no-op */
 

@@ -24,6 +24,13 @@
 ** "1.momentum_buffer"; see ag_optim_state), so a checkpoint can be loaded
 ** into a fresh optimizer.
 **
+** State values. A state under a square root or a divisor must be >= 0
+** (Inf allowed, NaN not): "exp_avg_sq", "max_exp_avg_sq", "exp_inf",
+** "sum", "square_avg", "acc_delta"; NAdam's "mu_product" must be in
+** [0, 1]. A checkpoint holding other values is refused (AG_ERR_FORMAT)
+** and ag_optim_check_state reports them; a step checks "mu_product"
+** (one number per parameter) again, not the element-wise ones.
+**
 ** Updates. ag_optim_step runs the published rule with tensor ops on the
 ** optimizer's private tape, in the parameter's dtype, and assigns the new
 ** state and parameters only once every new value was computed, so a failed

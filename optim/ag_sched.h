@@ -100,23 +100,36 @@ ag_plateau_opts ag_plateau_defaults(void);
 ** improvement (as in PyTorch).
 */
 ag_sched *ag_reduce_lr_on_plateau_new(ag_optim *o, const ag_plateau_opts *opts);
+/* One epoch's metric. AG_ERR_ARG for a NULL or closed-form schedule,
+   AG_ERR_STATE at AG_SCHED_MAX_EPOCH. */
 ag_status ag_plateau_step(ag_sched *s, double metric);
 /* Bad epochs counted so far (0 right after an improvement or reduction). */
 int ag_plateau_num_bad_epochs(const ag_sched *s);
 
 /* ------------------------------------------------------------- common --- */
 
-/* Moves to the next epoch and sets the optimizer's lr. AG_ERR_ARG for a
-   NULL or ReduceLROnPlateau schedule (use ag_plateau_step). */
+/* The last epoch a schedule counts to (2^53: epochs enter the closed forms
+   as doubles); stepping past it is an AG_ERR_STATE. */
+#define AG_SCHED_MAX_EPOCH ((int64_t)1 << 53)
+
+/*
+** Moves to the next epoch and sets the optimizer's lr. AG_ERR_ARG for a
+** NULL or ReduceLROnPlateau schedule (use ag_plateau_step), or when the
+** closed form's lr is not finite (base_lr * gamma^e overflows for a
+** gamma > 1 and a large e); AG_ERR_STATE at AG_SCHED_MAX_EPOCH. On an
+** error the epoch and the lr are unchanged.
+*/
 ag_status ag_sched_step(ag_sched *s);
 /* The lr the schedule set last (PyTorch's get_last_lr()); 0 for NULL. */
 double ag_sched_get_last_lr(const ag_sched *s);
 /* The current epoch (0 after construction); -1 for NULL. */
 int64_t ag_sched_last_epoch(const ag_sched *s);
 /*
-** Jumps to epoch e >= 0 (to resume training): a closed-form schedule sets
-** the optimizer's lr to its value at e; ReduceLROnPlateau only records the
-** epoch (its best metric and counters are kept).
+** Jumps to epoch e in [0, AG_SCHED_MAX_EPOCH] (to resume training): a
+** closed-form schedule sets the optimizer's lr to its value at e;
+** ReduceLROnPlateau only records the epoch (its best metric and counters
+** are kept). Errors (AG_ERR_ARG, nothing changed): s NULL, e out of
+** range, or a non-finite lr at e.
 */
 ag_status ag_sched_set_last_epoch(ag_sched *s, int64_t epoch);
 void ag_sched_free(ag_sched *s);    /* NULL is a no-op; the optimizer is kept */

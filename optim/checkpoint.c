@@ -3,11 +3,14 @@
 ** safetensors reader and writer: the module's and optimizer's tensors
 ** gathered under one namespace, the optimizer's counters as metadata,
 ** the generator as a U64 tensor. Loading checks everything (metadata,
-** generator, names, shapes) before the first change.
+** generator, names, shapes, and the values of the optimizer's state that
+** have a rule: counters, indices, divisors) before the first change.
 */
 #include "ag.h"
+#include "optim_base.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +107,8 @@ typedef struct opt_meta {
     double lr, base_lr;
 } opt_meta;
 
-/* A non-negative decimal integer or finite double from metadata key. */
+/* A decimal step count in [0, AG_OPTIM_MAX_STEPS] or a finite double >= 0
+   from metadata key. */
 static ag_status meta_number(const char *fn, const char *path, const ag_safetensors *f,
                              const char *key, int integer, double *out, int64_t *iout)
 {
@@ -114,11 +118,15 @@ static ag_status meta_number(const char *fn, const char *path, const ag_safetens
     if (v && integer) *iout = strtoll(v, &end, 10);
     else if (v) *out = strtod(v, &end);
     int ok = v && *v && end && *end == 0 && errno == 0 &&
-             (integer ? *iout >= 0 : isfinite(*out) && *out >= 0);
+             (integer ? *iout >= 0 && *iout <= AG_OPTIM_MAX_STEPS : isfinite(*out) && *out >= 0);
     if (ok) return AG_OK;
-    return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: __metadata__ '%s' is %s%s%s, not a %s", fn,
-                             path, key, v ? "'" : "missing", v ? v : "", v ? "'" : "",
-                             integer ? "step count" : "learning rate");
+    if (integer)
+        return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: __metadata__ '%s' is %s%s%s, not a step "
+                                 "count in [0, %" PRId64 "]", fn, path, key, v ? "'" : "missing",
+                                 v ? v : "", v ? "'" : "", AG_OPTIM_MAX_STEPS);
+    return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: __metadata__ '%s' is %s%s%s, not a learning "
+                             "rate (finite, >= 0)", fn, path, key, v ? "'" : "missing",
+                             v ? v : "", v ? "'" : "");
 }
 
 /* The format version and, with o, the optimizer's name and counters. */
@@ -172,25 +180,60 @@ static ag_status check_extra(const char *fn, const char *path, const ag_safetens
     return AG_OK;
 }
 
+/* The generator's state from the file: a U64 [4], not all zero (xoshiro's
+   one state it never leaves). */
+static ag_status read_rng(const char *fn, const char *path, const ag_safetensors *f,
+                          uint64_t state[4])
+{
+    static const int64_t four[1] = {4};
+    ag_status s = ag_safetensors_read(f, RNG_NAME, "U64", 1, four, state);
+    if (s != AG_OK) return relabel(s, fn);
+    if (state[0] | state[1] | state[2] | state[3]) return AG_OK;
+    return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: tensor '" RNG_NAME "' is all zero, not a "
+                             "generator state (xoshiro256** would return 0 forever)", fn, path);
+}
+
+/* The optimizer's state in the file (entries n_mod.. of l) against the
+   rules of o's state: each ruled tensor is read into a scratch copy and
+   checked, so nothing is written before everything is known good. */
+static ag_status check_opt_values(const char *fn, const char *path, const ag_safetensors *f,
+                                  const ckpt_list *l, const ag_optim *o)
+{
+    char who[600];
+    snprintf(who, sizeof who, "%s: %s", fn, path);
+    ag_status s = AG_OK;
+    int n_mod = l->n - o->n_state;
+    for (int k = 0; k < o->n_state && s == AG_OK; k++) {
+        if (!o->rules[k].checked) continue;
+        const ag_named_tensor *e = &l->t[n_mod + k];
+        ag_tensor *x = e->tensor;
+        ag_tensor *v = ag_zeros(NULL, ag_tensor_dtype(x), ag_tensor_ndim(x), ag_tensor_shape(x));
+        if (!v) return ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, path);
+        s = ag_safetensors_read(f, e->name, ag_tensor_dtype(x) == AG_F64 ? "F64" : "F32",
+                                ag_tensor_ndim(x), ag_tensor_shape(x), ag_tensor_data(v));
+        s = s != AG_OK ? relabel(s, fn) : agp_check_state_value(o, k, v, AG_ERR_FORMAT, who,
+                                                                 e->name);
+        ag_tensor_free(v);
+    }
+    return s;
+}
+
 /* Checks everything in f against m, o, r; then changes them all. */
 static ag_status load_from(const char *fn, const char *path, const ag_safetensors *f,
                            const ckpt_list *l, ag_optim *o, ag_rng *r)
 {
     opt_meta om = {0, 0, 0};
     uint64_t state[4];
-    static const int64_t four[1] = {4};
     ag_status s = check_meta(fn, path, f, o, &om);
-    if (s == AG_OK && r) {
-        s = ag_safetensors_read(f, RNG_NAME, "U64", 1, four, state);
-        if (s != AG_OK) s = relabel(s, fn);
-    }
+    if (s == AG_OK && r) s = read_rng(fn, path, f, state);
     if (s == AG_OK) s = check_extra(fn, path, f, l, o != NULL);
+    if (s == AG_OK && o) s = check_opt_values(fn, path, f, l, o);
     if (s == AG_OK) {
         s = ag_safetensors_load_into(f, l->n, l->t, AG_LOAD_ALLOW_EXTRA);
         if (s != AG_OK) s = relabel(s, fn);
     }
     if (s != AG_OK) return s;
-    if (o) {                        /* nothing below can fail */
+    if (o) {                        /* nothing below can fail: the values were checked */
         ag_optim_set_steps(o, om.steps);
         ag_optim_set_lr(o, om.lr);
         ag_optim_set_base_lr(o, om.base_lr);   /* schedules start from it */

@@ -5,6 +5,7 @@
 */
 #include "ag.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -61,14 +62,57 @@ static ag_status map_grads(const char *fn, int n, ag_tensor *const *params, grad
 static ag_tensor *scale_map(ag_tape *t, ag_tensor *g, double c) { return ag_mul_scalar(t, g, c); }
 static ag_tensor *clamp_map(ag_tape *t, ag_tensor *g, double c) { return ag_clamp(t, g, -c, c); }
 
-/* sum |g|^p (p finite) or max |g| (p inf) of one grad, in f64. */
-static double grad_power_sum(ag_tape *t, ag_tensor *g, double p)
+/* |g| in f64 on tape t; NULL for a grad with no elements. */
+static ag_tensor *abs_f64(ag_tape *t, ag_tensor *g)
 {
-    if (ag_tensor_numel(g) == 0) return 0;
-    ag_tensor *a = ag_abs(t, ag_tensor_dtype(g) == AG_F64 ? g : ag_cast(t, g, AG_F64));
-    if (isinf(p)) return ag_tensor_get(ag_max(t, a, AG_ALL, 0), 0);
+    if (ag_tensor_numel(g) == 0) return NULL;
+    return ag_abs(t, ag_tensor_dtype(g) == AG_F64 ? g : ag_cast(t, g, AG_F64));
+}
+
+/* NaN-propagating max (fmax would drop a NaN grad). */
+static double max_nan(double a, double b) { return a > b || isnan(a) ? a : b; }
+
+/* sum (s |g|)^p of one grad, a = |g| in f64, s a power of two. */
+static double power_sum(ag_tape *t, ag_tensor *a, double p, double s)
+{
+    if (s != 1) a = ag_mul_scalar(t, a, s);
     ag_tensor *pw = p == 2 ? ag_square(t, a) : p == 1 ? a : ag_pow_scalar(t, a, p);
     return ag_tensor_get(ag_sum(t, pw, AG_ALL, 0), 0);
+}
+
+/*
+** The norm of the grads taken together: max |g| (p inf) or
+** (sum |g|^p)^(1/p). The largest |g| is m 2^e (m in [0.5, 1)); when m^p
+** times the element count could overflow, or m^p is too small for a
+** normal double with its 53 bits (about 1e-292), every |g| is scaled by
+** 2^-e first and the result by 2^e, as LAPACK's nrm2 scales: exact, as
+** the scale is a power of two, so f64 grads of 1e200 or 1e-200 give their
+** true norm. Otherwise no scaling: the same operations, the same bits.
+*/
+static double total_norm(ag_tape *t, int n, ag_tensor *const *params, ag_tensor **abs, double p)
+{
+    double m = 0, count = 0;
+    for (int i = 0; i < n; i++) {
+        ag_tensor *g = ag_tensor_grad(params[i]);
+        abs[i] = g ? abs_f64(t, g) : NULL;
+        if (!abs[i]) continue;
+        m = max_nan(m, ag_tensor_get(ag_max(t, abs[i], AG_ALL, 0), 0));
+        count += (double)ag_tensor_numel(g);
+    }
+    if (isinf(p) || m == 0 || !isfinite(m)) {
+        if (isinf(p) || m == 0) return m;
+        count = 0;                      /* Inf or NaN: the sum says which */
+    }
+    double top = pow(m, p), s = 1;
+    if (count > 0 && !(top <= DBL_MAX / count && top >= DBL_MIN / DBL_EPSILON)) {
+        int e;
+        frexp(m, &e);
+        s = ldexp(1, -e < 1023 ? -e : 1023);    /* 2^-e, 2^1023 at most (finite) */
+    }
+    double acc = 0;
+    for (int i = 0; i < n; i++)
+        if (abs[i]) acc += power_sum(t, abs[i], p, s);
+    return pow(acc, 1 / p) / s;
 }
 
 double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm, double norm_type)
@@ -82,14 +126,13 @@ double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm, doubl
         return ag_set_last_error(AG_ERR_ARG, "%s: norm_type is %g, must be > 0 (or INFINITY)",
                                  fn, norm_type), NAN;
     ag_tape *t = work_tape(fn);
-    if (!t) return NAN;
-    double acc = 0;
-    for (int i = 0; i < n; i++) {
-        ag_tensor *g = ag_tensor_grad(params[i]);
-        double v = g ? grad_power_sum(t, g, norm_type) : 0;
-        acc = isinf(norm_type) ? fmax(acc, v) : acc + v;
+    ag_tensor **abs = malloc((size_t)n * sizeof *abs);
+    if (!t || !abs) {
+        ag_tape_free(t), free(abs);
+        return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn), NAN;
     }
-    double total = isinf(norm_type) ? acc : pow(acc, 1 / norm_type);
+    double total = total_norm(t, n, params, abs, norm_type);
+    free(abs);
     if (ag_tape_status(t) != AG_OK) {
         tape_error(fn, t);
         ag_tape_free(t);

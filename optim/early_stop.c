@@ -5,6 +5,7 @@
 */
 #include "ag.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -79,7 +80,7 @@ int ag_early_stop_update(ag_early_stop *es, double loss)
         es->best = loss;
         es->best_epoch = epoch;
         es->bad_epochs = 0;
-    } else {
+    } else if (es->bad_epochs < INT_MAX) {      /* >= patience by then: it said stop */
         es->bad_epochs++;
     }
     return es->bad_epochs >= es->patience && es->bad_epochs > 0;

@@ -37,6 +37,12 @@ void agp_fo_destroy(ag_optim *o)
     free(((agp_fo *)o)->next);
 }
 
+void agp_fo_rule(ag_optim *o, int j, agp_state_rule rule)
+{
+    for (int i = 0; i < o->n_params; i++)
+        agp_set_state_rule(o, i * ((agp_fo *)o)->per_param + j, rule);
+}
+
 ag_status agp_fo_fill_state(ag_optim *o, int j, double value)
 {
     ag_status s = AG_OK;

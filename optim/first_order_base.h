@@ -9,6 +9,8 @@
 
 #include "optim_base.h"
 
+#include <math.h>
+
 /*
 ** One scheduled write of a step into a parameter or state tensor dst: a
 ** copy of a tape tensor (AGP_COPY, dst = x), or an out= op that computes
@@ -46,6 +48,12 @@ typedef struct agp_fo {
 ag_optim *agp_fo_new(size_t size, const agp_optim_ops *ops, int n, ag_tensor *const *params,
                      double lr, int k, const char *const *names);
 void agp_fo_destroy(ag_optim *o);
+
+/* State j of every parameter follows rule (see agp_state_rule). */
+void agp_fo_rule(ag_optim *o, int j, agp_state_rule rule);
+/* The rule of a running average of squares (under a square root or a
+   divisor): every element >= 0 (Inf allowed, NaN not). */
+#define AGP_NONNEG ((agp_state_rule){1, 0, INFINITY, 0, 0})
 
 /* Sets state j of every parameter to value (e.g. Adagrad's initial sum). */
 ag_status agp_fo_fill_state(ag_optim *o, int j, double value);

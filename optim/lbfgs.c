@@ -170,18 +170,29 @@ static double *add_f64_state(ag_optim *o, const char *name, int ndim, const int6
     return x ? ag_tensor_data(x) : NULL;
 }
 
+/* A whole number in [0, hi], checked before every step too (a counter or
+   an index: n_history indexes the history rows). */
+static void count_rule(ag_optim *o, double hi)
+{
+    agp_set_state_rule(o, o->n_state - 1, (agp_state_rule){1, 0, hi, 1, 1});
+}
+
 static int lbfgs_add_state(lbfgs *L)
 {
     ag_optim *o = &L->base;
     int64_t n = L->n, m = L->opt.history_size;
     const int64_t vec[1] = {n}, hist[2] = {m, n}, len[1] = {m};
-    return (L->func_evals = add_f64_state(o, "func_evals", 0, NULL)) &&
-           (L->n_iter = add_f64_state(o, "n_iter", 0, NULL)) &&
-           (L->t = add_f64_state(o, "t", 0, NULL)) &&
-           (L->h_diag = add_f64_state(o, "H_diag", 0, NULL)) &&
-           (L->prev_loss = add_f64_state(o, "prev_loss", 0, NULL)) &&
-           (L->n_hist = add_f64_state(o, "n_history", 0, NULL)) &&
-           (L->d = add_f64_state(o, "d", 1, vec)) &&
+    const double most = (double)AG_OPTIM_MAX_STEPS;
+    int ok = (L->func_evals = add_f64_state(o, "func_evals", 0, NULL)) != NULL;
+    if (ok) count_rule(o, most);
+    ok = ok && (L->n_iter = add_f64_state(o, "n_iter", 0, NULL));
+    if (ok) count_rule(o, most);
+    ok = ok && (L->t = add_f64_state(o, "t", 0, NULL)) &&
+         (L->h_diag = add_f64_state(o, "H_diag", 0, NULL)) &&
+         (L->prev_loss = add_f64_state(o, "prev_loss", 0, NULL)) &&
+         (L->n_hist = add_f64_state(o, "n_history", 0, NULL));
+    if (ok) count_rule(o, (double)m);
+    return ok && (L->d = add_f64_state(o, "d", 1, vec)) &&
            (L->prev_g = add_f64_state(o, "prev_flat_grad", 1, vec)) &&
            (L->old_dirs = add_f64_state(o, "old_dirs", 2, hist)) &&
            (L->old_stps = add_f64_state(o, "old_stps", 2, hist)) &&
@@ -545,7 +556,9 @@ ag_status ag_lbfgs_step(ag_optim *o, ag_closure f, void *ctx, double *loss)
     lbfgs *L = as_lbfgs(o, f);
     if (!L) return AG_ERR_ARG;
     double fval;
-    ag_status s = evaluate(L, f, ctx, &fval, L->g);
+    ag_status s = agp_step_begin(o, STEP);
+    if (s != AG_OK) return s;
+    s = evaluate(L, f, ctx, &fval, L->g);
     if (s == AG_OK) {
         if (loss) *loss = fval;
         *L->func_evals += 1;

@@ -215,7 +215,9 @@ ag_status ag_newton_step(ag_optim *o, ag_closure f, void *ctx, double *loss)
     newton *nw = as_newton(fn, o, f);
     if (!nw) return AG_ERR_ARG;
     double fval, lambda = 0;
-    ag_status s = newton_eval(fn, nw, f, ctx, &fval);
+    ag_status s = agp_step_begin(o, fn);
+    if (s != AG_OK) return s;
+    s = newton_eval(fn, nw, f, ctx, &fval);
     ag_tape_reset(nw->eval);
     if (s == AG_OK) s = damped_solve(fn, nw, &lambda);
     if (s == AG_OK) s = agp_params_axpy(fn, o, NULL, -o->lr, nw->d);

@@ -1,11 +1,13 @@
 /*
 ** optim.c: the optimizer base: construction and validation of the
 ** parameter list, the state registry, the step driver (a private tape in
-** no-grad mode, reset around each step), accessors and free. The update
-** rules live in their own files.
+** no-grad mode, reset around each step), the checks of what enters the
+** state (setters, state rules, the step count), accessors and free. The
+** update rules live in their own files.
 */
 #include "optim_base.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,9 @@ ag_optim *agp_optim_new(size_t size, const agp_optim_ops *ops, int n,
                 return ag_set_last_error(AG_ERR_ARG, "%s: parameter %d repeats %d", fn, i, j),
                        NULL;
     }
-    if (!agp_check_range(fn, "lr", lr, 0, INFINITY)) return NULL;
+    if (!(isfinite(lr) && lr >= 0))
+        return ag_set_last_error(AG_ERR_ARG, "%s: lr is %g, must be finite and >= 0", fn, lr),
+               NULL;
     ag_optim *o = calloc(1, size);
     ag_tensor **p = malloc((size_t)n * sizeof *p);
     ag_tape *t = ag_tape_new();
@@ -64,8 +68,10 @@ ag_tensor *agp_add_state_shaped(ag_optim *o, int i, const char *name, ag_dtype d
     if (o->n_state == o->cap_state) {
         int cap = o->cap_state ? 2 * o->cap_state : 8;
         ag_named_tensor *s = realloc(o->state, (size_t)cap * sizeof *s);
-        if (!s) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", o->ops->name), NULL;
-        o->state = s;
+        if (s) o->state = s;
+        agp_state_rule *r = s ? realloc(o->rules, (size_t)cap * sizeof *r) : NULL;
+        if (!r) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", o->ops->name), NULL;
+        o->rules = r;
         o->cap_state = cap;
     }
     ag_tensor *x = ag_full(NULL, dt, ndim, shape, fill);
@@ -74,6 +80,7 @@ ag_tensor *agp_add_state_shaped(ag_optim *o, int i, const char *name, ag_dtype d
     snprintf(e->name, sizeof e->name, "%d.%s", i, name);
     e->tensor = x;
     e->is_buffer = 1;
+    o->rules[o->n_state - 1] = (agp_state_rule){0, 0, 0, 0, 0};
     return x;
 }
 
@@ -84,11 +91,69 @@ ag_tensor *agp_add_state(ag_optim *o, int i, const char *name)
                                 ag_tensor_shape(p), 0);
 }
 
+void agp_set_state_rule(ag_optim *o, int k, agp_state_rule rule)
+{
+    rule.checked = 1;
+    o->rules[k] = rule;
+}
+
+/* "an integer in [0, 20]" or "in [0, inf]" into buf. */
+static const char *rule_text(const agp_state_rule *r, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s[%.17g, %.17g]", r->integral ? "an integer in " : "in ", r->lo,
+             r->hi);
+    return buf;
+}
+
+ag_status agp_check_state_value(const ag_optim *o, int k, ag_tensor *v, ag_status code,
+                                const char *who, const char *name)
+{
+    const agp_state_rule *r = &o->rules[k];
+    if (!r->checked) return AG_OK;
+    int64_t n = ag_tensor_numel(v);
+    const void *data = ag_tensor_data(v);
+    int f64 = ag_tensor_dtype(v) == AG_F64;
+    for (int64_t i = 0; i < n; i++) {
+        double x = f64 ? ((const double *)data)[i] : ((const float *)data)[i];
+        if (x >= r->lo && x <= r->hi && (!r->integral || x == floor(x))) continue;
+        char rule[96], elem[40] = "";
+        if (ag_tensor_ndim(v) > 0) snprintf(elem, sizeof elem, " element %" PRId64, i);
+        return ag_set_last_error(code, "%s: %s state '%s'%s is %.17g, must be %s", who,
+                                 o->ops->name, name, elem, x, rule_text(r, rule, sizeof rule));
+    }
+    return AG_OK;
+}
+
+ag_status agp_step_begin(const ag_optim *o, const char *fn)
+{
+    if (o->steps >= AG_OPTIM_MAX_STEPS)
+        return ag_set_last_error(AG_ERR_STATE, "%s: %s has taken %" PRId64 " steps, the most "
+                                 "it counts (AG_OPTIM_MAX_STEPS)", fn, o->ops->name, o->steps);
+    ag_status s = AG_OK;
+    for (int k = 0; k < o->n_state && s == AG_OK; k++)
+        if (o->rules[k].every_step)
+            s = agp_check_state_value(o, k, o->state[k].tensor, AG_ERR_STATE, fn,
+                                      o->state[k].name);
+    return s;
+}
+
+ag_status ag_optim_check_state(const ag_optim *o)
+{
+    const char *fn = "ag_optim_check_state";
+    if (!o) return ag_set_last_error(AG_ERR_ARG, "%s: optimizer is NULL", fn);
+    ag_status s = AG_OK;
+    for (int k = 0; k < o->n_state && s == AG_OK; k++)
+        s = agp_check_state_value(o, k, o->state[k].tensor, AG_ERR_STATE, fn, o->state[k].name);
+    return s;
+}
+
 ag_status ag_optim_step(ag_optim *o)
 {
     if (!o) return ag_set_last_error(AG_ERR_ARG, "ag_optim_step: optimizer is NULL");
+    ag_status s = agp_step_begin(o, "ag_optim_step");
+    if (s != AG_OK) return s;
     ag_tape_reset(o->tape);
-    ag_status s = o->ops->step(o, o->tape);
+    s = o->ops->step(o, o->tape);
     if (s == AG_OK && ag_tape_status(o->tape) != AG_OK)
         s = ag_set_last_error(ag_tape_status(o->tape), "%s", ag_tape_errmsg(o->tape));
     if (s == AG_OK) o->steps++;
@@ -119,19 +184,35 @@ ag_tensor *ag_optim_param(const ag_optim *o, int i)
     return o && i >= 0 && i < o->n_params ? o->params[i] : NULL;
 }
 
-void ag_optim_set_lr(ag_optim *o, double lr)
+/* A learning rate for setter fn: finite and >= 0. */
+static ag_status set_rate(const char *fn, ag_optim *o, double lr, double *dst)
 {
-    if (o && lr >= 0) o->lr = lr;
+    if (!o) return ag_set_last_error(AG_ERR_ARG, "%s: optimizer is NULL", fn);
+    if (!(isfinite(lr) && lr >= 0))
+        return ag_set_last_error(AG_ERR_ARG, "%s: lr is %g, must be finite and >= 0", fn, lr);
+    *dst = lr;
+    return AG_OK;
 }
 
-void ag_optim_set_base_lr(ag_optim *o, double lr)
+ag_status ag_optim_set_lr(ag_optim *o, double lr)
 {
-    if (o && lr >= 0) o->base_lr = lr;
+    return set_rate("ag_optim_set_lr", o, lr, o ? &o->lr : NULL);
 }
 
-void ag_optim_set_steps(ag_optim *o, int64_t steps)
+ag_status ag_optim_set_base_lr(ag_optim *o, double lr)
 {
-    if (o && steps >= 0) o->steps = steps;
+    return set_rate("ag_optim_set_base_lr", o, lr, o ? &o->base_lr : NULL);
+}
+
+ag_status ag_optim_set_steps(ag_optim *o, int64_t steps)
+{
+    const char *fn = "ag_optim_set_steps";
+    if (!o) return ag_set_last_error(AG_ERR_ARG, "%s: optimizer is NULL", fn);
+    if (steps < 0 || steps > AG_OPTIM_MAX_STEPS)
+        return ag_set_last_error(AG_ERR_ARG, "%s: steps is %" PRId64 ", must be in [0, %" PRId64
+                                 "] (AG_OPTIM_MAX_STEPS)", fn, steps, AG_OPTIM_MAX_STEPS);
+    o->steps = steps;
+    return AG_OK;
 }
 
 int ag_optim_state(const ag_optim *o, ag_named_tensor *out, int max)
@@ -147,6 +228,7 @@ void ag_optim_free(ag_optim *o)
     if (o->ops->destroy) o->ops->destroy(o);
     for (int i = 0; i < o->n_state; i++) ag_tensor_free(o->state[i].tensor);
     free(o->state);
+    free(o->rules);
     free(o->params);
     ag_tape_free(o->tape);
     free(o);

@@ -9,6 +9,22 @@
 #include "ag.h"
 #include "ag_optim.h"
 
+/*
+** What the values of a state tensor may be: every element in [lo, hi]
+** (NaN never), and a whole number when integral. Checked where values
+** enter: a checkpoint load (AG_ERR_FORMAT), ag_optim_check_state
+** (AG_ERR_STATE), and, for rules with every_step, before each step
+** (AG_ERR_STATE), which catches a write through ag_optim_state between
+** steps; every_step costs a pass over the tensor per step, so it is for
+** the scalars that index or count (L-BFGS' history length, say).
+*/
+typedef struct agp_state_rule {
+    int checked;                        /* 0: any value */
+    double lo, hi;
+    int integral;
+    int every_step;
+} agp_state_rule;
+
 typedef struct agp_optim_ops {
     const char *name;
     /* Updates every parameter with a grad; tape t is reset, grad mode off. */
@@ -25,6 +41,7 @@ struct ag_optim {
     ag_tape *tape;                      /* private, for the update ops */
     int n_state, cap_state;
     ag_named_tensor *state;             /* owned */
+    agp_state_rule *rules;              /* n_state: what each state may hold */
 };
 
 /*
@@ -39,9 +56,25 @@ ag_tensor *agp_add_state(ag_optim *o, int i, const char *name);
 /* The same with its own dtype and shape, every element set to fill. */
 ag_tensor *agp_add_state_shaped(ag_optim *o, int i, const char *name, ag_dtype dt, int ndim,
                                 const int64_t *shape, double fill);
+/* The rule state k's values must follow (see agp_state_rule). */
+void agp_set_state_rule(ag_optim *o, int k, agp_state_rule rule);
+/*
+** Checks v, values meant for state k (of its dtype and shape), against
+** its rule. AG_OK, or code with ag_last_error() "who: <optimizer> state
+** 'name'[ element i] is <value>, must be <rule>".
+*/
+ag_status agp_check_state_value(const ag_optim *o, int k, ag_tensor *v, ag_status code,
+                                const char *who, const char *name);
+/*
+** What every step runs first (ag_optim_step, ag_lbfgs_step,
+** ag_newton_step): refuses a step count at AG_OPTIM_MAX_STEPS and state
+** breaking an every_step rule, AG_ERR_STATE naming fn; AG_OK otherwise.
+*/
+ag_status agp_step_begin(const ag_optim *o, const char *fn);
+
 /* Checks a hyper-parameter: lo <= v <= hi (and not NaN); sets the error. */
+int agp_check_range(const char *fn, const char *what, double v, double lo, double hi);
 /* Same dtype and shape? */
 int agp_same_layout(const ag_tensor *a, const ag_tensor *b);
-int agp_check_range(const char *fn, const char *what, double v, double lo, double hi);
 
 #endif

@@ -6,6 +6,8 @@
 */
 #include "ag_sched.h"
 
+#include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,16 +67,41 @@ static double closed_form_lr(const ag_sched *s, int64_t e)
     return ag_optim_get_lr(s->opt);
 }
 
-static void set_epoch(ag_sched *s, int64_t e)
+/* Moves to epoch e; a closed-form schedule sets the optimizer's lr. A
+   non-finite lr (base_lr gamma^e overflows for a large enough e) is
+   refused, naming fn, and nothing changes. */
+static ag_status set_epoch(const char *fn, ag_sched *s, int64_t e)
 {
+    if (s->kind != K_PLATEAU) {
+        double lr = closed_form_lr(s, e);
+        if (ag_optim_set_lr(s->opt, lr) != AG_OK)
+            return ag_set_last_error(AG_ERR_ARG, "%s: the lr at epoch %" PRId64 " is %g (base lr "
+                                     "%g), not a learning rate", fn, e, lr,
+                                     ag_optim_base_lr(s->opt));
+        s->last_lr = lr;
+    }
     s->epoch = e;
-    if (s->kind == K_PLATEAU) return;
-    s->last_lr = closed_form_lr(s, e);
-    ag_optim_set_lr(s->opt, s->last_lr);
+    return AG_OK;
+}
+
+/* The schedule at epoch 0, or NULL (s freed) with the error. */
+static ag_sched *start(const char *fn, ag_sched *s)
+{
+    if (set_epoch(fn, s, 0) == AG_OK) return s;
+    ag_sched_free(s);
+    return NULL;
+}
+
+/* Refuses to count past AG_SCHED_MAX_EPOCH. */
+static ag_status check_next_epoch(const char *fn, const ag_sched *s)
+{
+    if (s->epoch < AG_SCHED_MAX_EPOCH) return AG_OK;
+    return ag_set_last_error(AG_ERR_STATE, "%s: the schedule is at epoch %" PRId64 ", the last "
+                             "it counts (AG_SCHED_MAX_EPOCH)", fn, s->epoch);
 }
 
 /* A schedule of kind on o at epoch 0 (the caller fills its fields, then
-   calls set_epoch). NULL + ag_last_error when o is NULL or out of memory. */
+   calls start). NULL + ag_last_error when o is NULL or out of memory. */
 static ag_sched *sched_alloc(const char *fn, ag_optim *o, sched_kind kind)
 {
     if (!o) return ag_set_last_error(AG_ERR_ARG, "%s: optimizer is NULL", fn), NULL;
@@ -109,8 +136,7 @@ ag_sched *ag_step_lr_new(ag_optim *o, int step_size, double gamma)
     if (!s) return NULL;
     s->step_size = step_size;
     s->gamma = gamma;
-    set_epoch(s, 0);
-    return s;
+    return start(fn, s);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -139,8 +165,7 @@ ag_sched *ag_multistep_lr_new(ag_optim *o, int n, const int *milestones, double 
     if (n > 1) qsort(s->milestones, (size_t)n, sizeof *s->milestones, cmp_int);
     s->n_milestones = n;
     s->gamma = gamma;
-    set_epoch(s, 0);
-    return s;
+    return start(fn, s);
 }
 
 ag_sched *ag_exponential_lr_new(ag_optim *o, double gamma)
@@ -150,8 +175,7 @@ ag_sched *ag_exponential_lr_new(ag_optim *o, double gamma)
     ag_sched *s = sched_alloc(fn, o, K_EXPONENTIAL);
     if (!s) return NULL;
     s->gamma = gamma;
-    set_epoch(s, 0);
-    return s;
+    return start(fn, s);
 }
 
 ag_sched *ag_cosine_annealing_lr_new(ag_optim *o, int t_max, double eta_min)
@@ -163,8 +187,7 @@ ag_sched *ag_cosine_annealing_lr_new(ag_optim *o, int t_max, double eta_min)
     if (!s) return NULL;
     s->t_max = t_max;
     s->eta_min = eta_min;
-    set_epoch(s, 0);
-    return s;
+    return start(fn, s);
 }
 
 ag_sched *ag_linear_lr_new(ag_optim *o, double start_factor, double end_factor,
@@ -183,8 +206,7 @@ ag_sched *ag_linear_lr_new(ag_optim *o, double start_factor, double end_factor,
     s->start = start_factor;
     s->end = end_factor;
     s->total_iters = total_iters;
-    set_epoch(s, 0);
-    return s;
+    return start(fn, s);
 }
 
 /* ---------------------------------------------------- ReduceLROnPlateau --- */
@@ -241,11 +263,13 @@ ag_status ag_plateau_step(ag_sched *s, double metric)
         return ag_set_last_error(AG_ERR_ARG, "ag_plateau_step: %s", s ? "not a "
                                  "ReduceLROnPlateau schedule" : "schedule is NULL");
     const ag_plateau_opts *op = &s->plateau;
+    ag_status st = check_next_epoch("ag_plateau_step", s);
+    if (st != AG_OK) return st;
     s->epoch++;
     if (plateau_better(op, metric, s->best)) {
         s->best = metric;
         s->bad_epochs = 0;
-    } else {
+    } else if (s->bad_epochs < INT_MAX) {   /* patience <= INT_MAX: it has acted by then */
         s->bad_epochs++;
     }
     if (s->cooldown_left > 0) {
@@ -271,12 +295,13 @@ int ag_plateau_num_bad_epochs(const ag_sched *s)
 
 ag_status ag_sched_step(ag_sched *s)
 {
-    if (!s) return ag_set_last_error(AG_ERR_ARG, "ag_sched_step: schedule is NULL");
+    const char *fn = "ag_sched_step";
+    if (!s) return ag_set_last_error(AG_ERR_ARG, "%s: schedule is NULL", fn);
     if (s->kind == K_PLATEAU)
-        return ag_set_last_error(AG_ERR_ARG, "ag_sched_step: ReduceLROnPlateau needs a metric: "
-                                 "use ag_plateau_step");
-    set_epoch(s, s->epoch + 1);
-    return AG_OK;
+        return ag_set_last_error(AG_ERR_ARG, "%s: ReduceLROnPlateau needs a metric: use "
+                                 "ag_plateau_step", fn);
+    ag_status st = check_next_epoch(fn, s);
+    return st == AG_OK ? set_epoch(fn, s, s->epoch + 1) : st;
 }
 
 double ag_sched_get_last_lr(const ag_sched *s) { return s ? s->last_lr : 0; }
@@ -284,12 +309,12 @@ int64_t ag_sched_last_epoch(const ag_sched *s) { return s ? s->epoch : -1; }
 
 ag_status ag_sched_set_last_epoch(ag_sched *s, int64_t epoch)
 {
-    if (!s) return ag_set_last_error(AG_ERR_ARG, "ag_sched_set_last_epoch: schedule is NULL");
-    if (epoch < 0)
-        return ag_set_last_error(AG_ERR_ARG, "ag_sched_set_last_epoch: epoch is %lld, must be "
-                                 ">= 0", (long long)epoch);
-    set_epoch(s, epoch);
-    return AG_OK;
+    const char *fn = "ag_sched_set_last_epoch";
+    if (!s) return ag_set_last_error(AG_ERR_ARG, "%s: schedule is NULL", fn);
+    if (epoch < 0 || epoch > AG_SCHED_MAX_EPOCH)
+        return ag_set_last_error(AG_ERR_ARG, "%s: epoch is %" PRId64 ", must be in [0, %" PRId64
+                                 "] (AG_SCHED_MAX_EPOCH)", fn, epoch, AG_SCHED_MAX_EPOCH);
+    return set_epoch(fn, s, epoch);
 }
 
 void ag_sched_free(ag_sched *s)

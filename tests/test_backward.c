@@ -278,6 +278,72 @@ START_TEST(test_anomaly_mode_names_the_op)
 }
 END_TEST
 
+/* Regression (#11): anomaly inside a backward rule names the op whose rule
+   ran and its node, not only the internal op that found the Inf. */
+START_TEST(test_anomaly_in_a_rule_names_the_rule)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *x = tu_tensor(AG_F64, 1, SHAPE(2), VALS(4, 0));
+    ag_set_requires_grad(x, 1);
+    ag_set_anomaly(t, 1);
+    ag_tensor *e = ag_mul(t, x, x);                         /* node #0 */
+    ag_tensor *s = sum_all(t, ag_sqrt(t, e));               /* sqrt: node #1; 1/0 in its rule */
+    ck_assert_int_eq(ag_backward(t, s), AG_ERR_ANOMALY);
+    const char *msg = ag_tape_errmsg(t);
+    ck_assert_msg(!strncmp(msg, "ag_sqrt", 7) && strstr(msg, "node #1") &&
+                  strstr(msg, "ag_div") && strstr(msg, "Inf at element 1"), "%s", msg);
+    ag_tape_free(t);
+    ag_tensor_free(x);
+}
+END_TEST
+
+/* Regression (#11): with no tape an op, ag_backward and ag_grad leave
+   their message in ag_last_error(); a grad_output of the wrong dtype is a
+   dtype error naming both. */
+START_TEST(test_errors_without_a_tape_leave_a_message)
+{
+    ag_tensor *x = tu_tensor(AG_F64, 1, SHAPE(2), VALS(1, 2));
+    ag_tensor *g[1];
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_exp(NULL, x));
+    ck_assert_str_eq(ag_last_error(), "ag_exp: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_add(NULL, x, x));
+    ck_assert_str_eq(ag_last_error(), "ag_add: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_matmul(NULL, x, x));
+    ck_assert_str_eq(ag_last_error(), "ag_matmul: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_concat(NULL, 1, &x, 0));
+    ck_assert_str_eq(ag_last_error(), "ag_concat: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_sum(NULL, x, AG_ALL, 0));
+    ck_assert_str_eq(ag_last_error(), "ag_sum: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_detach(NULL, x));
+    ck_assert_str_eq(ag_last_error(), "ag_detach: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_backward(NULL, x), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "ag_backward: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_grad(NULL, 1, &x, NULL, 1, &x, g, 0), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "ag_grad: tape is NULL");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_tape_check(NULL, "my_layer", "x", x), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "my_layer: tape is NULL");
+    /* an f32 grad_output for an f64 output */
+    ag_tape *t = ag_tape_new();
+    ag_set_requires_grad(x, 1);
+    ag_tensor *y = ag_mul(t, x, x);
+    ag_tensor *g32 = ag_ones(t, AG_F32, 1, SHAPE(2));
+    ck_assert_int_eq(ag_grad(t, 1, &y, &g32, 1, &x, g, 0), AG_ERR_DTYPE);
+    ck_assert_ptr_nonnull(strstr(ag_tape_errmsg(t), "ag_grad: grad_output 0 is f32, "
+                                                    "output 0 is f64"));
+    ag_tape_free(t);
+    ag_tensor_free(x);
+}
+END_TEST
+
 START_TEST(test_dot_export)
 {
     ag_tape *t = ag_tape_new();
@@ -356,6 +422,8 @@ Suite *suite_backward(void)
     TU_ADD(s, test_stale_and_foreign_tensors_are_errors);
     TU_ADD(s, test_reset_keeps_memory_steady);
     TU_ADD(s, test_anomaly_mode_names_the_op);
+    TU_ADD(s, test_anomaly_in_a_rule_names_the_rule);
+    TU_ADD(s, test_errors_without_a_tape_leave_a_message);
     TU_ADD(s, test_dot_export);
     TU_ADD(s, test_backward_errors);
     return s;

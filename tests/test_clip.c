@@ -6,6 +6,8 @@
 */
 #include "test_util.h"
 
+#include <float.h>
+
 /* A persistent parameter of n f64 values whose grad is g (set by a
    backward of sum(g * p)). */
 static ag_tensor *param_with_grad(ag_dtype dt, int ndim, const int64_t *shape,
@@ -83,6 +85,43 @@ START_TEST(test_clip_grad_norm_f32_and_nonfinite)
     ck_assert(isinf(ag_clip_grad_norm(1, &q, 1, 2.0)));
     ck_assert_double_eq(grad_at(q, 1), 1);
     ag_tensor_free(q);
+}
+END_TEST
+
+/* Grads far from 1 (f64 of 1e200, 1e-200, 1e305, 1e-305) give their true
+   norm, each order p, and clip to it: the sum of squares is scaled before
+   it overflows or underflows. Before, 1e200 gave an infinite norm and no
+   clipping, 1e-200 a norm of 0. */
+START_TEST(test_clip_grad_norm_without_overflow_or_underflow)
+{
+    static const double scales[4] = {1e200, 1e-200, 1e305, 1e-305};
+    const double exact[4] = {13, 19, cbrt(27 + 64 + 1728), 12};  /* p = 2, 1, 3, inf */
+    const double ps[4] = {2, 1, 3, INFINITY};
+    for (int k = 0; k < 4; k++) {
+        double sc = scales[k];
+        for (int j = 0; j < 4; j++) {
+            ag_tensor *p[2] = {param_with_grad(AG_F64, 1, SHAPE(2), VALS(0, 0),
+                                               VALS(3 * sc, -4 * sc)),
+                               param_with_grad(AG_F64, 0, NULL, VALS(0), VALS(12 * sc))};
+            double norm = ag_clip_grad_norm(2, p, 1, ps[j]), want = exact[j] * sc;
+            ck_assert_msg(fabs(norm - want) <= 4 * DBL_EPSILON * want, "scale %g, p %g: norm "
+                          "%.17g, exact %.17g", sc, ps[j], norm, want);
+            /* clipped to norm 1 when that is a reduction */
+            double coef = 1 / (norm + 1e-6), g0 = grad_at(p[0], 0);
+            if (coef < 1)
+                ck_assert_double_eq_tol(g0, 3 * sc * coef, 4 * DBL_EPSILON * fabs(g0));
+            else
+                ck_assert_double_eq(g0, 3 * sc);
+            ag_tensor_free(p[0]), ag_tensor_free(p[1]);
+        }
+    }
+    /* a NaN grad gives a NaN norm in every order (the inf norm dropped it) */
+    ag_tensor *q[2] = {param_with_grad(AG_F64, 1, SHAPE(2), VALS(0, 0), VALS(NAN, 1)),
+                       param_with_grad(AG_F64, 1, SHAPE(1), VALS(0), VALS(5))};
+    ck_assert(isnan(ag_clip_grad_norm(2, q, 1, INFINITY)));
+    ck_assert(isnan(ag_clip_grad_norm(2, q, 1, 2)));
+    ck_assert_double_eq(grad_at(q[1], 0), 5);
+    ag_tensor_free(q[0]), ag_tensor_free(q[1]);
 }
 END_TEST
 
@@ -233,6 +272,7 @@ Suite *suite_clip(void)
     TU_ADD(s, test_clip_grad_norm_l2);
     TU_ADD(s, test_clip_grad_norm_inf_and_l1);
     TU_ADD(s, test_clip_grad_norm_f32_and_nonfinite);
+    TU_ADD(s, test_clip_grad_norm_without_overflow_or_underflow);
     TU_ADD(s, test_clip_grad_norm_rejects_bad_arguments);
     TU_ADD(s, test_clip_grad_value);
     TU_ADD(s, test_max_norm_constraint_rows);

@@ -179,41 +179,42 @@ static int cs_remove_tmp(tu_dir *d)
     return n;
 }
 
-/* The child: says it is running (one byte on ready), then saves A, B, A,
-   B, ... until killed. Never returns. */
+/* The child: saves A once and times it, sends that time (ns, a long) on
+   ready, then saves B, A, B, ... until killed. Never returns. */
 static void cs_child(int ready, const char *path, const cs_state *a, const cs_state *b)
 {
-    if (write(ready, "r", 1) != 1) _exit(4);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (ag_checkpoint_save(path, a->m, a->o, a->r) != AG_OK) _exit(3);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ns = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+    if (write(ready, &ns, sizeof ns) != (ssize_t)sizeof ns) _exit(4);
     close(ready);
     for (;;) {
-        if (ag_checkpoint_save(path, a->m, a->o, a->r) != AG_OK ||
-            ag_checkpoint_save(path, b->m, b->o, b->r) != AG_OK)
+        if (ag_checkpoint_save(path, b->m, b->o, b->r) != AG_OK ||
+            ag_checkpoint_save(path, a->m, a->o, a->r) != AG_OK)
             _exit(3);
     }
 }
 
-/* The delays' range: 0 to 5 ms, or to four saves' time when a save is
-   slower than 1.25 ms (a sanitizer build, a loaded machine), so that the
-   kills still land all along the A, B, A, ... sequence. */
-static long cs_max_delay(const char *path, const cs_state *ab)
+/* The delays' range: 0 to 5 ms, or to four of the child's saves when one
+   takes more than 1.25 ms (a sanitizer build, a loaded machine: a forked
+   child under TSan can be much slower than its parent), so that the kills
+   land all along the B, A, B, ... sequence. */
+static long cs_max_delay(long one_save_ns)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(ag_checkpoint_save(path, ab[i % 2].m, ab[i % 2].o, ab[i % 2].r), AG_OK);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    long four = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
-    return four > CS_MAX_DELAY_NS ? four : CS_MAX_DELAY_NS;
+    return 4 * one_save_ns > CS_MAX_DELAY_NS ? 4 * one_save_ns : CS_MAX_DELAY_NS;
 }
 
 typedef struct cs_tally {
     int seen_a, seen_b, tmp_left;
 } cs_tally;
 
-/* One kill after delay_ns; then the file must be A or B, with at most one
-   temporary file beside it. */
+/* One kill after a delay drawn from delays, up to four of the child's
+   saves; then the file must be A or B, with at most one temporary file
+   beside it. */
 static void cs_kill_once(tu_dir *d, const char *path, const cs_state *ab, const cs_snap *snaps,
-                         cs_state *load, long delay_ns, cs_tally *tally)
+                         cs_state *load, ag_rng *delays, cs_tally *tally)
 {
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
@@ -221,9 +222,10 @@ static void cs_kill_once(tu_dir *d, const char *path, const cs_state *ab, const 
     ck_assert_int_ge(pid, 0);
     if (pid == 0) close(fds[0]), cs_child(fds[1], path, &ab[0], &ab[1]);
     close(fds[1]);
-    char byte;
-    ck_assert_int_eq(read(fds[0], &byte, 1), 1);        /* the delay starts now */
-    close(fds[0]);
+    long one_save;
+    ck_assert_int_eq(read(fds[0], &one_save, sizeof one_save), (ssize_t)sizeof one_save);
+    close(fds[0]);                                      /* the file is A; the delay starts */
+    long delay_ns = (long)(ag_rng_uniform(delays) * (double)cs_max_delay(one_save));
     struct timespec ts = {delay_ns / 1000000000L, delay_ns % 1000000000L};
     while (nanosleep(&ts, &ts) != 0) {}
     ck_assert_int_eq(kill(pid, SIGKILL), 0);
@@ -266,10 +268,7 @@ START_TEST(test_crash_safe_checkpoint_survives_sigkill)
                 "and compare ran once)\n", CS_KILLS);
     } else {
         ag_rng *delays = ag_rng_new(2718);
-        long max_delay = cs_max_delay(path, ab);
-        for (int k = 0; k < CS_KILLS; k++)
-            cs_kill_once(&d, path, ab, snaps, &load,
-                         (long)(ag_rng_uniform(delays) * (double)max_delay), &tally);
+        for (int k = 0; k < CS_KILLS; k++) cs_kill_once(&d, path, ab, snaps, &load, delays, &tally);
         ag_rng_free(delays);
         ck_assert_msg(tally.seen_a > 0 && tally.seen_b > 0, "states seen: A %d, B %d",
                       tally.seen_a, tally.seen_b);

@@ -238,7 +238,8 @@ START_TEST(test_idx_refuses_missing_paths_and_null)
 {
     ag_idx a;
     const char *missing = "/nonexistent/ag/train-images-idx3-ubyte";
-    assert_last_error(ag_idx_load(missing, &a), AG_ERR_IO, "ag_idx_load: cannot open", missing);
+    assert_last_error(ag_idx_load(missing, &a), AG_ERR_IO, "ag_idx_load: '", missing);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "': cannot open: "));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "No such file"));
     assert_last_error(ag_idx_load("/tmp", &a), AG_ERR_IO, "'/tmp'", "not a regular file");
     assert_last_error(ag_idx_load(NULL, &a), AG_ERR_ARG, "ag_idx_load", "path is NULL");
@@ -319,7 +320,8 @@ START_TEST(test_dataset_load_idx_refuses_mismatches)
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "has 2 dimensions, not 1"));
     ck_assert_ptr_null(ag_dataset_load_idx(pi, "/nonexistent/labels"));
     ck_assert_ptr_nonnull(strstr(ag_last_error(),
-                                 "ag_dataset_load_idx: ag_idx_load: cannot open '/nonexistent/labels'"));
+                                 "ag_dataset_load_idx: ag_idx_load: '/nonexistent/labels': "
+                                 "cannot open: No such file"));
     write_bytes(pm, (const uint8_t[]){0, 0, 8, 3, 0}, 5);
     ck_assert_ptr_null(ag_dataset_load_idx(pm, pl));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_load_idx: ag_idx_load: '"));
@@ -566,6 +568,28 @@ START_TEST(test_batch_into_fills_a_persistent_tensor)
 }
 END_TEST
 
+/* Regression (#11): a destination from before its tape's reset has no
+   data any more: AG_ERR_STATE, not a write through NULL. */
+START_TEST(test_batch_into_refuses_a_stale_destination)
+{
+    ag_dataset *ds = small_dataset();
+    ag_tape *t = ag_tape_new();
+    ag_tensor *dst = ag_zeros(t, AG_F32, 2, SHAPE(2, 6));
+    int64_t labels[2] = {-7, -7};
+    ck_assert_int_eq(ag_dataset_batch_into(dst, ds, NULL, 0, labels), 2);   /* fine */
+    ag_tape_reset(t);
+    labels[0] = labels[1] = -7;
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_dataset_batch_into(dst, ds, NULL, 0, labels), -1);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_batch_into: dst was made before "
+                                                  "its tape was reset"));
+    ck_assert_int_eq(labels[0], -7);                       /* nothing written */
+    ck_assert_int_eq(ag_tape_status(t), AG_OK);            /* the tape is not blamed */
+    ag_tape_free(t);
+    ag_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(test_batch_on_a_reset_tape_allocates_nothing_new)
 {
     ag_dataset *ds = small_dataset();
@@ -644,11 +668,22 @@ START_TEST(test_dataset_refuses_overflowing_empty_shape)
 {
     char a[128], b[128];
     make_tmpdir();
-    write_idx(tmp_path("img", a), 3, (const uint32_t[]){0, 4294906851u, 4292018147u}, (const uint8_t *)"", 0);
+    write_idx(tmp_path("img", a), 3, (const uint32_t[]){0, 4294906851u, 1u << 20}, (const uint8_t *)"", 0);
     write_idx(tmp_path("lbl", b), 1, (const uint32_t[]){0}, (const uint8_t *)"", 0);
     ck_assert_ptr_null(ag_dataset_load_idx(a, b));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_dataset_load_idx: sample dimension 0 is "
                                                   "4294906851"));
+    /* dims whose non-zero product is more than a tensor may hold: refused
+       by the loader itself, whatever the place of the zero (#11) */
+    const uint32_t huge[3][3] = {{0, 4294906851u, 4292018147u}, {4294906851u, 0, 4292018147u},
+                                 {4294906851u, 4292018147u, 0}};
+    for (int k = 0; k < 3; k++) {
+        ag_idx idx;
+        write_idx(a, 3, huge[k], (const uint8_t *)"", 0);
+        ck_assert_int_eq(ag_idx_load(a, &idx), AG_ERR_FORMAT);
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "more elements than a tensor may hold"));
+        ck_assert_ptr_null(ag_dataset_load_idx(a, b));
+    }
     /* still fine when the declared shape is sane */
     write_idx(a, 3, (const uint32_t[]){0, 28, 28}, (const uint8_t *)"", 0);
     ag_dataset *ds = ag_dataset_load_idx(a, b);
@@ -678,6 +713,7 @@ Suite *suite_data(void)
     TU_ADD(s, test_batch_values_are_bytes_over_255_with_labels);
     TU_ADD(s, test_batch_refuses_bad_arguments);
     TU_ADD(s, test_batch_into_fills_a_persistent_tensor);
+    TU_ADD(s, test_batch_into_refuses_a_stale_destination);
     TU_ADD(s, test_batch_on_a_reset_tape_allocates_nothing_new);
     TU_ADD(s, test_spirals_shape_balance_and_geometry);
     return s;

@@ -130,6 +130,51 @@ START_TEST(test_gradcheck_refuses_bad_input)
 }
 END_TEST
 
+/* f(x) = 2x + 1: with eps a power of two the differences are exact. */
+static ag_tensor *affine(ag_tape *t, ag_tensor *const *in, void *ctx)
+{
+    (void)ctx;
+    return ag_add_scalar(t, ag_mul_scalar(t, ag_mul(t, in[0], in[0]), 2), 1);
+}
+
+/* Regression (#11): options are validated (a negative tolerance made a
+   wrong gradient pass; eps 0 failed a correct one), and atol = rtol = 0
+   passes an exact match. */
+START_TEST(test_gradcheck_validates_options)
+{
+    ag_tensor *x = tu_tensor(AG_F64, 1, SHAPE(3), VALS(0.5, -2, 1));
+    ag_gradcheck_report r;
+    const struct {
+        ag_gradcheck_opts o;
+        const char *what;
+    } bad[] = {
+        {{1e-6, -1, 1e-3}, "atol is -1"}, {{1e-6, 1e-5, -1}, "rtol is -1"},
+        {{1e-6, NAN, 1e-3}, "atol is nan"}, {{1e-6, 1e-5, INFINITY}, "rtol is inf"},
+        {{0, 1e-5, 1e-3}, "eps is 0"}, {{-1e-6, 1e-5, 1e-3}, "eps is -9.9999999999999995e-07"},
+        {{NAN, 1e-5, 1e-3}, "eps is nan"}, {{INFINITY, 1e-5, 1e-3}, "eps is inf"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        ag_set_last_error(AG_OK, "%s", "");
+        ck_assert_int_eq(ag_gradcheck(wrong_first, NULL, 1, &x, &bad[k].o, &r), AG_ERR_ARG);
+        ck_assert_int_eq(r.passed, 0);
+        ck_assert_msg(strstr(r.message, "ag_gradcheck: opts->") && strstr(r.message, bad[k].what),
+                      "case %zu: %s", k, r.message);
+        ck_assert_str_eq(ag_last_error(), r.message);          /* also with no report */
+        ck_assert_int_eq(ag_gradgradcheck(affine, NULL, 1, &x, &bad[k].o, NULL), AG_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_gradgradcheck: opts->"));
+    }
+    /* exact: f(x) = 2x^2 + 1 at halves with eps = 1/2, every difference exact */
+    ag_gradcheck_opts exact = {0.5, 0, 0};
+    ck_assert_int_eq(ag_gradcheck(affine, NULL, 1, &x, &exact, &r), AG_OK);
+    ck_assert_msg(r.passed && strstr(r.message, "passed"), "%s", r.message);
+    ck_assert_double_eq(r.error, 0);
+    /* ... and an inexact one still fails with them */
+    ck_assert_int_eq(ag_gradcheck(wrong_first, NULL, 1, &x, &exact, &r), AG_ERR_GRADCHECK);
+    ck_assert_double_eq_tol(r.error, 2, 1e-12);
+    ag_tensor_free(x);
+}
+END_TEST
+
 Suite *suite_gradcheck(void)
 {
     Suite *s = suite_create("gradcheck");
@@ -138,5 +183,6 @@ Suite *suite_gradcheck(void)
     TU_ADD(s, test_gradgradcheck_catches_a_wrong_second_derivative);
     TU_ADD(s, test_gradcheck_flags_kinks);
     TU_ADD(s, test_gradcheck_refuses_bad_input);
+    TU_ADD(s, test_gradcheck_validates_options);
     return s;
 }

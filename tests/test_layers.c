@@ -247,6 +247,27 @@ START_TEST(test_sequential_errors)
 }
 END_TEST
 
+/* ag_sequential_new keeps the message of the constructor that failed, and
+   refuses a module given twice (freeing each module once). */
+START_TEST(test_sequential_new_keeps_the_failing_childs_message)
+{
+    ag_module *s = ag_sequential_new(2, (ag_module *[]){ag_relu_new(),
+                                                        ag_linear_new(0, 2, 1, AG_F64, NULL)});
+    ck_assert_ptr_null(s);
+    assert_last_error("ag_sequential_new: modules[1] is NULL (last error: ag_linear_new");
+    ag_module *r = ag_relu_new(), *t = ag_tanh_new();
+    ck_assert_ptr_null(ag_sequential_new(3, (ag_module *[]){r, t, r}));
+    assert_last_error("ag_sequential_new: modules[2] repeats modules[0]");
+    ag_module *inner = ag_sequential_new(1, (ag_module *[]){ag_relu_new()});
+    ag_module *outer = ag_sequential_new(1, (ag_module *[]){inner});
+    ck_assert_ptr_nonnull(outer);
+    ck_assert_ptr_null(ag_sequential_new(2, (ag_module *[]){ag_tanh_new(), inner}));
+    assert_last_error("child '1' is already the child '0' of another module");
+    ck_assert_int_eq(ag_sequential_len(outer), 1);
+    ag_module_free(outer);
+}
+END_TEST
+
 /* -------------------------------------------------------- activations --- */
 
 START_TEST(test_activation_layers_values)
@@ -470,7 +491,7 @@ typedef struct fixed_dropout { ag_module *d; ag_rng *r; uint64_t state[4]; } fix
 static ag_tensor *fixed_dropout_fn(ag_tape *t, ag_tensor *const *in, void *ctx)
 {
     fixed_dropout *f = ctx;
-    ag_rng_set_state(f->r, f->state);
+    if (ag_rng_set_state(f->r, f->state) != AG_OK) return NULL;
     return ag_module_forward(f->d, t, in[0]);
 }
 
@@ -502,6 +523,42 @@ START_TEST(test_dropout_errors)
     tu_assert_error(t, ag_module_forward(d, t, NULL), AG_ERR_ARG, "Dropout(p=0.5)", "x is NULL");
     ag_tape_free(t);
     ag_module_free(d);
+    ag_rng_free(r);
+}
+END_TEST
+
+/* The layers that return x itself (Dropout in evaluation, an empty
+   Sequential) check it as an op does: a stale tensor (from before a
+   reset) or one of another tape is an error on the tape, not passed on. */
+START_TEST(test_pass_through_layers_check_their_input)
+{
+    ag_rng *r = ag_rng_new(1);
+    ag_module *d = ag_dropout_new(0.5, r), *empty = ag_sequential_new(0, NULL);
+    ag_module_train(d, 0);
+    ag_tape *t = ag_tape_new(), *other = ag_tape_new();
+    ag_tensor *x = ag_ones(t, AG_F64, 1, SHAPE(2));
+    ck_assert_ptr_eq(ag_module_forward(d, t, x), x);
+    ck_assert_ptr_eq(ag_module_forward(empty, t, x), x);
+    ag_tape_reset(t);                               /* x is stale now */
+    tu_assert_error(t, ag_module_forward(d, t, x), AG_ERR_STATE, "Dropout(p=0.5): x was made "
+                    "before the tape was reset", "");
+    ag_tape_reset(t);
+    tu_assert_error(t, ag_module_forward(empty, t, x), AG_ERR_STATE, "Sequential: x was made "
+                    "before the tape was reset", "");
+    ag_tape_reset(t);
+    ag_tensor *foreign = ag_ones(other, AG_F64, 1, SHAPE(2));
+    tu_assert_error(t, ag_module_forward(d, t, foreign), AG_ERR_STATE, "Dropout(p=0.5): x "
+                    "belongs to another tape", "");
+    ag_tape_reset(t);
+    tu_assert_error(t, ag_module_forward(empty, t, foreign), AG_ERR_STATE, "Sequential: x "
+                    "belongs to another tape", "");
+    ag_tensor *p = ag_ones(NULL, AG_F64, 1, SHAPE(2));  /* persistent: fine on any tape */
+    ag_tape_reset(t);
+    ck_assert_ptr_eq(ag_module_forward(d, t, p), p);
+    ck_assert_ptr_eq(ag_module_forward(empty, t, p), p);
+    ag_tensor_free(p);
+    ag_tape_free(t), ag_tape_free(other);
+    ag_module_free(d), ag_module_free(empty);
     ag_rng_free(r);
 }
 END_TEST
@@ -617,6 +674,7 @@ Suite *suite_layers(void)
     TU_ADD(s, test_linear_errors);
     TU_ADD(s, test_sequential_chains_and_names);
     TU_ADD(s, test_sequential_errors);
+    TU_ADD(s, test_sequential_new_keeps_the_failing_childs_message);
     TU_ADD(s, test_activation_layers_values);
     TU_ADD(s, test_softmax_layer);
     TU_ADD(s, test_activation_errors);
@@ -626,6 +684,7 @@ Suite *suite_layers(void)
     TU_ADD(s, test_dropout_eval_identity_and_same_seed);
     TU_ADD(s, test_dropout_gradchecks);
     TU_ADD(s, test_dropout_errors);
+    TU_ADD(s, test_pass_through_layers_check_their_input);
     TU_ADD(s, test_embedding_init_and_lookup);
     TU_ADD(s, test_embedding_gradchecks);
     TU_ADD(s, test_embedding_errors);

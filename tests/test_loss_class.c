@@ -202,6 +202,71 @@ static void rows_of_x3(double rows[12])
             for (int c = 0; c < 3; c++) rows[(n * 2 + k) * 3 + c] = X3[n * 6 + c * 2 + k];
 }
 
+/* The loss and the input's grad of an index loss with every target ignored. */
+typedef ag_tensor *(*index_loss_fn)(ag_tape *, ag_tensor *, const int64_t *,
+                                    const ag_class_loss_opts *, ag_reduction);
+
+static double all_ignored(index_loss_fn f, ag_dtype dt, int ndim, const int64_t *shape,
+                          const double *x0, const int64_t *y, const ag_class_loss_opts *o,
+                          ag_reduction red, ag_tensor *weight)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *x = tu_tensor(dt, ndim, shape, x0);
+    ag_set_requires_grad(x, 1);
+    ag_tensor *loss = f(t, x, y, o, red);
+    ck_assert_msg(loss != NULL, "%s", ag_tape_errmsg(t));
+    ag_tensor *scalar = red == AG_REDUCTION_NONE ? ag_sum(t, loss, AG_ALL, 0) : loss;
+    double v = ag_tensor_get(scalar, 0);
+    ck_assert_int_eq(ag_backward(t, scalar), AG_OK);
+    ag_tensor *g = ag_tensor_grad(x);
+    for (int64_t i = 0; i < ag_tensor_numel(x); i++)
+        ck_assert_msg(ag_tensor_get(g, i) == 0, "grad[%lld] is %g", (long long)i,
+                      ag_tensor_get(g, i));
+    for (int64_t i = 0; weight && i < ag_tensor_numel(weight); i++)
+        ck_assert_double_eq(ag_tensor_get(ag_tensor_grad(weight), i), 0);
+    if (weight) ag_zero_grad(weight);
+    ag_tape_free(t);
+    ag_tensor_free(x);
+    return v;
+}
+
+/* Every target ignored (an all-padding batch): PyTorch 1.13 gives a NaN
+   mean and a gradient of exactly 0 (sum and none: 0 and 0), for
+   cross-entropy and NLL, with class weights, label smoothing, [N, C, d]
+   and [C] inputs, f32 and f64. Before, the mean's gradient was NaN in
+   every entry, so one such batch put NaN into the weights. */
+START_TEST(test_every_target_ignored_gives_a_zero_gradient)
+{
+    const int64_t all[N] = {-100, -100, -100}, all4[4] = {-100, -100, -100, -100};
+    ag_tensor *w = tu_tensor(AG_F64, 1, SHAPE(C), VALS(1, 2, 3, 0.5));
+    ag_set_requires_grad(w, 1);
+    ag_class_loss_opts plain = {NULL, 1, -100, 0}, weighted = {w, 1, -100, 0};
+    ag_class_loss_opts smooth = {w, 1, -100, 0.1};
+    for (int dt = 0; dt < 2; dt++) {
+        ag_dtype d = dt ? AG_F32 : AG_F64;
+        ag_tensor *wd = dt ? NULL : w;
+        const ag_class_loss_opts *os[3] = {&plain, dt ? &plain : &weighted,
+                                           dt ? &plain : &smooth};
+        for (int k = 0; k < 3; k++) {
+            ag_tensor *wk = k ? wd : NULL;
+            ck_assert(isnan(all_ignored(ag_cross_entropy_loss_ex, d, 2, SHAPE(N, C), X, all,
+                                        os[k], AG_REDUCTION_MEAN, wk)));
+            ck_assert_double_eq(all_ignored(ag_cross_entropy_loss_ex, d, 2, SHAPE(N, C), X, all,
+                                            os[k], AG_REDUCTION_SUM, wk), 0);
+            ck_assert_double_eq(all_ignored(ag_cross_entropy_loss_ex, d, 2, SHAPE(N, C), X, all,
+                                            os[k], AG_REDUCTION_NONE, wk), 0);
+        }
+        ck_assert(isnan(all_ignored(ag_nll_loss_ex, d, 2, SHAPE(N, C), X, all, os[1],
+                                    AG_REDUCTION_MEAN, wd)));
+        ck_assert(isnan(all_ignored(ag_cross_entropy_loss_ex, d, 3, SHAPE(2, 3, 2), X3, all4,
+                                    &plain, AG_REDUCTION_MEAN, NULL)));
+        ck_assert(isnan(all_ignored(ag_cross_entropy_loss_ex, d, 1, SHAPE(C), X, all, &plain,
+                                    AG_REDUCTION_MEAN, NULL)));
+    }
+    ag_tensor_free(w);
+}
+END_TEST
+
 START_TEST(test_higher_dim_and_1d_inputs)
 {
     double rows[12], none[4];
@@ -542,6 +607,7 @@ Suite *suite_loss_class(void)
     TU_ADD(s, test_multi_margin_values);
     TU_ADD(s, test_extreme_logits);
     TU_ADD(s, test_targets_copied_and_backward_by_hand);
+    TU_ADD(s, test_every_target_ignored_gives_a_zero_gradient);
     TU_ADD(s, test_class_gradchecks);
     TU_ADD(s, test_class_errors_targets_and_shapes);
     TU_ADD(s, test_class_errors_options_and_reductions);

@@ -1,13 +1,16 @@
 /*
 ** test_module.c: the module interface (nn/module.c): registration of
 ** parameters, buffers and children with their errors and ownership,
-** dotted names and ag_module_get, listing order and truncation,
+** dotted names and ag_module_get, listing order and truncation, the
+** tree's rules (names that fit, one module per tensor, one parent per
+** module, no cycles),
 ** train/eval recursion, zero_grad, forward dispatch, free with a destroy
 ** callback. A user-defined layer, written here with the public API alone,
 ** is gradchecked and trained a few steps by gradient descent.
 */
 #include "test_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #define assert_last_error(part)                                               \
@@ -57,6 +60,17 @@ static ag_module *scaled_tanh_new(int64_t in, int64_t out, ag_rng *r)
     ck_assert_int_eq(ag_module_add_param(&s->base, "scale", s->scale), AG_OK);
     ck_assert_int_eq(ag_module_add_buffer(&s->base, "calls", s->calls), AG_OK);
     return &s->base;
+}
+
+static const ag_module_ops plain_ops = {"Plain", NULL, NULL};
+
+/* An empty module of no type of its own. */
+static ag_module *tu_module_new_plain(void)
+{
+    ag_module *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    ag_module_init(m, &plain_ops);
+    return m;
 }
 
 static ag_tensor *module_fn(ag_tape *t, ag_tensor *const *in, void *ctx)
@@ -171,8 +185,9 @@ START_TEST(test_registration_errors)
     assert_last_error("module is NULL");
     /* children: NULL, itself, a taken name */
     ck_assert_int_eq(ag_module_add_child(m, "c", NULL), AG_ERR_ARG);
-    assert_last_error("child 'c' is NULL or the module itself");
+    assert_last_error("ag_module_add_child: child 'c' is NULL");
     ck_assert_int_eq(ag_module_add_child(m, "c", m), AG_ERR_ARG);         /* m is not freed */
+    assert_last_error("child 'c' is the module itself (a cycle)");
     ck_assert_int_eq(ag_module_add_child(m, "w", ag_tanh_new()), AG_ERR_ARG);
     assert_last_error("name 'w' is taken");
     ck_assert_int_eq(ag_module_add_child(m, "c", ag_tanh_new()), AG_OK);
@@ -281,7 +296,9 @@ START_TEST(test_forward_dispatch_errors)
     ck_assert_double_eq(ag_tensor_get(ag_module_get(m, "calls"), 0), 0);
     ck_assert_str_eq(ag_tape_errmsg(t), "earlier failure");
     ag_tape_reset(t);
-    ck_assert_ptr_null(ag_module_forward(m, NULL, x));
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_module_forward(m, NULL, x));           /* the message: no tape */
+    ck_assert_str_eq(ag_last_error(), "ag_module_forward: tape is NULL");
     /* a NULL module, a module without forward: NULL and the error on the tape */
     ck_assert_ptr_null(ag_module_forward(NULL, t, x));
     ck_assert_int_eq(ag_tape_status(t), AG_ERR_ARG);
@@ -304,6 +321,111 @@ START_TEST(test_forward_dispatch_errors)
 }
 END_TEST
 
+/* --------------------------------------------------------- the tree --- */
+
+/* A string of n copies of c (n < 128). */
+static const char *run_of(char c, int n, char *buf)
+{
+    memset(buf, c, (size_t)n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Dotted names longer than an ag_named_tensor's 127 bytes are refused
+   where they would arise, top-down (a tensor under a deep prefix) and
+   bottom-up (a child whose names would grow too long); 127 bytes list
+   whole. Before, listing cut them short silently, so "<prefix>.w_a" and
+   "<prefix>.w_b" both listed as "<prefix>.w" and saving failed later. */
+START_TEST(test_long_dotted_names_are_refused)
+{
+    char a[64], b[64], want[300];
+    ag_module *root = tu_module_new_plain(), *c1 = tu_module_new_plain();
+    ag_module *c2 = tu_module_new_plain();
+    ck_assert_int_eq(ag_module_add_child(root, run_of('a', 63, a), c1), AG_OK);
+    ck_assert_int_eq(ag_module_add_child(c1, run_of('b', 59, b), c2), AG_OK);
+    /* prefix "a{63}.b{59}." is 124 bytes: 3 more fit, 4 do not */
+    ck_assert_int_eq(ag_module_add_param(c2, "w_a", ag_zeros(NULL, AG_F64, 0, NULL)), AG_OK);
+    ck_assert_int_eq(ag_module_add_param(c2, "w_bb", ag_zeros(NULL, AG_F64, 0, NULL)),
+                     AG_ERR_ARG);
+    snprintf(want, sizeof want, "ag_module_add_param: the tensor name '%s.%s.w_bb' would be 128 "
+             "bytes, more than 127", a, b);
+    assert_last_error(want);
+    ag_named_tensor nt[4];
+    ck_assert_int_eq(ag_module_named_tensors(root, nt, 4, 1), 1);
+    ck_assert_int_eq(strlen(nt[0].name), 127);
+    snprintf(want, sizeof want, "%s.%s.w_a", a, b);
+    ck_assert_str_eq(nt[0].name, want);
+    /* bottom-up: a child with a tensor "bias", named so as to make 128 bytes */
+    ag_module *c3 = tu_module_new_plain();
+    ck_assert_int_eq(ag_module_add_buffer(c3, "bias", ag_zeros(NULL, AG_F64, 0, NULL)), AG_OK);
+    ck_assert_int_eq(ag_module_add_child(c1, run_of('c', 59, b), c3), AG_ERR_ARG);  /* freed */
+    snprintf(want, sizeof want, "ag_module_add_child: the tensor name '%s.%s.bias' would be "
+             "128 bytes", a, b);
+    assert_last_error(want);
+    c3 = tu_module_new_plain();
+    ck_assert_int_eq(ag_module_add_buffer(c3, "bias", ag_zeros(NULL, AG_F64, 0, NULL)), AG_OK);
+    ck_assert_int_eq(ag_module_add_child(c1, run_of('c', 58, b), c3), AG_OK);
+    ck_assert_int_eq(ag_module_named_tensors(root, nt, 4, 1), 2);
+    ck_assert_int_eq(strlen(nt[1].name), 127);
+    /* an empty child lists nothing, so any prefix will do until it holds a tensor */
+    ag_module *c4 = tu_module_new_plain();
+    ck_assert_int_eq(ag_module_add_child(c2, "empty", c4), AG_OK);
+    ck_assert_int_eq(ag_module_add_param(c4, "w", ag_zeros(NULL, AG_F64, 0, NULL)), AG_ERR_ARG);
+    assert_last_error(".empty.w' would be 131 bytes");
+    ag_module_free(root);
+}
+END_TEST
+
+/* A tensor belongs to one module and a module to one parent, with no
+   cycles: a tensor registered twice in a tree, a child given to a second
+   parent, a module made its own ancestor, or a child sharing a tensor with
+   its new tree are refused (before: a double free or an endless
+   recursion), and what was refused is not freed (Valgrind and ASan see no
+   double free). */
+START_TEST(test_a_tensor_and_a_child_belong_to_one_module)
+{
+    ag_module *root = tu_module_new_plain(), *a = tu_module_new_plain();
+    ag_module *b = tu_module_new_plain();
+    ag_tensor *w = ag_zeros(NULL, AG_F64, 1, SHAPE(2));
+    ck_assert_int_eq(ag_module_add_param(root, "w", w), AG_OK);
+    ck_assert_int_eq(ag_module_add_param(root, "w2", w), AG_ERR_ARG);
+    assert_last_error("ag_module_add_param: tensor 'w2' is already registered in the module's "
+                      "tree (as 'w')");
+    ck_assert_int_eq(ag_module_add_child(root, "a", a), AG_OK);
+    ck_assert_int_eq(ag_module_add_child(a, "b", b), AG_OK);
+    ck_assert_int_eq(ag_module_add_buffer(b, "again", w), AG_ERR_ARG);
+    assert_last_error("ag_module_add_buffer: tensor 'again' is already registered in the "
+                      "module's tree (as 'w')");
+    ag_tensor *v = ag_ones(NULL, AG_F64, 0, NULL);
+    ck_assert_int_eq(ag_module_add_param(b, "v", v), AG_OK);
+    ck_assert_int_eq(ag_module_add_param(root, "v", v), AG_ERR_ARG);
+    assert_last_error("(as 'a.b.v')");
+    /* cycles and second parents */
+    ck_assert_int_eq(ag_module_add_child(b, "up", root), AG_ERR_ARG);
+    assert_last_error("ag_module_add_child: child 'up' is an ancestor of the module (a cycle)");
+    ck_assert_int_eq(ag_module_add_child(b, "up", a), AG_ERR_ARG);
+    assert_last_error("child 'up' is an ancestor");
+    ck_assert_int_eq(ag_module_add_child(root, "b2", b), AG_ERR_ARG);
+    assert_last_error("child 'b2' is already the child 'b' of another module");
+    ag_module *other = tu_module_new_plain();
+    ck_assert_int_eq(ag_module_add_child(other, "a", a), AG_ERR_ARG);
+    ag_module_free(a);                      /* a child: its parent frees it */
+    ag_module_free(b);
+    /* a module holding one of the tree's tensors cannot join it */
+    ag_module *stray = tu_module_new_plain();
+    ck_assert_int_eq(ag_module_add_param(stray, "shared", v), AG_OK);   /* another tree: allowed */
+    ck_assert_int_eq(ag_module_add_child(other, "s", stray), AG_OK);
+    ck_assert_int_eq(ag_module_add_child(root, "o", other), AG_ERR_ARG);
+    assert_last_error("ag_module_add_child: 'o' holds a tensor the module's tree already holds "
+                      "(as 'a.b.v')");
+    stray->entries[0].tensor = NULL;        /* so that v is freed once, by root */
+    ag_module_free(other);
+    ck_assert_int_eq(ag_module_named_tensors(root, NULL, 0, 1), 2);
+    ck_assert_int_eq(ag_module_parameters(root, NULL, 0), 2);
+    ag_module_free(root);
+}
+END_TEST
+
 Suite *suite_module(void)
 {
     Suite *s = suite_create("module");
@@ -313,5 +435,7 @@ Suite *suite_module(void)
     TU_ADD(s, test_names_listing_and_get);
     TU_ADD(s, test_train_eval_recursion_and_zero_grad);
     TU_ADD(s, test_forward_dispatch_errors);
+    TU_ADD(s, test_long_dotted_names_are_refused);
+    TU_ADD(s, test_a_tensor_and_a_child_belong_to_one_module);
     return s;
 }

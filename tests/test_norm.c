@@ -301,6 +301,30 @@ START_TEST(test_batchnorm_errors)
     assert_last_error("momentum 1.5");
     ck_assert_ptr_null(ag_batchnorm1d_new(3, -1, 0.1, 1, AG_F64));
     assert_last_error("eps -1");
+    /* buffers a checkpoint or a write put out of range: refused where read */
+    ag_tensor *ok = tu_tensor(AG_F64, 2, SHAPE(2, 3), VALS(1, 2, 3, 4, 5, 7));
+    ag_tensor *nb = ag_module_get(bn, "num_batches_tracked");
+    ag_tensor *rv = ag_module_get(bn, "running_var");
+    const double bad_counts[3] = {-1, 0.5, NAN};
+    for (int i = 0; i < 3; i++) {
+        ag_tape_reset(t);
+        ag_tensor_set(nb, 0, bad_counts[i]);
+        tu_assert_error(t, ag_module_forward(bn, t, ok), AG_ERR_STATE, "BatchNorm1d(3): "
+                        "num_batches_tracked is ", "must be a whole number in [0, 2^53]");
+    }
+    ag_tensor_set(nb, 0, 2);
+    ag_tape_reset(t);
+    ck_assert_ptr_nonnull(ag_module_forward(bn, t, ok));
+    ck_assert_double_eq(ag_tensor_get(nb, 0), 3);
+    ag_module_train(bn, 0);
+    ag_tensor_set(rv, 1, -0.25);
+    ag_tape_reset(t);
+    tu_assert_error(t, ag_module_forward(bn, t, ok), AG_ERR_STATE, "BatchNorm1d(3): "
+                    "running_var[1] is -0.25, must be >= 0", "");
+    ag_tensor_set(rv, 1, 0);
+    ag_tape_reset(t);
+    ck_assert_ptr_nonnull(ag_module_forward(bn, t, ok));
+    ag_tensor_free(ok);
     ag_tape_free(t);
     ag_tensor_free(x);
     ag_tensor_free(x4);

@@ -72,9 +72,9 @@ START_TEST(test_dropout_mask_keeps_a_uniform_equal_to_p)
     ag_rng_get_state(ref, end);
     ag_tape *t = ag_tape_new();
     for (int k = 0; k < 3; k++) {
-        ag_rng_set_state(r, start);
+        ck_assert_int_eq(ag_rng_set_state(r, start), AG_OK);
         ag_tensor *at = ag_dropout_mask(t, r, k == 2 ? AG_F32 : AG_F64, 1, SHAPE(3), u[k]);
-        ag_rng_set_state(r, start);
+        ck_assert_int_eq(ag_rng_set_state(r, start), AG_OK);
         ag_tensor *above = ag_dropout_mask(t, r, AG_F64, 1, SHAPE(3), nextafter(u[k], 1));
         ck_assert_double_ne(ag_tensor_get(at, k), 0);
         ck_assert_double_eq(ag_tensor_get(above, k), 0);
@@ -179,6 +179,10 @@ START_TEST(test_dropout_mask_rejects_bad_arguments)
                         "ag_dropout_mask", "not in [0, 1]");
         ag_tape_reset(t);
     }
+    /* the value exactly: 1.0000001 is not "p is 1" (#11) */
+    tu_assert_error(t, ag_dropout_mask(t, r, AG_F64, 1, SHAPE(4), 1.0000001), AG_ERR_ARG,
+                    "ag_dropout_mask", "p is 1.0000001000000001, not in [0, 1]");
+    ag_tape_reset(t);
     tu_assert_error(t, ag_dropout_mask(t, NULL, AG_F64, 1, SHAPE(4), 0.5), AG_ERR_ARG,
                     "ag_dropout_mask", "generator is NULL");
     ag_tape_reset(t);
@@ -210,6 +214,31 @@ START_TEST(test_dropout_mask_on_tape_in_error)
 }
 END_TEST
 
+/* An all-zero state (xoshiro's fixed point: 0 forever, normal draws that
+   never return) and NULL arguments are refused; the generator keeps its
+   sequence. A state with one bit set is a valid one. */
+START_TEST(test_rng_refuses_an_all_zero_state)
+{
+    ag_rng *r = ag_rng_new(8), *ref = ag_rng_new(8);
+    static const uint64_t zero[4] = {0, 0, 0, 0}, one_bit[4] = {0, 0, 1, 0};
+    ck_assert_int_eq(ag_rng_set_state(r, zero), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "ag_rng_set_state: the state is all zero (xoshiro256** "
+                     "would return 0 forever)");
+    ck_assert_int_eq(ag_rng_set_state(r, NULL), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "ag_rng_set_state: state is NULL");
+    ck_assert_int_eq(ag_rng_set_state(NULL, one_bit), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "ag_rng_set_state: generator is NULL");
+    for (int i = 0; i < 4; i++) ck_assert_uint_eq(ag_rng_u64(r), ag_rng_u64(ref));
+    ck_assert_double_eq(ag_rng_normal(r), ag_rng_normal(ref));
+    ck_assert_int_eq(ag_rng_set_state(r, one_bit), AG_OK);
+    uint64_t any = 0;
+    for (int i = 0; i < 8; i++) any |= ag_rng_u64(r);
+    ck_assert_uint_ne(any, 0);
+    ag_rng_free(r);
+    ag_rng_free(ref);
+}
+END_TEST
+
 Suite *suite_random(void)
 {
     Suite *s = suite_create("random");
@@ -222,5 +251,6 @@ Suite *suite_random(void)
     TU_ADD(s, test_dropout_mask_without_tape_is_persistent);
     TU_ADD(s, test_dropout_mask_rejects_bad_arguments);
     TU_ADD(s, test_dropout_mask_on_tape_in_error);
+    TU_ADD(s, test_rng_refuses_an_all_zero_state);
     return s;
 }

@@ -450,6 +450,60 @@ START_TEST(test_shape_ops_keep_the_first_error)
 }
 END_TEST
 
+/* Regression (#11): shapes an op derives from valid operands obey the one
+   shape rule too: a target or a result with a zero dim next to huge ones
+   is refused (a reshape or an expand of an empty tensor accepted them, and
+   their element counts then overflowed), and so is a concatenated axis or
+   a product whose size would overflow (computed before, as undefined
+   behaviour, then refused by luck). */
+START_TEST(test_derived_shapes_are_checked)
+{
+    const int64_t h = (int64_t)1 << 40;
+    ag_tape *t = ag_tape_new();
+    ag_tensor *empty = ag_zeros(t, AG_F32, 3, SHAPE(0, 1, 1));
+    tu_assert_error(t, ag_reshape(t, empty, 3, SHAPE(0, h, h)), AG_ERR_SHAPE, "ag_reshape",
+                    "[0,1099511627776,1099511627776]");
+    ag_tape_clear_error(t);
+    tu_assert_error(t, ag_reshape(t, empty, 3, SHAPE(h, h, 0)), AG_ERR_SHAPE, "ag_reshape",
+                    "[1099511627776,1099511627776,0]");
+    ag_tape_clear_error(t);
+    tu_assert_error(t, ag_expand(t, empty, 3, SHAPE(0, h, h)), AG_ERR_SHAPE, "ag_expand",
+                    "more than");
+    ag_tape_clear_error(t);
+    /* a [2^40, 0] @ [0, 2^40] product would be [2^40, 2^40] */
+    ag_tensor *a = ag_zeros(t, AG_F64, 2, SHAPE(h, 0)), *b = ag_zeros(t, AG_F64, 2, SHAPE(0, h));
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    tu_assert_error(t, ag_matmul(t, a, b), AG_ERR_SHAPE, "ag_matmul",
+                    "[1099511627776,1099511627776]");
+    ag_tape_clear_error(t);
+    tu_assert_error(t, ag_mul(t, ag_reshape(t, a, 3, SHAPE(h, 0, 1)),
+                              ag_reshape(t, b, 3, SHAPE(1, 0, h))),
+                    AG_ERR_SHAPE, "ag_mul", "more than");
+    ag_tape_clear_error(t);
+    /* 17 tensors of [AG_NUMEL_MAX, 0]: the concatenated axis overflows int64 */
+    ag_tensor *xs[17];
+    for (int i = 0; i < 17; i++) xs[i] = ag_zeros(t, AG_F32, 2, SHAPE(AG_NUMEL_MAX, 0));
+    tu_assert_error(t, ag_concat(t, 17, xs, 0), AG_ERR_SHAPE, "ag_concat: axis 0",
+                    "more than");
+    ag_tape_clear_error(t);
+    /* empty results with a huge outer part are made at once, not by
+       visiting 2^59 empty rows */
+    ag_tensor *two = ag_concat(t, 2, xs, 1);                /* along the empty axis: fine */
+    tu_assert_shape(two, 2, SHAPE(AG_NUMEL_MAX, 0));
+    tu_assert_shape(ag_slice(t, two, 1, 0, 5, 1), 2, SHAPE(AG_NUMEL_MAX, 0));
+    tu_assert_shape(ag_index_select(t, two, 1, NULL, 0), 2, SHAPE(AG_NUMEL_MAX, 0));
+    ag_tensor *wide = ag_zeros(t, AG_F64, 3, SHAPE(h, 0, 1 << 18));
+    tu_assert_shape(ag_softmax(t, wide, 1), 3, SHAPE(h, 0, 1 << 18));
+    tu_assert_shape(ag_log_softmax(t, wide, 1), 3, SHAPE(h, 0, 1 << 18));
+    tu_assert_shape(ag_sum(t, wide, 0, 0), 2, SHAPE(0, 1 << 18));
+    /* a flatten of an accepted shape always fits */
+    ag_tensor *f = ag_flatten(t, ag_zeros(t, AG_F32, 3, SHAPE(h, 0, 1 << 18)), 0, 2);
+    tu_assert_shape(f, 1, SHAPE(0));
+    ag_tape_free(t);
+}
+END_TEST
+
 Suite *suite_shape(void)
 {
     Suite *s = suite_create("shape");
@@ -469,5 +523,6 @@ Suite *suite_shape(void)
     TU_ADD(s, test_expand_forward_and_grads);
     TU_ADD(s, test_sum_to_forward_and_grads);
     TU_ADD(s, test_shape_ops_keep_the_first_error);
+    TU_ADD(s, test_derived_shapes_are_checked);
     return s;
 }

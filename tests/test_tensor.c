@@ -96,7 +96,7 @@ START_TEST(test_rng_known_answers)
     uint64_t st[4];
     ag_rng_get_state(r, st);
     double u1 = ag_rng_uniform(r), n1 = ag_rng_normal(r);
-    ag_rng_set_state(r, st);
+    ck_assert_int_eq(ag_rng_set_state(r, st), AG_OK);
     ck_assert_double_eq(ag_rng_uniform(r), u1);
     ck_assert_double_eq(ag_rng_normal(r), n1);
     ag_rng_free(r);
@@ -185,7 +185,7 @@ START_TEST(test_stale_tensor_accessors_are_safe)
     ck_assert_ptr_null(ag_tensor_data(x));
     ck_assert_double_eq(ag_tensor_get(x, 0), 0);
     ck_assert_int_eq(ag_tensor_set(x, 0, 5), AG_ERR_STATE);
-    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_set: the tensor was made before"));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_set: x was made before"));
     ck_assert_ptr_null(ag_tensor_clone(x));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_clone: x was made before"));
     ck_assert_int_eq(ag_tape_check(t, "my_layer", "x", x), AG_ERR_STATE);  /* for layers */
@@ -195,6 +195,124 @@ START_TEST(test_stale_tensor_accessors_are_safe)
     ck_assert_ptr_null(ag_tensor_grad(x));
     ck_assert_int_eq(ag_tensor_numel(x), 3);                   /* the header is fine */
     ag_tape_free(t);
+}
+END_TEST
+
+/* Regression (#11): a zero dim does not excuse huge others. A shape is
+   accepted when the product of its non-zero dims is at most AG_NUMEL_MAX,
+   whatever the order of its dims; [0, 2^40, 2^40] was accepted and then
+   overflowed the ops' element counts. */
+START_TEST(test_shape_rule_ignores_the_order_of_dims)
+{
+    const int64_t h = (int64_t)1 << 40;
+    const int64_t orders[3][3] = {{0, h, h}, {h, 0, h}, {h, h, 0}};
+    ag_tape *t = ag_tape_new();
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(ag_shape_numel(3, orders[k]), -1);
+        tu_assert_error(t, ag_zeros(t, AG_F32, 3, orders[k]), AG_ERR_SHAPE, "ag_zeros",
+                        "more than");
+        ag_tape_clear_error(t);
+        ag_set_last_error(AG_OK, "%s", "");
+        ck_assert_ptr_null(ag_ones(NULL, AG_F64, 3, orders[k]));
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_ones: shape"));
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "1099511627776"));
+    }
+    /* the limit itself: 2^59 - 1 elements of any dtype fit int64 bytes */
+    ck_assert_int_eq(AG_NUMEL_MAX, INT64_MAX / 16);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(0, AG_NUMEL_MAX)), 0);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(AG_NUMEL_MAX, 0)), 0);
+    ck_assert_int_eq(ag_shape_numel(3, SHAPE(0, AG_NUMEL_MAX, 2)), -1);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(2, AG_NUMEL_MAX / 2)), AG_NUMEL_MAX - 1);
+    ck_assert_int_eq(ag_shape_numel(2, SHAPE(3, -1)), -1);
+    ck_assert_int_eq(ag_shape_numel(0, NULL), 1);
+    ck_assert_int_eq(ag_shape_numel(9, SHAPE(1, 1, 1, 1, 1, 1, 1, 1, 1)), -1);
+    ag_tensor *empty = ag_zeros(t, AG_F32, 3, SHAPE(0, h, 4));
+    tu_assert_shape(empty, 3, SHAPE(0, h, 4));
+    ck_assert_int_eq(ag_tensor_numel(empty), 0);
+    /* the checked product for sizes */
+    ck_assert_int_eq(ag_size_mul(INT64_MAX / 2, 2), INT64_MAX - 1);
+    ck_assert_int_eq(ag_size_mul(INT64_MAX / 2 + 1, 2), -1);
+    ck_assert_int_eq(ag_size_mul(-1, 0), -1);
+    ck_assert_int_eq(ag_size_mul(0, INT64_MAX), 0);
+    ag_tape_free(t);
+}
+END_TEST
+
+/* Regression (#11): the generators refuse what the init functions refuse. */
+START_TEST(test_rand_refuses_bad_bounds)
+{
+    ag_rng *r = ag_rng_new(1);
+    ag_tape *t = ag_tape_new();
+    const double bad_uniform[4][2] = {{1, 0}, {0, INFINITY}, {-INFINITY, 0}, {NAN, 1}};
+    for (int k = 0; k < 4; k++) {
+        tu_assert_error(t, ag_rand_uniform(t, r, AG_F32, 1, SHAPE(2), bad_uniform[k][0],
+                                           bad_uniform[k][1]),
+                        AG_ERR_ARG, "ag_rand_uniform: bounds", "lo <= hi");
+        ag_tape_clear_error(t);
+        ck_assert_ptr_null(ag_rand_uniform(NULL, r, AG_F64, 1, SHAPE(2), bad_uniform[k][0],
+                                           bad_uniform[k][1]));
+        ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_rand_uniform: bounds"));
+    }
+    const double bad_normal[4][2] = {{0, -1}, {NAN, 1}, {0, NAN}, {0, INFINITY}};
+    for (int k = 0; k < 4; k++) {
+        tu_assert_error(t, ag_rand_normal(t, r, AG_F32, 1, SHAPE(2), bad_normal[k][0],
+                                          bad_normal[k][1]),
+                        AG_ERR_ARG, "ag_rand_normal: mean", "std >= 0");
+        ag_tape_clear_error(t);
+    }
+    /* the values are exact in messages: 1.0000001 is not "1" */
+    tu_assert_error(t, ag_rand_uniform(t, r, AG_F64, 1, SHAPE(2), 1.0000001, 1),
+                    AG_ERR_ARG, "1.0000001", "ag_rand_uniform");
+    ag_tape_clear_error(t);
+    /* lo == hi and std == 0 are fine: constants */
+    tu_assert_values(ag_rand_uniform(t, r, AG_F64, 1, SHAPE(2), 3, 3), VALS(3, 3), 2, 0);
+    tu_assert_values(ag_rand_normal(t, r, AG_F64, 1, SHAPE(2), -2, 0), VALS(-2, -2), 2, 0);
+    ag_tape_free(t);
+    ag_rng_free(r);
+}
+END_TEST
+
+/* Regression (#11): element access and requires_grad leave a message
+   with every error; ag_eye names itself. */
+START_TEST(test_accessor_errors_leave_a_message)
+{
+    ag_tensor *x = ag_zeros(NULL, AG_F64, 2, SHAPE(2, 3));
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_tensor_set(x, 6, 1), AG_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_set: index 6 is out of range"));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "[2,3]"));
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_double_eq(ag_tensor_get(x, -1), 0);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_get: index -1 is out of range"));
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_tensor_set(NULL, 0, 1), AG_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_set: x is NULL"));
+    ck_assert_int_eq(ag_set_requires_grad(NULL, 1), AG_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_set_requires_grad: x is NULL"));
+    /* a non-leaf */
+    ag_tape *t = ag_tape_new();
+    ck_assert_int_eq(ag_set_requires_grad(x, 1), AG_OK);
+    ag_tensor *y = ag_mul(t, x, x);
+    ck_assert_int_eq(ag_set_requires_grad(y, 0), AG_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_set_requires_grad: x is not a leaf"));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_mul"));
+    /* a stale tensor: AG_ERR_STATE, not AG_OK */
+    ag_tensor *leaf = ag_ones(t, AG_F64, 1, SHAPE(2));
+    ag_tape_reset(t);
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_int_eq(ag_set_requires_grad(leaf, 1), AG_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_set_requires_grad: x was made before"));
+    ck_assert_int_eq(ag_requires_grad(leaf), 0);
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_double_eq(ag_tensor_get(leaf, 0), 0);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_tensor_get: x was made before"));
+    /* ag_eye names itself, with the value */
+    tu_assert_error(t, ag_eye(t, AG_F32, -3), AG_ERR_SHAPE, "ag_eye", "-3");
+    ag_set_last_error(AG_OK, "%s", "");
+    ck_assert_ptr_null(ag_eye(NULL, AG_F32, -3));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_eye: n is -3"));
+    ag_tape_free(t);
+    ag_tensor_free(x);
 }
 END_TEST
 
@@ -208,5 +326,8 @@ Suite *suite_tensor(void)
     TU_ADD(s, test_rng_moments);
     TU_ADD(s, test_assign_copies_in_place);
     TU_ADD(s, test_stale_tensor_accessors_are_safe);
+    TU_ADD(s, test_shape_rule_ignores_the_order_of_dims);
+    TU_ADD(s, test_rand_refuses_bad_bounds);
+    TU_ADD(s, test_accessor_errors_leave_a_message);
     return s;
 }

@@ -194,6 +194,71 @@ START_TEST(test_parallel_range_covers_each_index_once)
 }
 END_TEST
 
+/* ag_parallel_range over a range too large to visit: records the pieces. */
+typedef struct span_log {
+    pthread_mutex_t lock;
+    int n;
+    int64_t lo[64], hi[64];
+} span_log;
+
+static void span_fn(void *ctx, int64_t lo, int64_t hi)
+{
+    span_log *l = ctx;
+    pthread_mutex_lock(&l->lock);
+    if (l->n < 64) l->lo[l->n] = lo, l->hi[l->n] = hi;
+    l->n++;
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* The pieces in l tile [0, n) exactly (sorted by lo first). */
+static void assert_tiles(span_log *l, int64_t n)
+{
+    ck_assert_int_ge(l->n, 1);
+    ck_assert_int_le(l->n, 64);
+    for (int a = 1; a < l->n; a++)                      /* insertion sort by lo */
+        for (int b = a; b > 0 && l->lo[b - 1] > l->lo[b]; b--) {
+            int64_t tl = l->lo[b], th = l->hi[b];
+            l->lo[b] = l->lo[b - 1], l->hi[b] = l->hi[b - 1];
+            l->lo[b - 1] = tl, l->hi[b - 1] = th;
+        }
+    int64_t at = 0;
+    for (int k = 0; k < l->n; k++) {
+        ck_assert_int_eq(l->lo[k], at);
+        ck_assert_int_gt(l->hi[k], l->lo[k]);
+        at = l->hi[k];
+    }
+    ck_assert_int_eq(at, n);
+}
+
+/* Regression (#11): a huge grain or n overflowed 2 * grain and the piece
+   arithmetic (a division by zero: SIGFPE). */
+START_TEST(test_parallel_range_huge_n_and_grain)
+{
+    const int64_t ns[3] = {INT64_MAX, INT64_MAX - 1, 3};
+    const int64_t grains[4] = {INT64_MAX, INT64_MAX / 2 + 1, 1, -5};
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(ag_set_num_threads(threads), AG_OK);
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 4; b++) {
+                span_log l = {PTHREAD_MUTEX_INITIALIZER, 0, {0}, {0}};
+                ag_parallel_range(ns[a], grains[b], span_fn, &l);
+                assert_tiles(&l, ns[a]);
+                /* one piece when n < 2 * grain, else (a huge n, threads > 1)
+                   several (3 is one piece of AGI_VBLOCK) */
+                int whole = grains[b] > ns[a] / 2;
+                if (whole || threads == 1) ck_assert_int_eq(l.n, 1);
+                else if (ns[a] > 1000) ck_assert_int_ge(l.n, 2);
+                pthread_mutex_destroy(&l.lock);
+            }
+        span_log none = {PTHREAD_MUTEX_INITIALIZER, 0, {0}, {0}};
+        ag_parallel_range(0, INT64_MAX, span_fn, &none);       /* empty: nothing runs */
+        ag_parallel_range(-7, 1, span_fn, &none);
+        ck_assert_int_eq(none.n, 0);
+    }
+    ck_assert_int_eq(ag_set_num_threads(0), AG_OK);
+}
+END_TEST
+
 /* A task that itself runs a parallel loop: the pool is busy, so the inner
    loop runs on the task's own thread, without deadlock. */
 static void nested_task(void *ctx, int64_t task)
@@ -331,6 +396,7 @@ Suite *suite_threads(void)
     TU_ADD(s, test_parallel_for_runs_each_task_once);
     TU_ADD(s, test_parallel_for_nested_runs_inline);
     TU_ADD(s, test_parallel_range_covers_each_index_once);
+    TU_ADD(s, test_parallel_range_huge_n_and_grain);
     TU_ADD(s, test_workers_made_lazily_and_joined);
     TU_ADD(s, test_two_tapes_on_two_threads);
     {   /* tagged: ThreadSanitizer cannot follow threads made in a forked

@@ -1,8 +1,8 @@
 # Three autoencoders: each beats the mean image on the inputs it is meant
-# for, the L1-penalised code is sparser than the plain one, the PGM is whole;
+# for, the L1-penalised code is sparser than the plain one, the PNG is whole;
 # on Fashion-MNIST the denoising model also beats the plain one on masked
 # inputs. Bad flags are clear errors.
-$BIN/autoencoders --quick --out $OUT/ae.pgm > $OUT/a.txt
+$BIN/autoencoders --quick --out $OUT/ae.png > $OUT/a.txt
 cat $OUT/a.txt
 base=$(sed -n 's/^mean-image baseline: test error \([0-9.]*\)$/\1/p' $OUT/a.txt)
 row() { awk -v m="$1" -v c="$2" '$1 == m && $2 != "epoch" { gsub("%", "", $c); print $c }' $OUT/a.txt; }
@@ -16,17 +16,20 @@ lt "$(row plain 5)" "$(row sparse 5)"  # more zeros in the code
 if ! grep -q "not found" $OUT/a.txt; then
     lt "$(row denoising 3)" "$(row plain 3)"
 fi
-# the picture: a binary PGM of 10 columns and 6 rows of 28x28 cells, 2px gaps
-test "$(head -c 15 $OUT/ae.pgm)" = "$(printf 'P5\n302 182\n255\n')"
-test "$(wc -c < $OUT/ae.pgm)" -eq $((15 + 302 * 182))
+# the picture: a greyscale PNG of 10 columns and 6 rows of 28x28 cells, 2px
+# gaps, decoded independently (chunk CRCs, zlib, Adler-32, filter bytes)
+sh tests/png_check.sh $OUT/ae.png 302 182
 # errors: exit status 2 and a message
 rc=0; $BIN/autoencoders --epochs 0 2> $OUT/e1.txt || rc=$?
 test $rc -eq 2 && grep -q "bad or incomplete option '--epochs'" $OUT/e1.txt
 rc=0; $BIN/autoencoders --frobnicate 2> $OUT/e2.txt || rc=$?
 test $rc -eq 2 && grep -q "'--frobnicate'" $OUT/e2.txt
-! $BIN/autoencoders --quick --out /nonexistent/dir/x.pgm 2> $OUT/e3.txt
+! $BIN/autoencoders --quick --out /nonexistent/dir/x.png 2> $OUT/e3.txt
 grep -q "cannot write" $OUT/e3.txt
+# a --data folder without the files is an error (exit 1), as in every example
+rc=0; $BIN/autoencoders --quick --data $OUT/no-such-folder 2> $OUT/e4.txt || rc=$?
+test $rc -eq 1 && grep -q "no-such-folder: cannot read" $OUT/e4.txt
 if [ -n "$VBIN" ]; then             # a tiny run under Valgrind
-    $VALGRIND $VBIN/autoencoders --quick --train 100 --test 20 --out $OUT/v.pgm > /dev/null
-    test "$(wc -c < $OUT/v.pgm)" -eq $((15 + 302 * 182))
+    $VALGRIND $VBIN/autoencoders --quick --train 100 --test 20 --out $OUT/v.png > /dev/null
+    sh tests/png_check.sh $OUT/v.png 302 182
 fi

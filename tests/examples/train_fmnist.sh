@@ -25,10 +25,18 @@ cmp $OUT/b/final.safetensors $OUT/c/final.safetensors
 grep -q "epochs needs a number" $OUT/e1.txt
 ! $BIN/train_fmnist --frobnicate 2> $OUT/e2.txt
 grep -q "unknown or incomplete option '--frobnicate'" $OUT/e2.txt
+! $BIN/train_fmnist --dtype f16 2> $OUT/e6.txt      # a bad value names the flag and choices
+grep -q -- "--dtype must be one of: f32 f64; got 'f16'" $OUT/e6.txt
+! $BIN/train_fmnist --optimizer lbfgs 2> $OUT/e7.txt
+grep -q -- "--optimizer must be one of: adam adamw sgd" $OUT/e7.txt
+$BIN/train_fmnist --help | grep -q "sgd runs with momentum 0.9 and Nesterov"
+grep -q "best epoch" $OUT/a/loss.svg                 # the best epoch marked
 mkdir $OUT/bad
 head -c 1000 build/data/fashion-mnist/train-images-idx3-ubyte > $OUT/bad/train-images-idx3-ubyte 2>/dev/null ||
     printf '\000\000\010\003\000\000\000\002' > $OUT/bad/train-images-idx3-ubyte
-cp build/data/fashion-mnist/train-labels-idx1-ubyte $OUT/bad/ 2>/dev/null || true
+for f in train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+    cp build/data/fashion-mnist/$f $OUT/bad/ 2>/dev/null || : > $OUT/bad/$f
+done
 ! $BIN/train_fmnist --quick --data $OUT/bad --out $OUT/d 2> $OUT/e3.txt
 grep -qi "truncated\|short\|size" $OUT/e3.txt
 rc=0; $BIN/train_fmnist --quick --data $OUT/no-such-folder --out $OUT/e 2> $OUT/e5.txt || rc=$?
