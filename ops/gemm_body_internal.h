@@ -18,16 +18,18 @@
 ** Packed blocks (mm_packed; parts of at least MM_PACK_ROWS rows, depth
 ** MM_PACK_DEPTH and MM_PACK_FMAS multiply-adds: the large products),
 ** outer to inner:
-**   n by PNC   columns of B whose [PKC, PNC] block (512 KB) is packed
-**              once into micro-panels [PKC][PNR] (zero-padded at the
-**              right edge),
 **   k by PKC   depth blocks of at most PKC (balanced: 1000 is 4 x 250),
-**   m by PMC   rows of A whose [PMC, PKC] block (384 KB) is packed: PMR
-**              rows at a time, copied row by row at a constant row stride
-**              (PKC plus a line, so the rows fall in different L1 sets and
-**              a tile's rows are one pointer and constant offsets) or, for
-**              a transposed A, as [PKC][PMR] panels; both blocks stay in
-**              L2 (1 MB on Zen 5),
+**   m by PCH   a chunk of rows of A (4 MB: L3) packed once: PMR rows at a
+**              time, copied row by row at a constant row stride (PKC plus
+**              a line, so the rows fall in different L1 sets and a tile's
+**              rows are one pointer and constant offsets) or, for a
+**              transposed A, as [PKC][PMR] panels (A is packed once per
+**              depth block, B once per chunk: packing A again for each
+**              block of B cost 11% at f64 1024),
+**   n by PNC   columns of B whose [PKC, PNC] block (512 KB) is packed into
+**              micro-panels [PKC][PNR] (zero-padded at the right edge),
+**   m by PMC   rows of the chunk whose [PMC, PKC] block (384 KB) stays
+**              in L2 with B's (1 MB on Zen 5),
 **   n by PNR   one micro-panel of B (64 KB on AVX-512, 32 KB else), then
 **   m by PMR   the micro-kernel: a [PMR, PNR] tile of C in registers runs
 **              down the depth block, one broadcast of A and MM_PNV FMAs
@@ -123,6 +125,9 @@
 #define MM_PMC(T, SUF) (MM_ABLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PMR * MM_PMR)
 #define MM_PNC(T, SUF)                                                        \
     (MM_BBLOCK_BYTES / (int)sizeof(T) / MM_PKC(T, SUF) / MM_PNR(SUF) * MM_PNR(SUF))
+#define MM_ACHUNK_BYTES 4194304 /* rows of A packed at once (L3) */
+#define MM_PCH(T, SUF)                                                        \
+    (MM_ACHUNK_BYTES / (int)sizeof(T) / MM_PAST(T, SUF) / MM_PMC(T, SUF) * MM_PMC(T, SUF))
 #define MM_PACK_ROWS 96         /* packed blocks for parts this tall, */
 #define MM_PACK_DEPTH 128       /* this deep (shallower: panels, 10% */
 #define MM_PACK_FMAS (1 << 22)  /* faster at k = 64) and this big */
@@ -582,35 +587,38 @@ MM_PANELS(double, f64)
         }                                                                     \
     }
 
-/* The packed blocks of one dtype: depth, rows of A, columns of B. */
+/* The packed blocks of one dtype: depth, rows of A per block, columns of
+   B per block, rows of A packed at once (a whole number of blocks). */
 typedef struct mm_blocks {
-    int64_t kc, mc, nc;
+    int64_t kc, mc, nc, ch;
 } mm_blocks;
 
 static int64_t mm_round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-/* The blocks of a dtype whose tile is nr columns wide: the defaults
-   (kc, mc, nc), or the test's (agi_gemm_set_blocking) rounded up to whole
-   tiles, the depth at most the default (the row stride of packed A). */
-static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nc, int64_t nr)
+/* The blocks of a dtype whose tile is nr columns wide: the defaults d, or
+   the test's (agi_gemm_set_blocking) rounded up to whole tiles and
+   blocks, the depth at most the default (the row stride of packed A). */
+static mm_blocks mm_blocks_of(mm_blocks d, int64_t nr)
 {
     const agi_gemm_blocking *t = &agi_gemm_blocks;
-    mm_blocks bl = {t->kc > 0 && t->kc < kc ? t->kc : kc,
-                    t->mc > 0 ? mm_round_up(t->mc, MM_PMR) : mc,
-                    t->nc > 0 ? mm_round_up(t->nc, nr) : nc};
+    mm_blocks bl = {t->kc > 0 && t->kc < d.kc ? t->kc : d.kc,
+                    t->mc > 0 ? mm_round_up(t->mc, MM_PMR) : d.mc,
+                    t->nc > 0 ? mm_round_up(t->nc, nr) : d.nc, 0};
+    bl.ch = mm_round_up(t->chunk > 0 ? t->chunk : d.ch, bl.mc);
     return bl;
 }
 
 /*
 ** The part w of g by packed blocks bl (see the top of the file), with the
-** buffers ap (bl->mc rows of A) and bp (a [bl->kc, bl->nc] block of B).
+** buffers ap (bl->ch rows of A, or the part's rows if fewer) and bp (a
+** [bl->kc, bl->nc] block of B). C takes the depth blocks in order.
 */
 #define MM_PACKED(T, SUF)                                                     \
     static void mm_packed_##SUF(const agi_gemm *g, const agi_gemm_part *w,    \
                                 const mm_blocks *bl, T *restrict ap,          \
                                 T *restrict bp)                               \
     {                                                                         \
-        enum { NR = MM_PNR(SUF) };                                            \
+        enum { NR = MM_PNR(SUF), MR = MM_PMR };                               \
         const int64_t nkb = (g->k + bl->kc - 1) / bl->kc;                     \
         const int64_t kcb = (g->k + nkb - 1) / nkb;                           \
         const int ta = g->a_rs == 1 && g->a_cs != 1;                          \
@@ -619,21 +627,24 @@ static mm_blocks mm_blocks_of(int64_t kc, int64_t mc, int64_t nc, int64_t nr)
             const T *b = (const T *)g->b + q * g->b_bs;                       \
             T *c = (T *)g->c + q * g->c_bs;                                   \
             const int fresh = !g->accumulate && (q == 0 || g->c_bs != 0);     \
-            for (int64_t j0 = w->j0; j0 < w->j1; j0 += bl->nc) {              \
-                const int64_t cols = w->j1 - j0 < bl->nc ? w->j1 - j0 : bl->nc; \
-                for (int64_t p0 = 0; p0 < g->k; p0 += kcb) {                  \
-                    const int64_t kc = g->k - p0 < kcb ? g->k - p0 : kcb;     \
-                    for (int64_t j = 0; j < cols; j += NR)                    \
-                        mm_ppack_##SUF(b + p0 * g->b_rs + (j0 + j) * g->b_cs, g->b_rs, \
-                                      g->b_cs, kc, cols - j < NR ? cols - j : NR, \
-                                      bp + j * kc);                           \
-                    for (int64_t i0 = w->i0; i0 < w->i1; i0 += bl->mc) {      \
-                        const int64_t rows = w->i1 - i0 < bl->mc ? w->i1 - i0 : bl->mc; \
-                        mm_pack_a_##SUF(a + i0 * g->a_rs + p0 * g->a_cs, g->a_rs, \
-                                        g->a_cs, ta, rows, kc, ap);           \
-                        mm_pblock_##SUF(ap, ta, rows, kc, bp, cols,           \
-                                        c + i0 * g->ldc + j0, g->ldc,         \
-                                        !(fresh && p0 == 0));                 \
+            for (int64_t p0 = 0; p0 < g->k; p0 += kcb) {                      \
+                const int64_t kc = g->k - p0 < kcb ? g->k - p0 : kcb;         \
+                const int64_t step = MR * (ta ? kc : MM_PAST(T, SUF));        \
+                for (int64_t i1 = w->i0; i1 < w->i1; i1 += bl->ch) {          \
+                    const int64_t chunk = w->i1 - i1 < bl->ch ? w->i1 - i1 : bl->ch; \
+                    mm_pack_a_##SUF(a + i1 * g->a_rs + p0 * g->a_cs, g->a_rs, g->a_cs, \
+                                    ta, chunk, kc, ap);                       \
+                    for (int64_t j0 = w->j0; j0 < w->j1; j0 += bl->nc) {      \
+                        const int64_t cols = w->j1 - j0 < bl->nc ? w->j1 - j0 : bl->nc; \
+                        for (int64_t j = 0; j < cols; j += NR)                \
+                            mm_ppack_##SUF(b + p0 * g->b_rs + (j0 + j) * g->b_cs, \
+                                           g->b_rs, g->b_cs, kc,              \
+                                           cols - j < NR ? cols - j : NR, bp + j * kc); \
+                        for (int64_t i0 = 0; i0 < chunk; i0 += bl->mc)        \
+                            mm_pblock_##SUF(ap + i0 / MR * step, ta,          \
+                                            chunk - i0 < bl->mc ? chunk - i0 : bl->mc, \
+                                            kc, bp, cols, c + (i1 + i0) * g->ldc + j0, \
+                                            g->ldc, !(fresh && p0 == 0));     \
                     }                                                         \
                 }                                                             \
             }                                                                 \
@@ -670,9 +681,11 @@ static const agi_gemm_min mm_pack_min = {MM_PACK_ROWS, MM_PACK_DEPTH, MM_PACK_FM
         const int64_t rows = w->i1 - w->i0, cols = w->j1 - w->j0;             \
         if (g->k > 0 &&                                                       \
             agi_gemm_packs(&mm_pack_min, rows, g->k, agi_gemm_volume(rows, cols, g->k))) { \
-            const mm_blocks bl = mm_blocks_of(MM_PKC(T, SUF), MM_PMC(T, SUF), \
-                                              MM_PNC(T, SUF), MM_PNR(SUF));   \
-            const size_t na = (size_t)(bl.mc * MM_PAST(T, SUF));              \
+            const mm_blocks def = {MM_PKC(T, SUF), MM_PMC(T, SUF), MM_PNC(T, SUF), \
+                                   MM_PCH(T, SUF)};                           \
+            const mm_blocks bl = mm_blocks_of(def, MM_PNR(SUF));              \
+            const int64_t arows = mm_round_up(rows < bl.ch ? rows : bl.ch, MM_PMR); \
+            const size_t na = (size_t)(arows * MM_PAST(T, SUF));              \
             const size_t nb = (size_t)mm_round_up(bl.kc * bl.nc, MM_ALIGN);   \
             T *buf = agi_gemm_scratch((na + nb) * sizeof(T));                 \
             if (buf) {                                                        \

@@ -52,13 +52,9 @@ typedef struct agi_gemm_impl {
     void (*region_f64)(const agi_gemm *g, const agi_gemm_part *w);
 } agi_gemm_impl;
 
-/* The packed blocks' sizes when nonzero (agi_gemm_set_blocking, for
+/* The packed blocks' sizes where nonzero (agi_gemm_set_blocking, for
    tests), else each path's own: read by the kernels, set while no
    product runs. */
-typedef struct agi_gemm_blocking {
-    int64_t kc, mc, nc;             /* depth, rows of A, columns of B */
-    agi_gemm_min min;               /* the smallest part packed */
-} agi_gemm_blocking;
 extern agi_gemm_blocking agi_gemm_blocks;
 
 /* a * b * c for sizes >= 0, or INT64_MAX when that overflows. */
@@ -74,10 +70,10 @@ static inline int64_t agi_gemm_volume(int64_t a, int64_t b, int64_t c)
 static inline int agi_gemm_packs(const agi_gemm_min *im, int64_t rows, int64_t depth,
                                  int64_t fmas)
 {
-    const agi_gemm_min *t = &agi_gemm_blocks.min;
-    return rows >= (t->rows > 0 ? t->rows : im->rows) &&
-           depth >= (t->depth > 0 ? t->depth : im->depth) &&
-           fmas >= (t->fmas > 0 ? t->fmas : im->fmas);
+    const agi_gemm_blocking *t = &agi_gemm_blocks;
+    return rows >= (t->min_rows > 0 ? t->min_rows : im->rows) &&
+           depth >= (t->min_depth > 0 ? t->min_depth : im->depth) &&
+           fmas >= (t->min_fmas > 0 ? t->min_fmas : im->fmas);
 }
 
 /*

@@ -82,15 +82,20 @@ int agi_gemm_fuses(void);
 int agi_gemm_use(const char *isa);
 
 /*
-** For tests: the packed path's blocks (gemm_body_internal.h) of depth kc
-** (at most the default), mc rows of A and nc columns of B (rounded up to
-** whole tiles), used for parts of at least min_rows rows, min_depth deep
-** and min_fmas multiply-adds; a zero keeps that size's default, all zeros
-** restore the defaults. Small blocks put every block edge within reach
-** of small products (the results are the same bits). Call it while no
-** product runs.
+** For tests: the packed path's blocks (gemm_body_internal.h): depth kc (at
+** most the default), mc rows of A per block, nc columns of B per block,
+** rows of A packed at once (chunk), all rounded up to whole tiles and
+** blocks, for parts of at least min_rows rows, min_depth deep and
+** min_fmas multiply-adds. A zero keeps that size's default; NULL restores
+** every default. Small blocks put every block edge within reach of small
+** products (the results are the same bits). Call it while no product
+** runs.
 */
-void agi_gemm_set_blocking(int64_t kc, int64_t mc, int64_t nc, int64_t min_rows,
-                           int64_t min_depth, int64_t min_fmas);
+typedef struct agi_gemm_blocking {
+    int64_t kc, mc, nc, chunk;
+    int64_t min_rows, min_depth, min_fmas;
+} agi_gemm_blocking;
+
+void agi_gemm_set_blocking(const agi_gemm_blocking *b);
 
 #endif

@@ -98,10 +98,9 @@ int agi_gemm_use(const char *isa)
 
 agi_gemm_blocking agi_gemm_blocks;
 
-void agi_gemm_set_blocking(int64_t kc, int64_t mc, int64_t nc, int64_t min_rows,
-                           int64_t min_depth, int64_t min_fmas)
+void agi_gemm_set_blocking(const agi_gemm_blocking *b)
 {
-    agi_gemm_blocks = (agi_gemm_blocking){kc, mc, nc, {min_rows, min_depth, min_fmas}};
+    agi_gemm_blocks = b ? *b : (agi_gemm_blocking){0, 0, 0, 0, 0, 0, 0};
 }
 
 /* ------------------------------------------------------------ scratch --- */

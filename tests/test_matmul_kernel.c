@@ -210,11 +210,14 @@ static const agi_gemm_impl *impl_named(const char *isa)
     } while (0)
 
 /* Small packed blocks for the path in use: depth 7, two tiles of rows,
-   two f32 tiles of columns (four f64 tiles), every part packed. */
+   four packed at once, two f32 tiles of columns (four f64 tiles), every
+   part packed. */
 static void use_small_blocks(void)
 {
     const agi_gemm_impl *im = impl_named(agi_gemm_isa());
-    agi_gemm_set_blocking(7, 2 * im->packed.rows, 2 * im->packed.cols_f32, 1, 1, 1);
+    const agi_gemm_blocking small = {7, 2 * im->packed.rows, 2 * im->packed.cols_f32,
+                                     4 * im->packed.rows, 1, 1, 1};
+    agi_gemm_set_blocking(&small);
 }
 
 /* -------------------------------------------------------------- panels --- */
@@ -264,9 +267,10 @@ END_TEST
 
 /*
 ** Sizes around every edge of small packed blocks (use_small_blocks: depth
-** KC = 7, R rows a tile, MC = 2R rows a block, C columns a tile, NC
-** columns a block): below, at and past a tile, a block and several, each
-** dimension crossing its edges while the others vary.
+** KC = 7, R rows a tile, MC = 2R rows a block, 4R rows of A packed at
+** once, C columns a tile, NC columns a block): below, at and past a tile,
+** a block, a chunk and several, each dimension crossing its edges while
+** the others vary.
 */
 static void packed_sizes(int64_t r, int64_t c, int64_t nc, int64_t (*out)[3])
 {
@@ -290,7 +294,7 @@ static void check_packed_edges(int dt)
                      2 * im->packed.cols_f32, list);
         use_small_blocks();
         check_sizes(dt, (const int64_t(*)[3])list, NPACKED, "packed");
-        agi_gemm_set_blocking(0, 0, 0, 0, 0, 0);
+        agi_gemm_set_blocking(NULL);
     });
 }
 
@@ -381,7 +385,7 @@ START_TEST(test_gemm_batched_summed_and_accumulating)
         check_batches();
         use_small_blocks();
         check_batches();
-        agi_gemm_set_blocking(0, 0, 0, 0, 0, 0);
+        agi_gemm_set_blocking(NULL);
     });
 }
 END_TEST
@@ -533,7 +537,7 @@ START_TEST(test_gemm_thread_counts_give_identical_bits)
         for (int v = 0; v < 4; v += 3) check_thread_counts(dt, 70, 130, 61, v >> 1, v & 1, 1, 0);
     check_thread_counts(AG_F32, 30, 100, 50, 0, 1, 4, 0);
     check_thread_counts(AG_F64, 30, 100, 50, 1, 0, 4, 1);
-    agi_gemm_set_blocking(0, 0, 0, 0, 0, 0);
+    agi_gemm_set_blocking(NULL);
 }
 END_TEST
 
