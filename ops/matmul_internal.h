@@ -48,8 +48,8 @@ typedef struct agi_gemm {
 ** any thread count.
 **
 ** Large products pack their operands into a scratch buffer that each
-** thread keeps (about 1 MB; freed when the thread exits, the calling
-** thread's at process exit).
+** thread keeps (up to about 5 MB; freed when the thread exits, the
+** calling thread's at process exit).
 **
 ** The path (instruction set) is chosen once per process, at the first
 ** product: the fastest this CPU runs, "avx512" (AVX512F and FMA), "avx2"
