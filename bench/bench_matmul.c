@@ -1,26 +1,17 @@
 /*
-** bench_matmul.c: our matmul on the shapes of bench_shapes.h, one thread,
-** one line per shape and dtype (GFLOP/s: median and best of the
-** repetitions), after a "# kernel ISA" line. Public API only: a plain
-** product is ag_matmul, one with B transposed ag_matmul_nt, one with A
-** transposed ag_matmul_tn, each called on a tape that is reset before
-** every call (the operands need no grad, so nothing is recorded: the
-** op's overhead over the kernel is one tape tensor).
+** bench_matmul.c: our matmul on the shapes of bench_shapes.h, each on its
+** thread count, one line per shape and dtype (GFLOP/s: median and best of
+** the repetitions), after a "# kernel ISA" line (the path the kernel chose
+** at run time: AG_KERNEL=avx512|avx2|portable forces one). A plain product
+** is ag_matmul, one with B transposed ag_matmul_nt, one with A transposed
+** ag_matmul_tn, each called on a tape that is reset before every call
+** (the operands need no grad, so nothing is recorded: the op's overhead
+** over the kernel is one tape tensor). Public API only, but for the
+** kernel's name (matmul_internal.h).
 */
 #include "bench_shapes.h"
 #include "ag.h"
-
-/* The instruction set the library's kernel picks in a build with the
-   same flags as this file (bench.mk builds both alike). */
-#if defined(__AVX512F__)
-#define BENCH_ISA "avx512"
-#elif defined(__AVX2__) && defined(__FMA__)
-#define BENCH_ISA "avx2"
-#elif defined(__GNUC__)
-#define BENCH_ISA "gnu-vector"
-#else
-#define BENCH_ISA "scalar"
-#endif
+#include "matmul_internal.h"
 
 typedef struct our_case {
     const bench_shape *s;
@@ -52,11 +43,11 @@ static ag_tensor *operand(int64_t rows, int64_t cols, int f64, uint64_t seed)
 
 int main(void)
 {
-    if (ag_set_num_threads(1) != AG_OK) return 1;
-    printf("# kernel %s\n", BENCH_ISA);
+    printf("# kernel %s\n", agi_gemm_isa());
     for (int f64 = 0; f64 <= 1; f64++)
         for (int i = 0; i < BENCH_NSHAPES; i++) {
             const bench_shape *s = &bench_shapes[i];
+            if (ag_set_num_threads(s->threads) != AG_OK) return 1;
             our_case oc = {s, ag_tape_new(),
                            s->ta ? operand(s->k, s->m, f64, 1) : operand(s->m, s->k, f64, 1),
                            s->tb ? operand(s->n, s->k, f64, 2) : operand(s->k, s->n, f64, 2)};

@@ -8,6 +8,8 @@
 **   NN  y  = x @ W            [m,k] @ [k,n]
 **   NT  dx = dy @ W^T         [m,k] @ ([n,k])^T
 **   TN  dW = x^T @ dy         ([k,m])^T @ [k,n]
+** on one thread (target: 0.85x OpenBLAS), then square products of 1024
+** and 2048 on 1 and 2 threads (target: 1.0x OpenBLAS, issue 13).
 */
 #ifndef BENCH_SHAPES_H
 #define BENCH_SHAPES_H
@@ -22,18 +24,26 @@ typedef struct bench_shape {
     const char *name;   /* printed; no spaces */
     int ta, tb;         /* op(A) = A^T, op(B) = B^T */
     int64_t m, k, n;    /* op(A) [m,k] @ op(B) [k,n] */
+    int threads;        /* both libraries run on this many threads */
+    double target;      /* ours / OpenBLAS at least this */
 } bench_shape;
 
 static const bench_shape bench_shapes[] = {
-    {"64x784@784x256", 0, 0, 64, 784, 256},
-    {"64x256@(784x256)^T", 0, 1, 64, 256, 784},
-    {"(64x784)^T@64x256", 1, 0, 784, 64, 256},
-    {"64x256@256x128", 0, 0, 64, 256, 128},
-    {"64x128@(256x128)^T", 0, 1, 64, 128, 256},
-    {"(64x256)^T@64x128", 1, 0, 256, 64, 128},
+    {"64x784@784x256", 0, 0, 64, 784, 256, 1, 0.85},
+    {"64x256@(784x256)^T", 0, 1, 64, 256, 784, 1, 0.85},
+    {"(64x784)^T@64x256", 1, 0, 784, 64, 256, 1, 0.85},
+    {"64x256@256x128", 0, 0, 64, 256, 128, 1, 0.85},
+    {"64x128@(256x128)^T", 0, 1, 64, 128, 256, 1, 0.85},
+    {"(64x256)^T@64x128", 1, 0, 256, 64, 128, 1, 0.85},
+    {"1024x1024@1024x1024", 0, 0, 1024, 1024, 1024, 1, 1.0},
+    {"1024x1024@1024x1024", 0, 0, 1024, 1024, 1024, 2, 1.0},
+    {"2048x2048@2048x2048", 0, 0, 2048, 2048, 2048, 1, 1.0},
+    {"2048x2048@2048x2048", 0, 0, 2048, 2048, 2048, 2, 1.0},
 };
 #define BENCH_NSHAPES ((int)(sizeof bench_shapes / sizeof bench_shapes[0]))
-#define BENCH_REPS 21           /* repetitions; the median is reported */
+#define BENCH_REPS 21           /* repetitions at most; the median is reported */
+#define BENCH_MIN_REPS 7        /* repetitions at least */
+#define BENCH_MAX_SECONDS 1.5   /* no new repetition past this (large shapes) */
 #define BENCH_MIN_SECONDS 0.004 /* each repetition runs at least this long */
 
 static double bench_now(void)
@@ -50,8 +60,9 @@ static int bench_cmp(const void *x, const void *y)
 }
 
 /* GFLOP/s of run(ctx) doing `flops` per call: a calibrated number of calls
-   per repetition, BENCH_REPS repetitions; the median, and in *best the
-   fastest repetition (for a busy machine). */
+   per repetition, BENCH_REPS repetitions (fewer, but BENCH_MIN_REPS, when
+   they would take more than BENCH_MAX_SECONDS); the median, and in *best
+   the fastest repetition (for a busy machine). */
 static double bench_gflops(void (*run)(void *), void *ctx, double flops, double *best)
 {
     double t_rep[BENCH_REPS];
@@ -63,14 +74,16 @@ static double bench_gflops(void (*run)(void *), void *ctx, double flops, double 
         if (bench_now() - t0 >= BENCH_MIN_SECONDS) break;
         calls *= 2;
     }
-    for (int r = 0; r < BENCH_REPS; r++) {
+    int reps = 0;
+    for (double start = bench_now(); reps < BENCH_REPS; reps++) {
+        if (reps >= BENCH_MIN_REPS && bench_now() - start > BENCH_MAX_SECONDS) break;
         double t0 = bench_now();
         for (long c = 0; c < calls; c++) run(ctx);
-        t_rep[r] = (bench_now() - t0) / (double)calls;
+        t_rep[reps] = (bench_now() - t0) / (double)calls;
     }
-    qsort(t_rep, BENCH_REPS, sizeof t_rep[0], bench_cmp);
+    qsort(t_rep, (size_t)reps, sizeof t_rep[0], bench_cmp);
     *best = flops / t_rep[0] * 1e-9;
-    return flops / t_rep[BENCH_REPS / 2] * 1e-9;
+    return flops / t_rep[reps / 2] * 1e-9;
 }
 
 /* Fills x[0..n) with values in [-1, 1) from a fixed xorshift stream. */
@@ -97,10 +110,12 @@ static void *bench_matrix(int64_t n, int f64, uint64_t seed)
     return v;
 }
 
-/* One result line: "matmul SHAPE DTYPE MEDIAN_GFLOPS BEST_GFLOPS". */
+/* One result line: "matmul SHAPE DTYPE MEDIAN_GFLOPS BEST_GFLOPS THREADS
+   TARGET". */
 static void bench_report(const bench_shape *s, const char *dtype, double median, double best)
 {
-    printf("matmul %s %s %.1f %.1f\n", s->name, dtype, median, best);
+    printf("matmul %s %s %.1f %.1f %d %.2f\n", s->name, dtype, median, best, s->threads,
+           s->target);
     fflush(stdout);
 }
 

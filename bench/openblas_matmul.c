@@ -1,9 +1,9 @@
 /*
 ** openblas_matmul.c: the shapes of bench_shapes.h through OpenBLAS's
 ** cblas_sgemm / cblas_dgemm (row-major, the same transpositions), one
-** line per shape and dtype. The reference for bench_matmul.c: run with
-** OPENBLAS_NUM_THREADS=1 and OPENBLAS_CORETYPE unset. Links OpenBLAS; the
-** library itself never does.
+** line per shape and dtype, each on the shape's thread count
+** (openblas_set_num_threads). The reference for bench_matmul.c: run with
+** OPENBLAS_CORETYPE unset. Links OpenBLAS; the library itself never does.
 */
 #include "bench_shapes.h"
 #include <cblas.h>
@@ -34,6 +34,7 @@ int main(void)
     for (int f64 = 0; f64 <= 1; f64++)
         for (int i = 0; i < BENCH_NSHAPES; i++) {
             const bench_shape *s = &bench_shapes[i];
+            openblas_set_num_threads(s->threads);
             ob_case oc = {s, f64, bench_matrix(s->m * s->k, f64, 1),
                           bench_matrix(s->k * s->n, f64, 2), bench_matrix(s->m * s->n, f64, 3)};
             if (!oc.a || !oc.b || !oc.c) {

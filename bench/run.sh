@@ -114,11 +114,12 @@ one_repetition() {
     peer mlp_f64_1 1 bench_mlp.py --dtype f64 --threads 1 --data "$data"
     run conv_f32_1 ours 1 "$dir/bench_conv" --threads 1
     peer conv_f32_1 1 bench_conv.py --threads 1
-    run matmul ours 1 "$dir/bench_matmul"
+    # each program sets each shape's thread count (1 or 2) itself
+    run matmul ours 2 "$dir/bench_matmul"
     if [ -n "$blas_why" ]; then
         grep -q "^matmul peer " "$res" || echo "matmul peer 0 !$blas_why" >> "$res"
     else
-        run matmul peer 1 "$dir/openblas_matmul"
+        run matmul peer 2 "$dir/openblas_matmul"
     fi
     run scalar ours 1 "$dir/bench_scalar"
     peer scalar 1 bench_scalar.py
