@@ -15,6 +15,7 @@
 #include "ag_update.h"
 #include "ag_random.h"
 #include "ag_threads.h"
+#include "ag_vmath.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
