@@ -33,29 +33,34 @@ VM_FN vf f_horner(vf x, const float *c, int n)
 }
 #define F_POLY(x, C) f_horner((x), (C), (int)(sizeof(C) / sizeof((C)[0])))
 
-/* x = n ln2 + r, |r| <= ln2/2 (a hair more off the FMA paths); n as an
-   integer lane and a float. n ln2's first part is exact. */
-VM_FN vf f_exp_reduce(vf x, vi *n, vf *nf)
+/* x = n ln2 + rh + rl, |rh + rl| <= ln2/2 (a hair more off the FMA
+   paths): rh exact (n ln2's first part is), rl = -n ln2's second part;
+   n as an integer lane and a float. */
+VM_FN vf f_exp_reduce(vf x, vi *n, vf *nf, vf *rl)
 {
     vf t = f_fma(x, f_set(AGI_VM_LOG2E_F32), f_set(F_MAGIC));
     *nf = f_sub(t, f_set(F_MAGIC));
     *n = i_sub(f_bits(t), i_set(F_MAGIC_BITS));
-    vf r = f_fnma(*nf, f_set(AGI_VM_LN2_F32_1), x);
-    return f_fnma(*nf, f_set(AGI_VM_LN2_F32_2), r);
+    *rl = f_mul(*nf, f_set(-AGI_VM_LN2_F32_2));
+    return f_fnma(*nf, f_set(AGI_VM_LN2_F32_1), x);
 }
 
-/* e^r = 1 + (r + r^2 q(r)) */
-VM_FN vf f_exp_poly(vf r)
+/* e^(rh + rl) = (1 + rh) + (rl + r^2 q(r)), r = rh + rl, with 1 + rh
+   summed exactly: the result is rounded once (about half an ulp). */
+VM_FN vf f_exp_poly(vf rh, vf rl)
 {
-    return f_add(f_fma(f_mul(r, r), F_POLY(r, AGI_VM_EXP_F32), r), f_set(1.0f));
+    vf r = f_add(rh, rl);
+    vf s = f_add(f_set(1.0f), rh), e = f_add(f_sub(f_set(1.0f), s), rh);
+    vf tail = f_fma(f_mul(r, r), F_POLY(r, AGI_VM_EXP_F32), rl);
+    return f_add(s, f_add(e, tail));
 }
 
 /* e^x for |x| <= 87 (result normal): one scaling. */
 VM_FN vf f_exp_core(vf x)
 {
     vi n;
-    vf nf, r = f_exp_reduce(x, &n, &nf);
-    return f_mul(f_exp_poly(r), f_pow2i(n));
+    vf nf, rl, rh = f_exp_reduce(x, &n, &nf, &rl);
+    return f_mul(f_exp_poly(rh, rl), f_pow2i(n));
 }
 
 /*
@@ -68,15 +73,15 @@ VM_FN vf f_exp(vf x)
 {
     x = f_min(f_set(89.0f), f_max(f_set(-104.0f), x));
     vi n;
-    vf nf, r = f_exp_reduce(x, &n, &nf);
+    vf nf, rl, rh = f_exp_reduce(x, &n, &nf, &rl);
     vi n1 = i_sub(i_srl(i_add(n, i_set(256)), 1), i_set(128));
     vi n2 = i_sub(n, n1);
-    return f_mul(f_mul(f_exp_poly(r), f_pow2i(n1)), f_pow2i(n2));
+    return f_mul(f_mul(f_exp_poly(rh, rl), f_pow2i(n1)), f_pow2i(n2));
 }
 
 /*
-** e^x - 1: r as exp's, p = e^r - 1 = r + r^2 (1/2 + r q(r)) (exact at
-** n = 0: r is x), then 2^n p + (2^n - 1) in one rounding (2^n p is
+** e^x - 1: r = rh + rl as exp's, p = e^r - 1 = rh + (rl + r^2 (1/2 +
+** r q(r))) (rh is x at n = 0), then 2^n p + (2^n - 1) in one rounding (2^n p is
 ** exact). For n = 128 (x in [88.38, 88.72]) 2^n is out of range: 2^127 is
 ** used and the result doubled. x < -18 gives -1, the sign of x is kept
 ** (-0 stays -0).
@@ -85,8 +90,8 @@ VM_FN vf f_expm1(vf x)
 {
     vf xc = f_min(f_set(89.0f), f_max(f_set(-18.0f), x));
     vi n;
-    vf nf, r = f_exp_reduce(xc, &n, &nf);
-    vf p = f_fma(f_mul(r, r), f_fma(r, F_POLY(r, AGI_VM_EXPM1_F32), f_set(0.5f)), r);
+    vf nf, rl, rh = f_exp_reduce(xc, &n, &nf, &rl), r = f_add(rh, rl);
+    vf p = f_add(rh, f_fma(f_mul(r, r), f_fma(r, F_POLY(r, AGI_VM_EXPM1_F32), f_set(0.5f)), rl));
     vi b = i_srl(i_add(n, i_set(128)), 8);               /* 1 iff n == 128 */
     vf t = f_pow2i(i_sub(n, b));
     vf y = f_mul(f_fma(t, p, f_sub(t, f_set(1.0f))), f_pow2i(b));
@@ -136,15 +141,15 @@ VM_FN vf f_log(vf x)
 }
 
 /*
-** ln(1 + x): u = 1 + x split as log's, plus u's rounding error c / u,
-** c = x - (u - 1) (or 1 - (u - x) when k > 0), as fdlibm's log1p. u is
-** never subnormal. -0 stays -0.
+** ln(1 + x): u = 1 + x split as log's, plus u's rounding error c / u:
+** c = x - (u - 1) for u < 2, 1 - (u - x) above, each exact there (u - 1
+** and u - x are, by Sterbenz's lemma). u is never subnormal; -0 stays -0.
 */
 VM_FN vf f_log1p(vf x)
 {
     vf u = f_add(f_set(1.0f), x), k;
     vf f = f_sub(f_log_split(u, &k), f_set(1.0f));
-    vf c = f_sel(f_gt(k, f_set(0.0f)), f_sub(f_set(1.0f), f_sub(u, x)),
+    vf c = f_sel(f_ge(u, f_set(2.0f)), f_sub(f_set(1.0f), f_sub(u, x)),
                  f_sub(x, f_sub(u, f_set(1.0f))));
     vf lo = f_fma(k, f_set(AGI_VM_LN2_F32_2), f_add(f_div(c, u), f_log1p_tail(f)));
     vf y = f_fma(k, f_set(AGI_VM_LN2_F32_1), f_add(f, lo));
@@ -162,24 +167,31 @@ VM_FN vf f_log1p(vf x)
 
 /*
 ** tanh x: |x| < 0.625: |x| + |x|^3 q(x^2); else 1 - 2 / (e^{2|x|} + 1)
-** with |x| clamped to 9 (where tanh rounds to 1); the sign put back.
+** with |x| clamped to 10 (tanh rounds to 1 from 9.01); the sign put back.
 */
 VM_FN vf f_tanh(vf x)
 {
     vf a = f_abs(x), z = f_mul(a, a);
     vf small = f_fma(f_mul(a, z), F_POLY(z, AGI_VM_TANH_F32), a);
-    vf e = f_exp_core(f_min(f_set(18.0f), f_add(a, a)));
+    vf e = f_exp_core(f_min(f_set(20.0f), f_add(a, a)));
     vf large = f_sub(f_set(1.0f), f_div(f_set(2.0f), f_add(e, f_set(1.0f))));
     return f_copysign(f_sel(f_lt(a, f_set(0.625f)), small, large), x);
 }
 
-/* 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below, e = e^-|x| <= 1: no
-   overflow, and e^x's accuracy far below 0 (down to the subnormals). */
+/*
+** 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below, e = e^-|x| <= 1: no
+** overflow, and e^x's accuracy far below 0 (down to the subnormals). The
+** rounding error dl of d = 1 + e is put back: q (1 - dl / d), 1 / d being
+** q itself (x >= 0) or 1 - q.
+*/
 VM_FN vf f_sigmoid(vf x)
 {
     vf e = f_exp(f_sub(f_set(0.0f), f_abs(x)));
-    vf num = f_sel(f_ge(x, f_set(0.0f)), f_set(1.0f), e);
-    return f_div(num, f_add(f_set(1.0f), e));
+    vf d = f_add(f_set(1.0f), e), dl = f_add(f_sub(f_set(1.0f), d), e);
+    fm pos = f_ge(x, f_set(0.0f));
+    vf q = f_div(f_sel(pos, f_set(1.0f), e), d);
+    vf inv = f_sel(pos, q, f_sub(f_set(1.0f), q));
+    return f_fnma(q, f_mul(dl, inv), q);
 }
 
 /* ln(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for finite x. */

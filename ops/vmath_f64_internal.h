@@ -37,29 +37,34 @@ VM_FN vd d_horner(vd x, const double *c, int n)
 }
 #define D_POLY(x, C) d_horner((x), (C), (int)(sizeof(C) / sizeof((C)[0])))
 
-/* x + lo = n ln2 + r, |r| <= ln2/2 (about): n as an integer lane and a
-   double; n ln2's first part is exact. lo is a correction below x's ulp
-   (pow's double-double exponent; 0 elsewhere). */
-VM_FN vd d_exp_reduce(vd x, vd lo, vl *n)
+/* x + lo = n ln2 + rh + rl, |rh + rl| <= ln2/2 (about): rh exact (n
+   ln2's first part is), rl = lo - n ln2's second part; lo is a correction
+   below x's ulp (pow's double-double exponent; 0 elsewhere). */
+VM_FN vd d_exp_reduce(vd x, vd lo, vl *n, vd *rl)
 {
     vd t = d_fma(x, d_set(AGI_VM_LOG2E_F64), d_set(D_MAGIC));
     vd nf = d_sub(t, d_set(D_MAGIC));
     *n = l_sub(d_bits(t), l_set(D_MAGIC_BITS));
-    vd r = d_fnma(nf, d_set(AGI_VM_LN2_F64_1), x);
-    return d_add(d_fnma(nf, d_set(AGI_VM_LN2_F64_2), r), lo);
+    *rl = d_fnma(nf, d_set(AGI_VM_LN2_F64_2), lo);
+    return d_fnma(nf, d_set(AGI_VM_LN2_F64_1), x);
 }
 
-VM_FN vd d_exp_poly(vd r)
+/* e^(rh + rl) = (1 + rh) + (rl + r^2 q(r)), 1 + rh summed exactly: one
+   rounding at the end (about half an ulp). */
+VM_FN vd d_exp_poly(vd rh, vd rl)
 {
-    return d_add(d_fma(d_mul(r, r), D_POLY(r, AGI_VM_EXP_F64), r), d_set(1.0));
+    vd r = d_add(rh, rl);
+    vd s = d_add(d_set(1.0), rh), e = d_add(d_sub(d_set(1.0), s), rh);
+    vd tail = d_fma(d_mul(r, r), D_POLY(r, AGI_VM_EXP_F64), rl);
+    return d_add(s, d_add(e, tail));
 }
 
 /* e^x for |x| <= 708 (result normal): one scaling. */
 VM_FN vd d_exp_core(vd x)
 {
     vl n;
-    vd r = d_exp_reduce(x, d_set(0.0), &n);
-    return d_mul(d_exp_poly(r), d_pow2i(n));
+    vd rl, rh = d_exp_reduce(x, d_set(0.0), &n, &rl);
+    return d_mul(d_exp_poly(rh, rl), d_pow2i(n));
 }
 
 /* e^(x + lo) for every x (as f_exp: clamped to [-746, 710], two scalings,
@@ -68,10 +73,10 @@ VM_FN vd d_exp_dd(vd x, vd lo)
 {
     x = d_min(d_set(710.0), d_max(d_set(-746.0), x));
     vl n;
-    vd r = d_exp_reduce(x, lo, &n);
+    vd rl, rh = d_exp_reduce(x, lo, &n, &rl);
     vl n1 = l_sub(l_srl(l_add(n, l_set(2048)), 1), l_set(1024));
     vl n2 = l_sub(n, n1);
-    return d_mul(d_mul(d_exp_poly(r), d_pow2i(n1)), d_pow2i(n2));
+    return d_mul(d_mul(d_exp_poly(rh, rl), d_pow2i(n1)), d_pow2i(n2));
 }
 VM_FN vd d_exp(vd x) { return d_exp_dd(x, d_set(0.0)); }
 
@@ -80,8 +85,8 @@ VM_FN vd d_expm1(vd x)
 {
     vd xc = d_min(d_set(710.0), d_max(d_set(-38.0), x));
     vl n;
-    vd r = d_exp_reduce(xc, d_set(0.0), &n);
-    vd p = d_fma(d_mul(r, r), d_fma(r, D_POLY(r, AGI_VM_EXPM1_F64), d_set(0.5)), r);
+    vd rl, rh = d_exp_reduce(xc, d_set(0.0), &n, &rl), r = d_add(rh, rl);
+    vd p = d_add(rh, d_fma(d_mul(r, r), d_fma(r, D_POLY(r, AGI_VM_EXPM1_F64), d_set(0.5)), rl));
     vl b = l_srl(l_add(n, l_set(1024)), 11);            /* 1 iff n == 1024 */
     vd t = d_pow2i(l_sub(n, b));
     vd y = d_mul(d_fma(t, p, d_sub(t, d_set(1.0))), d_pow2i(b));
@@ -129,12 +134,12 @@ VM_FN vd d_log(vd x)
     return y;
 }
 
-/* ln(1 + x) as f_log1p: u = 1 + x and u's rounding error over u. */
+/* ln(1 + x) as f_log1p: u = 1 + x and u's rounding error (exact) over u. */
 VM_FN vd d_log1p(vd x)
 {
     vd u = d_add(d_set(1.0), x), k;
     vd f = d_sub(d_log_split(u, &k), d_set(1.0));
-    vd c = d_sel(d_gt(k, d_set(0.0)), d_sub(d_set(1.0), d_sub(u, x)),
+    vd c = d_sel(d_ge(u, d_set(2.0)), d_sub(d_set(1.0), d_sub(u, x)),
                  d_sub(x, d_sub(u, d_set(1.0))));
     vd lo = d_fma(k, d_set(AGI_VM_LN2_F64_2), d_div(c, u));
     vd y = d_fma(k, d_set(AGI_VM_LN2_F64_1), d_log1p_f(f, lo));
@@ -170,11 +175,15 @@ VM_FN vd d_tanh(vd x)
     return d_copysign(y, x);
 }
 
+/* as f_sigmoid */
 VM_FN vd d_sigmoid(vd x)
 {
     vd e = d_exp(d_sub(d_set(0.0), d_abs(x)));
-    vd num = d_sel(d_ge(x, d_set(0.0)), d_set(1.0), e);
-    return d_div(num, d_add(d_set(1.0), e));
+    vd d = d_add(d_set(1.0), e), dl = d_add(d_sub(d_set(1.0), d), e);
+    dm pos = d_ge(x, d_set(0.0));
+    vd q = d_div(d_sel(pos, d_set(1.0), e), d);
+    vd inv = d_sel(pos, q, d_sub(d_set(1.0), q));
+    return d_fnma(q, d_mul(dl, inv), q);
 }
 
 VM_FN vd d_softplus(vd x)
