@@ -113,6 +113,8 @@ one_repetition() {
     peer step1 1 bench_step1.py
     run hvp ours 1 "$dir/bench_hvp" --act tanh
     peer hvp 1 bench_hvp.py --act tanh
+    run vmath ours 1 "$dir/bench_vmath"
+    peer vmath 1 bench_vmath.py
 }
 
 rep=1
@@ -158,6 +160,10 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "steps, 60,000 samples) normalized from bytes per batch; no BatchNorm, no" \
         "Dropout (the issue's PyTorch figures are for this plain MLP); the same on" \
         "both sides. Epoch time excludes loading the files. Data: $data_name."
+    echo "- The tanh / exp / sigmoid / log rows: the op (ag_tanh ... against torch.tanh" \
+        "...) on 32,768 f32 elements, one thread, forward only, each call making its" \
+        "result; ours also gives the vector math alone (ag_vtanh_f32 ...) in brackets," \
+        "and the path it ran (ag_vmath.h; AG_KERNEL forces one)."
     echo "- The Hessian-vector row uses tanh instead of ReLU (a smooth function, so" \
         "the second-order pass has real work), on both sides; the batch-1 row feeds" \
         "1,550 distinct random samples, one pass, as training does."

@@ -79,6 +79,13 @@ VM_FN vf f_exp(vf x)
     return f_mul(f_mul(f_exp_poly(rh, rl), f_pow2i(n1)), f_pow2i(n2));
 }
 
+/* e^x for x <= 0 (or NaN): e^x's result, one scaling when no lane is
+   below -87 (the same bits: both scalings are exact for a normal result). */
+VM_FN vf f_exp_nonpos(vf x)
+{
+    return fm_any(f_lt(x, f_set(-87.0f))) ? f_exp(x) : f_exp_core(x);
+}
+
 /*
 ** e^x - 1: r = rh + rl as exp's, p = e^r - 1 = rh + (rl + r^2 (1/2 +
 ** r q(r))) (rh is x at n = 0), then 2^n p + (2^n - 1) in one rounding (2^n p is
@@ -186,7 +193,7 @@ VM_FN vf f_tanh(vf x)
 */
 VM_FN vf f_sigmoid(vf x)
 {
-    vf e = f_exp(f_sub(f_set(0.0f), f_abs(x)));
+    vf e = f_exp_nonpos(f_sub(f_set(0.0f), f_abs(x)));
     vf d = f_add(f_set(1.0f), e), dl = f_add(f_sub(f_set(1.0f), d), e);
     fm pos = f_ge(x, f_set(0.0f));
     vf q = f_div(f_sel(pos, f_set(1.0f), e), d);
@@ -197,7 +204,7 @@ VM_FN vf f_sigmoid(vf x)
 /* ln(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for finite x. */
 VM_FN vf f_softplus(vf x)
 {
-    vf e = f_exp(f_sub(f_set(0.0f), f_abs(x)));
+    vf e = f_exp_nonpos(f_sub(f_set(0.0f), f_abs(x)));
     return f_add(f_max(x, f_set(0.0f)), f_log1p(e));
 }
 

@@ -80,6 +80,12 @@ VM_FN vd d_exp_dd(vd x, vd lo)
 }
 VM_FN vd d_exp(vd x) { return d_exp_dd(x, d_set(0.0)); }
 
+/* e^x for x <= 0 (or NaN), as f_exp_nonpos */
+VM_FN vd d_exp_nonpos(vd x)
+{
+    return dm_any(d_lt(x, d_set(-708.0))) ? d_exp(x) : d_exp_core(x);
+}
+
 /* e^x - 1 as f_expm1 (n = 1024 is the out-of-range one; x < -38 gives -1) */
 VM_FN vd d_expm1(vd x)
 {
@@ -178,7 +184,7 @@ VM_FN vd d_tanh(vd x)
 /* as f_sigmoid */
 VM_FN vd d_sigmoid(vd x)
 {
-    vd e = d_exp(d_sub(d_set(0.0), d_abs(x)));
+    vd e = d_exp_nonpos(d_sub(d_set(0.0), d_abs(x)));
     vd d = d_add(d_set(1.0), e), dl = d_add(d_sub(d_set(1.0), d), e);
     dm pos = d_ge(x, d_set(0.0));
     vd q = d_div(d_sel(pos, d_set(1.0), e), d);
@@ -188,7 +194,7 @@ VM_FN vd d_sigmoid(vd x)
 
 VM_FN vd d_softplus(vd x)
 {
-    vd e = d_exp(d_sub(d_set(0.0), d_abs(x)));
+    vd e = d_exp_nonpos(d_sub(d_set(0.0), d_abs(x)));
     return d_add(d_max(x, d_set(0.0)), d_log1p(e));
 }
 
