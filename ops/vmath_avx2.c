@@ -16,6 +16,7 @@
 #define VM_NAME "avx2"
 #define VF_N 8
 #define VD_N 4
+#define VM_UNROLL 1
 
 typedef __m256 vf;
 typedef __m256i vi;
@@ -44,11 +45,9 @@ VM_FN vi i_add(vi a, vi b) { return _mm256_add_epi32(a, b); }
 VM_FN vi i_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
 VM_FN vi i_and(vi a, vi b) { return _mm256_and_si256(a, b); }
 VM_FN vi i_or(vi a, vi b) { return _mm256_or_si256(a, b); }
-VM_FN vi i_xor(vi a, vi b) { return _mm256_xor_si256(a, b); }
 #define i_sll(a, k) _mm256_slli_epi32((a), (k))
 #define i_srl(a, k) _mm256_srli_epi32((a), (k))
 VM_FN fm f_lt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-VM_FN fm f_le(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
 VM_FN fm f_gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 VM_FN fm f_ge(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
 VM_FN fm f_eq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
@@ -57,6 +56,7 @@ VM_FN fm fm_and(fm a, fm b) { return _mm256_and_ps(a, b); }
 VM_FN fm fm_or(fm a, fm b) { return _mm256_or_ps(a, b); }
 VM_FN fm fm_not(fm a) { return _mm256_xor_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(-1))); }
 VM_FN int fm_any(fm a) { return _mm256_movemask_ps(a) != 0; }
+#define fm_some fm_any
 VM_FN vf f_sel(fm m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
 
 /* ------------------------------------------------------------ f64 --- */
@@ -96,6 +96,7 @@ VM_FN dm dm_and(dm a, dm b) { return _mm256_and_pd(a, b); }
 VM_FN dm dm_or(dm a, dm b) { return _mm256_or_pd(a, b); }
 VM_FN dm dm_not(dm a) { return _mm256_xor_pd(a, _mm256_castsi256_pd(_mm256_set1_epi64x(-1))); }
 VM_FN int dm_any(dm a) { return _mm256_movemask_pd(a) != 0; }
+#define dm_some dm_any
 VM_FN vd d_sel(dm m, vd a, vd b) { return _mm256_blendv_pd(b, a, m); }
 /* The exact a*b - p for p = a*b rounded: one fused multiply-add. */
 VM_FN vd d_prod_err(vd a, vd b, vd p) { return _mm256_fmsub_pd(a, b, p); }

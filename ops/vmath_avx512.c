@@ -18,6 +18,7 @@
 #define VM_NAME "avx512"
 #define VF_N 16
 #define VD_N 8
+#define VM_UNROLL 1
 
 typedef __m512 vf;
 typedef __m512i vi;
@@ -46,11 +47,9 @@ VM_FN vi i_add(vi a, vi b) { return _mm512_add_epi32(a, b); }
 VM_FN vi i_sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
 VM_FN vi i_and(vi a, vi b) { return _mm512_and_si512(a, b); }
 VM_FN vi i_or(vi a, vi b) { return _mm512_or_si512(a, b); }
-VM_FN vi i_xor(vi a, vi b) { return _mm512_xor_si512(a, b); }
 #define i_sll(a, k) _mm512_slli_epi32((a), (k))
 #define i_srl(a, k) _mm512_srli_epi32((a), (k))
 VM_FN fm f_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
-VM_FN fm f_le(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
 VM_FN fm f_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 VM_FN fm f_ge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 VM_FN fm f_eq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
@@ -59,6 +58,7 @@ VM_FN fm fm_and(fm a, fm b) { return (fm)(a & b); }
 VM_FN fm fm_or(fm a, fm b) { return (fm)(a | b); }
 VM_FN fm fm_not(fm a) { return (fm)~a; }
 VM_FN int fm_any(fm a) { return a != 0; }
+#define fm_some fm_any
 VM_FN vf f_sel(fm m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
 
 /* ------------------------------------------------------------ f64 --- */
@@ -94,6 +94,7 @@ VM_FN dm dm_and(dm a, dm b) { return (dm)(a & b); }
 VM_FN dm dm_or(dm a, dm b) { return (dm)(a | b); }
 VM_FN dm dm_not(dm a) { return (dm)~a; }
 VM_FN int dm_any(dm a) { return a != 0; }
+#define dm_some dm_any
 VM_FN vd d_sel(dm m, vd a, vd b) { return _mm512_mask_blend_pd(m, b, a); }
 /* The exact a*b - p for p = a*b rounded: one fused multiply-add. */
 VM_FN vd d_prod_err(vd a, vd b, vd p) { return _mm512_fmsub_pd(a, b, p); }

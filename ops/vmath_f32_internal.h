@@ -83,7 +83,7 @@ VM_FN vf f_exp(vf x)
    below -87 (the same bits: both scalings are exact for a normal result). */
 VM_FN vf f_exp_nonpos(vf x)
 {
-    return fm_any(f_lt(x, f_set(-87.0f))) ? f_exp(x) : f_exp_core(x);
+    return fm_some(f_lt(x, f_set(-87.0f))) ? f_exp(x) : f_exp_core(x);
 }
 
 /*
@@ -129,7 +129,7 @@ VM_FN vf f_log(vf x)
 {
     fm sub = f_lt(x, f_set(0x1p-126f));
     vf xs = x, kadj = f_set(0.0f), k;
-    if (fm_any(sub)) {                  /* subnormal (or <= 0): scale by 2^23 */
+    if (fm_some(sub)) {                  /* subnormal (or <= 0): scale by 2^23 */
         xs = f_sel(sub, f_mul(x, f_set(0x1p23f)), x);
         kadj = f_sel(sub, f_set(23.0f), f_set(0.0f));
     }
@@ -138,7 +138,7 @@ VM_FN vf f_log(vf x)
     vf lo = f_fma(k, f_set(AGI_VM_LN2_F32_2), f_log1p_tail(f));
     vf y = f_fma(k, f_set(AGI_VM_LN2_F32_1), f_add(f, lo));
     fm bad = fm_not(fm_and(f_gt(x, f_set(0.0f)), f_lt(x, f_set(INFINITY))));
-    if (fm_any(bad)) {
+    if (fm_some(bad)) {
         y = f_sel(f_eq(x, f_set(INFINITY)), x, y);
         y = f_sel(f_eq(x, f_set(0.0f)), f_set(-INFINITY), y);
         y = f_sel(f_lt(x, f_set(0.0f)), f_set(NAN), y);
@@ -162,7 +162,7 @@ VM_FN vf f_log1p(vf x)
     vf y = f_fma(k, f_set(AGI_VM_LN2_F32_1), f_add(f, lo));
     fm bad = fm_or(fm_not(fm_and(f_gt(u, f_set(0.0f)), f_lt(u, f_set(INFINITY)))),
                    f_eq(x, f_set(0.0f)));
-    if (fm_any(bad)) {
+    if (fm_some(bad)) {
         y = f_sel(f_eq(u, f_set(INFINITY)), f_set(INFINITY), y);
         y = f_sel(f_eq(u, f_set(0.0f)), f_set(-INFINITY), y);
         y = f_sel(f_lt(u, f_set(0.0f)), f_set(NAN), y);
@@ -223,9 +223,9 @@ VM_FN vf f_erf(vf x)
 {
     vf a = f_abs(x), y = f_set(0.0f);
     fm small = f_lt(a, f_set(0.875f));
-    if (fm_any(small))
+    if (fm_some(small))
         y = f_fma(a, F_POLY(f_mul(a, a), AGI_VM_ERF_F32), a);
-    if (fm_any(fm_not(small))) {
+    if (fm_some(fm_not(small))) {
         vf ac = f_min(f_set(4.0f), a);
         vf e = f_exp_core(f_sub(f_set(0.0f), f_mul(ac, ac)));
         vf g = F_POLY(f_sub(ac, f_set(2.4375f)), AGI_VM_ERFC_F32);

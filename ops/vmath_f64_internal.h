@@ -83,7 +83,7 @@ VM_FN vd d_exp(vd x) { return d_exp_dd(x, d_set(0.0)); }
 /* e^x for x <= 0 (or NaN), as f_exp_nonpos */
 VM_FN vd d_exp_nonpos(vd x)
 {
-    return dm_any(d_lt(x, d_set(-708.0))) ? d_exp(x) : d_exp_core(x);
+    return dm_some(d_lt(x, d_set(-708.0))) ? d_exp(x) : d_exp_core(x);
 }
 
 /* e^x - 1 as f_expm1 (n = 1024 is the out-of-range one; x < -38 gives -1) */
@@ -122,7 +122,7 @@ VM_FN vd d_log(vd x)
 {
     dm sub = d_lt(x, d_set(0x1p-1022));
     vd xs = x, kadj = d_set(0.0), k;
-    if (dm_any(sub)) {                  /* subnormal (or <= 0): scale by 2^54 */
+    if (dm_some(sub)) {                  /* subnormal (or <= 0): scale by 2^54 */
         xs = d_sel(sub, d_mul(x, d_set(0x1p54)), x);
         kadj = d_sel(sub, d_set(54.0), d_set(0.0));
     }
@@ -131,7 +131,7 @@ VM_FN vd d_log(vd x)
     vd y = d_log1p_f(f, d_mul(k, d_set(AGI_VM_LN2_F64_2)));
     y = d_fma(k, d_set(AGI_VM_LN2_F64_1), y);
     dm bad = dm_not(dm_and(d_gt(x, d_set(0.0)), d_lt(x, d_set(INFINITY))));
-    if (dm_any(bad)) {
+    if (dm_some(bad)) {
         y = d_sel(d_eq(x, d_set(INFINITY)), x, y);
         y = d_sel(d_eq(x, d_set(0.0)), d_set(-INFINITY), y);
         y = d_sel(d_lt(x, d_set(0.0)), d_set(NAN), y);
@@ -151,7 +151,7 @@ VM_FN vd d_log1p(vd x)
     vd y = d_fma(k, d_set(AGI_VM_LN2_F64_1), d_log1p_f(f, lo));
     dm bad = dm_or(dm_not(dm_and(d_gt(u, d_set(0.0)), d_lt(u, d_set(INFINITY)))),
                    d_eq(x, d_set(0.0)));
-    if (dm_any(bad)) {
+    if (dm_some(bad)) {
         y = d_sel(d_eq(u, d_set(INFINITY)), d_set(INFINITY), y);
         y = d_sel(d_eq(u, d_set(0.0)), d_set(-INFINITY), y);
         y = d_sel(d_lt(u, d_set(0.0)), d_set(NAN), y);
@@ -170,11 +170,11 @@ VM_FN vd d_tanh(vd x)
 {
     vd a = d_abs(x), y = d_set(0.0);
     dm small = d_lt(a, d_set(0.625));
-    if (dm_any(small)) {
+    if (dm_some(small)) {
         vd z = d_mul(a, a);
         y = d_fma(d_mul(a, z), D_POLY(z, AGI_VM_TANH_F64), a);
     }
-    if (dm_any(dm_not(small))) {
+    if (dm_some(dm_not(small))) {
         vd e = d_expm1(d_min(d_set(44.0), d_add(a, a)));
         y = d_sel(small, y, d_div(e, d_add(e, d_set(2.0))));
     }
@@ -212,9 +212,9 @@ VM_FN vd d_erf(vd x)
 {
     vd a = d_abs(x), y = d_set(0.0);
     dm small = d_lt(a, d_set(0.875));
-    if (dm_any(small))
+    if (dm_some(small))
         y = d_fma(a, D_POLY(d_mul(a, a), AGI_VM_ERF_F64), a);
-    if (dm_any(dm_not(small))) {
+    if (dm_some(dm_not(small))) {
         vd ac = d_min(d_set(5.93), a);
         vd hi = d_mul(ac, ac), lo = d_prod_err(ac, ac, hi);
         vd e = d_exp_core(d_sub(d_set(0.0), hi));

@@ -10,18 +10,30 @@
 **                           f64 lanes, their bits, a mask (VD_N lanes)
 **   f_set f_load f_store f_add f_sub f_mul f_div f_fma (a b + c)
 **   f_fnma (c - a b) f_min f_max (SSE's: b when either is NaN) f_bits
-**   f_from f_cvt (int32 to float) i_set i_add i_sub i_and i_or i_xor
-**   i_sll i_srl f_lt f_le f_gt f_ge f_eq f_nan fm_and fm_or fm_not fm_any
+**   f_from f_cvt (int32 to float) i_set i_add i_sub i_and i_or
+**   i_sll i_srl f_lt f_gt f_ge f_eq f_nan fm_and fm_or fm_not fm_any
 **   f_sel (m ? a : b), and the same with d_, l_, dm_ for f64 lanes, plus
 **   l_nz (lanes != 0) and d_prod_err (the exact error of a product).
 **
 ** The kernels are in vmath_f32_internal.h, vmath_f64_internal.h and
 ** vmath_trig_pow_internal.h; the polynomials in vmath_coef_internal.h.
+** fm_some(m) / dm_some(m) gate work that only the lanes of m need (rare
+** cases): a test of m on the SIMD paths, always 1 on the portable one so
+** that its loops stay free of branches and the compiler may vectorize
+** them; either way each lane's result is the same. VM_UNROLL is how many
+** vectors a path's loops take at a time (16 one-lane "vectors" for the
+** portable path: a fixed inner trip count that gcc -O2 vectorizes).
 ** Whatever the path, an element's result depends on its input alone: a
 ** short tail is computed as a whole vector in a zeroed buffer.
 */
 #include <math.h>
 #include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define VM_IVDEP _Pragma("GCC ivdep")
+#else
+#define VM_IVDEP
+#endif
 
 #include "vmath_coef_internal.h"
 #include "vmath_f32_internal.h"
@@ -36,6 +48,11 @@
     static VM_TGT void NAME(T *y, const T *x, int64_t n PARAMS)           \
     {                                                                     \
         int64_t i = 0;                                                    \
+        for (; i + (N) * VM_UNROLL <= n; i += (N) * VM_UNROLL) {          \
+            VM_IVDEP                                                      \
+            for (int u_ = 0; u_ < VM_UNROLL; u_++)                        \
+                STORE(y + i + u_ * (N), K(LOAD(x + i + u_ * (N)) __VA_ARGS__)); \
+        }                                                                 \
         for (; i + (N) <= n; i += (N)) STORE(y + i, K(LOAD(x + i) __VA_ARGS__)); \
         if (i < n) {                                                      \
             T b_[N];                                                      \

@@ -108,7 +108,7 @@ VM_FN vd d_log_dd(vd a, vd *lo)
 {
     dm sub = d_lt(a, d_set(0x1p-1022));
     vd xs = a, kadj = d_set(0.0), k;
-    if (dm_any(sub)) {
+    if (dm_some(sub)) {
         xs = d_sel(sub, d_mul(a, d_set(0x1p54)), a);
         kadj = d_sel(sub, d_set(54.0), d_set(0.0));
     }
@@ -135,7 +135,7 @@ VM_FN vd d_log_dd(vd a, vd *lo)
     vd hi = d_add(s2, l);
     *lo = d_sub(l, d_sub(hi, s2));
     dm bad = dm_not(dm_and(d_gt(a, d_set(0.0)), d_lt(a, d_set(INFINITY))));
-    if (dm_any(bad)) {
+    if (dm_some(bad)) {
         hi = d_sel(d_eq(a, d_set(0.0)), d_set(-INFINITY), hi);
         hi = d_sel(dm_or(d_eq(a, d_set(INFINITY)), d_nan(a)), a, hi);
         *lo = d_sel(bad, d_set(0.0), *lo);
