@@ -4,10 +4,10 @@
 ** vmath_kernels_internal.h only.
 **
 ** sin, cos: x = n pi/2 + r by Cody-Waite in four parts of pi/2 (three of
-** 33 bits, exact products for n < 2^20, and one of 53): |r| <= pi/4 with
-** an error of about r's ulp for |x| <= 1.6e6. Larger finite lanes (rare)
-** go one by one through agi_vm_rem_pio2 (Payne-Hanek, vmath.c), so the
-** bound holds for every finite x. Then sin r or cos r by n mod 4.
+** 33 bits, exact products for n < 2^20, and one of 53), r carried as a
+** double-double, for |x| <= 1.6e6. Larger finite lanes (rare) go one by
+** one through agi_vm_rem_pio2 (Payne-Hanek, vmath.c), so the bound holds
+** for every finite x. Then sin r or cos r by n mod 4.
 **
 ** pow: e^{y ln|x|} with ln|x| as a double-double good to about 2^-100
 ** and y ln|x| carried as one into exp, so that the error stays near an
@@ -17,57 +17,75 @@
 
 #define D_TRIG_MAX 1.6e6            /* n = round(x 2/pi) < 2^20 below it */
 
-/* The lanes of big (|x| > D_TRIG_MAX, inf, NaN) reduced one by one. */
-static VM_TGT void d_trig_big(vd x, dm big, vd *r, vd *n)
+/* (s, e) = a + b exactly (Knuth's two-sum). */
+VM_FN vd d_two_sum(vd a, vd b, vd *e)
 {
-    double xs[VD_N], rs[VD_N], ns[VD_N], bs[VD_N], lo;
+    vd s = d_add(a, b), bb = d_sub(s, a);
+    *e = d_add(d_sub(a, d_sub(s, bb)), d_sub(b, bb));
+    return s;
+}
+
+/* The lanes of big (|x| > D_TRIG_MAX, inf, NaN) reduced one by one. */
+static VM_TGT void d_trig_big(vd x, dm big, vd *r, vd *rl, vd *n)
+{
+    double xs[VD_N], rs[VD_N], ls[VD_N], ns[VD_N], bs[VD_N];
     d_store(xs, x);
     d_store(rs, *r);
+    d_store(ls, *rl);
     d_store(ns, *n);
     d_store(bs, d_sel(big, d_set(1.0), d_set(0.0)));
     for (int i = 0; i < VD_N; i++) {
         if (bs[i] == 0) continue;
         if (xs[i] - xs[i] != 0) {                   /* inf or NaN: NaN */
-            rs[i] = xs[i] - xs[i];
+            rs[i] = ls[i] = xs[i] - xs[i];
             ns[i] = 0;
         } else {
-            ns[i] = agi_vm_rem_pio2(xs[i], &rs[i], &lo);
+            ns[i] = agi_vm_rem_pio2(xs[i], &rs[i], &ls[i]);
         }
     }
     *r = d_load(rs);
+    *rl = d_load(ls);
     *n = d_load(ns);
 }
 
-/* x = n pi/2 + r; returns r, and n mod 4 in the low bits of *q. */
-VM_FN vd d_trig_reduce(vd x, vl *q)
+/*
+** x = n pi/2 + r + rl, r = rh + rl rounded to nearest; returns rh and n
+** mod 4 in the low bits of *q. x - n P1 and the products n P2, n P3 are
+** exact; the two subtractions after them are two-sums, so that only the
+** last addition rounds, however much cancels.
+*/
+VM_FN vd d_trig_reduce(vd x, vd *rl, vl *q)
 {
     vd t = d_fma(x, d_set(AGI_VM_TWO_OVER_PI), d_set(D_MAGIC));
-    vd n = d_sub(t, d_set(D_MAGIC));
-    vd r = d_fnma(n, d_set(AGI_VM_PIO2_1), x);
-    r = d_fnma(n, d_set(AGI_VM_PIO2_2), r);
-    r = d_fnma(n, d_set(AGI_VM_PIO2_3), r);
-    r = d_fnma(n, d_set(AGI_VM_PIO2_4), r);
+    vd n = d_sub(t, d_set(D_MAGIC)), e1, e2;
+    vd a = d_fnma(n, d_set(AGI_VM_PIO2_1), x);
+    vd s = d_two_sum(a, d_mul(n, d_set(-AGI_VM_PIO2_2)), &e1);
+    vd u = d_two_sum(s, d_mul(n, d_set(-AGI_VM_PIO2_3)), &e2);
+    vd c = d_fnma(n, d_set(AGI_VM_PIO2_4), d_add(e1, e2));
+    vd r = d_add(u, c);
+    *rl = d_sub(c, d_sub(r, u));
     dm big = dm_not(d_le(d_abs(x), d_set(D_TRIG_MAX)));
     if (dm_any(big)) {
-        d_trig_big(x, big, &r, &n);
+        d_trig_big(x, big, &r, rl, &n);
         t = d_add(n, d_set(D_MAGIC));
     }
     *q = l_sub(d_bits(t), l_set(D_MAGIC_BITS));
     return r;
 }
 
-/* sin r = r + r^3 q(z), z = r^2 */
-VM_FN vd d_sin_poly(vd r, vd z)
+/* sin(r + rl) = r + (rl + r^3 q(z)), z = r^2 (rl cos r ~ rl: cos r - 1 is
+   below 0.3 and rl below half an ulp of r) */
+VM_FN vd d_sin_poly(vd r, vd rl, vd z)
 {
-    return d_fma(d_mul(r, z), D_POLY(z, AGI_VM_SIN_F64), r);
+    return d_add(r, d_fma(d_mul(r, z), D_POLY(z, AGI_VM_SIN_F64), rl));
 }
 
-/* cos r = w + (((1 - w) - z/2) + z^2 q(z)), w = 1 - z/2 (its rounding
-   error carried, fdlibm's way) */
-VM_FN vd d_cos_poly(vd z)
+/* cos(r + rl) = w + (((1 - w) - z/2) + z^2 q(z) - r rl), w = 1 - z/2
+   (its rounding error carried, fdlibm's way) */
+VM_FN vd d_cos_poly(vd r, vd rl, vd z)
 {
     vd hz = d_mul(d_set(0.5), z), w = d_sub(d_set(1.0), hz);
-    vd tail = d_sub(d_sub(d_set(1.0), w), hz);
+    vd tail = d_fnma(r, rl, d_sub(d_sub(d_set(1.0), w), hz));
     return d_add(w, d_fma(d_mul(z, z), D_POLY(z, AGI_VM_COS_F64), tail));
 }
 
@@ -75,8 +93,8 @@ VM_FN vd d_cos_poly(vd z)
 VM_FN vd d_sin(vd x)
 {
     vl q;
-    vd r = d_trig_reduce(x, &q), z = d_mul(r, r);
-    vd y = d_sel(l_nz(l_and(q, l_set(1))), d_cos_poly(z), d_sin_poly(r, z));
+    vd rl, r = d_trig_reduce(x, &rl, &q), z = d_mul(r, r);
+    vd y = d_sel(l_nz(l_and(q, l_set(1))), d_cos_poly(r, rl, z), d_sin_poly(r, rl, z));
     y = d_from(l_xor(d_bits(y), l_sll(l_and(q, l_set(2)), 62)));
     return d_sel(d_eq(x, d_set(0.0)), x, y);
 }
@@ -85,17 +103,9 @@ VM_FN vd d_sin(vd x)
 VM_FN vd d_cos(vd x)
 {
     vl q;
-    vd r = d_trig_reduce(x, &q), z = d_mul(r, r);
-    vd y = d_sel(l_nz(l_and(q, l_set(1))), d_sin_poly(r, z), d_cos_poly(z));
+    vd rl, r = d_trig_reduce(x, &rl, &q), z = d_mul(r, r);
+    vd y = d_sel(l_nz(l_and(q, l_set(1))), d_sin_poly(r, rl, z), d_cos_poly(r, rl, z));
     return d_from(l_xor(d_bits(y), l_sll(l_and(l_add(q, l_set(1)), l_set(2)), 62)));
-}
-
-/* (s, e) = a + b exactly (Knuth's two-sum). */
-VM_FN vd d_two_sum(vd a, vd b, vd *e)
-{
-    vd s = d_add(a, b), bb = d_sub(s, a);
-    *e = d_add(d_sub(a, d_sub(s, bb)), d_sub(b, bb));
-    return s;
 }
 
 /*

@@ -94,20 +94,20 @@ typedef struct vm_fn {
 
 /* The bounds of ag_vmath.h's table. */
 static const vm_fn FNS[] = {
-    UN(exp, 1.0, 1.5, -110, 90),
+    UN(exp, 1.0, 1.0, -110, 90),
     UN(expm1, 2.0, 2.0, -20, 20),
     UN(log, 1.0, 1.0, 0, 4),
-    UN(log1p, 1.0, 1.5, -1, 4),
+    UN(log1p, 1.0, 1.0, -1, 4),
     UN(tanh, 1.5, 2.0, -10, 10),
-    UN2(sigmoid, sig_d, sig_l, 2.5, 2.0, -110, 40),
-    UN2(softplus, sp_d, sp_l, 2.5, 2.5, -110, 40),
-    {"elu", K_ELU, 0, 0, elu_d, elu_l, 1.0, 1.5, -20, 5},
+    UN2(sigmoid, sig_d, sig_l, 2.0, 2.0, -110, 40),
+    UN2(softplus, sp_d, sp_l, 2.0, 2.0, -110, 40),
+    {"elu", K_ELU, 0, 0, elu_d, elu_l, 1.5, 1.5, -20, 5},
     UN(erf, 1.5, 1.5, -7, 7),
-    UN(sin, 0.5, 2.0, -100, 100),
-    UN(cos, 0.5, 2.0, -100, 100),
+    UN(sin, 0.51, 1.0, -100, 100),
+    UN(cos, 0.51, 1.0, -100, 100),
 };
 #define NFNS ((int)(sizeof FNS / sizeof FNS[0]))
-#define POW_BOUND32 0.5
+#define POW_BOUND32 0.51
 #define POW_BOUND64 1.5
 
 static void run32(const agi_vmath_fns *p, const vm_fn *f, float *y, const float *x,
