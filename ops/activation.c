@@ -6,9 +6,9 @@
 ** agi_unary runs them); the transcendental kernels are the vector math's
 ** (vmath_internal.h). The constant masks some rules multiply by
 ** (leaky_relu's slope, clamp's and hardtanh's ranges) are ops with no
-** rule, so they record nothing; the derivatives of elu, gelu and silu are
-** ops of their own (one pass instead of several ops) with rules written
-** with ops, so every order of derivative stays exact.
+** rule, so they record nothing; the derivatives of sigmoid, elu, gelu and
+** silu are ops of their own (one pass instead of several ops) with rules
+** written with ops, so every order of derivative stays exact.
 ** Kinks follow PyTorch: relu'(0) = 0, leaky_relu'(0) = slope,
 ** elu'(0) = alpha, clamp passes the gradient at its bounds, hardtanh
 ** does not.
@@ -24,13 +24,23 @@
    for x < 0 e^x / (1 + e^x) keeps tiny results accurate (ag_vmath.h). */
 AGI_VMATH_RANGE(sigmoid_range, sigmoid)
 AGI_VMATH_KERNEL(sigmoid_kernel, sigmoid_range)
+/* d = y (1 - y) from y = sigmoid x, one pass: an op of its own;
+   dy += dd * (1 - 2y) */
+AGI_UNARY_KERNEL(sigmoid_deriv_kernel, x * (1 - x))
+static void sigmoid_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                   ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_rsub_scalar(t, ag_mul_scalar(t, n->in[0], 2), 1));
+}
+static const agi_op op_sigmoid_deriv = {"ag_sigmoid (derivative)", sigmoid_deriv_backward};
+
 /* y = 1/(1 + e^-x); dx += dy * y * (1 - y) */
 static void sigmoid_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                              ag_tensor **gx, const uint8_t *need)
 {
     (void)need;
-    ag_tensor *y = n->out;
-    gx[0] = ag_mul(t, gy, ag_mul(t, y, ag_rsub_scalar(t, y, 1)));
+    gx[0] = ag_mul(t, gy, agi_unary(t, &op_sigmoid_deriv, n->out, sigmoid_deriv_kernel, 0, 0));
 }
 static const agi_op op_sigmoid = {"ag_sigmoid", sigmoid_backward};
 ag_tensor *ag_sigmoid(ag_tape *t, ag_tensor *x)

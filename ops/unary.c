@@ -230,11 +230,22 @@ ag_tensor *ag_cos(ag_tape *t, ag_tensor *x)
 AGI_VMATH_RANGE(tanh_range, tanh)
 AGI_VMATH_KERNEL(tanh_kernel, tanh_range)
 /* y = tanh x; dx += dy * (1 - y^2) */
+/* d = 1 - y^2 from y = tanh x, one pass (not square, rsub: two): an op of
+   its own; dy += dd * -2y */
+AGI_UNARY_KERNEL(tanh_deriv_kernel, 1 - x * x)
+static void tanh_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], -2));
+}
+static const agi_op op_tanh_deriv = {"ag_tanh (derivative)", tanh_deriv_backward};
+
 static void tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                           ag_tensor **gx, const uint8_t *need)
 {
     (void)need;
-    gx[0] = ag_mul(t, gy, ag_rsub_scalar(t, ag_square(t, n->out), 1));
+    gx[0] = ag_mul(t, gy, agi_unary(t, &op_tanh_deriv, n->out, tanh_deriv_kernel, 0, 0));
 }
 static const agi_op op_tanh = {"ag_tanh", tanh_backward};
 ag_tensor *ag_tanh(ag_tape *t, ag_tensor *x)
