@@ -8,6 +8,7 @@
 **
 **   make vmath-ulp                  every path (AG_KERNEL=avx512, avx2, portable)
 **   AG_KERNEL=avx2 build/bench/vmath_ulp [--f32-stride S] [--f64-points N]
+**                                        [--only NAME]
 **
 ** f32: every S-th bit pattern of the 2^32 (default 64: 67 million inputs
 ** per function), plus a dense grid of the function's main range; f64: N
@@ -174,18 +175,21 @@ int main(int argc, char **argv)
 {
     uint64_t stride = 64;
     long points = 4000000;
+    const char *only = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--f32-stride")) stride = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--f64-points")) points = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--only")) only = argv[i + 1];
     }
     if (stride < 1) stride = 1;
     printf("path %s; f32: every %llu-th bit pattern; f64: %ld random + %ld grid points\n",
            ag_vmath_path(), (unsigned long long)stride, points, points);
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        if (only && strcmp(only, fns[i].name)) continue;
         run32(&fns[i], stride);
         run64(&fns[i], points);
         fflush(stdout);
     }
-    run_pow(points);
+    if (!only || !strcmp(only, "pow")) run_pow(points);
     return 0;
 }

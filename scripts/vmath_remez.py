@@ -273,7 +273,7 @@ FITS = {
                 "log1p(f) = f - f^2/2 + f^3 q(f), f in [sqrt(1/2)-1, sqrt(2)-1]"),
     "logr_f64": ("f64", logr_q, logr_w, range(0, 7), 0, 0.02944,
                  "R(z) = z q(z) of log1p(f) = f - f^2/2 + s (f^2/2 + R), s = f/(2+f), z = s^2"),
-    "plog_f64": ("f64", plog_q, plog_w, range(0, 6), 0, 0.11785,
+    "plog_f64": ("f64", plog_q, plog_w, range(0, 8), 0, 0.11785,
                  "2 atanh(u/2) = u + u^3/12 + u^5 q(u^2), |u| <= 0.3432 (pow's log)"),
     "tanh_f32": ("f32", tanh_q, tanh_w, range(0, 5), 0, 0.390625,
                  "tanh(x) = x + x^3 q(x^2), |x| <= 0.625"),

@@ -108,7 +108,7 @@ static const vm_fn FNS[] = {
 };
 #define NFNS ((int)(sizeof FNS / sizeof FNS[0]))
 #define POW_BOUND32 0.51
-#define POW_BOUND64 1.5
+#define POW_BOUND64 1.0
 
 static void run32(const agi_vmath_fns *p, const vm_fn *f, float *y, const float *x,
                   int64_t n)
