@@ -11,7 +11,7 @@
 **   f_set f_load f_store f_add f_sub f_mul f_div f_fma (a b + c)
 **   f_fnma (c - a b) f_min f_max (SSE's: b when either is NaN) f_bits
 **   f_from f_cvt (int32 to float) i_set i_add i_sub i_and i_or
-**   i_sll i_srl f_lt f_gt f_ge f_eq f_nan fm_and fm_or fm_not fm_any
+**   i_sll i_srl f_lt f_gt f_ge f_eq f_nan fm_and fm_or fm_not fm_some
 **   f_sel (m ? a : b), and the same with d_, l_, dm_ for f64 lanes, plus
 **   l_nz (lanes != 0) and d_prod_err (the exact error of a product).
 **

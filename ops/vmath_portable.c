@@ -61,7 +61,6 @@ VM_FN fm f_nan(vf a) { return a != a; }
 VM_FN fm fm_and(fm a, fm b) { return a & b; }
 VM_FN fm fm_or(fm a, fm b) { return a | b; }
 VM_FN fm fm_not(fm a) { return !a; }
-VM_FN int fm_any(fm a) { return a; }
 #define fm_some(m) ((void)(m), 1)     /* no branch: the work is done always */
 VM_FN vf f_sel(fm m, vf a, vf b) { return m ? a : b; }
 
