@@ -69,7 +69,8 @@ ag_tensor *ag_elu(ag_tape *t, ag_tensor *x, double alpha);
 ag_tensor *ag_clamp(ag_tape *t, ag_tensor *x, double lo, double hi);
 
 /* x Phi(x) = x/2 (1 + erf(x / sqrt 2)): PyTorch's F.gelu (approximate =
-   'none'). Far below 0 it rounds to -0 (x Phi(x) underflows there). */
+   'none'), by the same formula: below x = -8.4 (f64) or -5.7 (f32)
+   1 + erf rounds to 0 and so does the result (-0; PyTorch's too). */
 ag_tensor *ag_gelu(ag_tape *t, ag_tensor *x);
 /* x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): F.gelu(approximate =
    'tanh'), the derivative that of this formula. */
