@@ -198,7 +198,7 @@ VM_FN vf f_sigmoid(vf x)
     fm pos = f_ge(x, f_set(0.0f));
     vf q = f_div(f_sel(pos, f_set(1.0f), e), d);
     vf inv = f_sel(pos, q, f_sub(f_set(1.0f), q));
-    return f_fnma(q, f_mul(dl, inv), q);
+    return f_abs(f_fnma(q, f_mul(dl, inv), q));         /* +0, never -0 */
 }
 
 /* ln(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for finite x. */

@@ -189,7 +189,7 @@ VM_FN vd d_sigmoid(vd x)
     dm pos = d_ge(x, d_set(0.0));
     vd q = d_div(d_sel(pos, d_set(1.0), e), d);
     vd inv = d_sel(pos, q, d_sub(d_set(1.0), q));
-    return d_fnma(q, d_mul(dl, inv), q);
+    return d_abs(d_fnma(q, d_mul(dl, inv), q));         /* +0, never -0 */
 }
 
 VM_FN vd d_softplus(vd x)
