@@ -24,6 +24,7 @@
 #include "ag_pool.h"
 #include "ag_pad.h"
 #include "ag_norm.h"
+#include "ag_vmath.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"

@@ -6,6 +6,8 @@
 #   make bench BENCH_RUNS=3     fewer repetitions (default 5; median reported)
 #   make bench-matmul           the matmul rows alone, ours vs OpenBLAS
 #   make bench-conv             the conv2d row alone (and its PyTorch twin)
+#   make vmath-ulp              the vector math's error in ulps against glibc,
+#                               on every path (bench/vmath_ulp.c; some minutes)
 #
 # Each row is a pair: bench/NAME.c (ours, public API only) and its twin
 # bench/NAME.py (PyTorch, run with /usr/bin/python3, Debian's python3-torch)
@@ -23,12 +25,12 @@ BENCH_DIR     = $(BUILD)/bench
 BENCH_CFLAGS  = $(WARN) $(OPT) $(ARCH) -D_POSIX_C_SOURCE=200809L $(INC) $(CFLAGS)
 BENCH_RUNS   ?= 5
 BENCH_PROGS   = bench_matmul bench_mlp bench_cnn bench_conv bench_scalar bench_step1 bench_hvp bench_pool \
-                fmnist_synth core_pingpong
+                bench_vmath fmnist_synth core_pingpong
 BENCH_BINS    = $(BENCH_PROGS:%=$(BENCH_DIR)/%)
 BENCH_TARGETS += bench-table
 
 .PHONY: bench bench-table bench-matmul bench-conv bench-need-openblas bench-need-torch \
-        bench-openblas
+        bench-openblas vmath-ulp
 bench: $(BENCH_TARGETS)
 
 bench-need-openblas:
@@ -71,3 +73,8 @@ bench-conv: $(BENCH_DIR)/bench_conv $(BENCH_DIR)/fmnist_synth bench-need-torch
 
 bench-matmul: $(BENCH_DIR)/bench_matmul $(BENCH_DIR)/openblas_matmul
 	@sh bench/matmul_table.sh $(BENCH_DIR)/bench_matmul $(BENCH_DIR)/openblas_matmul $(BENCH_RUNS)
+
+# The error table of ops/ag_vmath.h: each path the CPU runs, forced by AG_KERNEL.
+VMATH_ULP_FLAGS ?= --f32-stride 16 --f64-points 4000000
+vmath-ulp: $(BENCH_DIR)/vmath_ulp
+	@for k in avx512 avx2 portable; do AG_KERNEL=$$k $(BENCH_DIR)/vmath_ulp $(VMATH_ULP_FLAGS); done

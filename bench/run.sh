@@ -129,6 +129,8 @@ one_repetition() {
     peer hvp 1 bench_hvp.py --act tanh
     run maxpool ours 1 "$dir/bench_pool" --threads 1
     peer maxpool 1 bench_pool.py --threads 1
+    run vmath ours 1 "$dir/bench_vmath"
+    peer vmath 1 bench_vmath.py
 }
 
 rep=1
@@ -179,6 +181,10 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "with bias; one iteration is both forwards, then the gradients of both outputs" \
         "for fixed random upstream gradients into the weights, biases and the second" \
         "layer's input (autograd.grad / ag_grad); the median of 21 iterations."
+    echo "- The tanh / exp / sigmoid / log rows: the op (ag_tanh ... against torch.tanh" \
+        "...) on 32,768 f32 elements, one thread, forward only, each call making its" \
+        "result; ours also gives the vector math alone (ag_vtanh_f32 ...) in brackets," \
+        "and the path it ran (ag_vmath.h; AG_KERNEL forces one)."
     echo "- The Hessian-vector row uses tanh instead of ReLU (a smooth function, so" \
         "the second-order pass has real work), on both sides; the batch-1 row feeds" \
         "1,550 distinct random samples, one pass, as training does."

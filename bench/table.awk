@@ -56,6 +56,8 @@ function target_text(lim, lower, peer_name) {
     key = $1; side = $2; $1 = $2 = $3 = ""; sub(/^ +/, "")
     if (substr($0, 1, 1) == "!") { bad[key, side] = substr($0, 2); next }
     if ($1 == "#") { if ($2 == "kernel") isa = $3; next }
+    if ($1 == "vmath" && side == "ours")
+        for (i = 2; i <= NF; i++) if ($i ~ /^path=/) vpath = substr($i, 6)
     if ($1 == "matmul") {   # matmul SHAPE DTYPE MEDIAN BEST THREADS TARGET
         mk = $2 " " $3 ", " $6 " thread" ($6 == 1 ? "" : "s")
         if (!(mk in seen)) { seen[mk] = 1; order[nm++] = mk }
@@ -125,6 +127,16 @@ END {
 
     rel_row("max-pool forward+backward, 2x2 stride 2, [128,32,28,28], f32, 1 thread",
             "maxpool", "fwd_bwd_ms", "ms", "ms", 0.6, 1, "PyTorch")
+    split("tanh exp sigmoid log", vfn, " ")
+    for (i = 1; i <= 4; i++) {
+        o = med("vmath" SUBSEP "ours" SUBSEP vfn[i] "_ns"); p = med("vmath" SUBSEP "peer" SUBSEP vfn[i] "_ns")
+        k = med("vmath" SUBSEP "ours" SUBSEP vfn[i] "_kernel_ns")
+        row(vfn[i] " per f32 element (32k elements), op forward, 1 thread",
+            o == "" ? why("vmath", "ours") : sprintf("%.3f ns", o) (k == "" ? "" : sprintf(" (kernel %.3f ns%s)", k, vpath == "" ? "" : ", " vpath)),
+            p == "" ? why("vmath", "peer") : sprintf("PyTorch %.3f ns", p),
+            o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 1.00x PyTorch",
+            o == "" || p == "" ? "n/a" : o <= p ? "yes" : "no")
+    }
 
     o = med("mlp_f32_1" SUBSEP "ours" SUBSEP "maxrss_mb"); p = med("mlp_f32_1" SUBSEP "peer" SUBSEP "maxrss_mb")
     row("peak resident memory, one epoch (the f32 1-thread run)",

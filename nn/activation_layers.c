@@ -1,18 +1,24 @@
 /*
 ** activation_layers.c: the activations as modules: Sigmoid, Tanh, ReLU,
-** LeakyReLU, ELU, Softmax (no parameters; each one op) and PReLU (a
-** learnable slope, composed from where/mul).
+** LeakyReLU, ELU, Softmax, GELU, SiLU, Softsign, Hardtanh, LogSigmoid (no
+** parameters; each one op) and PReLU (a learnable slope, composed from
+** where/mul).
 */
 #include "layers_util.h"
 
 #include <math.h>
+#include <string.h>
 
-typedef enum act_kind { ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LEAKY, ACT_ELU, ACT_SOFTMAX } act_kind;
+typedef enum act_kind {
+    ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LEAKY, ACT_ELU, ACT_SOFTMAX, ACT_GELU,
+    ACT_GELU_TANH, ACT_SILU, ACT_SOFTSIGN, ACT_HARDTANH, ACT_LOG_SIGMOID
+} act_kind;
 
 typedef struct activation {
     ag_module base;
     act_kind kind;
-    double param;                       /* LeakyReLU's slope, ELU's alpha */
+    double param, param2;               /* LeakyReLU's slope, ELU's alpha,
+                                           Hardtanh's min and max */
     int axis;                           /* Softmax's */
     char desc[AGN_DESC_LEN];
 } activation;
@@ -28,6 +34,12 @@ static ag_tensor *activation_forward(ag_module *m, ag_tape *t, ag_tensor *x)
     case ACT_RELU: return ag_relu(t, x);
     case ACT_LEAKY: return ag_leaky_relu(t, x, a->param);
     case ACT_ELU: return ag_elu(t, x, a->param);
+    case ACT_GELU: return ag_gelu(t, x);
+    case ACT_GELU_TANH: return ag_gelu_tanh(t, x);
+    case ACT_SILU: return ag_silu(t, x);
+    case ACT_SOFTSIGN: return ag_softsign(t, x);
+    case ACT_HARDTANH: return ag_hardtanh(t, x, a->param, a->param2);
+    case ACT_LOG_SIGMOID: return ag_log_sigmoid(t, x);
     case ACT_SOFTMAX: {
         int nd = ag_tensor_ndim(x), lim = nd > 0 ? nd : 1;
         if (a->axis < -lim || a->axis >= lim)
@@ -45,6 +57,11 @@ static const ag_module_ops relu_ops = {"ReLU", activation_forward, NULL};
 static const ag_module_ops leaky_ops = {"LeakyReLU", activation_forward, NULL};
 static const ag_module_ops elu_ops = {"ELU", activation_forward, NULL};
 static const ag_module_ops softmax_ops = {"Softmax", activation_forward, NULL};
+static const ag_module_ops gelu_ops = {"GELU", activation_forward, NULL};
+static const ag_module_ops silu_ops = {"SiLU", activation_forward, NULL};
+static const ag_module_ops softsign_ops = {"Softsign", activation_forward, NULL};
+static const ag_module_ops hardtanh_ops = {"Hardtanh", activation_forward, NULL};
+static const ag_module_ops log_sigmoid_ops = {"LogSigmoid", activation_forward, NULL};
 
 /* An activation layer of this kind; desc is its description. */
 static ag_module *activation_new(const char *who, const ag_module_ops *ops, act_kind kind,
@@ -54,6 +71,7 @@ static ag_module *activation_new(const char *who, const ag_module_ops *ops, act_
     if (!a) return NULL;
     a->kind = kind;
     a->param = param;
+    a->param2 = 0;
     a->axis = axis;
     snprintf(a->desc, sizeof a->desc, "%s", desc);
     return &a->base;
@@ -98,6 +116,45 @@ ag_module *ag_softmax_new(int axis)
     char desc[AGN_DESC_LEN];
     snprintf(desc, sizeof desc, "Softmax(dim=%d)", axis);
     return activation_new("ag_softmax_new", &softmax_ops, ACT_SOFTMAX, 0, axis, desc);
+}
+
+ag_module *ag_gelu_new(const char *approximate)
+{
+    const int tanh_form = approximate && !strcmp(approximate, "tanh");
+    if (approximate && !tanh_form && strcmp(approximate, "none"))
+        return ag_set_last_error(AG_ERR_ARG, "ag_gelu_new: approximate '%s' is not 'none' "
+                                 "or 'tanh'", approximate), NULL;
+    return activation_new("ag_gelu_new", &gelu_ops, tanh_form ? ACT_GELU_TANH : ACT_GELU, 0,
+                          0, tanh_form ? "GELU(approximate='tanh')" : "GELU(approximate='none')");
+}
+
+ag_module *ag_silu_new(void)
+{
+    return activation_new("ag_silu_new", &silu_ops, ACT_SILU, 0, 0, "SiLU()");
+}
+
+ag_module *ag_softsign_new(void)
+{
+    return activation_new("ag_softsign_new", &softsign_ops, ACT_SOFTSIGN, 0, 0, "Softsign()");
+}
+
+ag_module *ag_hardtanh_new(double min_val, double max_val)
+{
+    char desc[AGN_DESC_LEN];
+    if (!(min_val < max_val))
+        return ag_set_last_error(AG_ERR_ARG, "ag_hardtanh_new: min_val %g must be below "
+                                 "max_val %g", min_val, max_val), NULL;
+    snprintf(desc, sizeof desc, "Hardtanh(min_val=%g, max_val=%g)", min_val, max_val);
+    ag_module *m = activation_new("ag_hardtanh_new", &hardtanh_ops, ACT_HARDTANH, min_val, 0,
+                                  desc);
+    if (m) ((activation *)m)->param2 = max_val;
+    return m;
+}
+
+ag_module *ag_log_sigmoid_new(void)
+{
+    return activation_new("ag_log_sigmoid_new", &log_sigmoid_ops, ACT_LOG_SIGMOID, 0, 0,
+                          "LogSigmoid()");
 }
 
 /* ------------------------------------------------------------- PReLU --- */

@@ -90,6 +90,17 @@ ag_module *ag_leaky_relu_new(double negative_slope);
 ag_module *ag_elu_new(double alpha);
 /* Softmax along axis (negative counts from the end); PyTorch's dim. */
 ag_module *ag_softmax_new(int axis);
+/* GELU with PyTorch's approximate argument: "none" (or NULL: x Phi(x), the
+   erf form, ag_gelu) or "tanh" (ag_gelu_tanh); any other string is
+   AG_ERR_ARG. */
+ag_module *ag_gelu_new(const char *approximate);
+ag_module *ag_silu_new(void);                          /* x sigmoid(x) */
+ag_module *ag_softsign_new(void);                      /* x / (1 + |x|) */
+/* min(max(x, min_val), max_val), no gradient at the bounds (PyTorch's
+   defaults: -1, 1). AG_ERR_ARG unless min_val < max_val (PyTorch's
+   assertion; a NaN fails it, an infinite bound does not). */
+ag_module *ag_hardtanh_new(double min_val, double max_val);
+ag_module *ag_log_sigmoid_new(void);                   /* ln sigmoid(x) */
 
 /*
 ** PReLU: y = max(0, x) + a * min(0, x) with a learnable slope "weight" of

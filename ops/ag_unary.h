@@ -16,8 +16,14 @@
 ** the op that made it. NaN inputs give NaN (sign included).
 **
 ** Derivatives at kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0,
-** leaky_relu'(0) = slope, elu'(0) = alpha (and elu''(0) = 0), and clamp passes the gradient
-** at its bounds (lo <= x <= hi).
+** leaky_relu'(0) = slope, elu'(0) = alpha (and elu''(0) = 0), clamp passes
+** the gradient at its bounds (lo <= x <= hi) and hardtanh does not.
+**
+** The transcendental functions (exp, expm1, log, log1p, pow_scalar, sin,
+** cos, tanh, erf, sigmoid, softplus, elu, gelu, silu, log_sigmoid) are
+** computed by the vector math of ag_vmath.h, within the error bounds in
+** ulps listed there (a few ulps at most; glibc's own are 1 or 2); the
+** same bits for any thread count.
 */
 #ifndef AG_UNARY_H
 #define AG_UNARY_H
@@ -30,7 +36,9 @@ extern "C" {
 
 ag_tensor *ag_neg(ag_tape *t, ag_tensor *x);          /* -x */
 ag_tensor *ag_exp(ag_tape *t, ag_tensor *x);          /* e^x */
+ag_tensor *ag_expm1(ag_tape *t, ag_tensor *x);        /* e^x - 1, exact near 0 */
 ag_tensor *ag_log(ag_tape *t, ag_tensor *x);          /* ln x (NaN below 0) */
+ag_tensor *ag_log1p(ag_tape *t, ag_tensor *x);        /* ln(1 + x), exact near 0 */
 ag_tensor *ag_sqrt(ag_tape *t, ag_tensor *x);         /* sqrt x (NaN below 0) */
 ag_tensor *ag_abs(ag_tape *t, ag_tensor *x);          /* |x| */
 ag_tensor *ag_square(ag_tape *t, ag_tensor *x);       /* x^2 */
@@ -41,6 +49,7 @@ ag_tensor *ag_pow_scalar(ag_tape *t, ag_tensor *x, double p);
 ag_tensor *ag_sin(ag_tape *t, ag_tensor *x);
 ag_tensor *ag_cos(ag_tape *t, ag_tensor *x);
 ag_tensor *ag_tanh(ag_tape *t, ag_tensor *x);
+ag_tensor *ag_erf(ag_tape *t, ag_tensor *x);          /* 2/sqrt(pi) int_0^x e^{-t^2} dt */
 
 /* 1/(1+e^-x), never overflowing: exactly 0 and 1 far out (x = -+1000),
    and accurate relative to e^x far below 0. */
@@ -58,6 +67,26 @@ ag_tensor *ag_elu(ag_tape *t, ag_tensor *x, double alpha);
    clamp. lo > hi (where PyTorch returns hi everywhere) or a NaN bound is
    AG_ERR_ARG, with a message naming both bounds and x's shape. */
 ag_tensor *ag_clamp(ag_tape *t, ag_tensor *x, double lo, double hi);
+
+/* x Phi(x) = x/2 (1 + erf(x / sqrt 2)): PyTorch's F.gelu (approximate =
+   'none'), by the same formula: below x = -8.4 (f64) or -5.7 (f32)
+   1 + erf rounds to 0 and so does the result (-0; PyTorch's too). */
+ag_tensor *ag_gelu(ag_tape *t, ag_tensor *x);
+/* x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): F.gelu(approximate =
+   'tanh'), the derivative that of this formula. */
+ag_tensor *ag_gelu_tanh(ag_tape *t, ag_tensor *x);
+/* x sigmoid(x): SiLU, or Swish with beta 1 (F.silu). */
+ag_tensor *ag_silu(ag_tape *t, ag_tensor *x);
+/* ln sigmoid(x) = -softplus(-x): finite and accurate for every finite x
+   (F.logsigmoid). */
+ag_tensor *ag_log_sigmoid(ag_tape *t, ag_tensor *x);
+/* x / (1 + |x|) (F.softsign). */
+ag_tensor *ag_softsign(ag_tape *t, ag_tensor *x);
+/* min(max(x, min_val), max_val), F.hardtanh: as ag_clamp, but the gradient
+   is 0 at the bounds (x == min_val or max_val), as PyTorch's. min_val >
+   max_val (where F.hardtanh returns max_val everywhere) or a NaN bound is
+   AG_ERR_ARG with both values and x's shape in the message. */
+ag_tensor *ag_hardtanh(ag_tape *t, ag_tensor *x, double min_val, double max_val);
 
 /* sign(x) in {-1, 0, 1}: a constant to backward (records nothing, its
    result never requires grad). -0 gives 0; NaN gives NaN (as NumPy;

@@ -8,6 +8,7 @@
 #include "ag_ops_internal.h"
 #include "ag_binary.h"
 #include "ag_unary.h"
+#include "vmath_internal.h"
 
 #include <string.h>
 
@@ -95,7 +96,62 @@ ag_tensor *ag_div(ag_tape *t, ag_tensor *a, ag_tensor *b)
     return agi_binary(t, &op_div, a, b, div_kernel);
 }
 
-AGI_BINARY_KERNEL(pow_kernel, pow(a, b))
+/*
+** y = a^b by the vector math (ag_vmath.h): contiguous rows read in place,
+** broadcast or strided ones gathered POW_CHUNK elements at a time.
+*/
+#define POW_CHUNK 256
+#define POW_ROW(T, SFX, AA, SA, BB, SB, YY, N)                            \
+    do {                                                                  \
+        if ((SA) == 1 && (SB) == 1) {                                     \
+            agi_vm()->pow##SFX((YY), (AA), (BB), (N));                    \
+            break;                                                        \
+        }                                                                 \
+        T ga_[POW_CHUNK], gb_[POW_CHUNK];                                 \
+        for (int64_t j0_ = 0; j0_ < (N); j0_ += POW_CHUNK) {              \
+            const int c_ = (int)((N) - j0_ < POW_CHUNK ? (N) - j0_ : POW_CHUNK); \
+            for (int k_ = 0; k_ < c_; k_++) {                             \
+                ga_[k_] = (AA)[(j0_ + k_) * (SA)];                        \
+                gb_[k_] = (BB)[(j0_ + k_) * (SB)];                        \
+            }                                                             \
+            agi_vm()->pow##SFX((YY) + j0_, ga_, gb_, c_);                 \
+        }                                                                 \
+    } while (0)
+
+#define POW_LOOP(T, SFX, J, LO, HI)                                       \
+    do {                                                                  \
+        const T *pa_ = (const T *)(J)->a->data, *pb_ = (const T *)(J)->b->data; \
+        T *py_ = (T *)(J)->y->data;                                       \
+        if (!(J)->bcast) {                                                \
+            POW_ROW(T, SFX, pa_ + (LO) * (J)->sa, (J)->sa, pb_ + (LO) * (J)->sb, \
+                    (J)->sb, py_ + (LO), (HI) - (LO));                    \
+            break;                                                        \
+        }                                                                 \
+        agi_iter it_ = (J)->it;                                           \
+        agi_iter_seek(&it_, 3, (LO));                                     \
+        for (int64_t o_ = (LO); o_ < (HI); o_++) {                        \
+            POW_ROW(T, SFX, pa_ + it_.off[1], it_.istride[1], pb_ + it_.off[2], \
+                    it_.istride[2], py_ + it_.off[0], it_.inner);         \
+            agi_iter_next(&it_, 3);                                       \
+        }                                                                 \
+    } while (0)
+
+static void pow_range(void *job, int64_t lo, int64_t hi)
+{
+    const agi_binary_job *j = job;
+    if (j->y->dtype == AG_F64)
+        POW_LOOP(double, _f64, j, lo, hi);
+    else
+        POW_LOOP(float, _f32, j, lo, hi);
+}
+
+static void pow_kernel(const ag_tensor *a, const ag_tensor *b, ag_tensor *y)
+{
+    agi_binary_job jb;
+    int64_t n = agi_binary_plan(&jb, a, b, y);
+    int64_t row = jb.bcast && jb.it.inner > 0 ? jb.it.inner : 1;
+    agi_parallel_range(n, (AGI_PAR_GRAIN + row - 1) / row, pow_range, &jb);
+}
 /* y = a^b; da += dy * b * a^(b-1); db += dy * y * ln a (0 where a == 0) */
 static void pow_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)

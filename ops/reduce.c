@@ -29,6 +29,7 @@
 #include "ag_reduce.h"
 #include "ag_shape.h"
 #include "ag_unary.h"
+#include "vmath_internal.h"
 
 #include <string.h>
 
@@ -298,19 +299,30 @@ static void sum_kernel(const ag_tensor *x, ag_tensor *y, const rgeom *g, double 
     } while (0)
 
 /* y = m + log(sum exp(x - m)), m the row's max (0 when it is infinite, so
-   that all -inf gives -inf and a +inf gives +inf; a NaN gives NaN). */
+   that all -inf gives -inf and a +inf gives +inf; a NaN gives NaN). The
+   exps and the log are the vector math's (ag_vmath.h): x - m gathered
+   LSE_CHUNK at a time, the sum in double and in order. */
+#define LSE_CHUNK 256
 #define LOGSUMEXP_LOOP(T, X, Y, G)                                        \
     do {                                                                  \
         const T *px = (const T *)(X)->data;                               \
         T *py = (T *)(Y)->data;                                           \
+        const agi_vmath_fns *vm = agi_vm();                               \
+        T buf[LSE_CHUNK];                                                 \
         FOR_EACH_ROW(G) {                                                 \
             T m = -INFINITY;                                              \
             double acc = 0;                                               \
             for (int64_t k = 0; k < (G)->n; k++)                          \
                 if (px[base + k * s] > m) m = px[base + k * s];           \
             if (isinf(m)) m = 0;                                          \
-            for (int64_t k = 0; k < (G)->n; k++) acc += exp(px[base + k * s] - m); \
-            py[out] = (T)(m + log(acc));                                  \
+            for (int64_t k0 = 0; k0 < (G)->n; k0 += LSE_CHUNK) {          \
+                const int c = (int)((G)->n - k0 < LSE_CHUNK ? (G)->n - k0 : LSE_CHUNK); \
+                for (int k = 0; k < c; k++) buf[k] = px[base + (k0 + k) * s] - m; \
+                _Generic(m, float: vm->exp_f32, default: vm->exp_f64)(buf, buf, c); \
+                for (int k = 0; k < c; k++) acc += buf[k];                \
+            }                                                             \
+            vm->log_f64(&acc, &acc, 1);                                   \
+            py[out] = (T)(m + acc);                                       \
         }                                                                 \
     } while (0)
 

@@ -1,7 +1,8 @@
 /*
 ** softmax.c: softmax and log_softmax along one axis. Both are stable: each
 ** row's max is subtracted before exp, so x = 1000 is as fine as x = 0; the
-** sum of the exps accumulates in double. Rows are x[o, :, j] of the same
+** exps are the vector math's (ag_vmath.h) and their sum accumulates in
+** double, in order. Rows are x[o, :, j] of the same
 ** [outer, n, inner] view the reductions in reduce.c use (its axis check is
 ** shared). Backward rules are written with ops on the saved output y, so
 ** they can be differentiated again.
@@ -10,55 +11,85 @@
 #include "ag_binary.h"
 #include "ag_reduce.h"
 #include "ag_unary.h"
+#include "vmath_internal.h"
+
+#define SM_TILE 256
 
 /*
-** y[o, :, j] = softmax (or, with LOG, log_softmax) of x[o, :, j]; x and y
-** are [outer, n, inner]. A row of all -inf gives NaN, as in PyTorch.
+** One contiguous row (inner == 1): y = softmax (or, with LOG, log_softmax)
+** of x[0..n). The exps go through the vector math into y (for log_softmax
+** only their sum is kept); the sum accumulates in double, in order.
 */
-#define SOFTMAX_LOOP(T, X, Y, OUTER, N, INNER, LOG)                       \
-    do {                                                                  \
-        const T *px = (const T *)(X)->data;                               \
-        T *py = (T *)(Y)->data;                                           \
-        for (int64_t o = 0; o < (OUTER); o++)                             \
-            for (int64_t j = 0; j < (INNER); j++) {                       \
-                const int64_t s = (INNER), base = o * (N) * s + j;        \
-                const T *xr = px + base;                                  \
-                T *yr = py + base;                                        \
-                T m = -INFINITY;                                          \
-                double acc = 0;                                           \
-                for (int64_t k = 0; k < (N); k++)                         \
-                    if (xr[k * s] > m) m = xr[k * s];                     \
-                for (int64_t k = 0; k < (N); k++) {                       \
-                    const T e = exp(xr[k * s] - m);                       \
-                    if (!(LOG)) yr[k * s] = e;                            \
-                    acc += e;                                             \
-                }                                                         \
-                if (LOG) {                                                \
-                    const T lse = (T)log(acc);                            \
-                    for (int64_t k = 0; k < (N); k++)                     \
-                        yr[k * s] = (xr[k * s] - m) - lse;                \
-                } else {                                                  \
-                    for (int64_t k = 0; k < (N); k++)                     \
-                        yr[k * s] = (T)(yr[k * s] / acc);                 \
-                }                                                         \
-            }                                                             \
+#define SOFTMAX_ROW(T, SFX, XR, YR, N, LOG)                                   \
+    do {                                                                      \
+        T m = -INFINITY;                                                      \
+        double acc = 0;                                                       \
+        for (int64_t k = 0; k < (N); k++)                                     \
+            if ((XR)[k] > m) m = (XR)[k];                                     \
+        AGI_VLOOP(k, 0, N, (YR)[k] = (XR)[k] - m;);                           \
+        agi_vm()->exp##SFX((YR), (YR), (N));                                  \
+        for (int64_t k = 0; k < (N); k++) acc += (YR)[k];                     \
+        if (LOG) {                                                            \
+            double l;                                                         \
+            agi_vm()->log_f64(&l, &acc, 1);                                   \
+            const T lse = (T)l;                                               \
+            AGI_VLOOP(k, 0, N, (YR)[k] = ((XR)[k] - m) - lse;);               \
+        } else {                                                              \
+            AGI_VLOOP(k, 0, N, (YR)[k] = (T)((YR)[k] / acc););                \
+        }                                                                     \
     } while (0)
 
-/* y = softmax or log_softmax of x seen as [outer, n, inner]. An empty x
-   computes nothing (its outer and inner may still be huge: [2^40, 0, 8]). */
-static void softmax_kernel(const ag_tensor *x, ag_tensor *y, int64_t outer, int64_t n,
-                           int64_t inner, int log_form)
-{
-    if (x->numel == 0) return;
-    if (x->dtype == AG_F64 && log_form)
-        SOFTMAX_LOOP(double, x, y, outer, n, inner, 1);
-    else if (x->dtype == AG_F64)
-        SOFTMAX_LOOP(double, x, y, outer, n, inner, 0);
-    else if (log_form)
-        SOFTMAX_LOOP(float, x, y, outer, n, inner, 1);
-    else
-        SOFTMAX_LOOP(float, x, y, outer, n, inner, 0);
-}
+/*
+** The same over the columns j0 <= j < j0 + nj (nj <= SM_TILE) of one
+** [n, inner] slab: each column a row, strided by inner; computed a tile
+** of columns at a time so the vector math runs along contiguous memory.
+*/
+#define SOFTMAX_TILE(T, SFX, XS, YS, N, INNER, J0, NJ, LOG)                   \
+    do {                                                                      \
+        T m[SM_TILE];                                                         \
+        double acc[SM_TILE];                                                  \
+        for (int jj = 0; jj < (NJ); jj++) m[jj] = -INFINITY, acc[jj] = 0;     \
+        for (int64_t k = 0; k < (N); k++)                                     \
+            for (int jj = 0; jj < (NJ); jj++) {                               \
+                const T v = (XS)[k * (INNER) + (J0) + jj];                    \
+                if (v > m[jj]) m[jj] = v;                                     \
+            }                                                                 \
+        for (int64_t k = 0; k < (N); k++) {                                   \
+            const T *xr = (XS) + k * (INNER) + (J0);                          \
+            T *yr = (YS) + k * (INNER) + (J0);                                \
+            for (int jj = 0; jj < (NJ); jj++) yr[jj] = xr[jj] - m[jj];        \
+            agi_vm()->exp##SFX(yr, yr, (NJ));                                 \
+            for (int jj = 0; jj < (NJ); jj++) acc[jj] += yr[jj];              \
+        }                                                                     \
+        if (LOG) agi_vm()->log_f64(acc, acc, (NJ));                           \
+        for (int64_t k = 0; k < (N); k++) {                                   \
+            const T *xr = (XS) + k * (INNER) + (J0);                          \
+            T *yr = (YS) + k * (INNER) + (J0);                                \
+            for (int jj = 0; jj < (NJ); jj++)                                 \
+                yr[jj] = (LOG) ? (xr[jj] - m[jj]) - (T)acc[jj] : (T)(yr[jj] / acc[jj]); \
+        }                                                                     \
+    } while (0)
+
+/* y[o, :, j] = softmax (or log_softmax) of x[o, :, j]; x and y are
+   [outer, n, inner]. A row of all -inf gives NaN, as in PyTorch. */
+#define SOFTMAX_DEF(T, SFX)                                                   \
+    static void softmax##SFX(const T *px, T *py, int64_t outer, int64_t n,    \
+                             int64_t inner, int log_form)                     \
+    {                                                                         \
+        for (int64_t o = 0; o < outer; o++) {                                 \
+            const T *xs = px + o * n * inner;                                 \
+            T *ys = py + o * n * inner;                                       \
+            if (inner == 1 && log_form) SOFTMAX_ROW(T, SFX, xs, ys, n, 1);    \
+            else if (inner == 1) SOFTMAX_ROW(T, SFX, xs, ys, n, 0);           \
+            for (int64_t j0 = 0; inner > 1 && j0 < inner; j0 += SM_TILE) {    \
+                const int nj = (int)(inner - j0 < SM_TILE ? inner - j0 : SM_TILE); \
+                if (log_form) SOFTMAX_TILE(T, SFX, xs, ys, n, inner, j0, nj, 1); \
+                else SOFTMAX_TILE(T, SFX, xs, ys, n, inner, j0, nj, 0);       \
+            }                                                                 \
+        }                                                                     \
+    }
+SOFTMAX_DEF(float, _f32)
+SOFTMAX_DEF(double, _f64)
 
 /* Shared by both ops: checks, kernel, record (the axis in iparam[0]). */
 static ag_tensor *softmax_op(ag_tape *t, const agi_op *op, ag_tensor *x, int axis,
@@ -70,7 +101,11 @@ static ag_tensor *softmax_op(ag_tape *t, const agi_op *op, ag_tensor *x, int axi
     if (a == -1) return NULL;
     ag_tensor *y = agi_new_like(t, op->name, x);
     if (!y) return NULL;
-    softmax_kernel(x, y, outer, n, inner, log_form);
+    if (x->numel == 0) return;
+    if (x->dtype == AG_F64)
+        softmax_f64(AGI_F64(x), AGI_F64(y), outer, n, inner, log_form);
+    else
+        softmax_f32(AGI_F32(x), AGI_F32(y), outer, n, inner, log_form);
     agi_node *node = agi_record(t, op, y, 1, &x);
     if (node) node->iparam[0] = a;              /* AG_ALL for a 0-d x */
     return agi_done(t, op, y);

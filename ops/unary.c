@@ -1,16 +1,19 @@
 /*
-** unary.c: elementwise math ops (neg, exp, log, sqrt, square, reciprocal,
-** pow_scalar, sin, cos, tanh, abs, sign) and cast; agi_unary, the runner
-** every one-input elementwise op shares. Activations (sigmoid, relu, elu,
-** softplus, clamp...) live in activation.c. Each op: a kernel expression
-** (instantiated for f32 and f64 by AGI_UNARY_KERNEL), its definition with
-** the backward rule written with ops, and its constructor. Rules use the
-** saved input (n->in[0]) or the output (n->out) so that, under
-** create_graph, the gradient is itself differentiable.
+** unary.c: elementwise math ops (neg, exp, expm1, log, log1p, sqrt,
+** square, reciprocal, pow_scalar, sin, cos, tanh, erf, abs, sign) and
+** cast; agi_unary, the runner every one-input elementwise op shares.
+** Activations (sigmoid, relu, elu, softplus, clamp...) live in
+** activation.c. Each op: a kernel (an expression instantiated for f32 and
+** f64 by AGI_UNARY_KERNEL, or the vector math of vmath_internal.h for the
+** transcendental functions), its definition with the backward rule
+** written with ops, and its constructor. Rules use the saved input
+** (n->in[0]) or the output (n->out) so that, under create_graph, the
+** gradient is itself differentiable.
 */
 #include "ag_ops_internal.h"
 #include "ag_binary.h"
 #include "ag_unary.h"
+#include "vmath_internal.h"
 
 #include <string.h>
 
@@ -47,7 +50,8 @@ ag_tensor *ag_neg(ag_tape *t, ag_tensor *x)
     return agi_unary(t, &op_neg, x, neg_kernel, 0, 0);
 }
 
-AGI_UNARY_KERNEL(exp_kernel, exp(x))
+AGI_VMATH_RANGE(exp_range, exp)
+AGI_VMATH_KERNEL(exp_kernel, exp_range)
 /* y = e^x; dx += dy * y */
 static void exp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
@@ -61,7 +65,8 @@ ag_tensor *ag_exp(ag_tape *t, ag_tensor *x)
     return agi_unary(t, &op_exp, x, exp_kernel, 0, 0);
 }
 
-AGI_UNARY_KERNEL(log_kernel, log(x))
+AGI_VMATH_RANGE(log_range, log)
+AGI_VMATH_KERNEL(log_kernel, log_range)
 /* y = ln x; dx += dy / x */
 static void log_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
@@ -73,6 +78,36 @@ static const agi_op op_log = {"ag_log", log_backward};
 ag_tensor *ag_log(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_log, x, log_kernel, 0, 0);
+}
+
+AGI_VMATH_RANGE(expm1_range, expm1)
+AGI_VMATH_KERNEL(expm1_kernel, expm1_range)
+/* y = e^x - 1; dx += dy * (y + 1) */
+static void expm1_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                           ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_add_scalar(t, n->out, 1));
+}
+static const agi_op op_expm1 = {"ag_expm1", expm1_backward};
+ag_tensor *ag_expm1(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_expm1, x, expm1_kernel, 0, 0);
+}
+
+AGI_VMATH_RANGE(log1p_range, log1p)
+AGI_VMATH_KERNEL(log1p_kernel, log1p_range)
+/* y = ln(1 + x); dx += dy / (1 + x) */
+static void log1p_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                           ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_div(t, gy, ag_add_scalar(t, n->in[0], 1));
+}
+static const agi_op op_log1p = {"ag_log1p", log1p_backward};
+ag_tensor *ag_log1p(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_log1p, x, log1p_kernel, 0, 0);
 }
 
 /* ------------------------------------------------------------- powers --- */
@@ -132,7 +167,15 @@ ag_tensor *ag_reciprocal(ag_tape *t, ag_tensor *x)
     return agi_unary(t, &op_reciprocal, x, reciprocal_kernel, 0, 0);
 }
 
-AGI_UNARY_KERNEL(pow_scalar_kernel, pow(x, s))
+static void pow_scalar_range(void *job, int64_t lo, int64_t hi)
+{
+    const agi_unary_job *j = job;
+    if (j->y->dtype == AG_F64)
+        agi_vm()->pow_scalar_f64(AGI_F64(j->y) + lo, AGI_F64(j->x) + lo, j->s, hi - lo);
+    else
+        agi_vm()->pow_scalar_f32(AGI_F32(j->y) + lo, AGI_F32(j->x) + lo, (float)j->s, hi - lo);
+}
+AGI_VMATH_KERNEL(pow_scalar_kernel, pow_scalar_range)
 /* y = x^p; dx += dy * p * x^(p-1), and 0 for p == 0 (as PyTorch: no
    0 * inf = NaN at x == 0) */
 static void pow_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -154,7 +197,8 @@ ag_tensor *ag_pow_scalar(ag_tape *t, ag_tensor *x, double p)
 
 /* ------------------------------------------------------ trigonometric --- */
 
-AGI_UNARY_KERNEL(sin_kernel, sin(x))
+AGI_VMATH_RANGE(sin_range, sin)
+AGI_VMATH_KERNEL(sin_kernel, sin_range)
 /* y = sin x; dx += dy * cos x */
 static void sin_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
@@ -168,7 +212,8 @@ ag_tensor *ag_sin(ag_tape *t, ag_tensor *x)
     return agi_unary(t, &op_sin, x, sin_kernel, 0, 0);
 }
 
-AGI_UNARY_KERNEL(cos_kernel, cos(x))
+AGI_VMATH_RANGE(cos_range, cos)
+AGI_VMATH_KERNEL(cos_kernel, cos_range)
 /* y = cos x; dx -= dy * sin x */
 static void cos_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
@@ -182,18 +227,46 @@ ag_tensor *ag_cos(ag_tape *t, ag_tensor *x)
     return agi_unary(t, &op_cos, x, cos_kernel, 0, 0);
 }
 
-AGI_UNARY_KERNEL(tanh_kernel, tanh(x))
+AGI_VMATH_RANGE(tanh_range, tanh)
+AGI_VMATH_KERNEL(tanh_kernel, tanh_range)
 /* y = tanh x; dx += dy * (1 - y^2) */
+/* d = 1 - y^2 from y = tanh x, one pass (not square, rsub: two): an op of
+   its own; dy += dd * -2y */
+AGI_UNARY_KERNEL(tanh_deriv_kernel, 1 - x * x)
+static void tanh_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                                ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], -2));
+}
+static const agi_op op_tanh_deriv = {"ag_tanh (derivative)", tanh_deriv_backward};
+
 static void tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                           ag_tensor **gx, const uint8_t *need)
 {
     (void)need;
-    gx[0] = ag_mul(t, gy, ag_rsub_scalar(t, ag_square(t, n->out), 1));
+    gx[0] = ag_mul(t, gy, agi_unary(t, &op_tanh_deriv, n->out, tanh_deriv_kernel, 0, 0));
 }
 static const agi_op op_tanh = {"ag_tanh", tanh_backward};
 ag_tensor *ag_tanh(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_tanh, x, tanh_kernel, 0, 0);
+}
+
+AGI_VMATH_RANGE(erf_range, erf)
+AGI_VMATH_KERNEL(erf_kernel, erf_range)
+/* y = erf x; dx += dy * 2/sqrt(pi) e^{-x^2} */
+static void erf_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                         ag_tensor **gx, const uint8_t *need)
+{
+    (void)need;
+    ag_tensor *e = ag_exp(t, ag_neg(t, ag_square(t, n->in[0])));
+    gx[0] = ag_mul(t, gy, ag_mul_scalar(t, e, 1.12837916709551257390));
+}
+static const agi_op op_erf = {"ag_erf", erf_backward};
+ag_tensor *ag_erf(ag_tape *t, ag_tensor *x)
+{
+    return agi_unary(t, &op_erf, x, erf_kernel, 0, 0);
 }
 
 /* --------------------------------------------------------- sign, abs --- */

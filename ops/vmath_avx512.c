@@ -1,0 +1,104 @@
+/*
+** vmath_avx512.c: the AVX-512 path of the vector math (ag_vmath.h): 16
+** f32 or 8 f64 lanes. The lane operations below are what the kernels of
+** vmath_kernels_internal.h are written in; every function here carries
+** the target attribute, so this file needs no -mavx512f and the library
+** runs anywhere (vmath.c calls this table only on a CPU with AVX-512F and
+** DQ). Its results are bit for bit the AVX2 path's: the same operations,
+** one fused multiply-add where the other has one.
+*/
+#include "vmath_internal.h"
+
+#ifdef AGI_VMATH_X86
+#include <immintrin.h>
+
+#define VM_TGT __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#define VM_FN static inline VM_TGT
+#define VM_TABLE agi_vmath_avx512
+#define VM_NAME "avx512"
+#define VF_N 16
+#define VD_N 8
+#define VM_UNROLL 1
+
+typedef __m512 vf;
+typedef __m512i vi;
+typedef __mmask16 fm;
+typedef __m512d vd;
+typedef __m512i vl;
+typedef __mmask8 dm;
+
+/* ------------------------------------------------------------ f32 --- */
+VM_FN vf f_set(float a) { return _mm512_set1_ps(a); }
+VM_FN vf f_load(const float *p) { return _mm512_loadu_ps(p); }
+VM_FN void f_store(float *p, vf a) { _mm512_storeu_ps(p, a); }
+VM_FN vf f_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+VM_FN vf f_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+VM_FN vf f_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+VM_FN vf f_div(vf a, vf b) { return _mm512_div_ps(a, b); }
+VM_FN vf f_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+VM_FN vf f_fnma(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
+VM_FN vf f_min(vf a, vf b) { return _mm512_min_ps(a, b); }
+VM_FN vf f_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+VM_FN vi f_bits(vf a) { return _mm512_castps_si512(a); }
+VM_FN vf f_from(vi a) { return _mm512_castsi512_ps(a); }
+VM_FN vf f_cvt(vi a) { return _mm512_cvtepi32_ps(a); }
+VM_FN vi i_set(uint32_t a) { return _mm512_set1_epi32((int)a); }
+VM_FN vi i_add(vi a, vi b) { return _mm512_add_epi32(a, b); }
+VM_FN vi i_sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
+VM_FN vi i_and(vi a, vi b) { return _mm512_and_si512(a, b); }
+VM_FN vi i_or(vi a, vi b) { return _mm512_or_si512(a, b); }
+#define i_sll(a, k) _mm512_slli_epi32((a), (k))
+#define i_srl(a, k) _mm512_srli_epi32((a), (k))
+VM_FN fm f_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+VM_FN fm f_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+VM_FN fm f_ge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+VM_FN fm f_eq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+VM_FN fm f_nan(vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+VM_FN fm fm_and(fm a, fm b) { return (fm)(a & b); }
+VM_FN fm fm_or(fm a, fm b) { return (fm)(a | b); }
+VM_FN fm fm_not(fm a) { return (fm)~a; }
+VM_FN int fm_any(fm a) { return a != 0; }
+#define fm_some fm_any
+VM_FN vf f_sel(fm m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
+
+/* ------------------------------------------------------------ f64 --- */
+VM_FN vd d_set(double a) { return _mm512_set1_pd(a); }
+VM_FN vd d_load(const double *p) { return _mm512_loadu_pd(p); }
+VM_FN void d_store(double *p, vd a) { _mm512_storeu_pd(p, a); }
+VM_FN vd d_add(vd a, vd b) { return _mm512_add_pd(a, b); }
+VM_FN vd d_sub(vd a, vd b) { return _mm512_sub_pd(a, b); }
+VM_FN vd d_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
+VM_FN vd d_div(vd a, vd b) { return _mm512_div_pd(a, b); }
+VM_FN vd d_fma(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+VM_FN vd d_fnma(vd a, vd b, vd c) { return _mm512_fnmadd_pd(a, b, c); }
+VM_FN vd d_min(vd a, vd b) { return _mm512_min_pd(a, b); }
+VM_FN vd d_max(vd a, vd b) { return _mm512_max_pd(a, b); }
+VM_FN vl d_bits(vd a) { return _mm512_castpd_si512(a); }
+VM_FN vd d_from(vl a) { return _mm512_castsi512_pd(a); }
+VM_FN vl l_set(uint64_t a) { return _mm512_set1_epi64((long long)a); }
+VM_FN vl l_add(vl a, vl b) { return _mm512_add_epi64(a, b); }
+VM_FN vl l_sub(vl a, vl b) { return _mm512_sub_epi64(a, b); }
+VM_FN vl l_and(vl a, vl b) { return _mm512_and_si512(a, b); }
+VM_FN vl l_or(vl a, vl b) { return _mm512_or_si512(a, b); }
+VM_FN vl l_xor(vl a, vl b) { return _mm512_xor_si512(a, b); }
+#define l_sll(a, k) _mm512_slli_epi64((a), (k))
+#define l_srl(a, k) _mm512_srli_epi64((a), (k))
+VM_FN dm d_lt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+VM_FN dm d_le(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
+VM_FN dm d_gt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+VM_FN dm d_ge(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
+VM_FN dm d_eq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+VM_FN dm d_nan(vd a) { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q); }
+VM_FN dm l_nz(vl a) { return _mm512_test_epi64_mask(a, a); }
+VM_FN dm dm_and(dm a, dm b) { return (dm)(a & b); }
+VM_FN dm dm_or(dm a, dm b) { return (dm)(a | b); }
+VM_FN dm dm_not(dm a) { return (dm)~a; }
+VM_FN int dm_any(dm a) { return a != 0; }
+#define dm_some dm_any
+VM_FN vd d_sel(dm m, vd a, vd b) { return _mm512_mask_blend_pd(m, b, a); }
+/* The exact a*b - p for p = a*b rounded: one fused multiply-add. */
+VM_FN vd d_prod_err(vd a, vd b, vd p) { return _mm512_fmsub_pd(a, b, p); }
+
+#include "vmath_kernels_internal.h"
+
+#endif /* AGI_VMATH_X86 */
