@@ -101,8 +101,9 @@ static ag_tensor *softmax_op(ag_tape *t, const agi_op *op, ag_tensor *x, int axi
     if (a == -1) return NULL;
     ag_tensor *y = agi_new_like(t, op->name, x);
     if (!y) return NULL;
-    if (x->numel == 0) return;
-    if (x->dtype == AG_F64)
+    if (x->numel == 0)
+        ;   /* nothing to compute; outer and inner may be huge: [2^40, 0, 8] */
+    else if (x->dtype == AG_F64)
         softmax_f64(AGI_F64(x), AGI_F64(y), outer, n, inner, log_form);
     else
         softmax_f32(AGI_F32(x), AGI_F32(y), outer, n, inner, log_form);
