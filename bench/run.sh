@@ -114,6 +114,8 @@ one_repetition() {
     peer mlp_f64_1 1 bench_mlp.py --dtype f64 --threads 1 --data "$data"
     run conv_f32_1 ours 1 "$dir/bench_conv" --threads 1
     peer conv_f32_1 1 bench_conv.py --threads 1
+    run cnn_f32_1 ours 1 "$dir/bench_cnn" --threads 1 --data "$data"
+    peer cnn_f32_1 1 bench_cnn.py --threads 1 --data "$data"
     # each program sets each shape's thread count (1 or 2) itself
     run matmul ours 2 "$dir/bench_matmul"
     if [ -n "$blas_why" ]; then
@@ -181,6 +183,12 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "with bias; one iteration is both forwards, then the gradients of both outputs" \
         "for fixed random upstream gradients into the weights, biases and the second" \
         "layer's input (autograd.grad / ag_grad); the median of 21 iterations."
+    echo "- CNN rows: one epoch of the main job's CNN (train_fmnist --model cnn:" \
+        "per block a 3x3 convolution with padding 1, 2x2 max-pooling, BatchNorm2d," \
+        "ReLU, with 32 then 64 channels; Dropout 0.3, Linear 3136-256, ReLU, Dropout," \
+        "Linear 256-10), Adam lr 2e-3, shuffled batches of 128 normalized from bytes," \
+        "60,000 samples, one thread, the same on both sides; peak RSS is the whole" \
+        "process's (getrusage), the data's 47 MB of bytes included."
     echo "- The tanh / exp / sigmoid / log rows: the op (ag_tanh ... against torch.tanh" \
         "...) on 32,768 f32 elements, one thread, forward only, each call making its" \
         "result; ours also gives the vector math alone (ag_vtanh_f32 ...) in brackets," \

@@ -98,6 +98,14 @@ END {
         o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 0.60x PyTorch",
         o == "" || p == "" ? "n/a" : o / p <= 0.6 ? "yes" : "no")
 
+    rel_row("CNN (the main job's), one Fashion-MNIST epoch, Adam, batch 128, f32, 1 thread",
+            "cnn_f32_1", "seconds", "s", "s", 0.6, 1, "PyTorch")
+    o = med("cnn_f32_1" SUBSEP "ours" SUBSEP "maxrss_mb"); p = med("cnn_f32_1" SUBSEP "peer" SUBSEP "maxrss_mb")
+    row("CNN epoch, peak resident memory of the process, f32, 1 thread",
+        o == "" ? why("cnn_f32_1", "ours") : sprintf("%.0f MB", o),
+        p == "" ? why("cnn_f32_1", "peer") : sprintf("PyTorch %.0f MB", p),
+        o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 150 MB", o == "" ? "n/a" : o <= 150 ? "yes" : "no")
+
     for (i = 0; i < nm; i++)
         rel_row("matmul " order[i], "matmul", order[i], "gf", "gf", mtarget[order[i]], 0, "OpenBLAS")
     if (nm == 0) row("matmul on the MLP's shapes and square 1024/2048", why("matmul", "ours"),

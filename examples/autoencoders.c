@@ -1,11 +1,16 @@
 /*
-** autoencoders.c: three autoencoders on Fashion-MNIST, a plain one, a
-** denoising one and a sparse one, side by side.
+** autoencoders.c: four autoencoders on Fashion-MNIST, a plain one, a
+** denoising one, a sparse one and a convolutional denoising one, side by
+** side.
 **
-** Each is 784-128-32-128-784 (ReLU, a ReLU code of 32 units, logits out),
-** trained with Adam on binary cross-entropy with logits against the clean
-** image. The denoising one sees its inputs with half the pixels masked to 0;
-** the sparse one pays an L1 penalty on its code. It prints the loss per
+** The first three are 784-128-32-128-784 (ReLU, a ReLU code of 32 units,
+** logits out); the convolutional one encodes with two 3x3 convolutions of
+** stride 2 (1 -> 16 -> 32 channels, 28x28 -> 14x14 -> 7x7, ReLU) and decodes
+** with two 3x3 transposed convolutions of stride 2 (32 -> 16 -> 1 channels,
+** back to 28x28), a code of 32x7x7 units that keeps where things are. All
+** are trained with Adam on binary cross-entropy with logits against the
+** clean image. The denoising ones see their inputs with half the pixels
+** masked to 0; the sparse one pays an L1 penalty on its code. It prints the loss per
 ** epoch, then a table: each model's test reconstruction error (mean squared
 ** error of sigmoid(logits) per pixel, for clean and for masked inputs) below
 ** that of predicting the mean image, and how sparse each code is (its mean,
@@ -13,7 +18,8 @@
 ** denoising model wins on masked inputs and loses on clean ones, which are
 ** twice as bright as anything it was trained on. Last it writes a PNG
 ** picture: test inputs, masked inputs, plain and sparse reconstructions of
-** the inputs, plain and denoising reconstructions of the masked inputs.
+** the inputs, plain, denoising and convolutional denoising reconstructions
+** of the masked inputs.
 ** Run:   make data build/examples/autoencoders && build/examples/autoencoders
 **        (--quick: 2,000 images, 1 epoch; --help for the options)
 ** Without the data (see data_dir.h) it says so and uses synthetic shapes;
@@ -31,14 +37,18 @@
 #define CODE 32
 #define MASK_P 0.5      /* masking noise: the fraction of pixels set to 0 */
 #define SHOWN 10        /* test images in the picture */
+#define ROWS 7          /* rows of the picture */
+#define MODELS 4
 
 typedef struct autoencoder {
     const char *name;
     int denoise;        /* trained on masked inputs */
+    int conv;           /* the convolutional encoder and decoder */
     double l1;          /* weight of the L1 penalty on the code */
     ag_module *enc, *dec;
     ag_optim *opt;
     double err_clean, err_masked, code_mean, code_zero;
+    int64_t units;      /* code units per image */
     int units_used;     /* code units active on at least 1% of test images */
 } autoencoder;
 
@@ -55,13 +65,37 @@ static ag_tensor *mask_noise(ag_tape *t, ag_tensor *x, ag_rng *rng)
     return ag_mul(t, x, ag_ge_scalar(t, u, MASK_P));
 }
 
-static int build(autoencoder *ae, int64_t features, ag_rng *rng)
+/* The convolutional pair: [N,784] -> code [N,32,7,7] -> logits [N,784]. */
+static void build_conv(autoencoder *ae, ag_rng *rng)
+{
+    const ag_conv_opts down = {.stride = {2, 2}, .padding = {1, 1}};
+    const ag_conv_opts up = {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}};
+    const int64_t k3[2] = {3, 3};
+    ae->enc = ag_sequential_new(5, (ag_module *[]){ag_unflatten_new(1, 3, (int64_t[]){1, 28, 28}),
+                                ag_conv2d_new(1, 16, k3, &down, 1, AG_F32, rng), ag_relu_new(),
+                                ag_conv2d_new(16, 32, k3, &down, 1, AG_F32, rng), ag_relu_new()});
+    ae->dec = ag_sequential_new(4, (ag_module *[]){
+                                ag_conv_transpose2d_new(32, 16, k3, &up, 1, AG_F32, rng), ag_relu_new(),
+                                ag_conv_transpose2d_new(16, 1, k3, &up, 1, AG_F32, rng),
+                                ag_flatten_new(1, -1)});
+}
+
+/* The fully connected pair: 784-128-32 (ReLU code) and 32-128-784 (logits). */
+static void build_mlp(autoencoder *ae, int64_t features, ag_rng *rng)
 {
     ae->enc = ag_sequential_new(4, (ag_module *[]){ag_linear_new(features, 128, 1, AG_F32, rng),
                                 ag_relu_new(), ag_linear_new(128, CODE, 1, AG_F32, rng),
                                 ag_relu_new()});
     ae->dec = ag_sequential_new(3, (ag_module *[]){ag_linear_new(CODE, 128, 1, AG_F32, rng),
                                 ag_relu_new(), ag_linear_new(128, features, 1, AG_F32, rng)});
+}
+
+static int build(autoencoder *ae, int64_t features, ag_rng *rng)
+{
+    if (ae->conv && features != 784)
+        return fail("building the models", "the convolutional one wants 28x28 images");
+    if (ae->conv) build_conv(ae, rng);
+    else build_mlp(ae, features, rng);
     ag_tensor *p[8];
     int n = ae->enc ? ag_module_parameters(ae->enc, p, 8) : 0;
     if (ae->dec) n += ag_module_parameters(ae->dec, p + n, 8 - n);
@@ -109,9 +143,10 @@ static double sq_error(ag_tape *t, autoencoder *ae, ag_tensor *input, ag_tensor 
    the same for every model, so all of them see the same masked images. */
 static int evaluate(autoencoder *ae, ag_tape *t, const ag_dataset *ds, uint64_t seed)
 {
-    int64_t n = ag_dataset_count(ds), f = ag_dataset_features(ds), zero = 0, active[CODE] = {0};
+    int64_t n = ag_dataset_count(ds), f = ag_dataset_features(ds), zero = 0, *active = NULL;
     double clean = 0, masked = 0, act = 0;
     ag_rng *rng = ag_rng_new(seed);
+    ae->units = 0;
     ag_set_grad_enabled(t, 0);
     for (int64_t start = 0; start < n; start += 500) {
         ag_tape_reset(t);
@@ -119,17 +154,24 @@ static int evaluate(autoencoder *ae, ag_tape *t, const ag_dataset *ds, uint64_t 
         masked += sq_error(t, ae, mask_noise(t, x, rng), x, &code);
         clean += sq_error(t, ae, x, x, &code);
         if (ag_tape_status(t) != AG_OK) break;
+        if (!active) {
+            ae->units = ag_tensor_numel(code) / ag_tensor_dim(x, 0);
+            if (!(active = calloc((size_t)ae->units, sizeof *active))) break;
+        }
         for (int64_t i = 0; i < ag_tensor_numel(code); i++) {
             double h = ag_tensor_get(code, i);
-            act += h, zero += h < 1e-3, active[i % CODE] += h >= 1e-3;
+            act += h, zero += h < 1e-3, active[i % ae->units] += h >= 1e-3;
         }
     }
     ag_set_grad_enabled(t, 1);
     ag_rng_free(rng);
-    if (ag_tape_status(t) != AG_OK) return fail(ae->name, ag_tape_errmsg(t));
+    if (ag_tape_status(t) != AG_OK) return free(active), fail(ae->name, ag_tape_errmsg(t));
+    if (!active) return fail(ae->name, "out of memory");
     ae->err_clean = clean / (double)(n * f), ae->err_masked = masked / (double)(n * f);
-    ae->code_mean = act / (double)(n * CODE), ae->code_zero = (double)zero / (double)(n * CODE);
-    for (int j = 0; j < CODE; j++) ae->units_used += active[j] > 0 && active[j] >= n / 100;
+    ae->code_mean = act / (double)(n * ae->units);
+    ae->code_zero = (double)zero / (double)(n * ae->units);
+    for (int64_t j = 0; j < ae->units; j++) ae->units_used += active[j] > 0 && active[j] >= n / 100;
+    free(active);
     return 0;
 }
 
@@ -216,7 +258,8 @@ static ag_tensor *reconstruct(ag_tape *t, autoencoder *ae, ag_tensor *x)
 
 /* The picture, a greyscale PNG: one test image per class in columns;
    rows: inputs, masked inputs, plain and sparse reconstructions of the
-   inputs, plain and denoising reconstructions of the masked inputs. */
+   inputs, plain, denoising and convolutional denoising reconstructions of
+   the masked inputs. */
 static int write_picture(const char *path, ag_tape *t, autoencoder *ae, const ag_dataset *test,
                          uint64_t seed)
 {
@@ -229,16 +272,17 @@ static int write_picture(const char *path, ag_tape *t, autoencoder *ae, const ag
     ag_set_grad_enabled(t, 0);
     ag_tensor *x = ag_dataset_batch(t, test, idx, 0, k, AG_F32, NULL);
     ag_tensor *masked = mask_noise(t, x, rng);
-    ag_tensor *rows[6] = {x, masked, reconstruct(t, &ae[0], x), reconstruct(t, &ae[2], x),
-                          reconstruct(t, &ae[0], masked), reconstruct(t, &ae[1], masked)};
+    ag_tensor *rows[ROWS] = {x, masked, reconstruct(t, &ae[0], x), reconstruct(t, &ae[2], x),
+                             reconstruct(t, &ae[0], masked), reconstruct(t, &ae[1], masked),
+                             reconstruct(t, &ae[3], masked)};
     ag_set_grad_enabled(t, 1);
     ag_rng_free(rng);
     if (ag_tape_status(t) != AG_OK) return fail("the picture", ag_tape_errmsg(t));
-    int w = (int)k * 30 + 2, h = 6 * 30 + 2;
+    int w = (int)k * 30 + 2, h = ROWS * 30 + 2;
     uint8_t *img = malloc((size_t)w * h);
     if (!img) return fail(path, "out of memory");
     memset(img, 128, (size_t)w * h);                     /* grey gaps */
-    for (int r = 0; r < 6; r++)
+    for (int r = 0; r < ROWS; r++)
         for (int c = 0; c < k; c++)
             for (int p = 0; p < 784; p++) {
                 double v = ag_tensor_get(rows[r], c * 784 + p);
@@ -249,7 +293,8 @@ static int write_picture(const char *path, ag_tape *t, autoencoder *ae, const ag
     free(img);
     if (bad) return fail(path, "cannot write the file");
     printf("wrote %s (%dx%d): rows are inputs, masked inputs, plain and sparse\n"
-           "reconstructions of the inputs, plain and denoising ones of the masked inputs\n",
+           "reconstructions of the inputs, plain, denoising and convolutional denoising\n"
+           "ones of the masked inputs\n",
            path, w, h);
     return 0;
 }
@@ -264,7 +309,7 @@ static void usage(FILE *f)
                "  --l1 X       the sparse model's L1 penalty weight (default 1e-3)\n"
                "  --data DIR   the unpacked IDX files (default: $AG_DATA_DIR, else\n"
                "               build/data/fashion-mnist here or beside the program)\n"
-               "  --out FILE   the picture (default autoencoders.pgm)\n"
+               "  --out FILE   the picture (default autoencoders.png)\n"
                "  --seed N     random seed (default 1)\n");
 }
 
@@ -298,31 +343,32 @@ int main(int argc, char **argv)
     if (load(data, n_train, n_test, &train, &test, (uint64_t)seed)) return 1;
     printf("%lld training and %lld test images; %ld epoch(s) each, Adam, batch 32\n",
            (long long)ag_dataset_count(train), (long long)ag_dataset_count(test), epochs);
-    autoencoder ae[3] = {{"plain", 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0},
-                         {"denoising", 1, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0},
-                         {"sparse", 0, l1, NULL, NULL, NULL, 0, 0, 0, 0, 0}};
+    autoencoder ae[MODELS] = {{.name = "plain"}, {.name = "denoising", .denoise = 1},
+                              {.name = "sparse", .l1 = l1},
+                              {.name = "conv-denoising", .denoise = 1, .conv = 1}};
     ag_rng *rng = ag_rng_new((uint64_t)seed);
     ag_tape *t = ag_tape_new();
     int64_t *order = malloc((size_t)n_train * sizeof *order);
     int rc = !rng || !t || !order ? fail("setting up", "out of memory") : 0;
-    for (int m = 0; m < 3 && !rc; m++) {
+    for (int m = 0; m < MODELS && !rc; m++) {
         rc = build(&ae[m], ag_dataset_features(train), rng);
         for (long e = 0; e < epochs && !rc; e++) {
             double loss = train_epoch(&ae[m], t, train, order, rng);
             if (loss < 0) rc = 1;
-            else printf("%-9s epoch %ld  train loss %.4f\n", ae[m].name, e + 1, loss);
+            else printf("%-14s epoch %ld  train loss %.4f\n", ae[m].name, e + 1, loss);
         }
         if (!rc) rc = evaluate(&ae[m], t, test, (uint64_t)seed + 100);
     }
     if (!rc) {
         printf("\nmean-image baseline: test error %.4f\n", mean_image_error(train, test));
-        printf("model      error (inputs)  error (masked)  mean code  zero codes  units used\n");
-        for (int m = 0; m < 3; m++)
-            printf("%-9s  %14.4f  %14.4f  %9.3f  %9.1f%%  %7d/%d\n", ae[m].name, ae[m].err_clean,
-                   ae[m].err_masked, ae[m].code_mean, 100 * ae[m].code_zero, ae[m].units_used, CODE);
+        printf("model           error (inputs)  error (masked)  mean code  zero codes  units used\n");
+        for (int m = 0; m < MODELS; m++)
+            printf("%-14s  %14.4f  %14.4f  %9.3f  %9.1f%%  %5d/%-5lld\n", ae[m].name, ae[m].err_clean,
+                   ae[m].err_masked, ae[m].code_mean, 100 * ae[m].code_zero, ae[m].units_used,
+                   (long long)ae[m].units);
         rc = write_picture(out, t, ae, test, (uint64_t)seed + 200);
     }
-    for (int m = 0; m < 3; m++)
+    for (int m = 0; m < MODELS; m++)
         ag_optim_free(ae[m].opt), ag_module_free(ae[m].enc), ag_module_free(ae[m].dec);
     ag_tape_free(t);
     ag_rng_free(rng);
