@@ -38,7 +38,8 @@ static int get_layout(ag_tape *t, const char *fn, const char *name, const ag_ten
     for (int d = 0; d < nd; d++) {
         L->ishape[d] = d == L->axis ? 1 : shape[d];
         L->wshape[d] = d == L->axis ? L->classes : 1;
-        if (d != L->axis) L->count *= shape[d], L->tshape[L->tndim++] = shape[d];
+        if (d != L->axis)   /* fits: a tensor's shape obeys ag_shape_numel's rule */
+            L->count = ag_size_mul(L->count, shape[d]), L->tshape[L->tndim++] = shape[d];
     }
     return 1;
 }

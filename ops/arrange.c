@@ -17,15 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Product of shape[from..to), 1 when empty. Callers use it on non-empty
-   tensors only, where it is at most the element count. */
-static int64_t dims_prod(const int64_t *shape, int from, int to)
-{
-    int64_t p = 1;
-    for (int d = from; d < to; d++) p *= shape[d];
-    return p;
-}
-
 /* -------------------------------------------------------------- stack --- */
 
 /* y = stack(xs, axis); dxs[i] += reshape(slice(dy, axis, i, i+1), xs[i].shape) */
@@ -80,8 +71,8 @@ static void stack_kernel(int n, ag_tensor *const *xs, int axis, ag_tensor *y)
 {
     if (y->numel == 0) return;
     const size_t es = agi_dtype_size(y->dtype);
-    const int64_t outer = dims_prod(xs[0]->shape, 0, axis);
-    const size_t row = (size_t)dims_prod(xs[0]->shape, axis, xs[0]->ndim) * es;
+    const int64_t outer = agi_dims_prod(xs[0]->shape, 0, axis);
+    const size_t row = (size_t)agi_dims_prod(xs[0]->shape, axis, xs[0]->ndim) * es;
     char *py = y->data;
     for (int64_t o = 0; o < outer; o++)
         for (int i = 0; i < n; i++) {
