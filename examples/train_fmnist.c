@@ -35,7 +35,7 @@
 #define MAX_EPOCHS 1000
 #define STATE_LEN 8     /* epochs done, best val loss, bad epochs, best epoch */
 #define HIST_COLS 6     /* train loss, train acc, val loss, val acc, lr, seconds */
-#define CNN_EPOCHS 12    /* the cnn's default: 92.5% or more in about 2 minutes */
+#define CNN_EPOCHS 12   /* the cnn's default: 92.95-92.98% test accuracy (seeds 1-3) */
 #define EVAL_BATCH 250  /* evaluation batches: the tape of one stays small (a CNN's
                            activations of 1,000 images would take 600 MB) */
 
@@ -73,6 +73,7 @@ static void usage(FILE *f)
         "  --channels A,B,...  the cnn's convolution channels (default 32,64)\n"
         "  --hidden A,B,...    fully connected hidden sizes (default: cnn 256, mlp 256,128)\n"
         "  --augment           random horizontal flips of half the training images\n"
+        "                      (the cnn's default; --no-augment turns them off)\n"
         "  --summary           print the model's layers, output shapes and parameters first\n"
         "  --dropout P         dropout probability (default 0.3)\n"
         "  --weight-decay X    L2 weight decay (default 0)\n"
@@ -149,6 +150,7 @@ static int parse_args(int argc, char **argv, config *c)
         else if (!strcmp(a, "--quick")) c->quick = 1, used = 0;
         else if (!strcmp(a, "--resume")) c->resume = 1, used = 0;
         else if (!strcmp(a, "--augment")) c->augment = 1, used = 0;
+        else if (!strcmp(a, "--no-augment")) c->augment = 0, used = 0;
         else if (!strcmp(a, "--summary")) c->summary = 1, used = 0;
         else if (!strcmp(a, "--epochs"))
             bad = number(a, v, 1, MAX_EPOCHS, &x), c->epochs = (int)x, c->epochs_given = 1;
@@ -593,6 +595,7 @@ static void defaults(config *c)
     c->epochs = 30, c->batch = 128, c->lr = 2e-3, c->dropout = 0.3, c->patience = 8;
     c->val_frac = 0.1, c->seed = 1, c->dtype = AG_F32, c->n_hidden = 2;
     c->hidden[0] = 256, c->hidden[1] = 128;
+    c->augment = -1;                        /* the model's default */
     c->cnn = 1, c->n_channels = 2, c->channels[0] = 32, c->channels[1] = 64;
     strcpy(c->model, "cnn");
     strcpy(c->optimizer, "adam"), strcpy(c->schedule, "cosine");
@@ -712,6 +715,7 @@ int main(int argc, char **argv)
         strcpy(c.model, "mlp");
     }
     if (c.cnn && !c.hidden_given) c.n_hidden = 1;      /* the cnn's default: 256 */
+    if (c.augment < 0) c.augment = c.cnn;               /* flips help the cnn only */
     if (!c.epochs_given) c.epochs = c.quick ? 3 : c.cnn ? CNN_EPOCHS : 30;
     ag_module *model = c.cnn ? build_cnn(&c, shape, ag_dataset_num_classes(d.train), rng)
                              : build_mlp(&c, ag_dataset_features(d.train),
