@@ -115,7 +115,7 @@ ag_tensor *ag_leaky_relu(ag_tape *t, ag_tensor *x, double slope)
 ** small e^x to cancellation; and never e^x of a large positive x, whose
 ** Inf would turn the zero gradient of a where() branch into NaN.
 */
-static void elu_deriv_range(void *job, int64_t lo, int64_t hi)
+AGI_RANGE_MV(elu_deriv_range, job, lo, hi)
 {
     const agi_unary_job *j = job;
     if (j->y->dtype == AG_F64) {
@@ -143,7 +143,7 @@ static void elu_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
 }
 static const agi_op op_elu_deriv = {"ag_elu (derivative)", elu_deriv_backward};
 
-static void elu_range(void *job, int64_t lo, int64_t hi)
+AGI_RANGE_MV(elu_range, job, lo, hi)
 {
     const agi_unary_job *j = job;
     if (j->y->dtype == AG_F64)

@@ -55,44 +55,72 @@
     } while (0)
 
 /*
-** y[i] = sqrt(x[i]) for i < n, vectorized by hand: gcc vectorizes no sqrt
-** while -fmath-errno (the default) keeps a libm call for the errno of a
-** negative x. The SIMD square root is correctly rounded, as sqrt is, so
-** the results are the same; a negative x gives NaN either way. y may be x.
+** Kernels for the CPU at hand. The default build targets any x86-64
+** (SSE2); a kernel defined with AGI_RANGE_MV is compiled three times,
+** for AVX-512, for AVX2+FMA and for the baseline, and runs the version
+** agi_isa() picks: the vector math's path (ops/vmath.c: CPUID once, or
+** AG_KERNEL=avx512|avx2|portable), so one binary runs at full speed on
+** any machine and every path can be tested on this one. gcc compiles C
+** without contracting a * b + c into an FMA (-std=c11), so all three give
+** the same bits; clang may contract (its default), per path.
+**
+**     AGI_RANGE_MV(scale_range, job, lo, hi)
+**     {
+**         ... the body of an agi_range_fn over [lo, hi) ...
+**     }
+**
+** defines scale_range(void *job, int64_t lo, int64_t hi). The body is an
+** always-inline function, so whatever it inlines is compiled for each
+** target too.
 */
-#if defined(__AVX512F__)
-#define AGI_SQRT_WS 16
-#define AGI_SQRT_PS(Y, X) _mm512_storeu_ps((Y), _mm512_sqrt_ps(_mm512_loadu_ps(X)))
-#define AGI_SQRT_WD 8
-#define AGI_SQRT_PD(Y, X) _mm512_storeu_pd((Y), _mm512_sqrt_pd(_mm512_loadu_pd(X)))
-#elif defined(__AVX__)
-#define AGI_SQRT_WS 8
-#define AGI_SQRT_PS(Y, X) _mm256_storeu_ps((Y), _mm256_sqrt_ps(_mm256_loadu_ps(X)))
-#define AGI_SQRT_WD 4
-#define AGI_SQRT_PD(Y, X) _mm256_storeu_pd((Y), _mm256_sqrt_pd(_mm256_loadu_pd(X)))
-#elif defined(__SSE2__)
-#define AGI_SQRT_WS 4
-#define AGI_SQRT_PS(Y, X) _mm_storeu_ps((Y), _mm_sqrt_ps(_mm_loadu_ps(X)))
-#define AGI_SQRT_WD 2
-#define AGI_SQRT_PD(Y, X) _mm_storeu_pd((Y), _mm_sqrt_pd(_mm_loadu_pd(X)))
+int agi_isa(void);                  /* 2 AVX-512, 1 AVX2+FMA, 0 baseline */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define AGI_TGT_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#define AGI_TGT_AVX2 __attribute__((target("avx2,fma")))
+#define AGI_RANGE_MV(NAME, JOB, LO, HI)                                   \
+    static inline __attribute__((always_inline)) void NAME##_body(        \
+        void *, int64_t, int64_t);                                        \
+    AGI_TGT_AVX512 static void NAME##_avx512(void *j_, int64_t l_, int64_t h_) \
+    {                                                                     \
+        NAME##_body(j_, l_, h_);                                          \
+    }                                                                     \
+    AGI_TGT_AVX2 static void NAME##_avx2(void *j_, int64_t l_, int64_t h_) \
+    {                                                                     \
+        NAME##_body(j_, l_, h_);                                          \
+    }                                                                     \
+    static void NAME##_base(void *j_, int64_t l_, int64_t h_)             \
+    {                                                                     \
+        NAME##_body(j_, l_, h_);                                          \
+    }                                                                     \
+    static void NAME(void *j_, int64_t l_, int64_t h_)                    \
+    {                                                                     \
+        const int isa_ = agi_isa();                                       \
+        (isa_ == 2 ? NAME##_avx512 : isa_ == 1 ? NAME##_avx2 : NAME##_base)(j_, l_, h_); \
+    }                                                                     \
+    static inline __attribute__((always_inline)) void NAME##_body(        \
+        void *JOB, int64_t LO, int64_t HI)
+#else
+#define AGI_RANGE_MV(NAME, JOB, LO, HI) \
+    static void NAME(void *JOB, int64_t LO, int64_t HI)
 #endif
 
+/*
+** y[i] = sqrt(x[i]) for i < n. The library is built with -fno-math-errno
+** (the Makefile), so gcc and clang vectorize sqrt for the target at hand
+** (AGI_RANGE_MV's versions included) instead of keeping a libm call for
+** the errno of a negative x; the SIMD square root is correctly rounded, as
+** sqrt is, so the results are the same; a negative x gives NaN either
+** way. y may be x.
+*/
 static inline void agi_sqrt_f32(float *y, const float *x, int64_t n)
 {
-    int64_t i = 0;
-#ifdef AGI_SQRT_PS
-    for (; i + AGI_SQRT_WS <= n; i += AGI_SQRT_WS) AGI_SQRT_PS(y + i, x + i);
-#endif
-    for (; i < n; i++) y[i] = sqrtf(x[i]);
+    AGI_VLOOP(i, 0, n, y[i] = sqrtf(x[i]););
 }
 
 static inline void agi_sqrt_f64(double *y, const double *x, int64_t n)
 {
-    int64_t i = 0;
-#ifdef AGI_SQRT_PD
-    for (; i + AGI_SQRT_WD <= n; i += AGI_SQRT_WD) AGI_SQRT_PD(y + i, x + i);
-#endif
-    for (; i < n; i++) y[i] = sqrt(x[i]);
+    AGI_VLOOP(i, 0, n, y[i] = sqrt(x[i]););
 }
 
 /* The least work a task of a split gets, in elements: an elementwise
@@ -145,7 +173,7 @@ typedef struct agi_unary_job {
    over the pool when large; EXPR may use x and the op's scalars s and s2
    (converted to the element type). */
 #define AGI_UNARY_KERNEL(NAME, EXPR)                                      \
-    static void NAME##_range(void *job_, int64_t lo_, int64_t hi_)        \
+    AGI_RANGE_MV(NAME##_range, job_, lo_, hi_)                            \
     {                                                                     \
         const agi_unary_job *jb_ = job_;                                  \
         if (jb_->y->dtype == AG_F64) {                                    \
@@ -249,7 +277,7 @@ static inline int64_t agi_binary_plan(agi_binary_job *job, const ag_tensor *a,
 /* Instantiates a binary kernel NAME(a, b, y) for both dtypes (y has the
    broadcast shape), split over the pool when large. */
 #define AGI_BINARY_KERNEL(NAME, EXPR)                                     \
-    static void NAME##_range(void *job_, int64_t lo_, int64_t hi_)        \
+    AGI_RANGE_MV(NAME##_range, job_, lo_, hi_)                            \
     {                                                                     \
         const agi_binary_job *jb_ = job_;                                 \
         if (jb_->y->dtype == AG_F64)                                      \

@@ -136,7 +136,7 @@ ag_tensor *ag_div(ag_tape *t, ag_tensor *a, ag_tensor *b)
         }                                                                 \
     } while (0)
 
-static void pow_range(void *job, int64_t lo, int64_t hi)
+AGI_RANGE_MV(pow_range, job, lo, hi)
 {
     const agi_binary_job *j = job;
     if (j->y->dtype == AG_F64)

@@ -142,7 +142,7 @@ typedef struct norm_job {
 
 #define DATA(T, X) ((X) ? (const T *)(X)->data : NULL)
 
-static void stats_range(void *ctx, int64_t lo, int64_t hi)
+AGI_RANGE_MV(stats_range, ctx, lo, hi)
 {
     const norm_job *j = ctx;
     if (j->x->dtype == AG_F64)
@@ -151,7 +151,7 @@ static void stats_range(void *ctx, int64_t lo, int64_t hi)
         stats_f32(AGI_F32(j->x), j->g, j->out, lo, hi);
 }
 
-static void sums_range(void *ctx, int64_t lo, int64_t hi)
+AGI_RANGE_MV(sums_range, ctx, lo, hi)
 {
     const norm_job *j = ctx;
     if (j->x->dtype == AG_F64)
@@ -160,7 +160,7 @@ static void sums_range(void *ctx, int64_t lo, int64_t hi)
         sums_f32(AGI_F32(j->gt), AGI_F32(j->x), DATA(float, j->mt), j->g, j->out, lo, hi);
 }
 
-static void affine_range(void *ctx, int64_t lo, int64_t hi)
+AGI_RANGE_MV(affine_range, ctx, lo, hi)
 {
     const norm_job *j = ctx;
     if (j->x->dtype == AG_F64)

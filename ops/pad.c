@@ -90,7 +90,7 @@ typedef struct pad_job {
     int transpose;
 } pad_job;
 
-static void pad_range(void *ctx, int64_t lo, int64_t hi)
+AGI_RANGE_MV(pad_range, ctx, lo, hi)
 {
     const pad_job *j = ctx;
     const void *in = j->in->data;

@@ -249,7 +249,7 @@ typedef struct pool_job {
     ag_tensor *out;
 } pool_job;
 
-static void pool_range(void *ctx, int64_t lo, int64_t hi)
+AGI_RANGE_MV(pool_range, ctx, lo, hi)
 {
     const pool_job *j = ctx;
     j->fn(j->plan, j->in, j->out, lo, hi);

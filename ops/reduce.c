@@ -238,7 +238,7 @@ typedef struct sum_job {
     double div;
 } sum_job;
 
-static void sum_range(void *job, int64_t lo, int64_t hi)
+AGI_RANGE_MV(sum_range, job, lo, hi)
 {
     const sum_job *s = job;
     if (s->x->dtype == AG_F64)

@@ -112,7 +112,7 @@ ag_tensor *ag_log1p(ag_tape *t, ag_tensor *x)
 
 /* ------------------------------------------------------------- powers --- */
 
-static void sqrt_range(void *job, int64_t lo, int64_t hi)
+AGI_RANGE_MV(sqrt_range, job, lo, hi)
 {
     const agi_unary_job *j = job;
     if (j->y->dtype == AG_F64)
@@ -167,7 +167,7 @@ ag_tensor *ag_reciprocal(ag_tape *t, ag_tensor *x)
     return agi_unary(t, &op_reciprocal, x, reciprocal_kernel, 0, 0);
 }
 
-static void pow_scalar_range(void *job, int64_t lo, int64_t hi)
+AGI_RANGE_MV(pow_scalar_range, job, lo, hi)
 {
     const agi_unary_job *j = job;
     if (j->y->dtype == AG_F64)

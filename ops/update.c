@@ -84,7 +84,7 @@ typedef struct adam_job {
             ADAM_RANGE(float, J, LO, HI, agi_sqrt_f32, OPTS);                 \
     } while (0)
 
-static void adam_range(void *job, int64_t lo, int64_t hi)
+AGI_RANGE_MV(adam_range, job, lo, hi)
 {
     const adam_job *j = job;
     if (j->opts == UPD_LERP_SMALL)                              /* Adam's defaults */

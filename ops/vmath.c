@@ -60,6 +60,17 @@ const agi_vmath_fns *agi_vm(void)
 
 const char *ag_vmath_path(void) { return agi_vm()->name; }
 
+int agi_isa(void)
+{
+    const agi_vmath_fns *p = agi_vm();
+#ifdef AGI_VMATH_X86
+    if (p == &agi_vmath_avx512) return 2;
+    if (p == &agi_vmath_avx2) return 1;
+#endif
+    (void)p;
+    return 0;
+}
+
 /* ------------------------------------------------------ public functions --- */
 
 #define PUBLIC_UNARY(f)                                                   \
