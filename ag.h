@@ -7,6 +7,7 @@
 
 #include "ag_core.h"
 #include "ag_custom.h"
+#include "ag_recompute.h"
 /* ops */
 #include "ag_unary.h"
 #include "ag_binary.h"
