@@ -8,6 +8,7 @@
 #include "ag_core.h"
 #include "ag_custom.h"
 #include "ag_recompute.h"
+#include "ag_vjp.h"
 /* ops */
 #include "ag_unary.h"
 #include "ag_binary.h"
