@@ -257,6 +257,57 @@ START_TEST(test_parameter_before_and_inside_counted_once)
 }
 END_TEST
 
+/* layers [from, to) of outer as two nested segments: inner (its first
+   half) recomputed inside the outer one. Both contexts live as long as the
+   tape's contents, as ag_recompute asks. */
+typedef struct nested {
+    segment outer, inner;
+} nested;
+
+static ag_tensor *nested_fn(ag_tape *t, ag_tensor *const *in, void *ctx)
+{
+    nested *n = ctx;
+    n->inner = (segment){n->outer.net, n->outer.from, (n->outer.from + n->outer.to) / 2};
+    ag_tensor *h = ag_recompute(t, segment_fn, &n->inner, 1, in, 0, NULL);
+    return layers(t, n->outer.net, n->inner.to, n->outer.to, h);
+}
+
+static ag_tensor *nested_net(ag_tape *t, ag_tensor *const *in, void *ctx)
+{
+    nested *n = ctx;
+    ag_tensor *y = ag_recompute(t, nested_fn, n, 1, in, 0, NULL);
+    return ag_sum(t, ag_mul(t, y, y), AG_ALL, 0);
+}
+
+static ag_tensor *plain_net(ag_tape *t, ag_tensor *const *in, void *ctx)
+{
+    const mlp *m = ((const nested *)ctx)->outer.net;
+    ag_tensor *y = layers(t, m, 0, m->depth, in[0]);
+    return ag_sum(t, ag_mul(t, y, y), AG_ALL, 0);
+}
+
+START_TEST(test_nested_segments)
+{
+    mlp m = mlp_new(AG_F64, 4, 3, 9);
+    ag_tensor *x = tu_random(2, SHAPE(2, 3), -1, 1, 10), *in[2] = {x, m.w[1]};
+    ag_tape *t = ag_tape_new();
+    ag_tensor *g1[2], *g2[2];
+    nested n = {{&m, 0, m.depth}, {NULL, 0, 0}};
+    ag_set_requires_grad(x, 1);
+    ck_assert_int_eq(ag_grad(t, 1, (ag_tensor *[]){plain_net(t, &x, &n)}, NULL, 2, in, g1, 0),
+                     AG_OK);
+    ck_assert_msg(ag_grad(t, 1, (ag_tensor *[]){nested_net(t, &x, &n)}, NULL, 2, in, g2, 0) ==
+                  AG_OK, "%s", ag_tape_errmsg(t));
+    assert_same_bits(g1[0], g2[0], "x");
+    assert_same_bits(g1[1], g2[1], "w1");
+    ag_tape_free(t);
+    ag_set_requires_grad(x, 0);
+    tu_assert_gradchecks(nested_net, &n, 1, &x);    /* create_graph through both levels */
+    ag_tensor_free(x);
+    mlp_free(&m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- memory --- */
 
 START_TEST(test_peak_memory_falls_for_deep_mlp)
@@ -391,6 +442,7 @@ Suite *suite_recompute(void)
     TU_ADD(s, test_dropout_mask_drawn_again);
     TU_ADD(s, test_create_graph_gradchecks);
     TU_ADD(s, test_parameter_before_and_inside_counted_once);
+    TU_ADD(s, test_nested_segments);
     TU_ADD(s, test_peak_memory_falls_for_deep_mlp);
     TU_ADD(s, test_grad_mode_off_runs_plainly);
     TU_ADD(s, test_errors);
