@@ -6,6 +6,9 @@
 #define AG_H
 
 #include "ag_core.h"
+#include "ag_custom.h"
+#include "ag_recompute.h"
+#include "ag_vjp.h"
 /* ops */
 #include "ag_unary.h"
 #include "ag_binary.h"

@@ -254,7 +254,9 @@ ag_status ag_tape_set_error(ag_tape *t, ag_status s, const char *fmt, ...)
 #endif
     ;
 void ag_tape_clear_error(ag_tape *t);
-size_t ag_tape_reserved(const ag_tape *t);  /* bytes the tape holds */
+/* Bytes the tape holds, with the scratch tape ag_recompute keeps beside
+   it (ag_recompute.h). */
+size_t ag_tape_reserved(const ag_tape *t);
 size_t ag_tape_size(const ag_tape *t);      /* nodes recorded */
 
 /*

@@ -95,6 +95,7 @@ struct ag_tape {
     uint8_t anomaly;
     uint8_t in_backward;
     char msg[AGI_MSG_LEN];
+    ag_tape *sub;                   /* scratch tape of ag_recompute, made on first use */
 };
 
 #define AGI_NODE_CHUNK 1024

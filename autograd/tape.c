@@ -90,6 +90,7 @@ void ag_tape_free(ag_tape *t)
     free(t->node_chunks);
     free(t->gacc);
     free(t->mark);
+    ag_tape_free(t->sub);
     free(t);
 }
 
@@ -160,7 +161,7 @@ size_t ag_tape_reserved(const ag_tape *t)
          sizeof(ag_tensor);
     n += (size_t)t->cap_nodes * sizeof(agi_node);
     n += t->cap_scratch * (sizeof(ag_tensor *) + 1);
-    return n;
+    return n + ag_tape_reserved(t->sub);     /* ag_recompute's scratch tape */
 }
 
 size_t ag_tape_size(const ag_tape *t) { return t ? (size_t)t->n_nodes : 0; }

@@ -1,0 +1,169 @@
+/*
+** ag_custom.h: custom ops, an op with your own forward and your own
+** gradient rule (PyTorch's torch.autograd.Function, JAX's custom_vjp).
+**
+** A custom op is the engine's own op definition made public: a name, a
+** forward that computes the output, and a backward rule that turns the
+** output's gradient into the inputs' gradients. Use one to give a function
+** a gradient it does not have (a straight-through estimator), a different
+** one (gradient reversal, gradient clipping), or one at all (a function
+** computed by external C code with a hand-written VJP).
+**
+** A worked example, the straight-through estimator y = sign(x) whose
+** gradient is passed through where |x| <= 1 (Hubara et al.):
+**
+**     static ag_tensor *ste_forward(ag_custom_ctx *c, ag_tensor *const *in)
+**     {
+**         ag_tape *t = ag_custom_tape(c);
+**         if (ag_custom_save(c, 1, in) != AG_OK) return NULL;   // x
+**         return ag_sign(t, in[0]);
+**     }
+**     static ag_status ste_backward(ag_custom_ctx *c, ag_tensor *gy, ag_tensor **gx)
+**     {
+**         ag_tape *t = ag_custom_tape(c);
+**         ag_tensor *x = ag_custom_saved(c, 0);
+**         gx[0] = ag_mul(t, gy, ag_le_scalar(t, ag_abs(t, x), 1.0));  // dx = dy*(|x|<=1)
+**         return ag_tape_status(t);
+**     }
+**     static const ag_custom_op ste = {.name = "ste", .forward = ste_forward,
+**                                      .backward = ste_backward};
+**     ...
+**     ag_tensor *q = ag_custom(t, &ste, NULL, 1, &x);   // an op like any other
+**
+** The forward runs with grad mode off: the ops it calls record nothing, so
+** the output's only history is the custom op. It may also compute with
+** plain C on the data of tensors it makes (ag_zeros on ag_custom_tape(c),
+** then ag_tensor_data).
+**
+** The backward rule runs inside ag_backward / ag_grad, with grad mode on
+** exactly when the caller asked for create_graph. Written with ops (as
+** above), it stays differentiable: gradients of gradients through the op
+** work, and ag_gradgradcheck passes. A rule computed by plain C (or with
+** ops on values the forward made, which carry no history) is only right
+** once: declare the op AG_CUSTOM_ONCE_DIFFERENTIABLE, and a double
+** backward through it is then an AG_ERR_STATE error naming the op instead
+** of a silently wrong second derivative (PyTorch's @once_differentiable).
+**
+** Saved tensors. What the rule needs is saved in the forward with
+** ag_custom_save and read back with ag_custom_saved. A saved input keeps
+** its history, and a saved output is read back as the op's recorded
+** output (with its history), so a rule written with ops on them is
+** differentiable again. Any other tensor the forward made is a constant.
+** Non-tensor state goes in ag_custom_alloc's memory, or behind the user
+** pointer (which must then outlive the backward).
+**
+** Ownership. The op definition and the user pointer are borrowed and must
+** live until the tape is reset (the backward reads them). Everything the
+** forward and backward make belongs to the tape.
+**
+** Differences from PyTorch. One output per op (more: several ops sharing
+** saved state through the user pointer, or a concatenated output). An
+** output that is one of the inputs, or any persistent tensor, is copied
+** (PyTorch would return a view). Non-differentiable inputs (indices,
+** masks, a scale) are declared once in the definition (JAX's
+** nondiff_argnums) rather than by returning None.
+*/
+#ifndef AG_CUSTOM_H
+#define AG_CUSTOM_H
+
+#include "ag_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AG_CUSTOM_MAX_INPUTS 32     /* inputs of one custom op */
+#define AG_CUSTOM_MAX_SAVED 8       /* tensors one call may save */
+
+/* ag_custom_op.flags */
+enum {
+    /* The backward rule is right for first derivatives only: a double
+       backward through the op is an AG_ERR_STATE error naming it. */
+    AG_CUSTOM_ONCE_DIFFERENTIABLE = 1
+};
+
+/* One call of a custom op: its tape, inputs, saved tensors. Opaque; valid
+   in the forward and backward of that call. */
+typedef struct ag_custom_ctx ag_custom_ctx;
+
+typedef struct ag_custom_op {
+    /* For messages ("my_op: backward gave no gradient for input 1"). */
+    const char *name;
+    /*
+    ** Computes the output from inputs[0..n) with ops (grad mode off) or C.
+    ** Returns a tensor of ag_custom_tape(c) or a persistent one (copied),
+    ** or NULL on failure with the tape's error set (one is set for it,
+    ** naming the op, if it is not).
+    */
+    ag_tensor *(*forward)(ag_custom_ctx *c, ag_tensor *const *inputs);
+    /*
+    ** Stores in gx[i], for every input i with ag_custom_needs_grad(c, i),
+    ** d loss / d input i (a tensor of input i's shape and dtype) given gy =
+    ** d loss / d output (the output's shape). gx[i] is NULL on entry; the
+    ** others may be left NULL. Returns AG_OK, or an error (the tape's
+    ** status after a failed op is fine). A missing or misshapen gradient
+    ** is an error naming the op and the input.
+    */
+    ag_status (*backward)(ag_custom_ctx *c, ag_tensor *gy, ag_tensor **gx);
+    /*
+    ** Reserved for a forward-mode rule (the output's tangent from the
+    ** inputs' tangents, written with ops). Reverse mode never calls it;
+    ** leave it NULL until forward mode (ag_jvp) documents its use.
+    */
+    ag_status (*jvp)(ag_custom_ctx *c, ag_tensor *const *tangents, ag_tensor **out_tangent);
+    /* Bit i set: input i is not differentiable (indices, masks): it gets
+       no gradient even when it requires grad, and the rule is never asked
+       for one. */
+    uint32_t nondiff;
+    int flags;              /* AG_CUSTOM_ONCE_DIFFERENTIABLE, or 0 */
+} ag_custom_op;
+
+/*
+** Runs op on inputs[0..n_inputs) (1 <= n_inputs <= AG_CUSTOM_MAX_INPUTS,
+** tensors of t or persistent, any dtypes and shapes) and records it on t
+** like any op: the result requires grad when grad mode is on and a
+** differentiable input requires grad. user is handed to the forward and
+** backward (ag_custom_user). Returns the output, a tensor of t, or NULL
+** with t's error set: AG_ERR_ARG for a NULL or incomplete op, a bad
+** n_inputs or a NULL input; the forward's own error; AG_ERR_STATE for a
+** forward that returned a tensor of another tape. Sticky like every op.
+*/
+ag_tensor *ag_custom(ag_tape *t, const ag_custom_op *op, void *user, int n_inputs,
+                     ag_tensor *const *inputs);
+
+/* The tape the op runs on (for the ops in forward and backward). */
+ag_tape *ag_custom_tape(const ag_custom_ctx *c);
+/* The user pointer given to ag_custom. */
+void *ag_custom_user(const ag_custom_ctx *c);
+/* The number of inputs of this call. */
+int ag_custom_num_inputs(const ag_custom_ctx *c);
+/*
+** In the forward: 1 when input i will be asked for a gradient if the
+** output is differentiated (it is differentiable, requires grad and grad
+** mode is on), so work only the rule needs can be skipped. In the
+** backward: 1 when this backward needs input i's gradient. 0 for an i out
+** of range.
+*/
+int ag_custom_needs_grad(const ag_custom_ctx *c, int i);
+/*
+** In the forward: keeps tensors[0..n) for the backward (each a tensor of
+** the tape or persistent; at most AG_CUSTOM_MAX_SAVED per call, in
+** order). AG_ERR_ARG outside the forward, for too many or a NULL tensor;
+** the error is also set on the tape.
+*/
+ag_status ag_custom_save(ag_custom_ctx *c, int n, ag_tensor *const *tensors);
+/* Saved tensor i (0 for the first saved); NULL (and the tape's error set)
+   when there is none. A saved input or the saved output keeps its history. */
+ag_tensor *ag_custom_saved(const ag_custom_ctx *c, int i);
+/* bytes of zeroed, 64-byte aligned memory on the tape for this call's
+   non-tensor state, alive until the tape is reset; NULL (and the tape's
+   error set) when out of memory. Call it in the forward, keep the pointer
+   (ag_custom_state), read it in the backward. */
+void *ag_custom_alloc(ag_custom_ctx *c, size_t bytes);
+/* The last memory ag_custom_alloc gave this call, or NULL. */
+void *ag_custom_state(const ag_custom_ctx *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AG_CUSTOM_H */

@@ -1,0 +1,269 @@
+/*
+** custom.c: custom ops (ag_custom.h), the op definition made public.
+**
+** Each call gets a context in the tape's arena whose first member is an
+** agi_op naming the user's op and pointing at one shared rule
+** (custom_backward); the node's aux points back at the context. So a
+** custom op is recorded, walked, named in messages and checked exactly
+** like a built-in one. The forward runs with grad mode off, so the output's
+** only history is this node. A once-differentiable rule runs with grad
+** mode off too, and under create_graph each gradient it gives is wrapped
+** in a node whose own rule is an error naming the op.
+*/
+#include "ag_internal.h"
+#include "ag_custom.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { PHASE_NONE, PHASE_FORWARD, PHASE_BACKWARD };
+
+struct ag_custom_ctx {
+    agi_op op;                      /* the node's op: the user's name, custom_backward */
+    const ag_custom_op *def;
+    void *user;
+    ag_tape *tape;
+    ag_tensor **in;                 /* the n_in inputs as given */
+    int32_t *diff;                  /* node input j is input diff[j] */
+    ag_tensor *raw_out;             /* what the forward returned */
+    ag_tensor *out;                 /* the recorded output */
+    const uint8_t *need;            /* in the backward: by input */
+    void *state;                    /* ag_custom_alloc's memory */
+    ag_tensor *saved[AG_CUSTOM_MAX_SAVED];
+    int n_in, n_saved, phase;
+    uint8_t grad_mode;              /* the tape's grad mode when called */
+};
+
+static int is_diff(const ag_custom_ctx *c, int i)
+{
+    return !(i < 32 && (c->def->nondiff >> i) & 1u);
+}
+
+/* ------------------------------------------------ the once-barrier op --- */
+
+/* y = g, a gradient a once-differentiable rule gave; dg: an error. */
+static void once_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor **gx,
+                          const uint8_t *need)
+{
+    (void)gy, (void)gx, (void)need;
+    const ag_custom_ctx *c = n->aux;
+    agi_fail(t, AG_ERR_STATE, "%s: is once-differentiable (AG_CUSTOM_ONCE_DIFFERENTIABLE): "
+             "its backward cannot be differentiated again (a double backward through it, "
+             "e.g. ag_grad with create_graph then a second ag_grad or ag_backward)",
+             c->def->name);
+}
+
+static const agi_op op_once = {"ag_custom (once-differentiable gradient)", once_backward};
+
+/* g behind a barrier: a view of g that depends on gy and the op's inputs. */
+static ag_tensor *once_barrier(ag_tape *t, ag_custom_ctx *c, const agi_node *n,
+                               ag_tensor *g, ag_tensor *gy)
+{
+    int m = n->n_in + 1;
+    ag_tensor **ins = agi_alloc(t, (size_t)m * sizeof *ins);
+    ag_tensor *y = ins ? agi_view(t, op_once.name, g, g->ndim, g->shape) : NULL;
+    if (!y) return NULL;
+    ins[0] = gy;
+    for (int j = 0; j < n->n_in; j++) ins[j + 1] = n->in[j];
+    agi_node *node = agi_record(t, &op_once, y, m, ins);
+    if (node) node->aux = c;
+    return agi_done(t, &op_once, y);
+}
+
+/* ------------------------------------------------------------ backward --- */
+
+/* Checks the rule's gradient g for input i; 1 if fine. */
+static int check_gradient(ag_tape *t, const ag_custom_ctx *c, int i, const ag_tensor *g)
+{
+    char b1[96], b2[96];
+    const ag_tensor *x = c->in[i];
+    const char *name = c->def->name;
+    if (!g)
+        return agi_fail(t, AG_ERR_STATE, "%s: backward gave no gradient for input %d, which "
+                        "needs one (ag_custom_needs_grad)", name, i), 0;
+    if (!agi_check(t, name, "a gradient from its backward", g)) return 0;
+    if (!agi_same_shape(g, x))
+        return agi_fail(t, AG_ERR_SHAPE, "%s: backward gave a %s gradient for input %d of "
+                        "shape %s", name, agi_shape_str(g, b1), i, agi_shape_str(x, b2)), 0;
+    if (g->dtype != x->dtype)
+        return agi_fail(t, AG_ERR_DTYPE, "%s: backward gave a %s gradient for input %d, "
+                        "which is %s", name, agi_dtype_name(g->dtype), i,
+                        agi_dtype_name(x->dtype)), 0;
+    return 1;
+}
+
+/* Runs the user's rule for node n; gx and need are by node input. */
+static void custom_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor **gx,
+                            const uint8_t *need)
+{
+    ag_custom_ctx *c = (ag_custom_ctx *)n->aux;
+    uint8_t uneed[AG_CUSTOM_MAX_INPUTS] = {0};
+    ag_tensor *ugx[AG_CUSTOM_MAX_INPUTS] = {0};
+    for (int j = 0; j < n->n_in; j++) uneed[c->diff[j]] |= need[j];
+    const int once = (c->def->flags & AG_CUSTOM_ONCE_DIFFERENTIABLE) != 0;
+    const uint8_t mode = t->grad_enabled;
+    if (once) t->grad_enabled = 0;
+    c->phase = PHASE_BACKWARD;
+    c->need = uneed;
+    ag_status s = c->def->backward(c, gy, ugx);
+    c->phase = PHASE_NONE;
+    c->need = NULL;
+    t->grad_enabled = mode;
+    if (t->status != AG_OK) return;
+    if (s != AG_OK) {
+        agi_fail(t, s, "%s: backward failed (%s) without a message", c->def->name,
+                 ag_status_name(s));
+        return;
+    }
+    for (int j = 0; j < n->n_in; j++) {
+        if (!need[j]) continue;
+        int i = c->diff[j];
+        if (!check_gradient(t, c, i, ugx[i])) return;
+        gx[j] = once && mode ? once_barrier(t, c, n, ugx[i], gy) : ugx[i];
+        if (!gx[j]) return;
+    }
+}
+
+/* ------------------------------------------------------------- forward --- */
+
+/* Validates the op and the inputs; 1 if fine. */
+static int check_call(ag_tape *t, const ag_custom_op *op, int n, ag_tensor *const *in)
+{
+    if (!op) return agi_fail(t, AG_ERR_ARG, "ag_custom: op is NULL"), 0;
+    if (!op->name) return agi_fail(t, AG_ERR_ARG, "ag_custom: op has no name"), 0;
+    if (!op->forward || !op->backward)
+        return agi_fail(t, AG_ERR_ARG, "ag_custom: op '%s' has no %s", op->name,
+                        op->forward ? "backward" : "forward"), 0;
+    if (n < 1 || n > AG_CUSTOM_MAX_INPUTS)
+        return agi_fail(t, AG_ERR_ARG, "%s: %d inputs (1 to %d)", op->name, n,
+                        AG_CUSTOM_MAX_INPUTS), 0;
+    if (!in) return agi_fail(t, AG_ERR_ARG, "%s: inputs is NULL", op->name), 0;
+    for (int i = 0; i < n; i++) {
+        char arg[32];
+        snprintf(arg, sizeof arg, "input %d", i);
+        if (!agi_check(t, op->name, arg, in[i])) return 0;
+    }
+    return 1;
+}
+
+/* A new context in t's arena for a call of op; NULL (error set) if no room. */
+static ag_custom_ctx *new_ctx(ag_tape *t, const ag_custom_op *op, void *user, int n,
+                              ag_tensor *const *in)
+{
+    t->fn = op->name;
+    ag_custom_ctx *c = agi_alloc(t, sizeof *c);
+    ag_tensor **ins = c ? agi_alloc(t, (size_t)n * sizeof *ins) : NULL;
+    int32_t *diff = ins ? agi_alloc(t, (size_t)n * sizeof *diff) : NULL;
+    if (!diff) return NULL;
+    memset(c, 0, sizeof *c);
+    c->op = (agi_op){.name = op->name, .backward = custom_backward};
+    c->def = op;
+    c->user = user;
+    c->tape = t;
+    c->in = ins;
+    c->diff = diff;
+    c->n_in = n;
+    c->grad_mode = t->grad_enabled;
+    for (int i = 0; i < n; i++) ins[i] = in[i];
+    return c;
+}
+
+/* The recorded output: a new header for y (a copy when y is persistent or an
+   input, so the op never shares data the caller may change). */
+static ag_tensor *output_of(ag_tape *t, const ag_custom_ctx *c, ag_tensor *y)
+{
+    int copy = y->tape == NULL;
+    for (int i = 0; i < c->n_in; i++) copy |= y == c->in[i];
+    if (!copy) return agi_view(t, c->def->name, y, y->ndim, y->shape);
+    ag_tensor *out = agi_new_like(t, c->def->name, y);
+    if (out) memcpy(out->data, y->data, agi_bytes(y->numel, y->dtype));
+    return out;
+}
+
+ag_tensor *ag_custom(ag_tape *t, const ag_custom_op *op, void *user, int n_inputs,
+                     ag_tensor *const *inputs)
+{
+    if (!t) return agi_no_tape("ag_custom"), NULL;
+    if (t->status != AG_OK || !check_call(t, op, n_inputs, inputs)) return NULL;
+    ag_custom_ctx *c = new_ctx(t, op, user, n_inputs, inputs);
+    if (!c) return NULL;
+    t->grad_enabled = 0;
+    c->phase = PHASE_FORWARD;
+    ag_tensor *y = op->forward(c, c->in);
+    c->phase = PHASE_NONE;
+    t->grad_enabled = c->grad_mode;
+    if (t->status != AG_OK) return NULL;
+    if (!y)
+        return agi_fail(t, AG_ERR_STATE, "%s: forward returned NULL without an error", op->name);
+    if (!agi_check(t, op->name, "the forward's output", y)) return NULL;
+    ag_tensor *out = output_of(t, c, y);
+    if (!out) return NULL;
+    ag_tensor *ins[AG_CUSTOM_MAX_INPUTS];
+    int m = 0;
+    for (int i = 0; i < n_inputs; i++)
+        if (is_diff(c, i)) {
+            c->diff[m] = i;
+            ins[m++] = c->in[i];
+        }
+    agi_node *node = agi_record(t, &c->op, out, m, ins);
+    if (node) node->aux = c;
+    c->raw_out = y;
+    c->out = out;
+    for (int k = 0; k < c->n_saved; k++)
+        if (c->saved[k] == y) c->saved[k] = out;     /* the output with its history */
+    return agi_done(t, &c->op, out);
+}
+
+/* ------------------------------------------------------------- context --- */
+
+ag_tape *ag_custom_tape(const ag_custom_ctx *c) { return c ? c->tape : NULL; }
+void *ag_custom_user(const ag_custom_ctx *c) { return c ? c->user : NULL; }
+int ag_custom_num_inputs(const ag_custom_ctx *c) { return c ? c->n_in : 0; }
+
+int ag_custom_needs_grad(const ag_custom_ctx *c, int i)
+{
+    if (!c || i < 0 || i >= c->n_in) return 0;
+    if (c->phase == PHASE_BACKWARD) return c->need[i];
+    return c->grad_mode && is_diff(c, i) && c->in[i]->requires_grad;
+}
+
+ag_status ag_custom_save(ag_custom_ctx *c, int n, ag_tensor *const *tensors)
+{
+    if (!c) return ag_set_last_error(AG_ERR_ARG, "ag_custom_save: ctx is NULL");
+    ag_tape *t = c->tape;
+    if (t->status != AG_OK) return t->status;
+    const char *name = c->def->name;
+    if (c->phase != PHASE_FORWARD)
+        return agi_fail(t, AG_ERR_ARG, "%s: ag_custom_save outside the forward", name), AG_ERR_ARG;
+    if (n < 0 || n > AG_CUSTOM_MAX_SAVED - c->n_saved || (n && !tensors))
+        return agi_fail(t, AG_ERR_ARG, "%s: ag_custom_save of %d tensors (%d saved, at most %d)",
+                        name, n, c->n_saved, AG_CUSTOM_MAX_SAVED), AG_ERR_ARG;
+    for (int k = 0; k < n; k++)
+        if (!agi_check(t, name, "a tensor given to ag_custom_save", tensors[k])) return t->status;
+    for (int k = 0; k < n; k++) c->saved[c->n_saved++] = tensors[k];
+    return AG_OK;
+}
+
+ag_tensor *ag_custom_saved(const ag_custom_ctx *c, int i)
+{
+    if (!c) return ag_set_last_error(AG_ERR_ARG, "ag_custom_saved: ctx is NULL"), NULL;
+    if (i < 0 || i >= c->n_saved)
+        return agi_fail(c->tape, AG_ERR_ARG, "%s: ag_custom_saved(%d): %d tensors saved",
+                        c->def->name, i, c->n_saved);
+    return c->saved[i];
+}
+
+void *ag_custom_alloc(ag_custom_ctx *c, size_t bytes)
+{
+    if (!c) return ag_set_last_error(AG_ERR_ARG, "ag_custom_alloc: ctx is NULL"), NULL;
+    ag_tape *t = c->tape;
+    if (t->status != AG_OK) return NULL;
+    t->fn = c->def->name;
+    void *p = agi_alloc(t, bytes ? bytes : 1);
+    if (!p) return NULL;
+    memset(p, 0, bytes);
+    c->state = p;
+    return p;
+}
+
+void *ag_custom_state(const ag_custom_ctx *c) { return c ? c->state : NULL; }
