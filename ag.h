@@ -41,6 +41,7 @@
 #include "ag_sched.h"
 #include "ag_clip.h"
 #include "ag_lbfgs.h"
+#include "ag_minimize.h"
 #include "ag_checkpoint.h"
 
 #endif
