@@ -131,6 +131,102 @@ ag_optim *ag_bfgs_new(int n, ag_tensor *const *params, const ag_bfgs_opts *opts)
 */
 ag_status ag_bfgs_step(ag_optim *o, ag_closure f, void *ctx, double *loss);
 
+/* ------------------------------------------------------ least squares --- */
+
+/*
+** Builds the residuals r (any shape, M >= 1 elements, f32 or f64) on tape
+** t from the parameters; NULL with the error on t. The loss minimized is
+** the cost 0.5 * sum r_i^2. The tape is the optimizer's, in grad mode,
+** reset around each evaluation, as for ag_closure.
+*/
+typedef ag_tensor *(*ag_residual_fn)(ag_tape *t, void *ctx);
+
+/*
+** How the M x N Jacobian J of the residuals is computed, always through
+** ag_grad: ROWS, one backward pass per residual (row i is the gradient of
+** r_i); COLUMNS, one backward pass through J^T v (an ag_grad with
+** create_graph of r with a free vector v as grad_output) per parameter
+** element (column k is the gradient of (J^T v)_k with respect to v); AUTO,
+** COLUMNS when M > N, else ROWS (fewer passes).
+*/
+typedef enum ag_lsq_jacobian {
+    AG_LSQ_JACOBIAN_AUTO = 0,
+    AG_LSQ_JACOBIAN_ROWS,
+    AG_LSQ_JACOBIAN_COLUMNS
+} ag_lsq_jacobian;
+
+typedef struct ag_gauss_newton_opts {
+    double lr;                  /* p += lr * d; 1 */
+    int max_params;             /* most parameter elements N; 1000 */
+    ag_lsq_jacobian jacobian;   /* AG_LSQ_JACOBIAN_AUTO */
+} ag_gauss_newton_opts;
+
+/* The defaults listed above. */
+ag_gauss_newton_opts ag_gauss_newton_default_opts(void);
+
+/*
+** Gauss-Newton over params[0..n) taken as one flat vector of N <=
+** max_params elements (AG_ERR_ARG naming N otherwise). opts NULL: the
+** defaults; checks lr >= 0 and finite, max_params >= 1 and jacobian.
+** No state tensors: a run resumes from the parameters alone.
+*/
+ag_optim *ag_gauss_newton_new(int n, ag_tensor *const *params,
+                              const ag_gauss_newton_opts *opts);
+
+/*
+** One Gauss-Newton step (Nocedal & Wright eq. 10.23): evaluates r and J,
+** solves J^T J d = -J^T r by Cholesky and sets p += lr * d. *cost (may be
+** NULL) gets 0.5 |r|^2 before the step. Errors: as ag_cg_step's (naming
+** ag_gauss_newton_step; a residual function returning NULL, or an empty
+** result, AG_ERR_SHAPE), AG_ERR_ARG for a NaN or Inf in r or J (naming
+** the entry) and for a J^T J that is not positive definite (J of rank <
+** N: Levenberg-Marquardt handles that); the parameters are then unchanged.
+*/
+ag_status ag_gauss_newton_step(ag_optim *o, ag_residual_fn r, void *ctx, double *cost);
+
+typedef struct ag_lm_opts {
+    double factor;              /* the first trust radius: factor * |D x0| (factor if 0); 100 */
+    int max_trials;             /* residual evaluations per step after the first; 10 */
+    int max_params;             /* most parameter elements N; 1000 */
+    ag_lsq_jacobian jacobian;   /* AG_LSQ_JACOBIAN_AUTO */
+} ag_lm_opts;
+
+/* The defaults listed above (MINPACK lmder's factor). */
+ag_lm_opts ag_lm_default_opts(void);
+
+/*
+** Levenberg-Marquardt as Moré's trust-region form (MINPACK's lmder),
+** with the normal equations solved by Cholesky instead of a QR
+** factorization. opts NULL: the defaults; checks factor > 0 and finite,
+** max_trials >= 1, max_params >= 1 (and N <= it), jacobian. State, all
+** AG_F64 on parameter 0: "0.n_iter" and "0.func_evals" (whole numbers in
+** [0, AG_OPTIM_MAX_STEPS], checked before every step too), "0.delta"
+** (the trust radius, in [0, DBL_MAX]), "0.par" (the damping lambda, in
+** [0, DBL_MAX]) and "0.diag" ([N], the scaling D, in [0, DBL_MAX]; after
+** the first iteration every element must be > 0, checked before each
+** step). A checkpoint holding other values is refused.
+*/
+ag_optim *ag_lm_new(int n, ag_tensor *const *params, const ag_lm_opts *opts);
+
+/*
+** One outer iteration of Moré's Algorithm 7.1: evaluates r and J; D =
+** diag(max(D_prev, |J column j|)) (column norms, 1 where 0, at the first
+** iteration, with delta = factor |D x|); then up to max_trials times:
+** the step p solving (J^T J + lambda D^2) p = -J^T r with lambda >= 0
+** chosen (Moré's Algorithm 5.5, a safeguarded Newton iteration on
+** |D p| = delta, to 10%) so that |D p| <= 1.1 delta, lambda = 0 when the
+** Gauss-Newton step fits; the gain ratio rho = actual / predicted
+** reduction of |r|^2; delta shrinks (by a factor in [0.1, 0.5], lambda
+** grows alike) when rho <= 0.25, and becomes 2 |D p| (lambda halved) when
+** rho >= 0.75 or lambda = 0; the step is taken when rho >= 1e-4, else
+** the next trial starts from the same point. The cost 0.5 |r|^2 never
+** increases. *cost (may be NULL) gets it before the step. Errors: as
+** ag_gauss_newton_step's (naming ag_lm_step; a rank-deficient J is fine),
+** and AG_ERR_STATE for state out of its range; the trials taken before
+** an error leave the parameters at the last accepted point.
+*/
+ag_status ag_lm_step(ag_optim *o, ag_residual_fn r, void *ctx, double *cost);
+
 #ifdef __cplusplus
 }
 #endif

@@ -35,6 +35,12 @@ void agp_copy_values(ag_tensor *x, double *out);
 ag_status agp_params_axpy(const char *fn, ag_optim *o, ag_tensor *const *base,
                           double alpha, const double *v);
 
+/* chol = the Cholesky factor L of h + lambda I (h [n, n] row-major; L
+   lower, row-major); 0 when a pivot is not positive (defined in newton.c). */
+int agp_cholesky(const double *h, double lambda, double *chol, int64_t n);
+/* d = (L L^T)^-1 g by forward then back substitution. */
+void agp_cholesky_solve(const double *chol, const double *g, double *d, int64_t n);
+
 /* a . b and max |a_i| over n elements. */
 double agp_dot(const double *a, const double *b, int64_t n);
 double agp_max_abs(const double *a, int64_t n);
