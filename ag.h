@@ -32,6 +32,7 @@
 #include "ag_cnn_layers.h"
 #include "ag_init.h"
 #include "ag_loss.h"
+#include "ag_word2vec.h"
 #include "ag_safetensors.h"
 #include "ag_data.h"
 #include "ag_summary.h"
