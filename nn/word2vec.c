@@ -39,14 +39,27 @@ struct ag_huffman {
     int max_len;
 };
 
-static int64_t *sort_counts;    /* (qsort has no context argument) */
+typedef struct word_count { int64_t count, word; } word_count;
 
 /* Decreasing count, then increasing index. */
 static int by_count(const void *a, const void *b)
 {
-    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
-    if (sort_counts[i] != sort_counts[j]) return sort_counts[i] > sort_counts[j] ? -1 : 1;
-    return (i > j) - (i < j);
+    const word_count *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return (x->word > y->word) - (x->word < y->word);
+}
+
+/* order[] = the words by decreasing count (ties by index); 0 when out of
+   memory. */
+static int sort_words(int64_t n, const int64_t *counts, int64_t *order)
+{
+    word_count *wc = malloc((size_t)n * sizeof *wc);
+    if (!wc) return 0;
+    for (int64_t i = 0; i < n; i++) wc[i].count = counts[i], wc[i].word = i;
+    qsort(wc, (size_t)n, sizeof *wc, by_count);
+    for (int64_t i = 0; i < n; i++) order[i] = wc[i].word;
+    free(wc);
+    return 1;
 }
 
 /* Joins the two least frequent nodes n - 1 times; nodes 0..n-1 are the
@@ -103,16 +116,17 @@ ag_huffman *ag_huffman_new(int64_t n, const int64_t *counts)
             return ag_set_last_error(AG_ERR_ARG, "%s: count %lld is %lld, must be >= 1", fn,
                                      (long long)i, (long long)counts[i]), NULL;
     ag_huffman *h = calloc(1, sizeof *h);
-    int64_t *order = malloc((size_t)n * sizeof *order), *cnt = malloc((size_t)(2 * n) * 8);
+    int64_t *order = malloc((size_t)n * sizeof *order);
+    int64_t *cnt = malloc((size_t)(2 * n) * sizeof *cnt);
     int64_t *parent = malloc((size_t)(2 * n) * sizeof *parent);
     unsigned char *bit = malloc((size_t)(2 * n));
     int ok = h && order && cnt && parent && bit &&
              (h->len = malloc((size_t)n * sizeof *h->len)) != NULL;
     if (ok) {
         h->n = n;
-        for (int64_t i = 0; i < n; i++) order[i] = i;
-        sort_counts = (int64_t *)counts;
-        qsort(order, (size_t)n, sizeof *order, by_count);
+        ok = sort_words(n, counts, order);
+    }
+    if (ok) {
         build_tree(n, counts, order, cnt, parent, bit);
         ok = fill_codes(h, order, parent, bit);
     }
@@ -179,7 +193,8 @@ ag_tensor *ag_hierarchical_softmax_loss(ag_tape *t, const ag_huffman *h, ag_tens
     if (!t || !hs_check(t, h, hidden, node_vectors, targets, b)) return NULL;
     int64_t total = 0, k = 0;
     for (int64_t i = 0; i < b; i++) total += h->len[targets[i]];
-    int64_t *node = malloc((size_t)total * sizeof *node), *row = malloc((size_t)total * 8);
+    int64_t *node = malloc((size_t)total * sizeof *node);
+    int64_t *row = malloc((size_t)total * sizeof *row);
     double *label = malloc((size_t)total * sizeof *label);
     ag_tensor *loss = NULL;
     if (node && row && label) {
