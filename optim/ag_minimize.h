@@ -110,7 +110,7 @@ ag_bfgs_opts ag_bfgs_default_opts(void);
 /*
 ** BFGS with a dense N x N inverse-Hessian estimate H (for small problems:
 ** N <= max_params, AG_ERR_ARG naming N otherwise). opts NULL: the
-** defaults; checks as ag_cg_new. Memory: N*N + 9 N doubles. State: the
+** defaults; checks as ag_cg_new. Memory: N*N + 10 N doubles. State: the
 ** shared state above, "0.H" ([N, N], finite; a step also refuses an H
 ** that is not symmetric or has a diagonal entry <= 0, AG_ERR_STATE) and
 ** "0.n_updates" (updates since the last reset, a whole number in [0,

@@ -3,9 +3,9 @@
 ** The published rules checked on a non-quadratic problem with gradients
 ** computed here in plain C: CG's beta (Fletcher-Reeves, Polak-Ribiere+),
 ** BFGS' first inverse-Hessian update in matrix form, the strong Wolfe
-** conditions at the steps taken; finite termination on a quadratic
-** (linear CG's iterates, BFGS in N iterations); the extended Rosenbrock
-** function in 2-D and 100-D within stated iteration counts; a checkpoint
+** conditions at the steps taken; on a quadratic, linear CG's iterates
+** (finite termination) and BFGS to 1e-10 in 8 iterations; the extended
+** Rosenbrock function in 2-D and 100-D within stated iteration counts; a checkpoint
 ** round trip; bad options and bad restored state refused.
 */
 #include "minimize_test_util.h"
