@@ -35,6 +35,7 @@
 #include "ag_cnn_layers.h"
 #include "ag_init.h"
 #include "ag_loss.h"
+#include "ag_word2vec.h"
 #include "ag_safetensors.h"
 #include "ag_data.h"
 #include "ag_summary.h"
@@ -44,6 +45,7 @@
 #include "ag_sched.h"
 #include "ag_clip.h"
 #include "ag_lbfgs.h"
+#include "ag_minimize.h"
 #include "ag_checkpoint.h"
 
 #endif

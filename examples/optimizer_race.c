@@ -3,11 +3,15 @@
 **
 ** (a) Rosenbrock's banana f = (1 - x)^2 + 100 (y - x^2)^2 from (-1.2, 1):
 **     steps until |p - (1, 1)| < 1e-4. Newton and L-BFGS (strong Wolfe line
-**     search) need tens of steps; first-order methods crawl along the curved
-**     valley for thousands, and some never get that close.
+**     search) need tens of steps, as do conjugate gradient and BFGS (the same
+**     line search); Gauss-Newton and Levenberg-Marquardt see the function as
+**     the squares of r = (1 - x, 10 (y - x^2)) and need a handful; first-order
+**     methods crawl along the curved valley for thousands, and some never get
+**     that close.
 ** (b) The saddle f = x^2 - y^2 from (1, 0), exactly on the ridge y = 0: the
 **     gradient in y is exactly 0 there, so every deterministic method slides
-**     into the saddle point (0, 0) and stays; gradient descent with annealed
+**     into the saddle point (0, 0) and stays (Gauss-Newton and LM do not
+**     apply: x^2 - y^2 is no sum of squares); gradient descent with annealed
 **     gradient noise (ag_grad_noise_add) escapes (|y| > 1: f is unbounded
 **     below, so that is where the run stops).
 ** Each optimizer has one learning rate, tuned on Rosenbrock: the fastest of
@@ -27,13 +31,18 @@
 #include <string.h>
 
 enum { GD, MOMENTUM, NESTEROV, ADAGRAD, ADADELTA, RMSPROP, ADAM, ADAMW, ADAMAX, NADAM,
-       LBFGS, NEWTON, NOISY_GD, N_OPT };
+       LBFGS, NEWTON, NOISY_GD, CG_PR, CG_FR, BFGS, GAUSS_NEWTON, LM, N_OPT };
 static const char *const names[N_OPT] = {"SGD", "SGD momentum 0.9", "SGD Nesterov 0.9",
     "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW (wd 1e-2)", "Adamax", "NAdam",
-    "L-BFGS strong Wolfe", "Newton", "SGD + grad noise"};
-/* From --sweep; L-BFGS and Newton take the full (quasi-)Newton step 1. */
+    "L-BFGS strong Wolfe", "Newton", "SGD + grad noise", "CG Polak-Ribiere+",
+    "CG Fletcher-Reeves", "BFGS", "Gauss-Newton", "Levenberg-Marquardt"};
+/* From --sweep; L-BFGS, Newton, CG, BFGS and Gauss-Newton take the full
+   step 1 (the line search's first try); LM has no learning rate. */
 static const double tuned_lr[N_OPT] = {1e-3, 3e-3, 1e-3, 1, 3e-3, 1e-4, 0.3, 1e-4, 1, 3e-3,
-                                       1, 1, 1e-3};
+                                       1, 1, 1e-3, 1, 1, 1, 1, 1};
+/* The palette's 10 colours, then five more: every series its own. */
+static const char *const extra_colors[N_OPT - 10] = {"#000000", "#393b79", "#637939",
+    "#b5651d", "#843c39", "#5254a3", "#7b4173", "#8c6d31"};
 #define NOISE_ETA 0.01      /* sigma^2 = eta / (1 + step)^0.55, as in the paper */
 #define MAX_PTS 2000        /* trajectory points kept per run, for the plot */
 
@@ -45,6 +54,10 @@ typedef struct problem {
     long evals;             /* objective evaluations */
 } problem;
 
+static const char *color_of(int k) { return k < 10 ? svg_color(k) : extra_colors[k - 10]; }
+
+static int least_squares(int k) { return k == GAUSS_NEWTON || k == LM; }
+
 /* Rosenbrock: (1 - x)^2 + 100 (y - x^2)^2; saddle: x^2 - y^2. */
 static ag_tensor *objective(ag_tape *t, void *ctx)
 {
@@ -54,6 +67,18 @@ static ag_tensor *objective(ag_tape *t, void *ctx)
     if (pb->saddle) return ag_sub(t, ag_square(t, x), ag_square(t, y));
     ag_tensor *a = ag_rsub_scalar(t, x, 1), *b = ag_sub(t, y, ag_square(t, x));
     return ag_add(t, ag_square(t, a), ag_mul_scalar(t, ag_square(t, b), 100));
+}
+
+/* Rosenbrock's residuals r = (1 - x, 10 (y - x^2)): f = |r|^2. */
+static ag_tensor *residuals(ag_tape *t, void *ctx)
+{
+    problem *pb = ctx;
+    ag_tensor *x = pb->p[0], *y = pb->p[1];
+    pb->evals++;
+    ag_tensor *r[2] = {ag_rsub_scalar(t, x, 1),
+                       ag_mul_scalar(t, ag_sub(t, y, ag_square(t, x)), 10)};
+    for (int i = 0; i < 2; i++) r[i] = ag_reshape(t, r[i], 1, (const int64_t[]){1});
+    return ag_concat(t, 2, r, 0);
 }
 
 static double f_value(int saddle, double x, double y)
@@ -73,6 +98,13 @@ static ag_optim *make_optimizer(int k, double lr, ag_tensor *const *p)
     ag_nadam_opts nad = ag_nadam_defaults();
     ag_lbfgs_opts lb = ag_lbfgs_default_opts();
     ag_newton_opts nw = ag_newton_default_opts();
+    ag_cg_opts cg = ag_cg_default_opts();
+    ag_bfgs_opts bf = ag_bfgs_default_opts();
+    ag_gauss_newton_opts gn = ag_gauss_newton_default_opts();
+    cg.lr = bf.lr = gn.lr = lr;
+    cg.variant = k == CG_FR ? AG_CG_FLETCHER_REEVES : AG_CG_POLAK_RIBIERE_PLUS;
+    cg.max_iter = bf.max_iter = 1;                  /* steps count iterations */
+    cg.tolerance_change = bf.tolerance_change = 1e-15;
     sgd.lr = agr.lr = ad.lr = rms.lr = adam.lr = amax.lr = nad.lr = lb.lr = nw.lr = lr;
     sgd.momentum = k == MOMENTUM || k == NESTEROV ? 0.9 : 0, sgd.nesterov = k == NESTEROV;
     lb.max_iter = 1, lb.max_eval = 25;      /* one iteration per step: steps count iterations */
@@ -87,6 +119,10 @@ static ag_optim *make_optimizer(int k, double lr, ag_tensor *const *p)
     case NADAM: return ag_nadam_new(2, p, &nad);
     case LBFGS: return ag_lbfgs_new(2, p, &lb);
     case NEWTON: return ag_newton_new(2, p, &nw);
+    case CG_PR: case CG_FR: return ag_cg_new(2, p, &cg);
+    case BFGS: return ag_bfgs_new(2, p, &bf);
+    case GAUSS_NEWTON: return ag_gauss_newton_new(2, p, &gn);
+    case LM: return ag_lm_new(2, p, NULL);
     default: return ag_sgd_new(2, p, &sgd);             /* the SGD family */
     }
 }
@@ -97,6 +133,7 @@ typedef struct result {
     long evals;
     double x, y, loss;      /* where it ended */
     int diverged, n_pts;
+    int not_applicable;     /* a least-squares method on a function that is not */
     double px[MAX_PTS], py[MAX_PTS];
 } result;
 
@@ -112,6 +149,10 @@ static ag_status take_step(int k, ag_optim *o, problem *pb, ag_tape *t, ag_rng *
 {
     if (k == LBFGS) return ag_lbfgs_step(o, objective, pb, NULL);
     if (k == NEWTON) return ag_newton_step(o, objective, pb, NULL);
+    if (k == CG_PR || k == CG_FR) return ag_cg_step(o, objective, pb, NULL);
+    if (k == BFGS) return ag_bfgs_step(o, objective, pb, NULL);
+    if (k == GAUSS_NEWTON) return ag_gauss_newton_step(o, residuals, pb, NULL);
+    if (k == LM) return ag_lm_step(o, residuals, pb, NULL);
     ag_tape_reset(t);
     ag_tensor *loss = objective(t, pb);
     if (!loss || ag_backward(t, loss) != AG_OK)
@@ -129,6 +170,10 @@ static int race(int k, double lr, problem *pb, long budget, result *r)
     r->steps = r->at_saddle = -1, pb->evals = 0;
     double x = pb->start[0], y = pb->start[1];
     ag_tensor_set(pb->p[0], 0, x), ag_tensor_set(pb->p[1], 0, y);
+    if (pb->saddle && least_squares(k)) {
+        r->not_applicable = 1;
+        return 0;
+    }
     ag_optim *o = make_optimizer(k, lr, pb->p);
     ag_tape *t = ag_tape_new();
     ag_rng *rng = ag_rng_new(7);
@@ -197,20 +242,21 @@ static int plot(const char *path, const problem *pb, result *const *res, double 
     svg_canvas c;
     static double x[MAX_PTS], y[MAX_PTS];
     for (int k = 0; k < N_OPT; k++)          /* style k: colour, dashes, marker */
-        legend[k] = (svg_series){names[k], NULL, NULL, 0, NULL, 0, 1, k + 1};
+        legend[k] = (svg_series){names[k], NULL, NULL, 0, color_of(k), 0, 1, k + 1};
     if (svg_begin(&c, path, &pl, x0, x1, y0, y1, svg_legend_chars(legend, N_OPT)) != 0)
         return -1;
     fprintf(c.f, "<clipPath id='frame'><rect x='%.1f' y='%.1f' width='%.1f' height='%.1f'/>"
             "</clipPath>\n<g clip-path='url(#frame)'>\n", c.px, c.py, c.pw, c.ph);
     contours(&c, pb->saddle);
     for (int k = 0; k < N_OPT; k++) {  /* each path; its marker every 8th point and last */
+        if (res[k]->not_applicable) continue;
         int n = thin(&c, res[k], x, y);
-        svg_polyline(&c, x, y, n, svg_color(k), 1.5, svg_dash(k));
+        svg_polyline(&c, x, y, n, color_of(k), 1.5, svg_dash(k));
         for (int i = 0; i < n; i++) {
             double px, py;
             if (i % 8 && i != n - 1) continue;
             svg_map(&c, x[i], y[i], &px, &py);
-            svg_marker(&c, px, py, k, svg_color(k));
+            svg_marker(&c, px, py, k, color_of(k));
         }
     }
     fprintf(c.f, "</g>\n");
@@ -247,6 +293,11 @@ static void print_row(int k, const result *r, const result *s)
     char steps[24], outcome[48];
     snprintf(steps, sizeof steps, "%ld", r->steps);
     if (r->steps < 0) strcpy(steps, r->diverged ? "diverged" : "-");
+    if (s->not_applicable) {
+        printf("%-20s %6g | %6s %6ld %10.3g | %-22s %9s %9s\n", names[k], tuned_lr[k], steps,
+               r->evals, r->loss, "n/a: no sum of squares", "-", "-");
+        return;
+    }
     if (s->steps > 0) snprintf(outcome, sizeof outcome, "escaped @%ld", s->steps);
     else if (s->at_saddle > 0)
         snprintf(outcome, sizeof outcome, "stalled at (0,0) @%ld", s->at_saddle);
@@ -298,7 +349,7 @@ int main(int argc, char **argv)
     printf("Rosenbrock from (-1.2, 1): steps until |p - (1, 1)| < 1e-4 (at most %ld)\n"
            "saddle x^2 - y^2 from (1, 0): escaped when |y| > 1 (at most %ld steps)\n"
            "lr: tuned per optimizer on Rosenbrock (the fastest of the --sweep grid, else the\n"
-           "    lowest final loss; L-BFGS and Newton take the full step 1)\n\n"
+           "    lowest final loss; the (quasi-)Newton methods and CG start from step 1)\n\n"
            "%-20s %6s | %6s %6s %10s | %-22s %9s %9s\n", budget, saddle_budget, "optimizer",
            "lr", "steps", "evals", "final loss", "saddle", "final x", "final y");
     for (int k = 0; k < N_OPT; k++) {
@@ -309,7 +360,8 @@ int main(int argc, char **argv)
     }
     printf("\n-: not within the budget (Adadelta is slow at every lr of the grid; AdamW's\n"
            "weight decay moves its fixed point off (1, 1) unless lr is small). evals: loss\n"
-           "evaluations (L-BFGS's line search; Newton also builds the 2x2 Hessian).\n");
+           "evaluations (the line searches; Newton also builds the 2x2 Hessian, Gauss-\n"
+           "Newton and LM the 2x2 Jacobian of the residuals).\n");
     char path[1024];
     snprintf(path, sizeof path, "%s/rosenbrock.svg", out);
     int bad = plot(path, &rosen, res[0], -2, 2.5, -1, 3);

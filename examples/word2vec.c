@@ -1,5 +1,6 @@
 /*
-** word2vec.c: skip-gram and CBOW word embeddings with negative sampling.
+** word2vec.c: skip-gram and CBOW word embeddings with negative sampling or
+** hierarchical softmax.
 **
 ** Reads a text (default: the GPL-3 in /usr/share/common-licenses), splits it
 ** into lowercase words at every non-letter, keeps the words seen 5 times or
@@ -8,16 +9,23 @@
 **   skip-gram  predicts each word of a random window from the centre word;
 **   CBOW       predicts the centre word from the mean of its window's words
 **              (a segment mean: ag_index_add of the looked-up rows).
-** Both score the true word against 5 noise words drawn from the unigram
-** distribution raised to 0.75, with loss -log sigmoid(u.h) - sum_k log
-** sigmoid(-u_k.h) (ag_bce_with_logits_loss), and drop frequent words anew
-** each epoch by Mikolov's rule (keep a word of frequency f with probability
-** sqrt(t/f) + t/f, t = 1e-3). Adam on mini-batches.
+** With negative sampling (--loss neg, the default) both score the true word
+** against 5 noise words drawn from the unigram distribution raised to 0.75,
+** with loss -log sigmoid(u.h) - sum_k log sigmoid(-u_k.h)
+** (ag_bce_with_logits_loss); with hierarchical softmax (--loss hs) the
+** output table holds the inner nodes of a Huffman tree over the vocabulary
+** (ag_huffman_new) and the loss is -log P(word | h), a product of sigmoids
+** along the word's path (ag_hierarchical_softmax_loss). Frequent words are
+** dropped anew each epoch (ag_subsample_discard_prob, t = 1e-3) by
+** word2vec.c's rule (--subsample c, the default: keep with probability
+** sqrt(t/f) + t/f) or the paper's (--subsample paper: discard with
+** probability 1 - sqrt(t/f)). Adam on mini-batches.
 ** It prints the vocabulary size, each model's loss per epoch, the nearest
 ** neighbours (cosine similarity of input vectors) of a few words, and the
 ** mean similarity of ten related pairs (source/code, free/software, ...)
 ** next to the mean over all pairs of words: about 0.65 against 0.15.
-** Run:   build/examples/word2vec [--quick] [--epochs N] [--lr X] [--seed N] [FILE]
+** Run:   build/examples/word2vec [--quick] [--epochs N] [--lr X] [--seed N]
+**                                 [--loss neg|hs] [--subsample c|paper] [FILE]
 **        (--quick: 5 epochs instead of 20)
 */
 #include "ag.h"
@@ -125,13 +133,12 @@ static void free_corpus(corpus *c)
    with a window of 1..WINDOW words each side. Skip-gram: one example per
    (centre, window word), predicting the window word from the centre; CBOW:
    one per centre, predicting it from its window. */
-static void make_examples(const corpus *c, int cbow, ag_rng *rng, examples *ex, int64_t *kept)
+static void make_examples(const corpus *c, int cbow, const double *discard, ag_rng *rng,
+                          examples *ex, int64_t *kept)
 {
     int64_t n = 0, m = 0;
-    for (int64_t i = 0; i < c->n; i++) {
-        double f = (double)c->vocab[c->ids[i]]->count / (double)c->n;
-        if (ag_rng_uniform(rng) < sqrt(1e-3 / f) + 1e-3 / f) kept[n++] = c->ids[i];
-    }
+    for (int64_t i = 0; i < c->n; i++)
+        if (ag_rng_uniform(rng) < 1 - discard[c->ids[i]]) kept[n++] = c->ids[i];
     ex->n = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t b = 1 + (int64_t)(ag_rng_u64(rng) % WINDOW), first = m;
@@ -151,36 +158,22 @@ typedef struct work {
     int64_t *table, *kept, *order, *buf;
     ag_rng *rng;
     ag_tape *t;
+    double *discard;            /* [n_vocab] each word's subsampling probability */
+    ag_huffman *tree;           /* hierarchical softmax's, or NULL: negative sampling */
 } work;
 
 typedef struct model {
     const char *name;
     int cbow;
-    ag_module *in, *out;        /* Embedding(n_vocab, DIM) each */
+    ag_module *in, *out;        /* Embedding(n_vocab, DIM); out: n_vocab - 1 rows with hs */
     ag_optim *opt;
 } model;
 
-/* Mean loss of the examples order[0..b) (and one Adam step): h = mean of
-   the input rows, then -log sigmoid(u_target.h) - sum_k log sigmoid(-u_k.h)
-   over NEG noise words k drawn from table (never the target itself). */
-static double train_step(model *m, ag_tape *t, const examples *ex, const int64_t *order,
-                         int64_t b, const int64_t *table, ag_rng *rng, int64_t *buf)
+/* Negative sampling's loss: -log sigmoid(u_target.h) - sum_k log
+   sigmoid(-u_k.h) over the noise words noise[b * NEG], mean over the batch. */
+static ag_tensor *neg_loss(model *m, ag_tape *t, ag_tensor *h, const int64_t *target,
+                           const int64_t *noise, int64_t b)
 {
-    int64_t *target = buf, *noise = buf + b, *seg = noise + b * NEG, *in = seg + b * 2 * WINDOW;
-    float scale[BATCH];
-    int64_t n_in = 0;
-    for (int64_t i = 0; i < b; i++) {
-        const int64_t e = order[i], s = ex->start[e], k = ex->start[e + 1] - s;
-        target[i] = ex->target[e], scale[i] = 1.0f / (float)k;
-        for (int64_t j = 0; j < k; j++) seg[n_in] = i, in[n_in++] = ex->inputs[s + j];
-        for (int j = 0, tries = 0; j < NEG; j++)        /* a few redraws of the target */
-            do noise[i * NEG + j] = table[ag_rng_u64(rng) % TABLE];
-            while (noise[i * NEG + j] == target[i] && ++tries < 10);
-    }
-    ag_tape_reset(t);
-    ag_tensor *h = ag_index_add(t, ag_zeros(t, AG_F32, 2, (int64_t[]){b, DIM}), 0, seg, n_in,
-                                ag_embedding_lookup(m->in, t, in, n_in));        /* [b,DIM] */
-    h = ag_mul(t, h, ag_from_data(t, AG_F32, 2, (int64_t[]){b, 1}, scale));
     ag_tensor *pos = ag_sum(t, ag_mul(t, h, ag_embedding_lookup(m->out, t, target, b)), 1, 1);
     ag_tensor *u = ag_reshape(t, ag_embedding_lookup(m->out, t, noise, b * NEG), 3,
                               (int64_t[]){b, NEG, DIM});
@@ -188,8 +181,38 @@ static double train_step(model *m, ag_tape *t, const examples *ex, const int64_t
     ag_tensor *logits = ag_concat(t, 2, (ag_tensor *[]){pos, neg}, 1);
     ag_tensor *labels = ag_concat(t, 2, (ag_tensor *[]){ag_ones(t, AG_F32, 2, (int64_t[]){b, 1}),
                                   ag_zeros(t, AG_F32, 2, (int64_t[]){b, NEG})}, 1);
-    ag_tensor *loss = ag_div_scalar(t, ag_bce_with_logits_loss(t, logits, labels,
-                                                               AG_REDUCTION_SUM), (double)b);
+    return ag_div_scalar(t, ag_bce_with_logits_loss(t, logits, labels, AG_REDUCTION_SUM),
+                         (double)b);
+}
+
+/* Mean loss of the examples order[0..b) (and one Adam step): h = mean of
+   the input rows, then negative sampling's loss with NEG noise words drawn
+   from table (never the target itself), or hierarchical softmax's over
+   tree (the out table's rows are its inner nodes). */
+static double train_step(model *m, ag_tape *t, const examples *ex, const int64_t *order,
+                         int64_t b, const work *w)
+{
+    const int64_t *table = w->table;
+    ag_rng *rng = w->rng;
+    int64_t *buf = w->buf;
+    int64_t *target = buf, *noise = buf + b, *seg = noise + b * NEG, *in = seg + b * 2 * WINDOW;
+    float scale[BATCH];
+    int64_t n_in = 0;
+    for (int64_t i = 0; i < b; i++) {
+        const int64_t e = order[i], s = ex->start[e], k = ex->start[e + 1] - s;
+        target[i] = ex->target[e], scale[i] = 1.0f / (float)k;
+        for (int64_t j = 0; j < k; j++) seg[n_in] = i, in[n_in++] = ex->inputs[s + j];
+        for (int j = 0, tries = 0; !w->tree && j < NEG; j++)  /* a few redraws of the target */
+            do noise[i * NEG + j] = table[ag_rng_u64(rng) % TABLE];
+            while (noise[i * NEG + j] == target[i] && ++tries < 10);
+    }
+    ag_tape_reset(t);
+    ag_tensor *h = ag_index_add(t, ag_zeros(t, AG_F32, 2, (int64_t[]){b, DIM}), 0, seg, n_in,
+                                ag_embedding_lookup(m->in, t, in, n_in));        /* [b,DIM] */
+    h = ag_mul(t, h, ag_from_data(t, AG_F32, 2, (int64_t[]){b, 1}, scale));
+    ag_tensor *loss = w->tree ? ag_hierarchical_softmax_loss(t, w->tree, h,
+                                    ag_module_get(m->out, "weight"), target, b)
+                              : neg_loss(m, t, h, target, noise, b);
     if (!loss || ag_backward(t, loss) != AG_OK)
         return fprintf(stderr, "word2vec: %s\n", ag_tape_errmsg(t)), -1;
     if (ag_optim_step(m->opt) != AG_OK)
@@ -278,10 +301,10 @@ static void fill_noise_table(const corpus *c, int64_t *table)
 
 /* The two tables, initialized as word2vec's C code does (input vectors
    U(-0.5/DIM, 0.5/DIM), output vectors 0), and Adam over both. */
-static int build(model *m, int64_t n_vocab, ag_rng *rng, double lr)
+static int build(model *m, int64_t n_vocab, int hs, ag_rng *rng, double lr)
 {
     m->in = ag_embedding_new(n_vocab, DIM, AG_F32, rng);
-    m->out = ag_embedding_new(n_vocab, DIM, AG_F32, rng);
+    m->out = ag_embedding_new(hs ? n_vocab - 1 : n_vocab, DIM, AG_F32, rng);
     ag_tensor *p[2] = {ag_module_get(m->in, "weight"), ag_module_get(m->out, "weight")};
     ag_adam_opts o = ag_adam_defaults();
     o.lr = lr;
@@ -289,6 +312,23 @@ static int build(model *m, int64_t n_vocab, ag_rng *rng, double lr)
         ag_init_zeros(p[1]) != AG_OK || !(m->opt = ag_adam_new(2, p, &o)))
         return fprintf(stderr, "word2vec: %s\n", ag_last_error()), -1;
     return 0;
+}
+
+/* Each word's subsampling probability by rule, and the Huffman tree when
+   hs is set; 0 on success. */
+static int setup_sampling(const corpus *c, work *w, int hs, ag_subsample_rule rule)
+{
+    w->discard = malloc((size_t)c->n_vocab * sizeof *w->discard);
+    int64_t *counts = malloc((size_t)c->n_vocab * sizeof *counts);
+    int rc = w->discard && counts ? 0 : -1;
+    for (int64_t i = 0; !rc && i < c->n_vocab; i++) {
+        counts[i] = c->vocab[i]->count;
+        rc = ag_subsample_discard_prob(counts[i], c->n, 1e-3, rule, &w->discard[i]) != AG_OK;
+    }
+    if (!rc && hs && !(w->tree = ag_huffman_new(c->n_vocab, counts))) rc = -1;
+    if (rc) fprintf(stderr, "word2vec: %s\n", ag_last_error());
+    free(counts);
+    return rc;
 }
 
 static int out_of_memory(void)
@@ -302,12 +342,12 @@ static int train(model *m, const corpus *c, work *w, long epochs)
 {
     int64_t bs = m->cbow ? BATCH / 4 : BATCH;   /* about as many steps for both */
     for (long e = 0; e < epochs; e++) {
-        make_examples(c, m->cbow, w->rng, &w->ex, w->kept);
+        make_examples(c, m->cbow, w->discard, w->rng, &w->ex, w->kept);
         ag_epoch_order(w->order, w->ex.n, w->rng);
         double sum = 0;
         for (int64_t s = 0; s < w->ex.n; s += bs) {
             int64_t b = w->ex.n - s < bs ? w->ex.n - s : bs;
-            double l = train_step(m, w->t, &w->ex, w->order + s, b, w->table, w->rng, w->buf);
+            double l = train_step(m, w->t, &w->ex, w->order + s, b, w);
             if (l < 0) return 1;
             sum += l * (double)b;
         }
@@ -345,14 +385,18 @@ int main(int argc, char **argv)
     const char *path = "/usr/share/common-licenses/GPL-3";
     long epochs = 0, seed = 1;
     double lr = 0.01;
-    int quick = 0;
+    int quick = 0, hs = 0;
+    ag_subsample_rule rule = AG_SUBSAMPLE_WORD2VEC_C;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         long *num = !strcmp(a, "--epochs") ? &epochs : !strcmp(a, "--seed") ? &seed : NULL;
         if (!strcmp(a, "--help")) {
-            printf("usage: word2vec [--quick] [--epochs N] [--lr X] [--seed N] [FILE]\n"
+            printf("usage: word2vec [--quick] [--epochs N] [--lr X] [--seed N] [--loss neg|hs]\n"
+                   "                [--subsample c|paper] [FILE]\n"
                    "  FILE        a text (default %s)\n"
+                   "  --loss L    neg: negative sampling (default); hs: hierarchical softmax\n"
+                   "  --subsample R  c: word2vec.c's rule (default); paper: 1 - sqrt(t/f)\n"
                    "  --epochs N  epochs per model (default 20; --quick: 5)\n"
                    "  --lr X      Adam's learning rate (default 0.01)\n"
                    "  --seed N    random seed (default 1)\n", path);
@@ -362,6 +406,10 @@ int main(int argc, char **argv)
         else if (num && v && (*num = strtol(v, &end, 10)) >= (num == &epochs) && !*end &&
                  *num < 100000) i++;
         else if (!strcmp(a, "--lr") && v && (lr = strtod(v, &end)) > 0 && !*end) i++;
+        else if (!strcmp(a, "--loss") && v && (!strcmp(v, "neg") || !strcmp(v, "hs")))
+            hs = !strcmp(argv[++i], "hs");
+        else if (!strcmp(a, "--subsample") && v && (!strcmp(v, "c") || !strcmp(v, "paper")))
+            rule = !strcmp(argv[++i], "c") ? AG_SUBSAMPLE_WORD2VEC_C : AG_SUBSAMPLE_PAPER;
         else if (a[0] != '-') path = a;
         else
             return fprintf(stderr, "word2vec: bad or incomplete option '%s' (see --help)\n", a), 2;
@@ -373,27 +421,31 @@ int main(int argc, char **argv)
         rc = (fprintf(stderr, "word2vec: '%s' has fewer than 2 words seen %d times\n", path,
                       MIN_COUNT), 1);
     if (rc) return free_corpus(&c), 1;
-    printf("%s: %lld words, vocabulary %lld (count >= %d)\n", path, (long long)c.n,
-           (long long)c.n_vocab, MIN_COUNT);
+    printf("%s: %lld words, vocabulary %lld (count >= %d)\n%s; subsampling by %s rule\n",
+           path, (long long)c.n, (long long)c.n_vocab, MIN_COUNT,
+           hs ? "hierarchical softmax" : "negative sampling (5 noise words)",
+           rule == AG_SUBSAMPLE_PAPER ? "the paper's" : "word2vec.c's");
     size_t cap = (size_t)c.n * 2 * WINDOW;
     work w = {{malloc(cap * sizeof(int64_t)), malloc((cap + 1) * sizeof(int64_t)),
                malloc(cap * sizeof(int64_t)), 0},
               malloc(TABLE * sizeof(int64_t)), malloc((size_t)c.n * sizeof(int64_t)),
               malloc(cap * sizeof(int64_t)),
               malloc(BATCH * (1 + NEG + 4 * WINDOW) * sizeof(int64_t)),
-              ag_rng_new((uint64_t)seed), ag_tape_new()};
+              ag_rng_new((uint64_t)seed), ag_tape_new(), NULL, NULL};
     model m[2] = {{"skip-gram", 0, NULL, NULL, NULL}, {"CBOW", 1, NULL, NULL, NULL}};
     if (!w.ex.target || !w.ex.start || !w.ex.inputs || !w.table || !w.kept || !w.order ||
         !w.buf || !w.rng || !w.t)
         rc = out_of_memory();
     if (!rc) fill_noise_table(&c, w.table);
+    if (!rc) rc = setup_sampling(&c, &w, hs, rule);
     for (int k = 0; k < 2 && !rc; k++)
-        rc = build(&m[k], c.n_vocab, w.rng, lr) || train(&m[k], &c, &w, epochs);
+        rc = build(&m[k], c.n_vocab, hs, w.rng, lr) || train(&m[k], &c, &w, epochs);
     if (!rc) rc = report(m, &c);
     for (int k = 0; k < 2; k++)
         ag_optim_free(m[k].opt), ag_module_free(m[k].in), ag_module_free(m[k].out);
     free(w.ex.target), free(w.ex.start), free(w.ex.inputs);
-    free(w.table), free(w.kept), free(w.order), free(w.buf);
+    free(w.table), free(w.kept), free(w.order), free(w.buf), free(w.discard);
+    ag_huffman_free(w.tree);
     ag_rng_free(w.rng);
     ag_tape_free(w.t);
     free_corpus(&c);

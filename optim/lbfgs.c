@@ -1,8 +1,8 @@
 /*
 ** lbfgs.c: L-BFGS as PyTorch's torch.optim.LBFGS: the two-loop recursion
-** over the flat parameter vector, the strong-Wolfe line search (cubic
-** interpolation, bracketing then zoom), and the step driver with its
-** stopping rules. Also the closure helpers shared with newton.c (see
+** over the flat parameter vector and the step driver with its stopping
+** rules. The strong-Wolfe line search is shared (line_search.c). Also the
+** closure helpers shared with the other closure-driven optimizers (see
 ** closure_base.h). Newton's method lives in newton.c.
 **
 ** The flat vectors (gradient, direction, history) are plain doubles: they
@@ -108,20 +108,6 @@ ag_status agp_params_axpy(const char *fn, ag_optim *o, ag_tensor *const *base,
 }
 
 /* ------------------------------------------------------------- vectors --- */
-
-static double dot(const double *a, const double *b, int64_t n)
-{
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-static double max_abs(const double *a, int64_t n)
-{
-    double m = 0;
-    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(a[i]));
-    return m;
-}
 
 static void axpy(double *y, double alpha, const double *x, int64_t n)   /* y += alpha x */
 {
@@ -254,22 +240,7 @@ static const char *const STEP = "ag_lbfgs_step";
 /* f and g at the current parameters. */
 static ag_status evaluate(lbfgs *L, ag_closure f, void *ctx, double *loss, double *g)
 {
-    ag_status s = agp_closure_eval(STEP, &L->base, L->eval, f, ctx, 0, loss, L->grads);
-    int64_t off = 0;
-    for (int i = 0; s == AG_OK && i < L->base.n_params; i++) {
-        agp_copy_values(L->grads[i], g + off);
-        off += ag_tensor_numel(L->grads[i]);
-    }
-    return s;
-}
-
-/* Puts the parameters back to x_init. */
-static ag_status restore_params(lbfgs *L)
-{
-    ag_status s = AG_OK;
-    for (int i = 0; i < L->base.n_params && s == AG_OK; i++)
-        s = ag_assign(L->base.params[i], L->x_init[i]);
-    return s;
+    return agp_closure_eval_flat(STEP, &L->base, L->eval, f, ctx, L->grads, loss, g);
 }
 
 /* ------------------------------------------------------------ direction --- */
@@ -288,7 +259,7 @@ static void push_history(lbfgs *L, const double *y, const double *s, double ys)
     memcpy(L->old_stps + k * n, s, (size_t)n * sizeof(double));
     L->ro[k] = 1 / ys;
     *L->n_hist = (double)(k + 1);
-    *L->h_diag = ys / dot(y, y, n);
+    *L->h_diag = ys / agp_dot(y, y, n);
 }
 
 /*
@@ -310,192 +281,31 @@ static void lbfgs_direction(lbfgs *L)
         y[i] = L->g[i] - L->prev_g[i];
         s[i] = d[i] * *L->t;
     }
-    double ys = dot(y, s, n);
+    double ys = agp_dot(y, s, n);
     if (ys > 1e-10) push_history(L, y, s, ys);
     int64_t k = (int64_t)*L->n_hist;
     for (int64_t i = 0; i < n; i++) d[i] = -L->g[i];           /* q, then r: d */
     for (int64_t i = k - 1; i >= 0; i--) {
-        L->al[i] = dot(L->old_stps + i * n, d, n) * L->ro[i];
+        L->al[i] = agp_dot(L->old_stps + i * n, d, n) * L->ro[i];
         axpy(d, -L->al[i], L->old_dirs + i * n, n);
     }
     for (int64_t i = 0; i < n; i++) d[i] *= *L->h_diag;
     for (int64_t i = 0; i < k; i++) {
-        double be = dot(L->old_dirs + i * n, d, n) * L->ro[i];
+        double be = agp_dot(L->old_dirs + i * n, d, n) * L->ro[i];
         axpy(d, L->al[i] - be, L->old_stps + i * n, n);
     }
 }
 
 /* ---------------------------------------------------------- line search --- */
 
-/*
-** The minimizer of the cubic through (x1, f1) and (x2, f2) with slopes g1
-** and g2, clamped to [lo, hi]; the middle of [lo, hi] when the cubic has
-** no minimum.
-*/
-static double cubic_interpolate(double x1, double f1, double g1, double x2, double f2,
-                                double g2, double lo, double hi)
-{
-    double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
-    double d2sq = d1 * d1 - g1 * g2;
-    if (!(d2sq >= 0)) return (lo + hi) / 2;
-    double d2 = sqrt(d2sq), x;
-    if (x1 <= x2)
-        x = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2));
-    else
-        x = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
-    return fmin(fmax(x, lo), hi);
-}
-
-typedef struct ls_point {
-    double t, f, gtd;           /* step, loss, directional derivative there */
-    double *g;                  /* [N] gradient there */
-} ls_point;
-
-typedef struct line_search {
-    lbfgs *L;
-    ag_closure fn;
-    void *ctx;
-    double f0, gtd0;            /* at t = 0 */
-    int evals;
-} line_search;
-
-static void point_copy(ls_point *dst, const ls_point *src, int64_t n)
-{
-    dst->t = src->t, dst->f = src->f, dst->gtd = src->gtd;
-    if (dst->g != src->g) memcpy(dst->g, src->g, (size_t)n * sizeof(double));
-}
-
-/* Evaluates the point x_init + t d into p; the parameters end at x_init. */
-static ag_status ls_eval(line_search *ls, double t, ls_point *p)
-{
-    lbfgs *L = ls->L;
-    ag_status s = agp_params_axpy(STEP, &L->base, L->x_init, t, L->d);
-    if (s == AG_OK) s = evaluate(L, ls->fn, ls->ctx, &p->f, p->g);
-    ag_status r = restore_params(L);
-    ls->evals++;
-    if (s != AG_OK || r != AG_OK) return s != AG_OK ? s : r;
-    p->t = t;
-    p->gtd = dot(p->g, L->d, L->n);
-    return AG_OK;
-}
-
-static int armijo_fails(const line_search *ls, const ls_point *p)
-{
-    return p->f > ls->f0 + 1e-4 * p->t * ls->gtd0;
-}
-
-static int curvature_holds(const line_search *ls, const ls_point *p)
-{
-    return fabs(p->gtd) <= -0.9 * ls->gtd0;
-}
-
-/*
-** Bracketing phase: grows the step by cubic extrapolation until it either
-** satisfies the strong Wolfe conditions (*done, br[0]) or brackets an
-** interval holding such a point (br[0], br[1]). *ls_iter counts the trial
-** points after the first.
-*/
-static ag_status ls_bracket(line_search *ls, double t, ls_point *br, ls_point *prev,
-                            ls_point *cur, int *ls_iter, int *done)
-{
-    int64_t n = ls->L->n;
-    ag_status s = ls_eval(ls, t, cur);
-    while (s == AG_OK && *ls_iter < 25) {
-        int brackets = armijo_fails(ls, cur) || (*ls_iter > 1 && cur->f >= prev->f);
-        if (!brackets && curvature_holds(ls, cur)) {
-            point_copy(&br[0], cur, n);
-            *done = 1;
-            return AG_OK;
-        }
-        if (brackets || cur->gtd >= 0) {
-            point_copy(&br[0], prev, n);
-            point_copy(&br[1], cur, n);
-            return AG_OK;
-        }
-        double next = cubic_interpolate(prev->t, prev->f, prev->gtd, cur->t, cur->f, cur->gtd,
-                                        cur->t + 0.01 * (cur->t - prev->t), cur->t * 10);
-        point_copy(prev, cur, n);
-        s = ls_eval(ls, next, cur);
-        ++*ls_iter;
-    }
-    if (s != AG_OK) return s;
-    br[0].t = 0, br[0].f = ls->f0, br[0].gtd = ls->gtd0;    /* out of evaluations */
-    memcpy(br[0].g, ls->L->g, (size_t)n * sizeof(double));
-    point_copy(&br[1], cur, n);
-    return AG_OK;
-}
-
-/* The zoom's next trial: cubic, kept 10% of the bracket from its ends. */
-static double zoom_trial(const ls_point *br, int *insuf_progress)
-{
-    double t = cubic_interpolate(br[0].t, br[0].f, br[0].gtd, br[1].t, br[1].f, br[1].gtd,
-                                 fmin(br[0].t, br[1].t), fmax(br[0].t, br[1].t));
-    double hi = fmax(br[0].t, br[1].t), lo = fmin(br[0].t, br[1].t), eps = 0.1 * (hi - lo);
-    if (fmin(hi - t, t - lo) >= eps) {
-        *insuf_progress = 0;
-    } else if (*insuf_progress || t >= hi || t <= lo) {
-        t = fabs(t - hi) < fabs(t - lo) ? hi - eps : lo + eps;
-        *insuf_progress = 0;
-    } else {
-        *insuf_progress = 1;
-    }
-    return t;
-}
-
-/* Zoom phase: shrinks the bracket [br[0], br[1]] to a strong Wolfe point;
-   *low is the end with the lower loss. */
-static ag_status ls_zoom(line_search *ls, ls_point *br, ls_point *cur, int ls_iter,
-                         int done, int *low)
-{
-    int64_t n = ls->L->n;
-    double d_norm = max_abs(ls->L->d, n);
-    int insuf = 0, high = 1 - *low;
-    while (!done && ls_iter < 25) {
-        if (fabs(br[1].t - br[0].t) * d_norm < ls->L->opt.tolerance_change) break;
-        ag_status s = ls_eval(ls, zoom_trial(br, &insuf), cur);
-        if (s != AG_OK) return s;
-        ls_iter++;
-        if (armijo_fails(ls, cur) || cur->f >= br[*low].f) {
-            point_copy(&br[high], cur, n);
-            *low = br[0].f <= br[1].f ? 0 : 1;
-            high = 1 - *low;
-        } else {
-            if (curvature_holds(ls, cur))
-                done = 1;
-            else if (cur->gtd * (br[high].t - br[*low].t) >= 0)
-                point_copy(&br[high], &br[*low], n);
-            point_copy(&br[*low], cur, n);
-        }
-    }
-    return AG_OK;
-}
-
-/*
-** The strong Wolfe line search along d from the current parameters (loss
-** *f, gradient L->g, slope gtd), starting at step *t. On success *t, *f
-** and L->g are those of the point chosen; the parameters are unchanged.
-*/
+/* The shared strong Wolfe search (line_search.c) along L->d, with
+   PyTorch's constants. */
 static ag_status strong_wolfe(lbfgs *L, ag_closure fn, void *ctx, double *t, double *f,
                               double gtd, int *evals)
 {
-    int64_t n = L->n;
-    line_search ls = {L, fn, ctx, *f, gtd, 0};
-    ls_point br[2] = {{0, 0, 0, L->work}, {0, 0, 0, L->work + n}};
-    ls_point prev = {0, *f, gtd, L->work + 2 * n}, cur = {0, 0, 0, L->work + 3 * n};
-    memcpy(prev.g, L->g, (size_t)n * sizeof(double));
-    int ls_iter = 0, done = 0;
-    ag_status s = AG_OK;
-    for (int i = 0; s == AG_OK && i < L->base.n_params; i++)   /* x_init = x */
-        s = ag_assign(L->x_init[i], L->base.params[i]);
-    if (s == AG_OK) s = ls_bracket(&ls, *t, br, &prev, &cur, &ls_iter, &done);
-    int low = done || br[0].f <= br[1].f ? 0 : 1;
-    if (s == AG_OK) s = ls_zoom(&ls, br, &cur, ls_iter, done, &low);
-    *evals = ls.evals;
-    if (s != AG_OK) return s;
-    *t = br[low].t;
-    *f = br[low].f;
-    memcpy(L->g, br[low].g, (size_t)n * sizeof(double));
-    return AG_OK;
+    agp_wolfe w = {&L->base, STEP, fn, ctx, L->eval, L->grads, L->x_init, L->d, L->g,
+                   L->work, L->n, 1e-4, 0.9, 25, L->opt.tolerance_change};
+    return agp_strong_wolfe(&w, t, f, gtd, evals);
 }
 
 /* ---------------------------------------------------------------- step --- */
@@ -526,7 +336,7 @@ static ag_status lbfgs_iterate(lbfgs *L, ag_closure fn, void *ctx, double *f, in
     double g1 = 0;
     for (int64_t i = 0; i < n; i++) g1 += fabs(L->g[i]);
     double t = *L->n_iter == 1 ? fmin(1.0, 1.0 / g1) * L->base.lr : L->base.lr;
-    double gtd = dot(L->g, L->d, n);
+    double gtd = agp_dot(L->g, L->d, n);
     *L->t = t;
     if (gtd > -op->tolerance_change) return *stop = 1, AG_OK;
     ag_status s = AG_OK;
@@ -536,17 +346,17 @@ static ag_status lbfgs_iterate(lbfgs *L, ag_closure fn, void *ctx, double *f, in
         s = strong_wolfe(L, fn, ctx, &t, f, gtd, evals);
         *L->t = t;
         if (s == AG_OK) s = agp_params_axpy(STEP, &L->base, NULL, t, L->d);
-        opt_cond = max_abs(L->g, n) <= op->tolerance_grad;
+        opt_cond = agp_max_abs(L->g, n) <= op->tolerance_grad;
     } else {
         s = agp_params_axpy(STEP, &L->base, NULL, t, L->d);
         if (s == AG_OK && !last) {
             s = evaluate(L, fn, ctx, f, L->g);
             *evals = 1;
-            opt_cond = max_abs(L->g, n) <= op->tolerance_grad;
+            opt_cond = agp_max_abs(L->g, n) <= op->tolerance_grad;
         }
     }
     *L->func_evals += *evals;
-    *stop = opt_cond || max_abs(L->d, n) * fabs(t) <= op->tolerance_change ||
+    *stop = opt_cond || agp_max_abs(L->d, n) * fabs(t) <= op->tolerance_change ||
             fabs(*f - *L->prev_loss) < op->tolerance_change;
     return s;
 }
@@ -562,7 +372,7 @@ ag_status ag_lbfgs_step(ag_optim *o, ag_closure f, void *ctx, double *loss)
     if (s == AG_OK) {
         if (loss) *loss = fval;
         *L->func_evals += 1;
-        int evals_total = 1, stop = max_abs(L->g, L->n) <= L->opt.tolerance_grad;
+        int evals_total = 1, stop = agp_max_abs(L->g, L->n) <= L->opt.tolerance_grad;
         for (int it = 1; !stop && it <= L->opt.max_iter && s == AG_OK; it++) {
             int evals = 0, last = it == L->opt.max_iter;
             s = lbfgs_iterate(L, f, ctx, &fval, last, &evals, &stop);

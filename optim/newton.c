@@ -145,7 +145,7 @@ static ag_status newton_eval(const char *fn, newton *nw, ag_closure f, void *ctx
 
 /* chol = the Cholesky factor L of h + lambda I (lower, row-major); 0 when
    a pivot is not positive (not positive definite). */
-static int cholesky(const double *h, double lambda, double *chol, int64_t n)
+int agp_cholesky(const double *h, double lambda, double *chol, int64_t n)
 {
     for (int64_t j = 0; j < n; j++) {
         double *lj = chol + j * n;
@@ -163,7 +163,7 @@ static int cholesky(const double *h, double lambda, double *chol, int64_t n)
 }
 
 /* d = (L L^T)^-1 g by forward then back substitution. */
-static void cholesky_solve(const double *chol, const double *g, double *d, int64_t n)
+void agp_cholesky_solve(const double *chol, const double *g, double *d, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         double v = g[i];
@@ -187,8 +187,8 @@ static ag_status damped_solve(const char *fn, newton *nw, double *lambda)
     for (int64_t i = 0; i < n; i++) dmin = fmin(dmin, nw->h[i * n + i]);
     double beta = hmax > 0 ? 1e-3 * hmax : 1e-3;
     for (int tries = 0; tries < 200; tries++) {
-        if (cholesky(nw->h, lam, nw->chol, n)) {
-            cholesky_solve(nw->chol, nw->g, nw->d, n);
+        if (agp_cholesky(nw->h, lam, nw->chol, n)) {
+            agp_cholesky_solve(nw->chol, nw->g, nw->d, n);
             *lambda = lam;
             return AG_OK;
         }
