@@ -33,9 +33,10 @@
 **           h' = (1 - z) * n + z * h
 ** Every layer is a composition of ops (ag_linear, ag_matmul_nt, ag_chunk,
 ** ag_sigmoid, ag_tanh, ag_addcmul, ag_stack, ...), so gradients of every
-** order are available. A sequence layer projects the inputs of all time
-** steps in one product per layer and direction, then runs one product by
-** the hidden weights per step.
+** order are available. A sequence layer runs two products per step (by
+** W_ih, with b_ih + b_hh added in for RNN and LSTM, and by W_hh); steps
+** are never cut from one product over the whole sequence, whose backward
+** would cost a tensor of that product's size per step.
 **
 ** Errors. Constructors return NULL with ag_last_error() set (sizes < 1,
 ** dropout outside [0, 1], an unknown nonlinearity or dtype, a NULL

@@ -1,9 +1,10 @@
 /*
 ** rnn.c: the recurrent layers of ag_rnn.h: RNNCell, LSTMCell and GRUCell,
 ** and RNN, LSTM and GRU over a sequence. One step's math (step() and its
-** three kinds) is shared by cells and sequences; a sequence projects the
-** inputs of every step in one ag_linear per layer and direction and runs
-** the hidden product per step. Public ops only; no gradient by hand.
+** three kinds) is shared by cells and sequences; a sequence passes each
+** layer's outputs to the next step by step (joined per step when
+** bidirectional) and stacks them once, at the end. Public ops only; no
+** gradient by hand.
 */
 #include "layers_util.h"
 
@@ -46,35 +47,38 @@ static const char *kind_name(rnn_kind k)
 
 /* ------------------------------------------------------------ one step --- */
 
-/* h' = act(xp + h W_hh^T (+ b_hh)); xp holds W_ih x + b_ih. */
-static ag_tensor *rnn_step(ag_tape *t, rnn_kind k, const rnn_params *p, ag_tensor *xp,
-                           ag_tensor *h, ag_tensor *b_hh)
+/* What a step multiplies by: W_ih and W_hh, and the biases added to
+   W_ih x and to W_hh h (either may be NULL). */
+typedef struct step_w {
+    ag_tensor *w_ih, *w_hh, *b_x, *b_h;
+} step_w;
+
+/* h' = act(xp + hp). */
+static ag_tensor *rnn_step(ag_tape *t, rnn_kind k, ag_tensor *xp, ag_tensor *hp)
 {
-    ag_tensor *a = ag_add(t, xp, ag_linear(t, h, p->w_hh, b_hh));
+    ag_tensor *a = ag_add(t, xp, hp);
     return k == K_RNN_RELU ? ag_relu(t, a) : ag_tanh(t, a);
 }
 
-/* i, f, g, o from the gates [B, 4H]; c' = f c + i g; h' = o tanh(c'). */
-static ag_tensor *lstm_step(ag_tape *t, const rnn_params *p, ag_tensor *xp, ag_tensor *h,
-                            ag_tensor *c, ag_tensor *b_hh, ag_tensor **c_out)
+/* i, f, g, o from the gates xp + hp [B, 4H]; c' = f c + i g;
+   h' = o tanh(c'). */
+static ag_tensor *lstm_step(ag_tape *t, ag_tensor *xp, ag_tensor *hp, ag_tensor *c,
+                            ag_tensor **c_out)
 {
     ag_tensor *g4[4] = {NULL, NULL, NULL, NULL};
-    ag_tensor *gates = ag_add(t, xp, ag_linear(t, h, p->w_hh, b_hh));
-    if (ag_chunk(t, gates, 4, -1, g4, NULL) != AG_OK) return *c_out = NULL, NULL;
+    if (ag_chunk(t, ag_add(t, xp, hp), 4, -1, g4, NULL) != AG_OK) return *c_out = NULL, NULL;
     ag_tensor *i = ag_sigmoid(t, g4[0]), *f = ag_sigmoid(t, g4[1]);
     ag_tensor *g = ag_tanh(t, g4[2]), *o = ag_sigmoid(t, g4[3]);
     *c_out = ag_addcmul(t, ag_mul(t, f, c), i, g, 1.0);
     return ag_mul(t, o, ag_tanh(t, *c_out));
 }
 
-/* r, z from the first 2H columns; n = tanh(xn + r (W_hn h + b_hn));
-   h' = n + z (h - n), which is (1 - z) n + z h. */
-static ag_tensor *gru_step(ag_tape *t, const rnn_params *p, ag_tensor *xp, ag_tensor *h,
-                           ag_tensor *b_hh)
+/* r, z from the first 2H columns of xp + hp; n = tanh(xn + r hn) (hn
+   holds b_hn); h' = n + z (h - n), which is (1 - z) n + z h. */
+static ag_tensor *gru_step(ag_tape *t, ag_tensor *xp, ag_tensor *hp, ag_tensor *h)
 {
     const int64_t hid = ag_tensor_dim(h, -1), sizes[2] = {2 * hid, hid};
     ag_tensor *xs[2] = {NULL, NULL}, *hs[2] = {NULL, NULL}, *rz[2] = {NULL, NULL};
-    ag_tensor *hp = ag_linear(t, h, p->w_hh, b_hh);
     if (ag_split(t, xp, 2, sizes, -1, xs) != AG_OK || ag_split(t, hp, 2, sizes, -1, hs) != AG_OK)
         return NULL;
     if (ag_chunk(t, ag_sigmoid(t, ag_add(t, xs[0], hs[0])), 2, -1, rz, NULL) != AG_OK)
@@ -83,14 +87,14 @@ static ag_tensor *gru_step(ag_tape *t, const rnn_params *p, ag_tensor *xp, ag_te
     return ag_addcmul(t, n, rz[1], ag_sub(t, h, n), 1.0);
 }
 
-/* One step of any kind from xp = W_ih x + b_ih (+ b_hh when folded: then
-   b_hh here is NULL); c and *c_out for LSTM only. */
-static ag_tensor *step(ag_tape *t, rnn_kind k, const rnn_params *p, ag_tensor *xp,
-                       ag_tensor *h, ag_tensor *c, ag_tensor *b_hh, ag_tensor **c_out)
+/* One step of any kind: h' from x and h (c and *c_out for LSTM only). */
+static ag_tensor *step(ag_tape *t, rnn_kind k, const step_w *w, ag_tensor *x, ag_tensor *h,
+                       ag_tensor *c, ag_tensor **c_out)
 {
-    if (k == K_LSTM) return lstm_step(t, p, xp, h, c, b_hh, c_out);
-    if (k == K_GRU) return gru_step(t, p, xp, h, b_hh);
-    return rnn_step(t, k, p, xp, h, b_hh);
+    ag_tensor *xp = ag_linear(t, x, w->w_ih, w->b_x), *hp = ag_linear(t, h, w->w_hh, w->b_h);
+    if (k == K_LSTM) return lstm_step(t, xp, hp, c, c_out);
+    if (k == K_GRU) return gru_step(t, xp, hp, h);
+    return rnn_step(t, k, xp, hp);
 }
 
 /* --------------------------------------------------------- parameters --- */
@@ -215,8 +219,8 @@ ag_status ag_rnn_cell_forward(ag_module *m, ag_tape *t, ag_tensor *x, ag_tensor 
     ag_dtype dt = ag_tensor_dtype(l->p.w_ih);
     if (!h) h = ag_zeros(t, dt, nd, st);
     if (!c && l->kind == K_LSTM) c = ag_zeros(t, dt, nd, st);
-    ag_tensor *xp = ag_linear(t, x, l->p.w_ih, l->p.b_ih);
-    ag_tensor *hn = step(t, l->kind, &l->p, xp, h, c, l->p.b_hh, &cn);
+    const step_w w = {l->p.w_ih, l->p.w_hh, l->p.b_ih, l->p.b_hh};
+    ag_tensor *hn = step(t, l->kind, &w, x, h, c, &cn);
     if (!hn) return ag_tape_status(t);
     *h_out = hn;
     if (c_out) *c_out = cn;
@@ -286,47 +290,45 @@ static int is_seq(const ag_module *m)
 }
 
 /*
-** The steps of xs [n, B, G] as n tensors [B, G] in out[lo..hi), cut by
+** The steps of xs [n, B, I] as n tensors [B, I] in out[lo..hi), cut by
 ** halving, each piece a slice sharing xs's data. A slice's gradient has
 ** its input's size, so cutting the n steps straight from xs would cost n
 ** times xs's size in the backward (O(T^2) for T steps); halving costs
-** about log2(T) times.
+** about log2(T) times (and nothing when xs needs no gradient).
 */
 static int split_steps(ag_tape *t, ag_tensor *xs, int64_t lo, int64_t hi, ag_tensor **out,
-                       const int64_t *bg)
+                       const int64_t *bi)
 {
-    if (hi - lo == 1) return (out[lo] = ag_reshape(t, xs, 2, bg)) != NULL;
+    if (hi - lo == 1) return (out[lo] = ag_reshape(t, xs, 2, bi)) != NULL;
     const int64_t mid = lo + (hi - lo) / 2;
-    return split_steps(t, ag_slice(t, xs, 0, 0, mid - lo, 1), lo, mid, out, bg) &&
-           split_steps(t, ag_slice(t, xs, 0, mid - lo, hi - lo, 1), mid, hi, out, bg);
+    return split_steps(t, ag_slice(t, xs, 0, 0, mid - lo, 1), lo, mid, out, bi) &&
+           split_steps(t, ag_slice(t, xs, 0, mid - lo, hi - lo, 1), mid, hi, out, bi);
 }
 
 /*
-** One layer and direction over seq [T, B, I_k] from *h (and *c) [B, H];
-** returns its output [T, B, H] and leaves the final states in *h, *c.
-** The input projection of all steps is one ag_linear; for RNN and LSTM
-** b_hh is folded into its bias (GRU keeps b_hn inside r * (...)).
+** One layer and direction over the n step inputs xs[] [B, I_k] from *h
+** (and *c) [B, H]: the outputs [B, H] into hs[], the final states left in
+** *h, *c; 1 when fine. For RNN and LSTM b_hh is folded into the input's
+** bias (GRU keeps b_hn inside r * (...)).
+**
+** Why per-step input products rather than one product over all steps:
+** the steps would then be slices of that product, and each slice's
+** gradient is a tensor of the whole product's size (see split_steps);
+** measured on bench_lstm, that cost more than the one product saved.
 */
-static ag_tensor *run_direction(const rnn_seq *l, ag_tape *t, const rnn_params *p, int reverse,
-                                ag_tensor *seq, ag_tensor **h, ag_tensor **c)
+static int run_direction(const rnn_seq *l, ag_tape *t, const rnn_params *p, int reverse,
+                         int64_t n, ag_tensor *const *xs, ag_tensor **hs, ag_tensor **h,
+                         ag_tensor **c)
 {
-    const int64_t n = ag_tensor_dim(seq, 0);
-    const int64_t bg[2] = {ag_tensor_dim(seq, 1), gates_of(l->kind) * l->hidden};
-    ag_tensor *bias = p->b_ih, *b_hh = p->b_hh, *y = NULL;
-    if (l->kind != K_GRU && p->b_ih) bias = ag_add(t, p->b_ih, p->b_hh), b_hh = NULL;
-    ag_tensor **steps = malloc(2 * (size_t)n * sizeof *steps), **hs = steps + n;
-    if (!steps) return ag_tape_set_error(t, AG_ERR_NOMEM, "%s: out of memory", l->desc), NULL;
-    if (split_steps(t, ag_linear(t, seq, p->w_ih, bias), 0, n, steps, bg)) {
-        for (int64_t s = 0; s < n && *h; s++) {
-            const int64_t at = reverse ? n - 1 - s : s;
-            ag_tensor *c_next = NULL;
-            hs[at] = *h = step(t, l->kind, p, steps[at], *h, *c, b_hh, &c_next);
-            if (l->kind == K_LSTM) *c = c_next;
-        }
-        if (*h) y = ag_stack(t, (int)n, hs, 0);
+    step_w w = {p->w_ih, p->w_hh, p->b_ih, p->b_hh};
+    if (l->kind != K_GRU && p->b_ih) w.b_x = ag_add(t, p->b_ih, p->b_hh), w.b_h = NULL;
+    for (int64_t s = 0; s < n && *h; s++) {
+        const int64_t at = reverse ? n - 1 - s : s;
+        ag_tensor *c_next = NULL;
+        hs[at] = *h = step(t, l->kind, &w, xs[at], *h, *c, &c_next);
+        if (l->kind == K_LSTM) *c = c_next;
     }
-    free(steps);
-    return y;
+    return *h != NULL;
 }
 
 /* x [T, B, I] ([B, T, I] with batch_first) or [T, I]; T >= 1. */
@@ -371,27 +373,45 @@ static ag_tensor *state_at(ag_tape *t, ag_tensor *s0, int k, const int64_t *bh, 
     return ag_reshape(t, ag_slice(t, s0, 0, k, k + 1, 1), 2, bh);
 }
 
+/* Layer k's step inputs for layer k + 1: the directions' outputs joined
+   per step (d[1] may be NULL), dropout applied in training but after the
+   last layer (one mask per step, drawn in the order of a [T, B, D*H] one). */
+static void next_inputs(const rnn_seq *l, ag_tape *t, int k, int64_t n, ag_tensor **in,
+                        ag_tensor *const *d0, ag_tensor *const *d1)
+{
+    const int drop = k + 1 < l->layers && l->base.training && l->dropout > 0;
+    for (int64_t s = 0; s < n; s++) {
+        in[s] = d1 ? ag_concat(t, 2, (ag_tensor *[]){d0[s], d1[s]}, 1) : d0[s];
+        if (drop && in[s])
+            in[s] = ag_mul(t, in[s], ag_dropout_mask(t, l->rng, ag_tensor_dtype(in[s]), 2,
+                                                     ag_tensor_shape(in[s]), l->dropout));
+    }
+}
+
 /* Every layer over seq [T, B, I] from h0, c0 [L*D, B, H] (or NULL); the
    final states go to hl[], cl[] (L*D each); returns [T, B, D*H]. */
 static ag_tensor *run_layers(const rnn_seq *l, ag_tape *t, ag_tensor *seq, ag_tensor *h0,
                              ag_tensor *c0, ag_tensor **hl, ag_tensor **cl)
 {
-    const int64_t bh[2] = {ag_tensor_dim(seq, 1), l->hidden};
+    const int64_t n = ag_tensor_dim(seq, 0), bh[2] = {ag_tensor_dim(seq, 1), l->hidden};
+    const int64_t bi[2] = {bh[0], l->input};
     const ag_dtype dt = ag_tensor_dtype(l->p[0].w_ih);
-    for (int k = 0; k < l->layers && seq; k++) {
-        ag_tensor *outs[2] = {NULL, NULL};
-        for (int d = 0; d < l->dirs; d++) {
+    ag_tensor **in = malloc(3 * (size_t)n * sizeof *in), *y = NULL;
+    if (!in) return ag_tape_set_error(t, AG_ERR_NOMEM, "%s: out of memory", l->desc), NULL;
+    ag_tensor **outs[2] = {in + n, in + 2 * n};
+    int ok = split_steps(t, seq, 0, n, in, bi);
+    for (int k = 0; k < l->layers && ok; k++) {
+        for (int d = 0; d < l->dirs && ok; d++) {
             const int i = k * l->dirs + d;
             hl[i] = state_at(t, h0, i, bh, dt);
             cl[i] = l->kind == K_LSTM ? state_at(t, c0, i, bh, dt) : NULL;
-            outs[d] = run_direction(l, t, &l->p[i], d, seq, &hl[i], &cl[i]);
+            ok = run_direction(l, t, &l->p[i], d, n, in, outs[d], &hl[i], &cl[i]);
         }
-        seq = l->dirs == 2 ? ag_concat(t, 2, outs, 2) : outs[0];
-        if (seq && k + 1 < l->layers && l->base.training && l->dropout > 0)
-            seq = ag_mul(t, seq, ag_dropout_mask(t, l->rng, dt, 3, ag_tensor_shape(seq),
-                                                 l->dropout));
+        if (ok) next_inputs(l, t, k, n, in, outs[0], l->dirs == 2 ? outs[1] : NULL);
     }
-    return seq;
+    if (ok) y = ag_stack(t, (int)n, in, 0);
+    free(in);
+    return y;
 }
 
 /* ag_stack of the n final states, squeezed to [n, H] when unbatched. */
