@@ -338,9 +338,9 @@ static int check_seq_x(const rnn_seq *l, ag_tape *t, const ag_tensor *x)
     if (!agn_check_input(t, l->desc, x, ag_tensor_dtype(l->p[0].w_ih), 1)) return 0;
     const int nd = ag_tensor_ndim(x);
     if ((nd != 2 && nd != 3) || ag_tensor_dim(x, -1) != l->input)
-        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x is %s, expected %s or [T, %lld]",
-                                 l->desc, agn_shape_str(x, s, sizeof s),
-                                 l->batch_first ? "[B, T, I]" : "[T, B, I]",
+        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x is %s, expected %s, %lld] or "
+                                 "[T, %lld]", l->desc, agn_shape_str(x, s, sizeof s),
+                                 l->batch_first ? "[B, T" : "[T, B", (long long)l->input,
                                  (long long)l->input), 0;
     if (ag_tensor_dim(x, nd == 3 && l->batch_first ? 1 : 0) == 0)
         return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x is %s, an empty sequence", l->desc,

@@ -572,7 +572,7 @@ START_TEST(test_rnn_forward_errors_name_layer_and_shapes)
     ck_assert_int_eq(ag_rnn_forward(m, t, x, NULL, NULL, &y, &hn, NULL), AG_ERR_SHAPE);
     ck_assert_ptr_null(hn);
     tu_assert_error(t, y, AG_ERR_SHAPE, "LSTM(3, 4, num_layers=2, bidirectional=True): x is "
-                    "[5,2,7]", "[T, B, I] or [T, 3]");
+                    "[5,2,7]", "expected [T, B, 3] or [T, 3]");
     ag_tape_reset(t);
     ck_assert_int_eq(ag_rnn_forward(m, t, ok, h0, NULL, &y, NULL, NULL), AG_ERR_SHAPE);
     tu_assert_error(t, y, AG_ERR_SHAPE, "h0 is [2,2,4]", "expected [4,2,4]");
