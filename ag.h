@@ -33,6 +33,7 @@
 #include "ag_layers.h"
 #include "ag_conv_layers.h"
 #include "ag_cnn_layers.h"
+#include "ag_rnn.h"
 #include "ag_init.h"
 #include "ag_loss.h"
 #include "ag_word2vec.h"

@@ -133,6 +133,8 @@ one_repetition() {
     peer maxpool 1 bench_pool.py --threads 1
     run vmath ours 1 "$dir/bench_vmath"
     peer vmath 1 bench_vmath.py
+    run lstm ours 1 "$dir/bench_lstm" --threads 1
+    peer lstm 1 bench_lstm.py --threads 1
 }
 
 rep=1
@@ -198,6 +200,9 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "1,550 distinct random samples, one pass, as training does."
     echo "- Max pooling: F.max_pool2d(x, 2) on x [128,32,28,28] f32 and the gradient" \
         "for a fixed dy (torch.autograd.grad / ag_grad), one thread, median of 30."
+    echo "- LSTM: one layer, input 128, hidden 256, 32 steps, batch 32, f32, time-major," \
+        "zero initial states; forward, then the gradients of sum(y * g) for a fixed g" \
+        "into the layer's parameters (x needs none); median of 21 iterations."
     echo "- Peers: OPENBLAS_CORETYPE unset; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and" \
         "torch.set_num_threads at the thread count under test; PyTorch with" \
         "OMP_WAIT_POLICY=PASSIVE and glibc keeping freed memory" \

@@ -135,6 +135,14 @@ END {
 
     rel_row("max-pool forward+backward, 2x2 stride 2, [128,32,28,28], f32, 1 thread",
             "maxpool", "fwd_bwd_ms", "ms", "ms", 0.6, 1, "PyTorch")
+    # wall time decides; the CPU time beside it is what a busy machine disturbs less
+    o = med("lstm" SUBSEP "ours" SUBSEP "ms"); p = med("lstm" SUBSEP "peer" SUBSEP "ms")
+    oc = med("lstm" SUBSEP "ours" SUBSEP "cpu_ms"); pc = med("lstm" SUBSEP "peer" SUBSEP "cpu_ms")
+    row("LSTM layer forward+backward, input 128, hidden 256, 32 steps, batch 32, f32, 1 thread",
+        o == "" ? why("lstm", "ours") : ms(o) (oc == "" ? "" : " (CPU " ms(oc) ")"),
+        p == "" ? why("lstm", "peer") : "PyTorch " ms(p) (pc == "" ? "" : " (CPU " ms(pc) ")"),
+        o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 0.60x PyTorch",
+        o == "" || p == "" ? "n/a" : o / p <= 0.6 ? "yes" : "no")
     split("tanh exp sigmoid log", vfn, " ")
     for (i = 1; i <= 4; i++) {
         o = med("vmath" SUBSEP "ours" SUBSEP vfn[i] "_ns"); p = med("vmath" SUBSEP "peer" SUBSEP vfn[i] "_ns")

@@ -148,11 +148,21 @@ ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
 ** y = (x - mean) / sqrt(var + eps) * weight + bias, mean and biased
 ** variance over that axis, for x [..., D]. Parameters "weight" (ones) and
 ** "bias" (zeros) of shape [D] when affine (PyTorch's elementwise_affine).
-** PyTorch's defaults: eps 1e-5, affine 1. Difference: PyTorch's
-** normalized_shape may span several trailing axes; here it is one.
+** PyTorch's defaults: eps 1e-5, affine 1. For a normalized_shape of
+** several axes, ag_layernorm_new_shape.
 */
 ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine,
                             ag_dtype dt);
+/*
+** LayerNorm(normalized_shape): the same over the trailing ndim axes of x
+** (1 <= ndim <= 8), which must equal normalized_shape[0..ndim) (each >= 1;
+** AG_ERR_SHAPE naming both otherwise, "LayerNorm((3, 4)): x's last 2 dims
+** must be [3,4] (x is [2,4,3])"): mean and biased variance over all their
+** elements together, "weight" and "bias" of shape normalized_shape.
+** ag_layernorm_new(D, ...) is ag_layernorm_new_shape(1, &D, ...).
+*/
+ag_module *ag_layernorm_new_shape(int ndim, const int64_t *normalized_shape, double eps,
+                                  int affine, ag_dtype dt);
 
 /* ------------------------------------------------------------ dropout --- */
 
@@ -175,10 +185,40 @@ ag_module *ag_dropout_new(double p, ag_rng *rng);
 ** of indices stored as f32 or f64 values (any shape S, either dtype)
 ** and returns S + [dim] in the layer's dtype; a value that is not an integer
 ** in [0, num) is an AG_ERR_ARG naming its position. The indices get no
-** gradient. Differences: no padding_idx, max_norm or sparse gradients.
+** gradient. Differences: no sparse gradients; padding_idx, max_norm and
+** scale_grad_by_freq are ag_embedding_new_full's.
 */
 ag_module *ag_embedding_new(int64_t num_embeddings, int64_t embedding_dim,
                             ag_dtype dt, ag_rng *rng);
+
+/* padding_idx of ag_embedding_new_full when there is none (PyTorch's None). */
+#define AG_EMBEDDING_NO_PADDING INT64_MIN
+
+/*
+** Embedding with PyTorch's options (its defaults: AG_EMBEDDING_NO_PADDING,
+** max_norm 0 meaning None, norm_type 2, scale_grad_by_freq 0):
+**   padding_idx in [-num, num) (negative counts from the end): that row
+**   is zeroed at construction, and the forward never sends it a gradient
+**   (its grad stays zero; its value is returned as it is);
+**   max_norm > 0: before each lookup, every row the indices name whose
+**   norm_type-norm is above max_norm is scaled in place, without
+**   gradient, by max_norm / (norm + 1e-7), as PyTorch's embedding_renorm_
+**   (the table changes: an optimizer's state is not told);
+**   scale_grad_by_freq: the gradient reaching a row from one lookup is
+**   divided by the number of times its index appears in that lookup.
+** Where a gradient is scaled (padding_idx or scale_grad_by_freq hit),
+** the result is d + (rows - d) * s with d the rows detached: equal to
+** the rows, but a row holding an Inf or NaN gives NaN there. Difference
+** from PyTorch: the scale applies on every way back through the lookup,
+** so a second-order gradient through a scaled lookup is scaled twice
+** (PyTorch's double backward of embedding leaves scale_grad_by_freq out
+** of one of the two); with padding_idx alone both give zeros. Errors as
+** ag_embedding_new, and AG_ERR_ARG for a padding_idx out of range, a
+** negative or NaN max_norm, a norm_type not > 0.
+*/
+ag_module *ag_embedding_new_full(int64_t num_embeddings, int64_t embedding_dim,
+                                 int64_t padding_idx, double max_norm, double norm_type,
+                                 int scale_grad_by_freq, ag_dtype dt, ag_rng *rng);
 /* The rows idx[0..n) of m's table: [n, dim] (ag_index_select), the
    forward for int64 indices. NULL with the error on t when m is not an
    Embedding or an index is out of range. */

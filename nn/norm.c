@@ -2,7 +2,7 @@
 ** norm.c: BatchNorm1d and BatchNorm2d (batch statistics in training,
 ** running statistics in evaluation, the running buffers updated in place
 ** under no-grad), on the fused ops of ag_norm.h, and LayerNorm (over the
-** last axis), a composition of ops.
+** trailing axes of normalized_shape), a composition of ops.
 */
 #include "layers_util.h"
 
@@ -193,28 +193,97 @@ ag_module *ag_batchnorm2d_new(int64_t num_features, double eps, double momentum,
 
 typedef struct layernorm {
     ag_module base;
-    int64_t size;
+    int nd;                             /* dims of normalized_shape */
+    int64_t shape[AG_MAX_DIMS], size;   /* normalized_shape and its product */
     double eps;
-    ag_tensor *weight, *bias;           /* NULL without affine */
+    ag_tensor *weight, *bias;           /* normalized_shape; NULL without affine */
     ag_dtype dt;
     char desc[AGN_DESC_LEN];
 } layernorm;
 
+/* x's trailing dims against normalized_shape; 1 when they match, else 0
+   with the error on t. */
+static int check_trailing(const layernorm *l, ag_tape *t, const ag_tensor *x)
+{
+    char s[128], want[128];
+    const int off = ag_tensor_ndim(x) - l->nd;
+    int ok = 1;
+    for (int d = 0; d < l->nd; d++) ok = ok && ag_tensor_shape(x)[off + d] == l->shape[d];
+    if (ok) return 1;
+    if (l->nd == 1)
+        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x's last dim is %lld, expected %lld "
+                                 "(x is %s)", l->desc, (long long)ag_tensor_dim(x, -1),
+                                 (long long)l->size, agn_shape_str(x, s, sizeof s)), 0;
+    int n = snprintf(want, sizeof want, "[");
+    for (int d = 0; d < l->nd; d++)
+        n += snprintf(want + n, sizeof want - (size_t)n, d ? ",%lld" : "%lld",
+                      (long long)l->shape[d]);
+    snprintf(want + n, sizeof want - (size_t)n, "]");
+    return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x's last %d dims must be %s (x is %s)",
+                             l->desc, l->nd, want, agn_shape_str(x, s, sizeof s)), 0;
+}
+
+/* Statistics over the trailing nd axes: x seen as [..., size] (a reshape
+   sharing its data), normalized, seen again with x's shape, then the
+   elementwise affine of normalized_shape broadcast over the leading axes. */
 static ag_tensor *layernorm_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 {
     layernorm *l = (layernorm *)m;
-    char s[128];
-    if (!agn_check_input(t, l->desc, x, l->dt, 1)) return NULL;
-    if (ag_tensor_dim(x, -1) != l->size)
-        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: x's last dim is %lld, expected %lld "
-                                 "(x is %s)", l->desc, (long long)ag_tensor_dim(x, -1),
-                                 (long long)l->size, agn_shape_str(x, s, sizeof s)), NULL;
-    ag_tensor *mean = ag_mean(t, x, -1, 1);
-    ag_tensor *var = ag_mean(t, ag_square(t, ag_sub(t, x, mean)), -1, 1);     /* biased */
-    return normalize(t, x, mean, var, l->eps, l->weight, l->bias);
+    if (!agn_check_input(t, l->desc, x, l->dt, l->nd) || !check_trailing(l, t, x)) return NULL;
+    const int lead = ag_tensor_ndim(x) - l->nd;
+    ag_tensor *xr = x;
+    if (l->nd > 1) {
+        int64_t flat[AG_MAX_DIMS];
+        memcpy(flat, ag_tensor_shape(x), (size_t)lead * sizeof *flat);
+        flat[lead] = l->size;
+        xr = ag_reshape(t, x, lead + 1, flat);
+    }
+    ag_tensor *mean = ag_mean(t, xr, -1, 1);
+    ag_tensor *var = ag_mean(t, ag_square(t, ag_sub(t, xr, mean)), -1, 1);    /* biased */
+    if (l->nd == 1) return normalize(t, x, mean, var, l->eps, l->weight, l->bias);
+    ag_tensor *y = normalize(t, xr, mean, var, l->eps, NULL, NULL);
+    y = ag_reshape(t, y, ag_tensor_ndim(x), ag_tensor_shape(x));
+    return l->weight ? ag_add(t, ag_mul(t, y, l->weight), l->bias) : y;
 }
 
 static const ag_module_ops layernorm_ops = {"LayerNorm", layernorm_forward, NULL};
+
+/* "LayerNorm((4,))", "LayerNorm((3, 4))": PyTorch's repr of the shape. */
+static void layernorm_describe(layernorm *l)
+{
+    int n = snprintf(l->desc, sizeof l->desc, "LayerNorm((");
+    for (int d = 0; d < l->nd && n > 0 && (size_t)n < sizeof l->desc; d++)
+        n += snprintf(l->desc + n, sizeof l->desc - (size_t)n, d ? ", %lld" : "%lld",
+                      (long long)l->shape[d]);
+    if (n > 0 && (size_t)n < sizeof l->desc)
+        snprintf(l->desc + n, sizeof l->desc - (size_t)n, l->nd == 1 ? ",))" : "))");
+}
+
+/* Registers a tensor of normalized_shape filled with value. */
+static int add_shaped(layernorm *l, const char *name, double value, ag_tensor **out)
+{
+    *out = ag_full(NULL, l->dt, l->nd, l->shape, value);
+    return ag_module_add_param(&l->base, name, *out) == AG_OK;
+}
+
+/* The constructor both entry points share; shape is checked. */
+static ag_module *layernorm_new(const char *who, int ndim, const int64_t *shape, double eps,
+                                int affine, ag_dtype dt)
+{
+    layernorm *l = agn_alloc(sizeof *l, &layernorm_ops, who);
+    if (!l) return NULL;
+    l->nd = ndim;
+    memcpy(l->shape, shape, (size_t)ndim * sizeof *shape);
+    l->size = ag_shape_numel(ndim, shape);
+    l->eps = eps;
+    l->dt = dt;
+    layernorm_describe(l);
+    if (affine && !(add_shaped(l, "weight", 1, &l->weight) && add_shaped(l, "bias", 0, &l->bias))) {
+        ag_module_free(&l->base);
+        return NULL;
+    }
+    return &l->base;
+}
 
 ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine, ag_dtype dt)
 {
@@ -223,16 +292,24 @@ ag_module *ag_layernorm_new(int64_t normalized_size, double eps, int affine, ag_
     if (normalized_size < 1 || !(eps >= 0) || !isfinite(eps))
         return ag_set_last_error(AG_ERR_ARG, "%s: normalized_size %lld must be >= 1 and eps "
                                  "%.17g >= 0", who, (long long)normalized_size, eps), NULL;
-    layernorm *l = agn_alloc(sizeof *l, &layernorm_ops, who);
-    if (!l) return NULL;
-    l->size = normalized_size;
-    l->eps = eps;
-    l->dt = dt;
-    snprintf(l->desc, sizeof l->desc, "LayerNorm((%lld,))", (long long)normalized_size);
-    if (affine && !(add_tensor(&l->base, "weight", 1, dt, 1, normalized_size, 1, &l->weight) &&
-                    add_tensor(&l->base, "bias", 1, dt, 1, normalized_size, 0, &l->bias))) {
-        ag_module_free(&l->base);
-        return NULL;
-    }
-    return &l->base;
+    return layernorm_new(who, 1, &normalized_size, eps, affine, dt);
+}
+
+ag_module *ag_layernorm_new_shape(int ndim, const int64_t *normalized_shape, double eps,
+                                  int affine, ag_dtype dt)
+{
+    const char *who = "ag_layernorm_new_shape";
+    if (agn_check_dtype(who, dt) != AG_OK) return NULL;
+    if (ndim < 1 || ndim > AG_MAX_DIMS || !normalized_shape)
+        return ag_set_last_error(AG_ERR_ARG, "%s: ndim is %d with normalized_shape %p (1 to %d "
+                                 "dims)", who, ndim, (const void *)normalized_shape,
+                                 AG_MAX_DIMS), NULL;
+    for (int d = 0; d < ndim; d++)
+        if (normalized_shape[d] < 1)
+            return ag_set_last_error(AG_ERR_ARG, "%s: normalized_shape[%d] is %lld, must be "
+                                     ">= 1", who, d, (long long)normalized_shape[d]), NULL;
+    if (ag_shape_numel(ndim, normalized_shape) < 0 || !(eps >= 0) || !isfinite(eps))
+        return ag_set_last_error(AG_ERR_ARG, "%s: normalized_shape too large or eps %.17g not "
+                                 ">= 0", who, eps), NULL;
+    return layernorm_new(who, ndim, normalized_shape, eps, affine, dt);
 }
