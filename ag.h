@@ -25,6 +25,7 @@
 #include "ag_pad.h"
 #include "ag_norm.h"
 #include "ag_vmath.h"
+#include "ag_attention.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
