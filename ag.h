@@ -36,6 +36,7 @@
 #include "ag_safetensors.h"
 #include "ag_data.h"
 #include "ag_summary.h"
+#include "ag_attention_layers.h"
 /* optim */
 #include "ag_optim.h"
 #include "ag_optimizers.h"
