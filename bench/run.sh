@@ -131,6 +131,8 @@ one_repetition() {
     peer maxpool 1 bench_pool.py --threads 1
     run vmath ours 1 "$dir/bench_vmath"
     peer vmath 1 bench_vmath.py
+    run attn ours 1 "$dir/bench_attn" --threads 1
+    peer attn 1 bench_attn.py --threads 1
 }
 
 rep=1
@@ -190,6 +192,10 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "1,550 distinct random samples, one pass, as training does."
     echo "- Max pooling: F.max_pool2d(x, 2) on x [128,32,28,28] f32 and the gradient" \
         "for a fixed dy (torch.autograd.grad / ag_grad), one thread, median of 30."
+    echo "- Attention: scaled dot-product attention forward and the gradients of q, k" \
+        "and v for a fixed dy, q, k, v [8,8,128,64] f32 (B 8, H 8, T 128, D 64), no" \
+        "mask, one thread; ours is one op (ag_scaled_dot_product_attention), PyTorch's" \
+        "the per-op composition softmax(q k^T / 8) v; median of 20."
     echo "- Peers: OPENBLAS_CORETYPE unset; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and" \
         "torch.set_num_threads at the thread count under test; PyTorch with" \
         "OMP_WAIT_POLICY=PASSIVE and glibc keeping freed memory" \

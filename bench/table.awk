@@ -127,6 +127,8 @@ END {
 
     rel_row("max-pool forward+backward, 2x2 stride 2, [128,32,28,28], f32, 1 thread",
             "maxpool", "fwd_bwd_ms", "ms", "ms", 0.6, 1, "PyTorch")
+    rel_row("attention forward+backward, q, k, v [8,8,128,64], f32, 1 thread",
+            "attn", "fwd_bwd_ms", "ms", "ms", 0.6, 1, "PyTorch")
     split("tanh exp sigmoid log", vfn, " ")
     for (i = 1; i <= 4; i++) {
         o = med("vmath" SUBSEP "ours" SUBSEP vfn[i] "_ns"); p = med("vmath" SUBSEP "peer" SUBSEP vfn[i] "_ns")
