@@ -133,8 +133,8 @@ static int mm_check(ag_tape *t, const char *fn, const ag_tensor *a, const ag_ten
     memcpy(shape, bshape, sizeof(int64_t) * (size_t)(*ndim - 2));
     shape[*ndim - 2] = m;
     shape[*ndim - 1] = n;
-    if (agi_numel(*ndim, shape) < 0 || agi_numel(nbd, bshape) < 0)
-        return agi_bad_shape(t, fn, nbd, bshape), 0;
+    if (agi_numel(*ndim, shape) < 0) return agi_bad_shape(t, fn, *ndim, shape), 0;
+    if (agi_numel(nbd, bshape) < 0) return agi_bad_shape(t, fn, nbd, bshape), 0;
     p->g = (agi_gemm){.dtype = a->dtype, .m = m, .n = n, .k = k,
                       .a_rs = ta ? 1 : cols_of(a), .a_cs = ta ? cols_of(a) : 1,
                       .b_rs = tb ? 1 : cols_of(b), .b_cs = tb ? cols_of(b) : 1, .ldc = n};
