@@ -28,6 +28,7 @@
 #include "ag_pad.h"
 #include "ag_norm.h"
 #include "ag_vmath.h"
+#include "ag_attention.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"
@@ -40,6 +41,7 @@
 #include "ag_safetensors.h"
 #include "ag_data.h"
 #include "ag_summary.h"
+#include "ag_attention_layers.h"
 /* optim */
 #include "ag_optim.h"
 #include "ag_optimizers.h"

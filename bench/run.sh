@@ -135,6 +135,8 @@ one_repetition() {
     peer vmath 1 bench_vmath.py
     run lstm ours 1 "$dir/bench_lstm" --threads 1
     peer lstm 1 bench_lstm.py --threads 1
+    run attn ours 1 "$dir/bench_attn" --threads 1
+    peer attn 1 bench_attn.py --threads 1
 }
 
 rep=1
@@ -203,6 +205,10 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
     echo "- LSTM: one layer, input 128, hidden 256, 32 steps, batch 32, f32, time-major," \
         "zero initial states; forward, then the gradients of sum(y * g) for a fixed g" \
         "into the layer's parameters (x needs none); median of 21 iterations."
+    echo "- Attention: scaled dot-product attention forward and the gradients of q, k" \
+        "and v for a fixed dy, q, k, v [8,8,128,64] f32 (B 8, H 8, T 128, D 64), no" \
+        "mask, one thread; ours is one op (ag_scaled_dot_product_attention), PyTorch's" \
+        "the per-op composition softmax(q k^T / 8) v; median of 20."
     echo "- Peers: OPENBLAS_CORETYPE unset; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and" \
         "torch.set_num_threads at the thread count under test; PyTorch with" \
         "OMP_WAIT_POLICY=PASSIVE and glibc keeping freed memory" \

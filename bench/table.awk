@@ -143,6 +143,8 @@ END {
         p == "" ? why("lstm", "peer") : "PyTorch " ms(p) (pc == "" ? "" : " (CPU " ms(pc) ")"),
         o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 0.60x PyTorch",
         o == "" || p == "" ? "n/a" : o / p <= 0.6 ? "yes" : "no")
+    rel_row("attention forward+backward, q, k, v [8,8,128,64], f32, 1 thread",
+            "attn", "fwd_bwd_ms", "ms", "ms", 0.6, 1, "PyTorch")
     split("tanh exp sigmoid log", vfn, " ")
     for (i = 1; i <= 4; i++) {
         o = med("vmath" SUBSEP "ours" SUBSEP vfn[i] "_ns"); p = med("vmath" SUBSEP "peer" SUBSEP vfn[i] "_ns")

@@ -14,24 +14,32 @@ extern "C" {
 #endif
 
 /*
-** a @ b. 2-D: [m,k] @ [k,n] -> [m,n]. Batched: [B,m,k] @ [B,k,n] ->
-** [B,m,n]; a 3-D operand with a 2-D one broadcasts the 2-D one over the
-** batch ([B,m,k] @ [k,n], [m,k] @ [B,k,n] -> [B,m,n]), and the 2-D
-** operand's gradient is summed over the batch. Differentiable to any
-** order (the backward products are again matrix products).
-** Differences from torch.matmul: 1-D operands (vectors) and more than 3
-** dimensions are not supported, and batch dimensions do not broadcast
-** (a batch of 1 does not stretch to B).
-** Errors (AG_ERR_SHAPE, the message naming both shapes): an operand not
-** 2-D or 3-D; inner dimensions that differ, e.g. "ag_matmul: inner
-** dimensions differ: a is [64,784], b is [256,128]"; two batch sizes that
-** differ. Mixed dtypes are AG_ERR_DTYPE; NULL operands AG_ERR_ARG.
+** a @ b, as torch.matmul (NumPy's matmul). 2-D: [m,k] @ [k,n] -> [m,n].
+** Batched: every dim before the last two is a batch dim, and the batch
+** dims broadcast as NumPy's (right-aligned, a dim of 1 stretches, a
+** missing dim counts as 1): [B,H,T,D] @ [B,H,D,T] -> [B,H,T,T],
+** [B,T,D] @ [D,E] -> [B,T,E], [B,1,m,k] @ [H,k,n] -> [B,H,m,n]. A 1-D a
+** is a row [1,k] and a 1-D b a column [k,1], the added dim dropped from
+** the result: [k] @ [k] is a 0-D scalar, [k] @ [...,k,n] is [...,n],
+** [...,m,k] @ [k] is [...,m]. An operand broadcast over batch dims has
+** its gradient summed over them. One kernel call covers every batch that
+** one stride per operand reaches (all of them unless a dim of 1 and a
+** missing dim interleave), and a stack over a shared 2-D operand is one
+** taller product: as fast as the 2-D and 3-D forms were. Differentiable
+** to any order (the backward products are again matrix products).
+** Errors (AG_ERR_SHAPE, the message naming both shapes as given): a 0-D
+** operand ("operands must be at least 1-D"); inner dimensions that
+** differ, e.g. "ag_matmul: inner dimensions differ: a is [64,784], b is
+** [256,128]"; batch dims that do not broadcast ("batch dimensions do not
+** broadcast: a is [8,8,128,64], b is [8,4,64,128]"). Mixed dtypes are
+** AG_ERR_DTYPE; NULL operands AG_ERR_ARG.
 */
 ag_tensor *ag_matmul(ag_tape *t, ag_tensor *a, ag_tensor *b);
 
 /*
 ** a @ b^T, b's last two axes swapped: 2-D [m,k] @ ([n,k])^T -> [m,n];
-** batched and broadcast over a leading batch axis as ag_matmul. The
+** batch dims broadcast as ag_matmul's ([B,H,T,D] @ ([B,H,S,D])^T ->
+** [B,H,T,S]); both operands must be at least 2-D (no vectors). The
 ** transpose is read through strides, never copied: one product, as fast
 ** as ag_matmul. The gradient of a linear layer's input, dy @ W, is this
 ** product's kind of work. Errors as ag_matmul, the message naming
@@ -42,7 +50,8 @@ ag_tensor *ag_matmul_nt(ag_tape *t, ag_tensor *a, ag_tensor *b);
 
 /*
 ** a^T @ b, a's last two axes swapped: 2-D ([k,m])^T @ [k,n] -> [m,n];
-** batched and broadcast as ag_matmul (each matrix of a batch transposed).
+** batch dims broadcast as ag_matmul's (each matrix of a batch
+** transposed); both operands at least 2-D.
 ** Read in place, like ag_matmul_nt (a weight's gradient, x^T @ dy).
 ** Errors as ag_matmul, naming ag_matmul_tn.
 */

@@ -7,9 +7,12 @@
 ** as a tensor), for f32 and f64, over the thread pool. The backward
 ** needs a.b^T and a^T.b, and their own backward needs a^T.b^T, so the op
 ** is one family of four variants (ta, tb) with one backward rule that
-** closes over the family (three are public); a fifth flag sums the
-** product over a shared batch axis (the gradient of an operand that was
-** broadcast over the batch). ag_linear is x.w^T with the bias as the
+** closes over the family (three are public). Batch dims broadcast as
+** NumPy's; a plan (mm_plan) gives the kernel the innermost run of batch
+** dims one stride per operand reaches and loops over any others. A fifth
+** flag sums the product over the batch (the gradient of a 2-D operand of
+** a batched product); other broadcast gradients are summed by
+** agi_reduce_to. ag_matmul's 1-D operands are zero-copy reshapes. ag_linear is x.w^T with the bias as the
 ** product's starting value, its rule written with the family, ag_sum and
 ** ag_reshape. Transposes and permutations of whole tensors are in
 ** linalg.c.
@@ -27,74 +30,166 @@
 /* Rows and columns of the matrix x holds in its last two axes. */
 static int64_t rows_of(const ag_tensor *x) { return x->shape[x->ndim - 2]; }
 static int64_t cols_of(const ag_tensor *x) { return x->shape[x->ndim - 1]; }
-static int64_t batch_of(const ag_tensor *x) { return x->ndim == 3 ? x->shape[0] : 1; }
 
 /*
-** Checks the operands of op(a) @ op(b) and plans the product in pl (all
-** but the data pointers and c_bs, which mm_fold sets once the result
-** exists: its shape may yet be refused): its output shape in (ndim,
-** shape) and the strides. reduce sums over the batch (both operands 3-D,
-** a 2-D result). Returns 0 with the error on t if the shapes do not fit.
+** A product of the family over its broadcast batch: the kernel's own
+** batch (g.batch, one stride per operand) is the innermost run of batch
+** dims that one stride reaches in a, b and C alike; the dims outside it
+** (nouter, usually none) are looped, each a call of the kernel. Strides
+** are in elements; 0 where an operand is broadcast (and C's when the
+** product is summed over the batch).
 */
-static int mm_check(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b,
-                    const int *flags, agi_gemm *pl, int *ndim, int64_t *shape)
+typedef struct mm_plan {
+    agi_gemm g;
+    int nouter, reduce;
+    int64_t oshape[AG_MAX_DIMS];
+    int64_t ostride[3][AG_MAX_DIMS];        /* a, b, C */
+} mm_plan;
+
+/* Strides of x's batch dims (all but its last two) seen from the
+   broadcast batch bshape of nbd dims: 0 where x lacks the dim or has 1. */
+static void batch_strides(const ag_tensor *x, int nbd, int64_t *stride)
 {
-    const int ta = flags[0], tb = flags[1], reduce = flags[2];
-    char s1[96], s2[96];
-    if (a->ndim < 2 || a->ndim > 3 || b->ndim < 2 || b->ndim > 3)
-        return agi_fail(t, AG_ERR_SHAPE, "%s: operands must be 2-D or 3-D: a is %s, b is %s",
-                        fn, agi_shape_str(a, s1), agi_shape_str(b, s2)), 0;
-    int64_t m = ta ? cols_of(a) : rows_of(a), k = ta ? rows_of(a) : cols_of(a);
-    int64_t kb = tb ? cols_of(b) : rows_of(b), n = tb ? rows_of(b) : cols_of(b);
-    if (k != kb)
-        return agi_fail(t, AG_ERR_SHAPE, "%s: inner dimensions differ: a is %s, b is %s", fn,
-                        agi_shape_str(a, s1), agi_shape_str(b, s2)), 0;
-    if (a->ndim == 3 && b->ndim == 3 && a->shape[0] != b->shape[0])
-        return agi_fail(t, AG_ERR_SHAPE, "%s: batch dimensions differ: a is %s, b is %s", fn,
-                        agi_shape_str(a, s1), agi_shape_str(b, s2)), 0;
-    int64_t nb = a->ndim == 3 ? a->shape[0] : batch_of(b);
-    *ndim = (a->ndim == 3 || b->ndim == 3) && !reduce ? 3 : 2;
-    shape[0] = nb;
-    shape[*ndim - 2] = m;
-    shape[*ndim - 1] = n;
-    *pl = (agi_gemm){.dtype = a->dtype, .m = m, .n = n, .k = k,
-                     .a_rs = ta ? 1 : cols_of(a), .a_cs = ta ? cols_of(a) : 1,
-                     .b_rs = tb ? 1 : cols_of(b), .b_cs = tb ? cols_of(b) : 1,
-                     .ldc = n, .batch = nb,
-                     .a_bs = a->ndim == 3 ? agi_dims_prod(a->shape, 1, 3) : 0,
-                     .b_bs = b->ndim == 3 ? agi_dims_prod(b->shape, 1, 3) : 0};
+    const int lead = nbd - (x->ndim - 2);
+    int64_t s = rows_of(x) * cols_of(x);
+    for (int i = nbd - 1; i >= 0; i--) {
+        const int64_t own = i >= lead ? x->shape[i - lead] : 1;
+        stride[i] = own == 1 ? 0 : s;
+        s *= own;
+    }
+}
+
+/* Splits the batch (nbd dims of bshape, strides str[a, b, C]) into the
+   kernel's batch and the outer loop: size-1 dims dropped, a dim merged
+   into the one outside it when every stride allows. */
+static void plan_batch(mm_plan *p, int nbd, const int64_t *bshape,
+                       const int64_t (*str)[AG_MAX_DIMS])
+{
+    int64_t sh[AG_MAX_DIMS], st[3][AG_MAX_DIMS];
+    int n = 0;
+    for (int i = 0; i < nbd; i++) {
+        if (bshape[i] == 1) continue;
+        int merge = n > 0;
+        for (int k = 0; k < 3 && merge; k++) merge = st[k][n - 1] == str[k][i] * bshape[i];
+        if (!merge) sh[n++] = 1;
+        sh[n - 1] *= bshape[i];
+        for (int k = 0; k < 3; k++) st[k][n - 1] = str[k][i];
+    }
+    p->g.batch = n ? sh[n - 1] : 1;
+    p->g.a_bs = n ? st[0][n - 1] : 0;
+    p->g.b_bs = n ? st[1][n - 1] : 0;
+    p->g.c_bs = n ? st[2][n - 1] : 0;
+    p->nouter = n ? n - 1 : 0;
+    for (int d = 0; d < p->nouter; d++) {
+        p->oshape[d] = sh[d];
+        for (int k = 0; k < 3; k++) p->ostride[k][d] = st[k][d];
+    }
+}
+
+/* Broadcasts the batch dims of a and b (all but the last two) into
+   bshape (nbd dims); 0 with the error on t if they do not. */
+static int mm_batch_shape(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b,
+                          int *nbd, int64_t *bshape)
+{
+    const int na = a->ndim - 2, nb = b->ndim - 2, n = na > nb ? na : nb;
+    for (int i = 0; i < n; i++) {           /* i counts from the right */
+        const int64_t da = i < na ? a->shape[na - 1 - i] : 1;
+        const int64_t db = i < nb ? b->shape[nb - 1 - i] : 1;
+        if (da != db && da != 1 && db != 1) {
+            char s1[96], s2[96];
+            return agi_fail(t, AG_ERR_SHAPE, "%s: batch dimensions do not broadcast: a is %s, "
+                            "b is %s", fn, agi_shape_str(a, s1), agi_shape_str(b, s2)), 0;
+        }
+        bshape[n - 1 - i] = da == 1 ? db : da;
+    }
+    *nbd = n;
     return 1;
 }
 
-/* Sets the stride of C between products (y is C: [batch, m, n], or
-   [m, n] summed over the batch when flags[2]), then folds the batch into one product
-   where the memory allows: a stack of plain A over a shared B is one
-   taller A; a batch-summed A^T.B is one deeper product (A and B
-   [batch*k, ...] read as 2-D). a is 3-D when the batch is > 1. */
-static void mm_fold(agi_gemm *pl, const int *flags, const ag_tensor *a, const ag_tensor *y)
+/*
+** Checks the operands of op(a) @ op(b) and plans the product in p (all
+** but the data pointers): its output shape in (ndim, shape), the
+** broadcast batch then [m,n], or [m,n] alone when flags[2] sums the
+** product over the batch (a 2-D operand's gradient). Returns 0 with the
+** error on t if the shapes do not fit.
+*/
+static int mm_check(ag_tape *t, const char *fn, const ag_tensor *a, const ag_tensor *b,
+                    const int *flags, mm_plan *p, int *ndim, int64_t *shape)
 {
-    pl->c_bs = flags[2] ? 0 : agi_dims_prod(y->shape, y->ndim - 2, y->ndim);
-    if (pl->batch <= 1) return;
-    if (!flags[0] && pl->b_bs == 0 && pl->c_bs) {
-        pl->m = agi_dims_prod(a->shape, 0, 2);          /* batch * m */
-        pl->batch = 1;
-    } else if (flags[0] && !flags[1] && pl->c_bs == 0) {
-        pl->k = agi_dims_prod(a->shape, 0, 2);          /* batch * k */
-        pl->batch = 1;
+    const int ta = flags[0], tb = flags[1], reduce = flags[2];
+    char s1[96], s2[96];
+    int nbd;
+    int64_t bshape[AG_MAX_DIMS], str[3][AG_MAX_DIMS];
+    if (a->ndim < 2 || b->ndim < 2)
+        return agi_fail(t, AG_ERR_SHAPE, "%s: operands must be at least 2-D: a is %s, b is %s",
+                        fn, agi_shape_str(a, s1), agi_shape_str(b, s2)), 0;
+    const int64_t m = ta ? cols_of(a) : rows_of(a), k = ta ? rows_of(a) : cols_of(a);
+    const int64_t kb = tb ? cols_of(b) : rows_of(b), n = tb ? rows_of(b) : cols_of(b);
+    if (k != kb)
+        return agi_fail(t, AG_ERR_SHAPE, "%s: inner dimensions differ: a is %s, b is %s", fn,
+                        agi_shape_str(a, s1), agi_shape_str(b, s2)), 0;
+    if (!mm_batch_shape(t, fn, a, b, &nbd, bshape)) return 0;
+    *ndim = reduce ? 2 : nbd + 2;
+    memcpy(shape, bshape, sizeof(int64_t) * (size_t)(*ndim - 2));
+    shape[*ndim - 2] = m;
+    shape[*ndim - 1] = n;
+    if (agi_numel(*ndim, shape) < 0) return agi_bad_shape(t, fn, *ndim, shape), 0;
+    if (agi_numel(nbd, bshape) < 0) return agi_bad_shape(t, fn, nbd, bshape), 0;
+    p->g = (agi_gemm){.dtype = a->dtype, .m = m, .n = n, .k = k,
+                      .a_rs = ta ? 1 : cols_of(a), .a_cs = ta ? cols_of(a) : 1,
+                      .b_rs = tb ? 1 : cols_of(b), .b_cs = tb ? cols_of(b) : 1, .ldc = n};
+    p->reduce = reduce;
+    batch_strides(a, nbd, str[0]);
+    batch_strides(b, nbd, str[1]);
+    int64_t cs = reduce ? 0 : m * n;                /* C is contiguous (or summed) */
+    for (int i = nbd - 1; i >= 0; i--) {
+        str[2][i] = cs;
+        cs *= bshape[i];
+    }
+    plan_batch(p, nbd, bshape, (const int64_t (*)[AG_MAX_DIMS])str);
+    return 1;
+}
+
+/* Folds the kernel's batch into one product where the memory allows: a
+   stack of plain A over a shared B is one taller A; a batch-summed A^T.B
+   is one deeper product (A and B [batch*k, ...] read as 2-D). */
+static void mm_fold(agi_gemm *g, int ta, int tb)
+{
+    if (g->batch <= 1) return;
+    if (!ta && g->b_bs == 0 && g->a_bs == g->m * g->k && g->c_bs == g->m * g->n) {
+        g->m *= g->batch;                           /* batch * m */
+        g->batch = 1;
+    } else if (ta && !tb && g->c_bs == 0 && g->a_bs == g->k * g->m && g->b_bs == g->k * g->n) {
+        g->k *= g->batch;                           /* batch * k */
+        g->batch = 1;
     }
 }
 
-/* y = the planned product of a and b (zeros for an empty batch summed). */
-static void mm_run(agi_gemm *pl, const ag_tensor *a, const ag_tensor *b, ag_tensor *y)
+/* y = the planned product of a and b: a kernel call per outer batch
+   index, in order (a summed product adds to C after the first); zeros
+   for an empty batch. */
+static void mm_run(mm_plan *p, const ag_tensor *a, const ag_tensor *b, ag_tensor *y)
 {
-    if (pl->batch == 0) {
+    const size_t es = agi_dtype_size(y->dtype);
+    const int64_t outer = agi_dims_prod(p->oshape, 0, p->nouter);
+    if (p->g.batch == 0 || outer == 0 || y->numel == 0) {
         agi_fill(y, 0);
         return;
     }
-    pl->a = a->data;
-    pl->b = b->data;
-    pl->c = y->data;
-    agi_gemm_run(pl);
+    int64_t idx[AG_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
+    for (int64_t o = 0; o < outer; o++) {
+        p->g.a = (const char *)a->data + (size_t)off[0] * es;
+        p->g.b = (const char *)b->data + (size_t)off[1] * es;
+        p->g.c = (char *)y->data + (size_t)off[2] * es;
+        p->g.accumulate = p->reduce && o > 0;
+        agi_gemm_run(&p->g);
+        for (int d = p->nouter - 1; d >= 0; d--) {      /* the odometer */
+            for (int k = 0; k < 3; k++) off[k] += p->ostride[k][d];
+            if (++idx[d] < p->oshape[d]) break;
+            for (int k = 0; k < 3; k++) off[k] -= p->ostride[k][d] * p->oshape[d];
+            idx[d] = 0;
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- op --- */
@@ -102,19 +197,22 @@ static void mm_run(agi_gemm *pl, const ag_tensor *a, const ag_tensor *b, ag_tens
 static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
                      int reduce, ag_tensor *into);
 
-/* op(a) @ op(b) into a result of out_ndim dims: batch-summed when both
-   operands are 3-D and the result is a 2-D operand's gradient; written
-   into `into` (agi_grad_into) when it is not NULL and fits. */
-static ag_tensor *mm_to(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
-                        int out_ndim, ag_tensor *into)
+/* The gradient of x, an operand of a product: op(p) @ op(q) brought back
+   to x's shape. For a 2-D x of a batched product the kernel sums over the
+   batch (the other factors then span all of it); an x broadcast over some
+   batch dims has the full product summed to its shape. Written into
+   `into` (agi_grad_into) when it is not NULL and fits. */
+static ag_tensor *mm_grad(ag_tape *t, ag_tensor *p, ag_tensor *q, int tp, int tq,
+                          const ag_tensor *x, ag_tensor *into)
 {
-    if (!a || !b) return NULL;
-    return mm(t, a, b, ta, tb, a->ndim == 3 && b->ndim == 3 && out_ndim == 2, into);
+    if (!p || !q) return NULL;
+    const int reduce = x->ndim == 2 && (p->ndim > 2 || q->ndim > 2);
+    return agi_reduce_to(t, mm(t, p, q, tp, tq, reduce, into), x);
 }
 
 /* y = op_a(a) @ op_b(b);  d op_a(a) += dy @ op_b(b)^T;  d op_b(b) += op_a(a)^T @ dy
-   (transposed back when ta or tb is set, and summed over the batch for a
-   2-D operand), each again a product of the family. */
+   (transposed back when ta or tb is set, and summed over the batch dims
+   an operand was broadcast over), each again a product of the family. */
 static void mm_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor **gx,
                         const uint8_t *need)
 {
@@ -122,9 +220,9 @@ static void mm_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor 
     ag_tensor *a = n->in[0], *b = n->in[1];
     ag_tensor *ia = agi_grad_into(t, 0), *ib = agi_grad_into(t, 1);
     if (need[0])
-        gx[0] = ta ? mm_to(t, b, gy, tb, 1, a->ndim, ia) : mm_to(t, gy, b, 0, !tb, a->ndim, ia);
+        gx[0] = ta ? mm_grad(t, b, gy, tb, 1, a, ia) : mm_grad(t, gy, b, 0, !tb, a, ia);
     if (need[1])
-        gx[1] = tb ? mm_to(t, gy, a, 1, ta, b->ndim, ib) : mm_to(t, a, gy, !ta, 0, b->ndim, ib);
+        gx[1] = tb ? mm_grad(t, gy, a, 1, ta, b, ib) : mm_grad(t, a, gy, !ta, 0, b, ib);
 }
 
 /* The family, by [ta][tb]. a@b, a@b^T and a^T@b are public and their
@@ -149,15 +247,15 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
 {
     const agi_op *op = &op_matmul[ta][tb];
     const int flags[3] = {ta, tb, reduce};
-    agi_gemm pl;
+    mm_plan pl;
     int ndim;
-    int64_t shape[3];
+    int64_t shape[AG_MAX_DIMS];
     if (!agi_check2(t, op->name, a, b)) return NULL;
     if (!mm_check(t, op->name, a, b, flags, &pl, &ndim, shape)) return NULL;
     const int in_place = mm_fits(into, a->dtype, ndim, shape);
     ag_tensor *y = in_place ? into : agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
     if (!y) return NULL;
-    mm_fold(&pl, flags, a, y);
+    mm_fold(&pl.g, ta, tb);
     mm_run(&pl, a, b, y);
     if (in_place) {                 /* a leaf's grad, grad mode off: no node */
         t->n_ops++;
@@ -173,8 +271,36 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
     return agi_done(t, op, y);
 }
 
+/* a @ b with a vector operand, as NumPy: a 1-D a is the row [1,k], a 1-D
+   b the column [k,1] (zero-copy reshapes), and the dim each added is
+   dropped from the result. */
+static ag_tensor *mm_vectors(ag_tape *t, ag_tensor *a, ag_tensor *b)
+{
+    const char *fn = op_matmul[0][0].name;
+    char s1[96], s2[96];
+    if (a->ndim == 0 || b->ndim == 0)
+        return agi_fail(t, AG_ERR_SHAPE, "%s: operands must be at least 1-D: a is %s, b is %s",
+                        fn, agi_shape_str(a, s1), agi_shape_str(b, s2));
+    const int64_t k = a->shape[a->ndim - 1];
+    if (k != b->shape[b->ndim == 1 ? 0 : b->ndim - 2])
+        return agi_fail(t, AG_ERR_SHAPE, "%s: inner dimensions differ: a is %s, b is %s", fn,
+                        agi_shape_str(a, s1), agi_shape_str(b, s2));
+    ag_tensor *a2 = a->ndim == 1 ? ag_reshape(t, a, 2, (const int64_t[]){1, k}) : a;
+    ag_tensor *b2 = b->ndim == 1 ? ag_reshape(t, b, 2, (const int64_t[]){k, 1}) : b;
+    ag_tensor *y = mm(t, a2, b2, 0, 0, 0, NULL);
+    if (!y) return NULL;
+    int64_t shape[AG_MAX_DIMS];
+    int nd = 0;
+    for (int d = 0; d < y->ndim; d++)
+        if (!(a->ndim == 1 && d == y->ndim - 2) && !(b->ndim == 1 && d == y->ndim - 1))
+            shape[nd++] = y->shape[d];
+    return ag_reshape(t, y, nd, shape);
+}
+
 ag_tensor *ag_matmul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
+    if (!agi_check2(t, op_matmul[0][0].name, a, b)) return NULL;
+    if (a->ndim < 2 || b->ndim < 2) return mm_vectors(t, a, b);
     return mm(t, a, b, 0, 0, 0, NULL);
 }
 
@@ -207,10 +333,10 @@ static void linear_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_ten
 {
     ag_tensor *x = n->in[0], *w = n->in[1], *g2 = lin_matrix(t, gy);
     if (need[0]) {
-        ag_tensor *dx = mm_to(t, g2, w, 0, 0, 2, x->ndim == 2 ? agi_grad_into(t, 0) : NULL);
+        ag_tensor *dx = mm(t, g2, w, 0, 0, 0, x->ndim == 2 ? agi_grad_into(t, 0) : NULL);
         gx[0] = x->ndim == 2 ? dx : ag_reshape(t, dx, x->ndim, x->shape);
     }
-    if (need[1]) gx[1] = mm_to(t, g2, lin_matrix(t, x), 1, 0, 2, agi_grad_into(t, 1));
+    if (need[1]) gx[1] = mm_grad(t, g2, lin_matrix(t, x), 1, 0, w, agi_grad_into(t, 1));
     if (n->n_in > 2 && need[2]) gx[2] = ag_sum(t, g2, 0, 0);
 }
 static const agi_op op_linear = {"ag_linear", linear_backward};

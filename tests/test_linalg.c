@@ -307,14 +307,16 @@ START_TEST(test_matmul_rejects_bad_shapes)
 {
     static const int64_t shapes[][2][5] = {        /* {ndim, dims...} */
         {{3, 2, 3, 4}, {3, 3, 4, 5}},               /* batches differ */
-        {{1, 3}, {1, 3}},                           /* vectors */
-        {{1, 3}, {2, 3, 2}},
-        {{4, 1, 2, 3, 4}, {4, 1, 2, 4, 3}},         /* 4-D */
-        {{2, 3, 4}, {4, 1, 1, 4, 2}},
+        {{0}, {1, 3}},                              /* a scalar */
+        {{1, 3}, {3, 2, 4, 2}},                     /* a vector, inner 3 vs 4 */
+        {{4, 2, 2, 3, 4}, {4, 3, 2, 4, 3}},         /* 4-D, batch 2 vs 3 */
+        {{2, 3, 4}, {4, 1, 1, 5, 2}},               /* inner 4 vs 5 */
     };
-    const char *expect[] = {"batch dimensions differ: a is [2,3,4], b is [3,4,5]",
-                            "2-D or 3-D: a is [3], b is [3]", "a is [3], b is [3,2]",
-                            "a is [1,2,3,4], b is [1,2,4,3]", "a is [3,4], b is [1,1,4,2]"};
+    const char *expect[] = {"batch dimensions do not broadcast: a is [2,3,4], b is [3,4,5]",
+                            "at least 1-D: a is [], b is [3]",
+                            "inner dimensions differ: a is [3], b is [2,4,2]",
+                            "batch dimensions do not broadcast: a is [2,2,3,4], b is [3,2,4,3]",
+                            "inner dimensions differ: a is [3,4], b is [1,1,5,2]"};
     for (int s = 0; s < 5; s++) {
         ag_tape *t = ag_tape_new();
         const int64_t *sa = shapes[s][0], *sb = shapes[s][1];

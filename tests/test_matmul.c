@@ -199,11 +199,11 @@ START_TEST(test_matmul_nt_tn_errors)
                     "ag_matmul_tn: inner dimensions differ", "a is [64,784], b is [784,10]");
     ag_tape_reset(t);
     a = ag_zeros(t, AG_F64, 1, SHAPE(3));
-    tu_assert_error(t, ag_matmul_nt(t, a, a), AG_ERR_SHAPE, "ag_matmul_nt", "2-D or 3-D");
+    tu_assert_error(t, ag_matmul_nt(t, a, a), AG_ERR_SHAPE, "ag_matmul_nt", "at least 2-D");
     ag_tape_reset(t);
     a = ag_zeros(t, AG_F64, 3, SHAPE(2, 3, 4));
     tu_assert_error(t, ag_matmul_tn(t, a, ag_zeros(t, AG_F64, 3, SHAPE(3, 3, 4))), AG_ERR_SHAPE,
-                    "ag_matmul_tn: batch dimensions differ", "b is [3,3,4]");
+                    "ag_matmul_tn: batch dimensions do not broadcast", "b is [3,3,4]");
     ag_tape_reset(t);
     a = ag_zeros(t, AG_F64, 2, SHAPE(2, 3));
     tu_assert_error(t, ag_matmul_nt(t, a, ag_zeros(t, AG_F32, 2, SHAPE(2, 3))), AG_ERR_DTYPE,
