@@ -136,8 +136,10 @@ ag_module *ag_prelu_new(int64_t num_parameters, double init, ag_dtype dt);
 ** checkpoint or a write may have put anything there): in training
 ** num_batches_tracked must be a whole number in [0, 2^53], in evaluation
 ** running_var must be >= 0 (not NaN); else AG_ERR_STATE on the tape.
-** Differences: num_batches_tracked has the layer's dtype (it is int64 in
-** PyTorch); track_running_stats=False is not offered; PyTorch does not
+** num_batches_tracked is an integer buffer (ag_module_add_int_buffer):
+** a float of the layer's dtype here, saved as I64 as PyTorch's int64, and
+** a PyTorch checkpoint's I64 (or an older file's F32/F64) loads into it.
+** Differences: track_running_stats=False is not offered; PyTorch does not
 ** check the buffers (a negative running_var gives NaN outputs there).
 */
 ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,

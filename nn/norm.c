@@ -137,12 +137,15 @@ static ag_tensor *batchnorm_forward(ag_module *m, ag_tape *t, ag_tensor *x)
 static const ag_module_ops batchnorm1d_ops = {"BatchNorm1d", batchnorm_forward, NULL};
 static const ag_module_ops batchnorm2d_ops = {"BatchNorm2d", batchnorm_forward, NULL};
 
-/* Registers a fresh tensor of shape [n] (ndim 1) or a scalar (ndim 0). */
+/* Registers a fresh tensor of shape [n] (ndim 1) or a scalar (ndim 0):
+   param 1 a parameter, 0 a buffer, 2 an integer buffer. */
 static int add_tensor(ag_module *m, const char *name, int param, ag_dtype dt, int ndim,
                       int64_t n, double value, ag_tensor **out)
 {
     *out = ag_full(NULL, dt, ndim, (int64_t[]){n}, value);
-    ag_status s = param ? ag_module_add_param(m, name, *out) : ag_module_add_buffer(m, name, *out);
+    ag_status s = param == 1 ? ag_module_add_param(m, name, *out)
+                : param == 2 ? ag_module_add_int_buffer(m, name, *out)
+                             : ag_module_add_buffer(m, name, *out);
     return s == AG_OK;
 }
 
@@ -169,7 +172,7 @@ static ag_module *batchnorm_new(const char *who, int spatial, int64_t num_featur
                          add_tensor(m, "bias", 1, dt, 1, num_features, 0, &b->bias));
     ok = ok && add_tensor(m, "running_mean", 0, dt, 1, num_features, 0, &b->running_mean) &&
          add_tensor(m, "running_var", 0, dt, 1, num_features, 1, &b->running_var) &&
-         add_tensor(m, "num_batches_tracked", 0, dt, 0, 0, 0, &b->num_batches);
+         add_tensor(m, "num_batches_tracked", 2, dt, 0, 0, 0, &b->num_batches);
     if (!ok) {
         ag_module_free(m);
         return NULL;
