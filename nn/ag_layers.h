@@ -139,11 +139,21 @@ ag_module *ag_prelu_new(int64_t num_parameters, double init, ag_dtype dt);
 ** num_batches_tracked is an integer buffer (ag_module_add_int_buffer):
 ** a float of the layer's dtype here, saved as I64 as PyTorch's int64, and
 ** a PyTorch checkpoint's I64 (or an older file's F32/F64) loads into it.
-** Differences: track_running_stats=False is not offered; PyTorch does not
+** Differences: PyTorch does not
 ** check the buffers (a negative running_var gives NaN outputs there).
 */
 ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
                               int affine, ag_dtype dt);
+/*
+** With PyTorch's track_running_stats: when 0 the layer has no buffers
+** (its state_dict is "weight" and "bias" with affine, else empty, as
+** PyTorch's) and normalizes with the batch statistics in evaluation too;
+** momentum is then unused (but still checked). One value per channel is
+** then an AG_ERR_SHAPE error in evaluation too, as in PyTorch.
+** ag_batchnorm1d_new is this with track_running_stats 1.
+*/
+ag_module *ag_batchnorm1d_new_ex(int64_t num_features, double eps, double momentum,
+                                 int affine, int track_running_stats, ag_dtype dt);
 
 /*
 ** LayerNorm over the last axis of size normalized_size:
