@@ -245,6 +245,43 @@ ag_tensor *ag_hinge_embedding_loss(ag_tape *t, ag_tensor *input,
                                    ag_tensor *target, double margin,
                                    ag_reduction red);
 
+/* ---------------------------------------------------- index tensors --- */
+
+/*
+** The one integer index representation the whole API takes: an index
+** tensor, an f32 or f64 tensor of whole numbers (exact up to 2^24 in f32,
+** 2^53 in f64). Embedding's forward reads it (so a Sequential can start
+** with an Embedding fed integers), and so do the class losses below; the
+** int64_t array forms above (and ag_embedding_lookup) remain, and this
+** makes one from the other:
+**
+**     ag_tensor *ids = ag_index_tensor(t, AG_F32, 2, (int64_t[]){4, 7}, tokens);
+**     ag_tensor *logits = ag_module_forward(net, t, ids);   // Embedding first
+**     ag_tensor *loss = ag_cross_entropy_loss_t(t, logits2d, labels, NULL, AG_REDUCTION_MEAN);
+**
+** ag_index_tensor: a tensor of shape [ndim; shape] holding idx[0..numel)
+** on tape t (or persistent, owned by the caller, with t NULL). NULL with
+** the error (on t, else ag_last_error()): AG_ERR_DTYPE for another dtype,
+** AG_ERR_ARG for a bad shape, NULL idx, or an index beyond 2^24 (f32) or
+** 2^53 (f64) in magnitude.
+*/
+ag_tensor *ag_index_tensor(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape,
+                           const int64_t *idx);
+/*
+** ag_cross_entropy_loss_ex and ag_nll_loss_ex with the targets as an index
+** tensor (either dtype) of the input's shape without the class axis ([N]
+** for [N, C], [N, d1..] for [N, C, d1..], [] for [C]). A target that is
+** not a whole number is AG_ERR_ARG naming its position; the shape
+** AG_ERR_SHAPE; the rest as the _ex forms (opts may be NULL). Targets get
+** no gradient.
+*/
+ag_tensor *ag_cross_entropy_loss_t(ag_tape *t, ag_tensor *logits,
+                                   const ag_tensor *targets,
+                                   const ag_class_loss_opts *opts,
+                                   ag_reduction red);
+ag_tensor *ag_nll_loss_t(ag_tape *t, ag_tensor *logp, const ag_tensor *targets,
+                         const ag_class_loss_opts *opts, ag_reduction red);
+
 /* ------------------------------------------------------- divergence --- */
 
 /*
