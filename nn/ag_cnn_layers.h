@@ -63,6 +63,10 @@ ag_module *ag_adaptive_avgpool2d_new(int64_t out_h, int64_t out_w);
 */
 ag_module *ag_batchnorm2d_new(int64_t num_features, double eps, double momentum,
                               int affine, ag_dtype dt);
+/* With PyTorch's track_running_stats, as ag_batchnorm1d_new_ex: 0 gives no
+   buffers and batch statistics in evaluation too. */
+ag_module *ag_batchnorm2d_new_ex(int64_t num_features, double eps, double momentum,
+                                 int affine, int track_running_stats, ag_dtype dt);
 
 /* --------------------------------------------------------- Dropout2d --- */
 

@@ -15,7 +15,8 @@
 ** (1-D: one kernel size). Init as PyTorch's: weight kaiming_uniform(a =
 ** sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight's
 ** dim 1 times the kernel's area, then bias U(-1/sqrt(fan_in),
-** 1/sqrt(fan_in)), both drawn from rng (weight first). For another init,
+** 1/sqrt(fan_in)), both drawn from rng (weight first); with a NULL rng
+** both are zeros, meant to be loaded (ag_module_load). For another init,
 ** fill them through ag_module_get(m, "weight").
 **
 ** opts are the ops' options (ag_conv.h: stride, padding, dilation, groups,
@@ -29,7 +30,7 @@
 ** both channel counts, any option the op would refuse (negative values,
 ** "same" with a stride > 1, "same"/"valid" for a transposed layer, an
 ** output_padding not below the stride or the dilation, a 1-D layer given
-** an entry [1]), an unknown dtype, a NULL generator, out of memory. The
+** an entry [1]), an unknown dtype, out of memory. The
 ** forward returns NULL with the error on the tape, the message starting
 ** with the layer's description as PyTorch prints it: "Conv2d(1, 16,
 ** kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)): x has 3 channels,

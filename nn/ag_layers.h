@@ -17,7 +17,8 @@
 ** order come from the ops' rules (gradcheck and gradgradcheck pass in f64).
 **
 ** Errors. Constructors return NULL and set ag_last_error() (bad sizes or
-** probabilities, an unknown dtype, a NULL generator, out of memory).
+** probabilities, an unknown dtype, out of memory, a NULL generator for
+** Dropout).
 ** Forward returns NULL with the error on the tape; the message starts with
 ** the layer's description and names the shapes, e.g.
 ** "Linear(in_features=3, out_features=2): x's last dim is 5, expected 3
@@ -27,7 +28,12 @@
 **
 ** Generators passed to constructors are borrowed: Linear and Embedding use
 ** theirs during construction only; Dropout keeps drawing from its own, so
-** it must outlive the layer.
+** it must outlive the layer. Layers with weights (Linear, Embedding, the
+** convolutions of ag_conv_layers.h) accept a NULL generator: their
+** tensors are then all zeros, meant to be loaded (ag_module_load):
+**     ag_module *net = ag_sequential_new(2, (ag_module *[]){
+**         ag_linear_new(784, 10, 1, AG_F32, NULL), ag_softmax_new(1)});
+**     if (ag_module_load(net, "net.safetensors") != AG_OK) ...
 */
 #ifndef AG_LAYERS_H
 #define AG_LAYERS_H
@@ -46,7 +52,8 @@ extern "C" {
 ** "weight" [out, in] and "bias" [out] (no bias when bias is 0), PyTorch's
 ** layout. x is [..., in] with any number of leading dims (1-D [in] too);
 ** y is [..., out]. Init as PyTorch: weight kaiming_uniform(a = sqrt(5)),
-** bias U(-1/sqrt(in), 1/sqrt(in)), both drawn from rng (weight first).
+** bias U(-1/sqrt(in), 1/sqrt(in)), both drawn from rng (weight first);
+** all zeros when rng is NULL (to be loaded).
 ** For another init, fill the tensors with ag_init_* through
 ** ag_module_get(m, "weight"). in and out may be 0.
 */
@@ -136,12 +143,24 @@ ag_module *ag_prelu_new(int64_t num_parameters, double init, ag_dtype dt);
 ** checkpoint or a write may have put anything there): in training
 ** num_batches_tracked must be a whole number in [0, 2^53], in evaluation
 ** running_var must be >= 0 (not NaN); else AG_ERR_STATE on the tape.
-** Differences: num_batches_tracked has the layer's dtype (it is int64 in
-** PyTorch); track_running_stats=False is not offered; PyTorch does not
+** num_batches_tracked is an integer buffer (ag_module_add_int_buffer):
+** a float of the layer's dtype here, saved as I64 as PyTorch's int64, and
+** a PyTorch checkpoint's I64 (or an older file's F32/F64) loads into it.
+** Differences: PyTorch does not
 ** check the buffers (a negative running_var gives NaN outputs there).
 */
 ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum,
                               int affine, ag_dtype dt);
+/*
+** With PyTorch's track_running_stats: when 0 the layer has no buffers
+** (its state_dict is "weight" and "bias" with affine, else empty, as
+** PyTorch's) and normalizes with the batch statistics in evaluation too;
+** momentum is then unused (but still checked). One value per channel is
+** then an AG_ERR_SHAPE error in evaluation too, as in PyTorch.
+** ag_batchnorm1d_new is this with track_running_stats 1.
+*/
+ag_module *ag_batchnorm1d_new_ex(int64_t num_features, double eps, double momentum,
+                                 int affine, int track_running_stats, ag_dtype dt);
 
 /*
 ** LayerNorm over the last axis of size normalized_size:
@@ -181,8 +200,10 @@ ag_module *ag_dropout_new(double p, ag_rng *rng);
 
 /*
 ** Embedding(num_embeddings, embedding_dim): a lookup table "weight"
-** [num, dim], init N(0, 1) from rng as PyTorch. The forward takes a tensor
-** of indices stored as f32 or f64 values (any shape S, either dtype)
+** [num, dim], init N(0, 1) from rng as PyTorch (zeros when rng is NULL,
+** to be loaded). The forward takes a tensor
+** of indices stored as f32 or f64 values (any shape S, either dtype: an
+** index tensor, the API's one integer index form, see ag_index_tensor)
 ** and returns S + [dim] in the layer's dtype; a value that is not an integer
 ** in [0, num) is an AG_ERR_ARG naming its position. The indices get no
 ** gradient. Differences: no sparse gradients; padding_idx, max_norm and

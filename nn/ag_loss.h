@@ -136,17 +136,24 @@ ag_tensor *ag_hinge_loss(ag_tape *t, ag_tensor *scores, ag_tensor *labels,
 
 /* ------------------------------------------------------- multi-class --- */
 
+/* PyTorch's default ignore_index: a class-index target of -100 is
+   ignored by cross-entropy and nll (padding), unless opts say otherwise. */
+#define AG_IGNORE_INDEX (-100)
+
 /*
 ** Options of the class-index losses. All-zero ({0}) means no class
-** weights, no ignored target and no smoothing: the plain functions below.
+** weights, the default ignore index (-100) and no smoothing: the plain
+** functions below.
 */
 typedef struct ag_class_loss_opts {
     /* [C] rescaling weight of each class (of the input's dtype), or NULL.
        Differentiable here (PyTorch does not differentiate nll's weight). */
     ag_tensor *weight;
-    /* When has_ignore_index is set, a target equal to ignore_index (any
-       value, typically PyTorch's default -100) contributes nothing, and
-       mean divides by the weight of the others only. With every target
+    /* A target equal to the ignore index contributes nothing, and mean
+       divides by the weight of the others only. The index is PyTorch's
+       default, AG_IGNORE_INDEX (-100), unless has_ignore_index is set:
+       then it is ignore_index (any value; to ignore nothing, give one no
+       target takes, as in PyTorch). With every target
        ignored (an all-padding batch), mean is NaN (0 / 0) and its
        gradient 0 everywhere, as PyTorch's (so a step from it leaves the
        weights alone); sum and none are 0, gradient 0. */
@@ -163,8 +170,8 @@ typedef struct ag_class_loss_opts {
 ** log_softmax along the class axis (stable: logits of +-1e4 are exact and
 ** their gradient, softmax - one_hot, is finite). logits is [N, C], or
 ** [N, C, d1..dk], or [C] (see "Common rules"). Every target must be in
-** [0, C): unlike PyTorch, -100 is not ignored by default (use
-** ag_cross_entropy_loss_ex with has_ignore_index).
+** [0, C) or be AG_IGNORE_INDEX (-100, ignored as in PyTorch: see
+** ag_class_loss_opts); others are AG_ERR_ARG.
 */
 ag_tensor *ag_cross_entropy_loss(ag_tape *t, ag_tensor *logits,
                                  const int64_t *targets, ag_reduction red);
@@ -210,12 +217,70 @@ ag_tensor *ag_nll_loss_ex(ag_tape *t, ag_tensor *logp, const int64_t *targets,
 ** Multi-class hinge loss, PyTorch's multi_margin_loss with p = 1 and no
 ** weight: for scores [N, C] (or [C]) and targets [N] (or one),
 **   loss_n = sum_{j != y_n} max(0, margin - x[n, y_n] + x[n, j]) / C.
-** Reductions over the N samples. The gradient at a kink is 0. PyTorch's
-** p = 2 and per-class weight are not provided.
+** Reductions over the N samples. The gradient at a kink is 0. Targets
+** must be in [0, C) (no ignore index, as PyTorch).
 */
 ag_tensor *ag_multi_margin_loss(ag_tape *t, ag_tensor *scores,
                                 const int64_t *targets, double margin,
                                 ag_reduction red);
+/*
+** With PyTorch's p (1 or 2) and weight ([C] of scores's dtype, or NULL):
+**   loss_n = sum_{j != y_n} w[y_n] max(0, margin - x[n, y_n] + x[n, j])^p / C;
+** mean divides by N (not by the weights, as PyTorch). Differentiable in
+** weight too. AG_ERR_ARG for another p or a margin not finite.
+*/
+ag_tensor *ag_multi_margin_loss_ex(ag_tape *t, ag_tensor *scores,
+                                   const int64_t *targets, int p,
+                                   double margin, ag_tensor *weight,
+                                   ag_reduction red);
+/*
+** PyTorch's hinge_embedding_loss (HingeEmbeddingLoss), for distances x and
+** labels y of x's shape, +1 (similar) or -1 (dissimilar):
+**   loss = (y != 1 ? max(0, margin - x) : 0) + (y != -1 ? x : 0),
+** PyTorch's formula exactly (a label other than +-1 gets both terms).
+** PyTorch's default margin is 1; it must be finite. The gradient at the
+** kink (x == margin) is 0. Not differentiable in the labels.
+*/
+ag_tensor *ag_hinge_embedding_loss(ag_tape *t, ag_tensor *input,
+                                   ag_tensor *target, double margin,
+                                   ag_reduction red);
+
+/* ---------------------------------------------------- index tensors --- */
+
+/*
+** The one integer index representation the whole API takes: an index
+** tensor, an f32 or f64 tensor of whole numbers (exact up to 2^24 in f32,
+** 2^53 in f64). Embedding's forward reads it (so a Sequential can start
+** with an Embedding fed integers), and so do the class losses below; the
+** int64_t array forms above (and ag_embedding_lookup) remain, and this
+** makes one from the other:
+**
+**     ag_tensor *ids = ag_index_tensor(t, AG_F32, 2, (int64_t[]){4, 7}, tokens);
+**     ag_tensor *logits = ag_module_forward(net, t, ids);   // Embedding first
+**     ag_tensor *loss = ag_cross_entropy_loss_t(t, logits2d, labels, NULL, AG_REDUCTION_MEAN);
+**
+** ag_index_tensor: a tensor of shape [ndim; shape] holding idx[0..numel)
+** on tape t (or persistent, owned by the caller, with t NULL). NULL with
+** the error (on t, else ag_last_error()): AG_ERR_DTYPE for another dtype,
+** AG_ERR_ARG for a bad shape, NULL idx, or an index beyond 2^24 (f32) or
+** 2^53 (f64) in magnitude.
+*/
+ag_tensor *ag_index_tensor(ag_tape *t, ag_dtype dt, int ndim, const int64_t *shape,
+                           const int64_t *idx);
+/*
+** ag_cross_entropy_loss_ex and ag_nll_loss_ex with the targets as an index
+** tensor (either dtype) of the input's shape without the class axis ([N]
+** for [N, C], [N, d1..] for [N, C, d1..], [] for [C]). A target that is
+** not a whole number is AG_ERR_ARG naming its position; the shape
+** AG_ERR_SHAPE; the rest as the _ex forms (opts may be NULL). Targets get
+** no gradient.
+*/
+ag_tensor *ag_cross_entropy_loss_t(ag_tape *t, ag_tensor *logits,
+                                   const ag_tensor *targets,
+                                   const ag_class_loss_opts *opts,
+                                   ag_reduction red);
+ag_tensor *ag_nll_loss_t(ag_tape *t, ag_tensor *logp, const ag_tensor *targets,
+                         const ag_class_loss_opts *opts, ag_reduction red);
 
 /* ------------------------------------------------------- divergence --- */
 
@@ -230,6 +295,11 @@ ag_tensor *ag_multi_margin_loss(ag_tape *t, ag_tensor *scores,
 */
 ag_tensor *ag_kl_div_loss(ag_tape *t, ag_tensor *input, ag_tensor *target,
                           ag_reduction red);
+/* With PyTorch's log_target: when set, target holds log-probabilities too
+   and loss = exp(target) * (target - input) elementwise (finite where a
+   probability is 0: exp(-inf) (-inf - x) is NaN, as PyTorch's). */
+ag_tensor *ag_kl_div_loss_ex(ag_tape *t, ag_tensor *input, ag_tensor *target,
+                             int log_target, ag_reduction red);
 
 /* -------------------------------------------------------- penalties --- */
 

@@ -49,6 +49,7 @@ typedef struct agm_entry {              /* a registered tensor */
     char name[AGM_NAME_MAX + 1];
     ag_tensor *tensor;
     int is_buffer;
+    int is_integer;                     /* a buffer of whole numbers (saved as I64) */
 } agm_entry;
 
 typedef struct agm_child {
@@ -87,6 +88,16 @@ void ag_module_init(ag_module *m, const ag_module_ops *ops);
 ag_status ag_module_add_param(ag_module *m, const char *name, ag_tensor *p);
 ag_status ag_module_add_buffer(ag_module *m, const char *name, ag_tensor *b);
 /*
+** A buffer of whole numbers (a counter such as BatchNorm's
+** num_batches_tracked), kept in a float tensor here but saved as I64, the
+** dtype PyTorch gives such buffers (ag_module_save; ag_safetensors.h).
+** Registration as ag_module_add_buffer. The values must stay whole
+** numbers within int64's range (|v| < 2^63) for a save to succeed.
+*/
+ag_status ag_module_add_int_buffer(ag_module *m, const char *name, ag_tensor *b);
+/* 1 when the dotted name is a buffer added by ag_module_add_int_buffer. */
+int ag_module_is_int_buffer(const ag_module *m, const char *name);
+/*
 ** Registers a child module under name (rules of names as above; every
 ** dotted name the child lists, prefixed with m's and name, must fit in
 ** AGM_FULL_NAME_MAX bytes). m owns it: it is freed with m, also when
@@ -118,6 +129,17 @@ int ag_module_named_tensors(const ag_module *m, ag_named_tensor *out, int max,
 int ag_module_parameters(const ag_module *m, ag_tensor **out, int max);
 /* The tensor registered under a dotted name ("0.weight"), or NULL. */
 ag_tensor *ag_module_get(const ag_module *m, const char *name);
+
+/*
+** The module's description: its type and, recursively, its children's
+** names and descriptions, e.g. "Sequential(0: Linear, 1: ReLU, 2:
+** BatchNorm1d)" (the type is the ops' type, "Module" when it has none).
+** ag_module_save writes it to the file's metadata and ag_module_load
+** compares it. Writes at most size bytes with the NUL into buf (buf may be
+** NULL with size 0) and returns the full length, without the NUL, as
+** snprintf; "" (0) for a NULL module.
+*/
+size_t ag_module_describe(const ag_module *m, char *buf, size_t size);
 
 /* Zeroes the grad of every parameter. */
 void ag_module_zero_grad(ag_module *m);

@@ -42,10 +42,31 @@
 ** F8_E4M3 F8_E8M0 I16 U16 F16 BF16 I32 U32 F32 C64 F64 I64 U64 (the
 ** sub-byte F4 and F6 types are refused). Tensors have at most 8 dims.
 **
+** Loading converts dtypes as PyTorch's load_state_dict copies do: a file
+** tensor of F16, BF16, F32, F64, I64, I32, U8 (and BOOL, I8, I16, U16,
+** U32, U64) loads into an F32 or F64 destination of the same shape. Floats
+** round to the nearest (F64 into F32 as a C cast: beyond F32's range it
+** gives +-inf, as PyTorch). Integers must stay exact: one of magnitude
+** beyond 2^24 (into F32) or 2^53 (into F64) is refused with AG_ERR_FORMAT
+** naming the tensor, the element and its value, before any destination is
+** written. F8_* and C64 are not converted (AG_ERR_FORMAT). Raw reads
+** (ag_safetensors_read) do not convert.
+**
+** Module files. ag_module_save writes the module's integer buffers
+** (ag_module_add_int_buffer: BatchNorm's num_batches_tracked) as I64, as
+** PyTorch does, and this metadata, then the caller's entries:
+**     "format": "pt"              (what safetensors.torch.save_model writes)
+**     "ag.module": the module's description (ag_module_describe)
+**     "ag.version": the library's version (AG_VERSION)
+** and ag_module_load checks it where present: "ag.version" must read
+** MAJOR.MINOR.PATCH with a major not above AG_VERSION's, and "ag.module"
+** must equal the destination's description (a Tanh where the file had a
+** ReLU is refused, though the tensors would fit). A file without them (one
+** PyTorch wrote) loads on its tensors alone.
+**
 ** Differences from PyTorch's safetensors.torch: ag tensors are F32 or
-** F64 only, and loading does not convert dtypes (an F64 tensor in the
-** file does not load into an F32 destination); shared storage is not a
-** concept here, so nothing is deduplicated.
+** F64 only (integer buffers are floats holding whole numbers); shared
+** storage is not a concept here, so nothing is deduplicated.
 */
 #ifndef AG_SAFETENSORS_H
 #define AG_SAFETENSORS_H
@@ -60,6 +81,13 @@ extern "C" {
 #define AG_LOAD_STRICT        0u   /* every destination in the file, nothing else */
 #define AG_LOAD_ALLOW_EXTRA   1u   /* tensors with no destination are ignored */
 #define AG_LOAD_ALLOW_MISSING 2u   /* destinations not in the file keep their values */
+
+/* The library's version (the Makefile's VERSION), written to the metadata
+   of module files; the keys of that metadata. */
+#define AG_VERSION "0.2.0"
+#define AG_META_FORMAT "format"
+#define AG_META_MODULE "ag.module"
+#define AG_META_VERSION "ag.version"
 
 /* The most bytes a header may have (the reference's limit). */
 #define AG_SAFETENSORS_MAX_HEADER 100000000
@@ -107,10 +135,23 @@ ag_status ag_safetensors_load(const char *path, int n, const ag_named_tensor *de
                               unsigned flags);
 
 /* A module's parameters and buffers (ag_module_named_tensors with
-   buffers), under their dotted names, with no metadata. */
+   buffers), under their dotted names, with the library's metadata (see
+   "Module files" above). */
 ag_status ag_module_save(const ag_module *m, const char *path);
+/*
+** The same with the caller's metadata too: n_meta pairs in meta_kv (key,
+** value, ...), e.g. normalization constants or class names as text:
+**     const char *kv[] = {"mean", "0.1307", "classes", "cat,dog"};
+**     ag_module_save_meta(net, "net.safetensors", 2, kv);
+** Keys as ag_safetensors_write's rules; "format" and keys starting with
+** "ag." are the library's (AG_ERR_ARG). Read them back with
+** ag_safetensors_open and ag_safetensors_meta.
+*/
+ag_status ag_module_save_meta(const ag_module *m, const char *path, int n_meta,
+                              const char *const *meta_kv);
 /* Loads them back, strictly (the file holds exactly the module's tensors,
-   with their shapes and dtypes); the module is untouched on error. */
+   with their shapes; dtypes convert as above), after checking the
+   library's metadata where present; the module is untouched on error. */
 ag_status ag_module_load(ag_module *m, const char *path);
 
 /* ---------------------------------------------- reading a file by hand --- */
@@ -151,6 +192,18 @@ ag_status ag_safetensors_read(const ag_safetensors *f, const char *name, const c
 /* ag_safetensors_load from an open file (see there); f is unchanged. */
 ag_status ag_safetensors_load_into(const ag_safetensors *f, int n,
                                    const ag_named_tensor *dest, unsigned flags);
+
+/*
+** ag_module_load from an open file, with load flags (AG_LOAD_STRICT is
+** ag_module_load's), so the caller can read the file's metadata too:
+**     ag_safetensors *f;
+**     if (ag_safetensors_open(path, &f) == AG_OK &&
+**         ag_module_load_file(net, f, AG_LOAD_STRICT) == AG_OK)
+**         classes = ag_safetensors_meta(f, "classes");   // f owns it
+**     ag_safetensors_close(f);
+** AG_ERR_ARG for a NULL module or file; other errors as ag_module_load.
+*/
+ag_status ag_module_load_file(ag_module *m, const ag_safetensors *f, unsigned flags);
 
 /* Metadata: the value under key, or NULL. Keys are listed sorted. */
 const char *ag_safetensors_meta(const ag_safetensors *f, const char *key);

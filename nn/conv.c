@@ -151,7 +151,8 @@ static void conv_describe(conv_layer *l, const char *type, const int64_t *k)
 /* ------------------------------------------------------ construction --- */
 
 /* weight (and bias) made, registered and drawn from rng as PyTorch's
-   reset_parameters: AG_OK or an error with ag_last_error() set. */
+   reset_parameters (zeros when rng is NULL): AG_OK or an error with
+   ag_last_error() set. */
 static ag_status conv_params(conv_layer *l, const int64_t *k, int bias, ag_dtype dt, ag_rng *rng)
 {
     const int64_t groups = l->opts.groups ? l->opts.groups : 1;
@@ -159,12 +160,13 @@ static ag_status conv_params(conv_layer *l, const int64_t *k, int bias, ag_dtype
                         k[0], l->nsp == 2 ? k[1] : 0}, fan_in = 0;
     l->weight = ag_zeros(NULL, dt, l->nsp + 2, shape);
     ag_status s = ag_module_add_param(&l->base, "weight", l->weight);
-    if (s == AG_OK)
+    if (s == AG_OK && rng)              /* no generator: zeros, to be loaded */
         s = ag_init_kaiming_uniform(l->weight, sqrt(5.0), AG_FAN_IN, AG_NL_LEAKY_RELU, rng);
     if (s != AG_OK || !bias) return s;
     l->bias = ag_zeros(NULL, dt, 1, &l->out);
     s = ag_module_add_param(&l->base, "bias", l->bias);
-    if (s == AG_OK) s = ag_init_fans(l->weight, &fan_in, NULL);
+    if (s != AG_OK || !rng) return s;
+    s = ag_init_fans(l->weight, &fan_in, NULL);
     return s == AG_OK ? ag_init_uniform_fan_in(l->bias, fan_in, rng) : s;
 }
 
@@ -178,7 +180,6 @@ static ag_module *conv_layer_new(const char *who, int nsp, int transposed, int64
     if (agn_check_dtype(who, dt) != AG_OK || conv_check_opts(who, nsp, transposed, o) != AG_OK ||
         conv_check_sizes(who, nsp, in, out, k, o->groups ? o->groups : 1) != AG_OK)
         return NULL;
-    if (!rng) return ag_set_last_error(AG_ERR_ARG, "%s: generator is NULL", who), NULL;
     conv_layer *l = agn_alloc(sizeof *l, &conv_ops[transposed][nsp - 1], who);
     if (!l) return NULL;
     *l = (conv_layer){.base = l->base, .nsp = nsp, .transposed = transposed, .in = in,

@@ -229,7 +229,6 @@ ag_module *ag_embedding_new(int64_t num_embeddings, int64_t embedding_dim, ag_dt
         return ag_set_last_error(AG_ERR_ARG, "%s: num_embeddings %lld and embedding_dim %lld "
                                  "must be >= 0", who, (long long)num_embeddings,
                                  (long long)embedding_dim), NULL;
-    if (!rng) return ag_set_last_error(AG_ERR_ARG, "%s: generator is NULL", who), NULL;
     embedding *e = agn_alloc(sizeof *e, &embedding_ops, who);
     if (!e) return NULL;
     e->num = num_embeddings;
@@ -240,7 +239,7 @@ ag_module *ag_embedding_new(int64_t num_embeddings, int64_t embedding_dim, ag_dt
              (long long)embedding_dim);
     e->weight = ag_zeros(NULL, dt, 2, (int64_t[]){num_embeddings, embedding_dim});
     if (ag_module_add_param(&e->base, "weight", e->weight) != AG_OK ||
-        ag_init_normal(e->weight, 0, 1, rng) != AG_OK) {
+        (rng && ag_init_normal(e->weight, 0, 1, rng) != AG_OK)) {
         ag_module_free(&e->base);
         return NULL;
     }

@@ -40,7 +40,6 @@ ag_module *ag_linear_new(int64_t in_features, int64_t out_features, int bias, ag
         return ag_set_last_error(AG_ERR_ARG, "%s: in_features %lld and out_features %lld "
                                  "must be >= 0", who, (long long)in_features,
                                  (long long)out_features), NULL;
-    if (!rng) return ag_set_last_error(AG_ERR_ARG, "%s: generator is NULL", who), NULL;
     linear *l = agn_alloc(sizeof *l, &linear_ops, who);
     if (!l) return NULL;
     l->in = in_features;
@@ -49,12 +48,13 @@ ag_module *ag_linear_new(int64_t in_features, int64_t out_features, int bias, ag
              (long long)in_features, (long long)out_features);
     l->weight = ag_zeros(NULL, dt, 2, (int64_t[]){out_features, in_features});
     if (ag_module_add_param(&l->base, "weight", l->weight) != AG_OK) goto fail;
-    if (ag_init_kaiming_uniform(l->weight, sqrt(5.0), AG_FAN_IN, AG_NL_LEAKY_RELU, rng) != AG_OK)
+    if (rng && ag_init_kaiming_uniform(l->weight, sqrt(5.0), AG_FAN_IN, AG_NL_LEAKY_RELU,
+                                       rng) != AG_OK)
         goto fail;
     if (bias) {
         l->bias = ag_zeros(NULL, dt, 1, (int64_t[]){out_features});
         if (ag_module_add_param(&l->base, "bias", l->bias) != AG_OK) goto fail;
-        if (ag_init_uniform_fan_in(l->bias, in_features, rng) != AG_OK) goto fail;
+        if (rng && ag_init_uniform_fan_in(l->bias, in_features, rng) != AG_OK) goto fail;
     }
     return &l->base;
 fail:

@@ -44,21 +44,22 @@ static int get_layout(ag_tape *t, const char *fn, const char *name, const ag_ten
     return 1;
 }
 
+/* The target ignore_index names (AG_IGNORE_INDEX unless opts set one). */
 static int is_ignored(const ag_class_loss_opts *opts, int64_t target)
 {
-    return opts && opts->has_ignore_index && target == opts->ignore_index;
+    return target == (opts && opts->has_ignore_index ? opts->ignore_index : AG_IGNORE_INDEX);
 }
 
-/* The number of ignored targets, or -1 after recording an error for a NULL
-   array or a target out of [0, C). */
+/* The number of ignored targets (none unless ignoring), or -1 after
+   recording an error for a NULL array or a target out of [0, C). */
 static int64_t check_targets(ag_tape *t, const char *fn, const int64_t *targets,
-                             const class_layout *L, const ag_class_loss_opts *opts)
+                             const class_layout *L, const ag_class_loss_opts *opts, int ignoring)
 {
     int64_t ignored = 0;
     if (L->count > 0 && !targets)
         return ag_tape_set_error(t, AG_ERR_ARG, "%s: targets is NULL", fn), -1;
     for (int64_t i = 0; i < L->count; i++) {
-        if (is_ignored(opts, targets[i])) {
+        if (ignoring && is_ignored(opts, targets[i])) {
             ignored++;
             continue;
         }
@@ -177,7 +178,7 @@ static ag_tensor *index_loss(ag_tape *t, const char *fn, const char *name, ag_te
         !agi_loss_reduction(t, fn, red, 0) || !get_layout(t, fn, name, x, &L) ||
         !check_opts(t, fn, x, &L, opts, from_logits, 1))
         return NULL;
-    int64_t ignored = check_targets(t, fn, targets, &L, opts);
+    int64_t ignored = check_targets(t, fn, targets, &L, opts, 1);
     if (ignored < 0) return NULL;
     ag_tensor *logp = from_logits ? ag_log_softmax(t, x, L.axis) : x;
     return nll_core(t, fn, logp, targets, opts, &L, ignored, red);
@@ -237,14 +238,31 @@ ag_tensor *ag_cross_entropy_soft_loss_ex(ag_tape *t, ag_tensor *logits, ag_tenso
     return soft_cross_entropy(t, "ag_cross_entropy_soft_loss_ex", logits, probs, opts, red);
 }
 
-ag_tensor *ag_multi_margin_loss(ag_tape *t, ag_tensor *scores, const int64_t *targets,
-                                double margin, ag_reduction red)
+/* weight [C] of x's dtype, or NULL. */
+static int check_class_weight(ag_tape *t, const char *fn, const ag_tensor *w, const ag_tensor *x,
+                              const class_layout *L)
 {
-    const char *fn = "ag_multi_margin_loss";
+    char sw[AGI_LOSS_DIMS];
+    if (!w) return 1;
+    if (!agi_loss_tensor(t, fn, "weight", w)) return 0;
+    if (ag_tensor_dtype(w) != ag_tensor_dtype(x))
+        return ag_tape_set_error(t, AG_ERR_DTYPE, "%s: dtypes differ: weight is %s, scores is "
+                                 "%s", fn, agi_loss_dtype(w), agi_loss_dtype(x)), 0;
+    if (ag_tensor_ndim(w) != 1 || ag_tensor_dim(w, 0) != L->classes)
+        return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: weight is %s, expected [%lld] (one per "
+                                 "class)", fn, agi_loss_dims(w, sw), (long long)L->classes), 0;
+    return 1;
+}
+
+static ag_tensor *multi_margin(const char *fn, ag_tape *t, ag_tensor *scores,
+                               const int64_t *targets, int p, double margin, ag_tensor *weight,
+                               ag_reduction red)
+{
     char sx[AGI_LOSS_DIMS];
     class_layout L;
     if (!agi_loss_begin(t, fn) || !agi_loss_tensor(t, fn, "scores", scores) ||
-        !agi_loss_reduction(t, fn, red, 0) || !get_layout(t, fn, "scores", scores, &L))
+        !agi_loss_reduction(t, fn, red, 0) || !get_layout(t, fn, "scores", scores, &L) ||
+        !check_class_weight(t, fn, weight, scores, &L))
         return NULL;
     if (L.ndim > 2)
         return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: scores is %s, expected [N, C] or [C]",
@@ -252,13 +270,31 @@ ag_tensor *ag_multi_margin_loss(ag_tape *t, ag_tensor *scores, const int64_t *ta
     if (!isfinite(margin))
         return ag_tape_set_error(t, AG_ERR_ARG, "%s: margin = %g is not finite", fn, margin),
                NULL;
-    if (check_targets(t, fn, targets, &L, NULL) < 0) return NULL;
-    /* sum_{j != y} max(0, margin - x_y + x_j) / C */
+    if (p != 1 && p != 2)
+        return ag_tape_set_error(t, AG_ERR_ARG, "%s: p = %d must be 1 or 2", fn, p), NULL;
+    if (check_targets(t, fn, targets, &L, NULL, 0) < 0) return NULL;
+    /* sum_{j != y} w_y max(0, margin - x_y + x_j)^p / C */
     ag_tensor *xy = ag_gather(t, scores, L.axis, targets, L.ishape);      /* [N, 1] */
     ag_tensor *hinge = ag_relu(t, ag_add_scalar(t, ag_sub(t, scores, xy), margin));
+    if (p == 2) hinge = ag_square(t, hinge);
     ag_tensor *others = ag_ones(t, ag_tensor_dtype(scores), L.ndim, ag_tensor_shape(scores));
     for (int64_t i = 0; others && i < L.count; i++)      /* 0 at each sample's target */
         ag_tensor_set(others, i * L.classes + targets[i], 0);
     ag_tensor *loss = ag_sum(t, ag_mul(t, hinge, others), L.axis, 0);
+    if (weight)
+        loss = ag_mul(t, loss, ag_reshape(t, ag_index_select(t, weight, 0, targets, L.count),
+                                          L.tndim, L.tshape));
     return agi_loss_reduce(t, ag_div_scalar(t, loss, (double)L.classes), red);
+}
+
+ag_tensor *ag_multi_margin_loss(ag_tape *t, ag_tensor *scores, const int64_t *targets,
+                                double margin, ag_reduction red)
+{
+    return multi_margin("ag_multi_margin_loss", t, scores, targets, 1, margin, NULL, red);
+}
+
+ag_tensor *ag_multi_margin_loss_ex(ag_tape *t, ag_tensor *scores, const int64_t *targets, int p,
+                                   double margin, ag_tensor *weight, ag_reduction red)
+{
+    return multi_margin("ag_multi_margin_loss_ex", t, scores, targets, p, margin, weight, red);
 }

@@ -174,19 +174,50 @@ ag_tensor *ag_hinge_loss(ag_tape *t, ag_tensor *scores, ag_tensor *labels, ag_re
 
 /* ------------------------------------------------------- divergence --- */
 
-ag_tensor *ag_kl_div_loss(ag_tape *t, ag_tensor *input, ag_tensor *target, ag_reduction red)
+static ag_tensor *kl_div(const char *fn, ag_tape *t, ag_tensor *input, ag_tensor *target,
+                         int log_target, ag_reduction red)
 {
-    const char *fn = "ag_kl_div_loss";
     if (!pair_args(t, fn, "input", input, "target", target, red, 1)) return NULL;
     if (red == AG_REDUCTION_BATCHMEAN && ag_tensor_ndim(input) == 0)
         return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: AG_REDUCTION_BATCHMEAN needs a batch "
                                  "axis, input is []", fn), NULL;
+    if (log_target)                     /* exp(target) (target - input) */
+        return agi_loss_reduce(t, ag_mul(t, ag_exp(t, target), ag_sub(t, target, input)), red);
     /* target (log target - input), 0 log 0 = 0: the log is taken of 1
        where target == 0, so neither the value nor the gradient sees
        log 0. A negative target still gives log < 0 = NaN, as PyTorch. */
     ag_tensor *zero = ag_eq_scalar(t, target, 0);
     ag_tensor *safe = ag_where(t, zero, ag_scalar(t, ag_tensor_dtype(target), 1), target);
     ag_tensor *loss = ag_mul(t, target, ag_sub(t, ag_log(t, safe), input));
+    return agi_loss_reduce(t, loss, red);
+}
+
+ag_tensor *ag_kl_div_loss(ag_tape *t, ag_tensor *input, ag_tensor *target, ag_reduction red)
+{
+    return kl_div("ag_kl_div_loss", t, input, target, 0, red);
+}
+
+ag_tensor *ag_kl_div_loss_ex(ag_tape *t, ag_tensor *input, ag_tensor *target, int log_target,
+                             ag_reduction red)
+{
+    return kl_div("ag_kl_div_loss_ex", t, input, target, log_target, red);
+}
+
+/* --------------------------------------------------- hinge embedding --- */
+
+ag_tensor *ag_hinge_embedding_loss(ag_tape *t, ag_tensor *input, ag_tensor *target,
+                                   double margin, ag_reduction red)
+{
+    const char *fn = "ag_hinge_embedding_loss";
+    if (!pair_args(t, fn, "input", input, "target", target, red, 0)) return NULL;
+    if (!isfinite(margin))
+        return ag_tape_set_error(t, AG_ERR_ARG, "%s: margin = %g is not finite", fn, margin),
+               NULL;
+    /* PyTorch's: where(y != 1, max(0, margin - x), 0) + where(y != -1, x, 0) */
+    ag_tensor *zero = ag_zeros(t, ag_tensor_dtype(input), 0, NULL);
+    ag_tensor *hinge = ag_relu(t, ag_add_scalar(t, ag_neg(t, input), margin));
+    ag_tensor *pos = ag_eq_scalar(t, target, 1), *neg = ag_eq_scalar(t, target, -1);
+    ag_tensor *loss = ag_add(t, ag_where(t, pos, zero, hinge), ag_where(t, neg, zero, input));
     return agi_loss_reduce(t, loss, red);
 }
 

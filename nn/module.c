@@ -160,8 +160,9 @@ static ag_status check_adoption(const ag_module *m, const char *fn, const char *
 
 /* ---------------------------------------------------------- registry --- */
 
+/* kind: 0 a parameter, 1 a buffer, 2 a buffer of whole numbers. */
 static ag_status add_entry(ag_module *m, const char *fn, const char *name, ag_tensor *x,
-                           int is_buffer)
+                           int kind)
 {
     char where[AGM_MSG_NAME];
     ag_status s = check_name(m, fn, name);
@@ -187,8 +188,9 @@ static ag_status add_entry(ag_module *m, const char *fn, const char *name, ag_te
     agm_entry *e = &m->entries[m->n_entries++];
     strcpy(e->name, name);
     e->tensor = x;
-    e->is_buffer = is_buffer;
-    if (!is_buffer) ag_set_requires_grad(x, 1);
+    e->is_buffer = kind != 0;
+    e->is_integer = kind == 2;
+    if (!kind) ag_set_requires_grad(x, 1);
     return AG_OK;
 }
 
@@ -200,6 +202,11 @@ ag_status ag_module_add_param(ag_module *m, const char *name, ag_tensor *p)
 ag_status ag_module_add_buffer(ag_module *m, const char *name, ag_tensor *b)
 {
     return add_entry(m, "ag_module_add_buffer", name, b, 1);
+}
+
+ag_status ag_module_add_int_buffer(ag_module *m, const char *name, ag_tensor *b)
+{
+    return add_entry(m, "ag_module_add_int_buffer", name, b, 2);
 }
 
 static void free_tree(ag_module *m);
@@ -277,6 +284,30 @@ static int list(const ag_module *m, const char *prefix, ag_named_tensor *out, in
     return count;
 }
 
+/* Appends m's description to buf at *at (cut at size; *at counts on). */
+static void describe(const ag_module *m, char *buf, size_t size, size_t *at)
+{
+    const char *type = m->ops && m->ops->type ? m->ops->type : "Module";
+    for (int i = -1; i <= m->n_children; i++) {
+        char piece[AGM_MSG_NAME];
+        int n = i < 0 ? snprintf(piece, sizeof piece, "%s%s", type, m->n_children ? "(" : "")
+                : i == m->n_children ? snprintf(piece, sizeof piece, "%s", i ? ")" : "")
+                : snprintf(piece, sizeof piece, "%s%s: ", i ? ", " : "", m->children[i].name);
+        for (int k = 0; k < n; k++, (*at)++)
+            if (*at + 1 < size) buf[*at] = piece[k];
+        if (i >= 0 && i < m->n_children) describe(m->children[i].module, buf, size, at);
+    }
+}
+
+size_t ag_module_describe(const ag_module *m, char *buf, size_t size)
+{
+    size_t at = 0;
+    if (m) describe(m, buf, size, &at);
+    else at = 0;
+    if (buf && size) buf[at < size ? at : size - 1] = 0;
+    return at;
+}
+
 int ag_module_named_tensors(const ag_module *m, ag_named_tensor *out, int max, int buffers)
 {
     if (!m) return 0;
@@ -301,20 +332,33 @@ int ag_module_parameters(const ag_module *m, ag_tensor **out, int max)
     return m ? each_param(m, out, max, 0) : 0;
 }
 
-ag_tensor *ag_module_get(const ag_module *m, const char *name)
+/* The entry registered under a dotted name, or NULL. */
+static const agm_entry *entry_of(const ag_module *m, const char *name)
 {
     if (!m || !name) return NULL;
     const char *dot = strchr(name, '.');
     if (!dot) {
         for (int i = 0; i < m->n_entries; i++)
-            if (!strcmp(m->entries[i].name, name)) return m->entries[i].tensor;
+            if (!strcmp(m->entries[i].name, name)) return &m->entries[i];
         return NULL;
     }
     size_t len = (size_t)(dot - name);
     for (int i = 0; i < m->n_children; i++)
         if (strlen(m->children[i].name) == len && !strncmp(m->children[i].name, name, len))
-            return ag_module_get(m->children[i].module, dot + 1);
+            return entry_of(m->children[i].module, dot + 1);
     return NULL;
+}
+
+ag_tensor *ag_module_get(const ag_module *m, const char *name)
+{
+    const agm_entry *e = entry_of(m, name);
+    return e ? e->tensor : NULL;
+}
+
+int ag_module_is_int_buffer(const ag_module *m, const char *name)
+{
+    const agm_entry *e = entry_of(m, name);
+    return e ? e->is_integer : 0;
 }
 
 void ag_module_zero_grad(ag_module *m)

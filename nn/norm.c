@@ -24,12 +24,17 @@ static ag_tensor *normalize(ag_tape *t, ag_tensor *x, ag_tensor *mean, ag_tensor
 typedef struct batchnorm {
     ag_module base;
     int spatial;                        /* 1: BatchNorm1d, 2: BatchNorm2d */
+    int track;                          /* track_running_stats */
+    ag_dtype dt;
     int64_t features;
     double eps, momentum;
     ag_tensor *weight, *bias;           /* NULL without affine */
-    ag_tensor *running_mean, *running_var, *num_batches;
+    ag_tensor *running_mean, *running_var, *num_batches;   /* NULL without track */
     char desc[AGN_DESC_LEN];
 } batchnorm;
+
+/* Batch statistics are used in training, and always without running ones. */
+static int uses_batch_stats(const batchnorm *b) { return b->base.training || !b->track; }
 
 /* Row r of the [2, C] batch statistics of ag_batch_norm, as [C]. */
 static ag_tensor *stat_row(ag_tape *t, ag_tensor *stats, int r, const int64_t *c)
@@ -69,7 +74,7 @@ static int track(batchnorm *b, ag_tape *t, ag_tensor *stats, int64_t n)
 static int check_batch(batchnorm *b, ag_tape *t, const ag_tensor *x, int64_t *n)
 {
     char s[128];
-    if (!agn_check_input(t, b->desc, x, ag_tensor_dtype(b->running_mean), 0)) return 0;
+    if (!agn_check_input(t, b->desc, x, b->dt, 0)) return 0;
     int nd = ag_tensor_ndim(x), ok = b->spatial == 1 ? nd == 2 || nd == 3 : nd == 4;
     if (!ok || ag_tensor_shape(x)[1] != b->features) {
         long long c = (long long)b->features;
@@ -80,7 +85,7 @@ static int check_batch(batchnorm *b, ag_tape *t, const ag_tensor *x, int64_t *n)
                                  "[N, %lld, L]", b->desc, agn_shape_str(x, s, sizeof s), c, c), 0;
     }
     *n = ag_tensor_numel(x) / b->features;                      /* N * L */
-    if (b->base.training && *n == 1)
+    if (uses_batch_stats(b) && *n == 1)
         return ag_tape_set_error(t, AG_ERR_SHAPE, "%s: Expected more than 1 value per channel "
                                  "when training, got input size %s", b->desc,
                                  agn_shape_str(x, s, sizeof s)), 0;
@@ -95,6 +100,7 @@ static int check_batch(batchnorm *b, ag_tape *t, const ag_tensor *x, int64_t *n)
 */
 static int check_buffers(batchnorm *b, ag_tape *t)
 {
+    if (!b->track) return 1;
     if (b->base.training) {
         double nb = ag_tensor_get(b->num_batches, 0);
         if (nb >= 0 && nb <= 9007199254740992.0 && nb == floor(nb)) return 1;
@@ -128,28 +134,31 @@ static ag_tensor *batchnorm_forward(ag_module *m, ag_tape *t, ag_tensor *x)
     int64_t n;
     ag_tensor *stats;
     if (!check_batch(b, t, x, &n) || !check_buffers(b, t)) return NULL;
-    if (!m->training) return batchnorm_eval(b, t, x);
+    if (!uses_batch_stats(b)) return batchnorm_eval(b, t, x);
     ag_tensor *y = ag_batch_norm(t, x, b->weight, b->bias, b->eps, &stats);
-    if (!y || (n > 0 && !track(b, t, stats, n))) return NULL;
+    if (!y || (b->track && n > 0 && !track(b, t, stats, n))) return NULL;
     return y;
 }
 
 static const ag_module_ops batchnorm1d_ops = {"BatchNorm1d", batchnorm_forward, NULL};
 static const ag_module_ops batchnorm2d_ops = {"BatchNorm2d", batchnorm_forward, NULL};
 
-/* Registers a fresh tensor of shape [n] (ndim 1) or a scalar (ndim 0). */
+/* Registers a fresh tensor of shape [n] (ndim 1) or a scalar (ndim 0):
+   param 1 a parameter, 0 a buffer, 2 an integer buffer. */
 static int add_tensor(ag_module *m, const char *name, int param, ag_dtype dt, int ndim,
                       int64_t n, double value, ag_tensor **out)
 {
     *out = ag_full(NULL, dt, ndim, (int64_t[]){n}, value);
-    ag_status s = param ? ag_module_add_param(m, name, *out) : ag_module_add_buffer(m, name, *out);
+    ag_status s = param == 1 ? ag_module_add_param(m, name, *out)
+                : param == 2 ? ag_module_add_int_buffer(m, name, *out)
+                             : ag_module_add_buffer(m, name, *out);
     return s == AG_OK;
 }
 
 /* BatchNorm1d or BatchNorm2d (spatial 1 or 2), checked; NULL with
    ag_last_error() set. */
 static ag_module *batchnorm_new(const char *who, int spatial, int64_t num_features, double eps,
-                                double momentum, int affine, ag_dtype dt)
+                                double momentum, int affine, int track_running_stats, ag_dtype dt)
 {
     if (agn_check_dtype(who, dt) != AG_OK) return NULL;
     if (num_features < 1 || !(eps >= 0) || !isfinite(eps) ||
@@ -160,6 +169,8 @@ static ag_module *batchnorm_new(const char *who, int spatial, int64_t num_featur
     batchnorm *b = agn_alloc(sizeof *b, spatial == 1 ? &batchnorm1d_ops : &batchnorm2d_ops, who);
     if (!b) return NULL;
     b->spatial = spatial;
+    b->track = track_running_stats != 0;
+    b->dt = dt;
     b->features = num_features;
     b->eps = eps;
     b->momentum = momentum;
@@ -167,9 +178,10 @@ static ag_module *batchnorm_new(const char *who, int spatial, int64_t num_featur
     ag_module *m = &b->base;
     int ok = !affine || (add_tensor(m, "weight", 1, dt, 1, num_features, 1, &b->weight) &&
                          add_tensor(m, "bias", 1, dt, 1, num_features, 0, &b->bias));
-    ok = ok && add_tensor(m, "running_mean", 0, dt, 1, num_features, 0, &b->running_mean) &&
-         add_tensor(m, "running_var", 0, dt, 1, num_features, 1, &b->running_var) &&
-         add_tensor(m, "num_batches_tracked", 0, dt, 0, 0, 0, &b->num_batches);
+    ok = ok && (!b->track ||
+                (add_tensor(m, "running_mean", 0, dt, 1, num_features, 0, &b->running_mean) &&
+                 add_tensor(m, "running_var", 0, dt, 1, num_features, 1, &b->running_var) &&
+                 add_tensor(m, "num_batches_tracked", 2, dt, 0, 0, 0, &b->num_batches)));
     if (!ok) {
         ag_module_free(m);
         return NULL;
@@ -180,13 +192,27 @@ static ag_module *batchnorm_new(const char *who, int spatial, int64_t num_featur
 ag_module *ag_batchnorm1d_new(int64_t num_features, double eps, double momentum, int affine,
                               ag_dtype dt)
 {
-    return batchnorm_new("ag_batchnorm1d_new", 1, num_features, eps, momentum, affine, dt);
+    return batchnorm_new("ag_batchnorm1d_new", 1, num_features, eps, momentum, affine, 1, dt);
+}
+
+ag_module *ag_batchnorm1d_new_ex(int64_t num_features, double eps, double momentum, int affine,
+                                 int track_running_stats, ag_dtype dt)
+{
+    return batchnorm_new("ag_batchnorm1d_new_ex", 1, num_features, eps, momentum, affine,
+                         track_running_stats, dt);
 }
 
 ag_module *ag_batchnorm2d_new(int64_t num_features, double eps, double momentum, int affine,
                               ag_dtype dt)
 {
-    return batchnorm_new("ag_batchnorm2d_new", 2, num_features, eps, momentum, affine, dt);
+    return batchnorm_new("ag_batchnorm2d_new", 2, num_features, eps, momentum, affine, 1, dt);
+}
+
+ag_module *ag_batchnorm2d_new_ex(int64_t num_features, double eps, double momentum, int affine,
+                                 int track_running_stats, ag_dtype dt)
+{
+    return batchnorm_new("ag_batchnorm2d_new_ex", 2, num_features, eps, momentum, affine,
+                         track_running_stats, dt);
 }
 
 /* ----------------------------------------------------------- LayerNorm --- */

@@ -434,19 +434,51 @@ const char *ag_safetensors_meta_key(const ag_safetensors *f, int i)
 }
 
 /* AG_OK when entry e (or its absence) fits a destination of this dtype
-   and shape; the message names the tensor and both sides. */
+   (or, with convert, of a dtype e converts to) and shape; the message
+   names the tensor and both sides. */
 static ag_status check_fit(const char *fn, const ag_safetensors *f, const char *name,
-                           const st_entry *e, int dtype, int ndim, const int64_t *shape)
+                           const st_entry *e, int dtype, int convert, int ndim,
+                           const int64_t *shape)
 {
     char a[200], b[200];
     if (!e) return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s' is missing from the file", name);
-    int same = e->dtype == dtype && e->ndim == ndim;
+    int same = (e->dtype == dtype || (convert && agi_st_converts(e->dtype))) && e->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = e->shape[d] == shape[d];
     if (same) return AG_OK;
     agi_st_shape_str(e->ndim, e->shape, a, sizeof a);
     agi_st_shape_str(ndim, shape, b, sizeof b);
     return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s' is %s %s in the file, but the destination "
                 "is %s %s", name, agi_st_dtypes[e->dtype].name, a, agi_st_dtypes[dtype].name, b);
+}
+
+/* AG_OK when entry e loads into tensor x: the same shape, and a dtype
+   that converts to x's (integers held exactly: see safetensors_convert.c). */
+static ag_status check_load(const char *fn, const ag_safetensors *f, const char *name,
+                            const st_entry *e, const ag_tensor *x)
+{
+    ag_dtype to = ag_tensor_dtype(x);
+    int dt = agi_st_dtype_index(agi_st_dtype_of(to));
+    ag_status s = check_fit(fn, f, name, e, dt, 1, ag_tensor_ndim(x), ag_tensor_shape(x));
+    int64_t at;
+    char val[32];
+    if (s == AG_OK && agi_st_first_inexact(e->dtype, f->data + e->begin, ag_tensor_numel(x), to,
+                                           &at, val, sizeof val))
+        return ferr(fn, f->path, AG_ERR_FORMAT, "tensor '%s' (%s) element %lld is %s: beyond "
+                    "2^%d, an %s destination cannot hold it exactly", name,
+                    agi_st_dtypes[e->dtype].name, (long long)at, val, to == AG_F64 ? 53 : 24,
+                    agi_st_dtype_of(to));
+    return s;
+}
+
+/* Copies entry e into x, converting its dtype when it differs. */
+static void copy_in(const ag_safetensors *f, const st_entry *e, ag_tensor *x)
+{
+    ag_dtype to = ag_tensor_dtype(x);
+    if (e->dtype == agi_st_dtype_index(agi_st_dtype_of(to)))
+        agi_st_copy_le(ag_tensor_data(x), f->data + e->begin, (size_t)e->nbytes,
+                       agi_st_dtypes[e->dtype].swap);
+    else
+        agi_st_convert(e->dtype, f->data + e->begin, ag_tensor_numel(x), to, ag_tensor_data(x));
 }
 
 ag_status ag_safetensors_read(const ag_safetensors *f, const char *name, const char *dtype,
@@ -457,7 +489,7 @@ ag_status ag_safetensors_read(const ag_safetensors *f, const char *name, const c
     if (!f || !name || dt < 0 || ndim < 0 || ndim > AG_MAX_DIMS || (ndim && !shape) || !out)
         return ag_set_last_error(AG_ERR_ARG, "%s: NULL argument, unknown dtype or bad ndim", fn);
     const st_entry *e = find_entry(f, name);
-    ag_status s = check_fit(fn, f, name, e, dt, ndim, shape);
+    ag_status s = check_fit(fn, f, name, e, dt, 0, ndim, shape);
     if (s == AG_OK)
         agi_st_copy_le(out, f->data + e->begin, (size_t)e->nbytes, agi_st_dtypes[dt].swap);
     return s;
@@ -493,8 +525,7 @@ static ag_status st_load_into(const char *fn, const ag_safetensors *f, int n,
         const ag_tensor *x = dest[i].tensor;
         const st_entry *e = find_entry(f, dest[i].name);
         if (!e && (flags & AG_LOAD_ALLOW_MISSING)) continue;
-        int dt = agi_st_dtype_index(agi_st_dtype_of(ag_tensor_dtype(x)));
-        s = check_fit(fn, f, dest[i].name, e, dt, ag_tensor_ndim(x), ag_tensor_shape(x));
+        s = check_load(fn, f, dest[i].name, e, x);
         matched++;
     }
     int check_extra = s == AG_OK && !(flags & AG_LOAD_ALLOW_EXTRA) && matched < f->n;
@@ -507,9 +538,7 @@ static ag_status st_load_into(const char *fn, const ag_safetensors *f, int n,
     free(sorted);
     for (int i = 0; s == AG_OK && i < n; i++) {      /* nothing below can fail */
         const st_entry *e = find_entry(f, dest[i].name);
-        if (e)
-            agi_st_copy_le(ag_tensor_data(dest[i].tensor), f->data + e->begin, (size_t)e->nbytes,
-                           agi_st_dtypes[e->dtype].swap);
+        if (e) copy_in(f, e, dest[i].tensor);
     }
     return s;
 }
@@ -533,16 +562,72 @@ ag_status ag_safetensors_load(const char *path, int n, const ag_named_tensor *de
 
 /* ------------------------------------------------------------ modules --- */
 
-ag_status ag_module_load(ag_module *m, const char *path)
+/* "MAJOR.MINOR.PATCH" (decimal numbers) into v[3]; 0 when it is not. */
+static int parse_version(const char *text, long v[3])
 {
-    const char *fn = "ag_module_load";
+    const char *p = text;
+    for (int k = 0; k < 3; k++) {
+        if (*p < '0' || *p > '9') return 0;
+        char *end;
+        v[k] = strtol(p, &end, 10);
+        if (end - p > 6 || *end != (k < 2 ? '.' : '\0')) return 0;
+        p = end + (k < 2);
+    }
+    return 1;
+}
+
+/* The library's metadata in f, where present, fits m and this library:
+   the version readable and of a major number not above ours, the module
+   description equal to m's. */
+static ag_status check_module_meta(const char *fn, const ag_safetensors *f, const ag_module *m)
+{
+    const char *ver = ag_safetensors_meta(f, AG_META_VERSION);
+    const char *desc = ag_safetensors_meta(f, AG_META_MODULE);
+    long v[3], ours[3];
+    parse_version(AG_VERSION, ours);
+    if (ver && !parse_version(ver, v))
+        return ferr(fn, f->path, AG_ERR_FORMAT, "metadata %s '%s' is not MAJOR.MINOR.PATCH",
+                    AG_META_VERSION, ver);
+    if (ver && v[0] > ours[0])
+        return ferr(fn, f->path, AG_ERR_FORMAT, "written by version %s of the library, newer than "
+                    "this one (%s)", ver, AG_VERSION);
+    if (!desc) return AG_OK;
+    size_t len = ag_module_describe(m, NULL, 0);
+    char *mine = malloc(len + 1);
+    if (!mine) return ferr(fn, f->path, AG_ERR_NOMEM, "out of memory");
+    ag_module_describe(m, mine, len + 1);
+    ag_status s = strcmp(mine, desc) ? ferr(fn, f->path, AG_ERR_FORMAT, "the file holds a %s, "
+                                            "the module is a %s", desc, mine) : AG_OK;
+    free(mine);
+    return s;
+}
+
+static ag_status module_load(const char *fn, ag_module *m, const ag_safetensors *f,
+                             unsigned flags)
+{
     int n;
     ag_named_tensor *list = agi_st_module_list(fn, m, &n);
     if (!list) return m ? AG_ERR_NOMEM : AG_ERR_ARG;
-    ag_safetensors *f;
-    ag_status s = st_open(fn, path, &f);
-    if (s == AG_OK) s = st_load_into(fn, f, n, list, AG_LOAD_STRICT);
-    ag_safetensors_close(f);
+    ag_status s = check_module_meta(fn, f, m);
+    if (s == AG_OK) s = st_load_into(fn, f, n, list, flags);
     free(list);
     return s;
+}
+
+ag_status ag_module_load(ag_module *m, const char *path)
+{
+    const char *fn = "ag_module_load";
+    if (!m) return ag_set_last_error(AG_ERR_ARG, "%s: module is NULL", fn);
+    ag_safetensors *f;
+    ag_status s = st_open(fn, path, &f);
+    if (s == AG_OK) s = module_load(fn, m, f, AG_LOAD_STRICT);
+    ag_safetensors_close(f);
+    return s;
+}
+
+ag_status ag_module_load_file(ag_module *m, const ag_safetensors *f, unsigned flags)
+{
+    const char *fn = "ag_module_load_file";
+    if (!f) return ag_set_last_error(AG_ERR_ARG, "%s: file is NULL", fn);
+    return module_load(fn, m, f, flags);
 }

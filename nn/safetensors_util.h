@@ -31,6 +31,17 @@ int agi_st_little_endian(void);
    bytes (a plain copy on a little-endian host). */
 void agi_st_copy_le(void *dst, const void *src, size_t n, int unit);
 
+/* Loading's conversions (safetensors_convert.c), dt an index in
+   agi_st_dtypes: 1 when dt converts to F32 and F64 (not F8_*, C64). */
+int agi_st_converts(int dt);
+/* For an integer dt, 1 when one of the n elements at src (the file's
+   little-endian bytes) has a magnitude beyond 2^24 (to F32) or 2^53 (to
+   F64): its index in *at, its value as text in val. 0 otherwise. */
+int agi_st_first_inexact(int dt, const unsigned char *src, int64_t n, ag_dtype to, int64_t *at,
+                         char *val, size_t len);
+/* Converts the n elements at src to dtype to at dst. */
+void agi_st_convert(int dt, const unsigned char *src, int64_t n, ag_dtype to, void *dst);
+
 /* qsort comparators: C strings by pointer, pairs by key. */
 typedef struct agi_st_pair {
     const char *key, *value;

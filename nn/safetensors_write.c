@@ -9,6 +9,7 @@
 #include "json_util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,12 +333,102 @@ ag_status ag_safetensors_save(const char *path, int n, const ag_named_tensor *te
     return st_save("ag_safetensors_save", path, n, tensors, n_meta, meta_kv);
 }
 
+/* ------------------------------------------------------------ modules --- */
+
+/* Integer buffer x as int64 values in *out (malloc'ed): AG_OK, or an
+   error when a value is not a whole number in int64's range. */
+static ag_status to_int64(const char *fn, const char *path, const char *name,
+                          const ag_tensor *x, int64_t **out)
+{
+    int64_t n = ag_tensor_numel(x);
+    *out = malloc((size_t)(n ? n : 1) * sizeof **out);
+    if (!*out) return ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, path);
+    for (int64_t i = 0; i < n; i++) {
+        double v = ag_tensor_get(x, i);
+        if (!(v == floor(v) && fabs(v) < 9223372036854775808.0))
+            return ag_set_last_error(AG_ERR_ARG, "%s: %s: integer buffer '%s' element %lld is "
+                                     "%.17g, not a whole number in int64's range", fn, path,
+                                     name, (long long)i, v);
+        (*out)[i] = (int64_t)v;
+    }
+    return AG_OK;
+}
+
+/* The module's tensors as raw ones (integer buffers as I64, their values
+   in ints[i], NULL elsewhere); AG_OK or the error. */
+static ag_status module_raw(const char *fn, const char *path, const ag_module *m, int n,
+                            const ag_named_tensor *list, ag_st_tensor *raw, int64_t **ints)
+{
+    for (int i = 0; i < n; i++) {
+        ag_tensor *x = list[i].tensor;
+        raw[i] = (ag_st_tensor){list[i].name, agi_st_dtype_of(ag_tensor_dtype(x)),
+                                ag_tensor_ndim(x), ag_tensor_shape(x), ag_tensor_data(x)};
+        ints[i] = NULL;
+        if (!ag_module_is_int_buffer(m, list[i].name)) continue;
+        ag_status s = to_int64(fn, path, list[i].name, x, &ints[i]);
+        if (s != AG_OK) return s;
+        raw[i].dtype = "I64", raw[i].data = ints[i];
+    }
+    return AG_OK;
+}
+
+/* The metadata of a module's file: format, description, version, then
+   the caller's entries (reserved keys refused). *kv is malloc'ed. */
+static ag_status module_meta(const char *fn, const char *path, const char *desc, int n_meta,
+                             const char *const *meta_kv, const char ***kv)
+{
+    if (n_meta < 0 || (n_meta > 0 && !meta_kv))
+        return ag_set_last_error(AG_ERR_ARG, "%s: %s: bad metadata count %d or NULL list", fn,
+                                 path, n_meta);
+    for (int i = 0; i < n_meta; i++) {
+        const char *k = meta_kv[2 * i];
+        if (k && (!strcmp(k, AG_META_FORMAT) || !strncmp(k, "ag.", 3)))
+            return ag_set_last_error(AG_ERR_ARG, "%s: %s: metadata key '%s' is reserved (\"%s\" "
+                                     "and \"ag.*\" are the library's)", fn, path, k,
+                                     AG_META_FORMAT);
+    }
+    *kv = malloc((size_t)(2 * n_meta + 6) * sizeof **kv);
+    if (!*kv) return ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, path);
+    const char *mine[6] = {AG_META_FORMAT, "pt", AG_META_MODULE, desc, AG_META_VERSION,
+                           AG_VERSION};
+    memcpy(*kv, mine, sizeof mine);
+    if (n_meta) memcpy(*kv + 6, meta_kv, (size_t)(2 * n_meta) * sizeof **kv);
+    return AG_OK;
+}
+
+static ag_status module_save(const char *fn, const ag_module *m, const char *path, int n_meta,
+                             const char *const *meta_kv)
+{
+    const char *shown = path ? path : "(null)";
+    int n;
+    ag_named_tensor *list = agi_st_module_list(fn, m, &n);
+    if (!list) return m ? AG_ERR_NOMEM : AG_ERR_ARG;
+    size_t len = ag_module_describe(m, NULL, 0);
+    char *desc = malloc(len + 1);
+    ag_st_tensor *raw = malloc((size_t)(n + 1) * sizeof *raw);
+    int64_t **ints = calloc((size_t)(n + 1), sizeof *ints);
+    const char **kv = NULL;
+    ag_status s = desc && raw && ints ? AG_OK
+                : ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, shown);
+    if (s == AG_OK) {
+        ag_module_describe(m, desc, len + 1);
+        s = module_meta(fn, shown, desc, n_meta, meta_kv, &kv);
+    }
+    if (s == AG_OK) s = module_raw(fn, shown, m, n, list, raw, ints);
+    if (s == AG_OK) s = st_write(fn, path, n, raw, n_meta + 3, kv);
+    for (int i = 0; ints && i < n; i++) free(ints[i]);
+    free(ints), free(raw), free(desc), free(list);
+    free((void *)kv);
+    return s;
+}
+
 ag_status ag_module_save(const ag_module *m, const char *path)
 {
-    int n;
-    ag_named_tensor *list = agi_st_module_list("ag_module_save", m, &n);
-    if (!list) return m ? AG_ERR_NOMEM : AG_ERR_ARG;
-    ag_status s = st_save("ag_module_save", path, n, list, 0, NULL);
-    free(list);
-    return s;
+    return module_save("ag_module_save", m, path, 0, NULL);
+}
+
+ag_status ag_module_save_meta(const ag_module *m, const char *path, int n_meta,
+                              const char *const *meta_kv)
+{
+    return module_save("ag_module_save_meta", m, path, n_meta, meta_kv);
 }

@@ -519,9 +519,14 @@ START_TEST(test_class_errors_targets_and_shapes)
     tu_assert_error(t, ag_cross_entropy_loss(t, x, (int64_t[]){2, 4, 0}, AG_REDUCTION_MEAN),
                     AG_ERR_ARG, "ag_cross_entropy_loss: targets[1] = 4", "out of range [0, 4)");
     ag_tape_reset(t);
-    /* -100 is not ignored unless asked */
-    tu_assert_error(t, ag_nll_loss(t, x, Y_IGN, AG_REDUCTION_MEAN), AG_ERR_ARG,
-                    "ag_nll_loss: targets[1] = -100", "out of range [0, 4)");
+    /* -100 is ignored by default (test_loss_parity); with another ignore
+       index, and in multi_margin (which ignores nothing), it is out of range */
+    const ag_class_loss_opts other = {NULL, 1, 0, 0};
+    tu_assert_error(t, ag_nll_loss_ex(t, x, Y_IGN, &other, AG_REDUCTION_MEAN), AG_ERR_ARG,
+                    "ag_nll_loss_ex: targets[1] = -100", "out of range [0, 4)");
+    ag_tape_reset(t);
+    tu_assert_error(t, ag_multi_margin_loss(t, x, Y_IGN, 1, AG_REDUCTION_MEAN), AG_ERR_ARG,
+                    "ag_multi_margin_loss: targets[1] = -100", "out of range [0, 4)");
     ag_tape_reset(t);
     tu_assert_error(t, ag_multi_margin_loss(t, x, (int64_t[]){0, 1, -1}, 1, AG_REDUCTION_MEAN),
                     AG_ERR_ARG, "ag_multi_margin_loss: targets[2] = -1", "out of range");
