@@ -64,9 +64,12 @@ extern "C" {
 ** State: "momentum_buffer" (only when momentum != 0).
 ** Checks: momentum, weight_decay >= 0; dampening in [0, 1] (PyTorch does
 ** not check it); nesterov needs momentum > 0 and dampening == 0.
+** The learning rate has no default, as in PyTorch (lr=required):
+** ag_sgd_defaults() leaves it NaN, and ag_sgd_new with NULL options or a
+** NaN lr is an AG_ERR_ARG ("ag_sgd_new: lr is required ...").
 */
 typedef struct ag_sgd_opts {
-    double lr;              /* 1e-3 */
+    double lr;              /* required: NaN in ag_sgd_defaults() */
     double momentum;        /* 0 */
     double dampening;       /* 0 */
     double weight_decay;    /* 0 (L2 penalty added to the gradient) */

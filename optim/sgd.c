@@ -4,6 +4,8 @@
 */
 #include "first_order_base.h"
 
+#include <math.h>
+
 typedef struct sgd_optim {
     agp_fo fo;
     ag_sgd_opts opt;
@@ -11,7 +13,7 @@ typedef struct sgd_optim {
 
 ag_sgd_opts ag_sgd_defaults(void)
 {
-    return (ag_sgd_opts){.lr = 1e-3, .momentum = 0, .dampening = 0, .weight_decay = 0,
+    return (ag_sgd_opts){.lr = NAN, .momentum = 0, .dampening = 0, .weight_decay = 0,
                          .nesterov = 0, .maximize = 0};
 }
 
@@ -55,6 +57,11 @@ static const agp_optim_ops sgd_ops = {"SGD", sgd_step, agp_fo_destroy};
 
 static int sgd_check(const char *fn, const ag_sgd_opts *op)
 {
+    if (isnan(op->lr)) {
+        ag_set_last_error(AG_ERR_ARG, "%s: lr is required (SGD has no default learning rate, "
+                          "as in PyTorch): set ag_sgd_opts.lr", fn);
+        return 0;
+    }
     if (!agp_fo_check_lr(fn, op->lr) || !agp_fo_check_nonneg(fn, "momentum", op->momentum) ||
         !agp_fo_check_unit(fn, "dampening", op->dampening, 1) ||
         !agp_fo_check_nonneg(fn, "weight_decay", op->weight_decay))
