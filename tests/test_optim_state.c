@@ -337,7 +337,10 @@ START_TEST(test_step_count_is_range_checked)
                      "is NULL", NULL, NULL);
     ck_assert_int_eq(AG_OPTIM_MAX_STEPS, 9007199254740992LL);
     ck_assert_int_eq(ag_optim_set_steps(o, AG_OPTIM_MAX_STEPS - 1), AG_OK);
+    /* the parameter's own count (PyTorch's state 'step') gives t */
+    ag_tensor_set(state_named(o, "0.step"), 0, (double)(AG_OPTIM_MAX_STEPS - 1));
     ck_assert_int_eq(fo_step(o, w), AG_OK);                 /* t = 2^53: exact */
+    ck_assert_double_eq(ag_tensor_get(state_named(o, "0.step"), 0), 9007199254740992.0);
     ck_assert_int_eq(ag_optim_steps(o), AG_OPTIM_MAX_STEPS);
     /* bias corrections are 1 there: m = 0.1 g, v = 0.001 g^2, g(w0) = -1 */
     const double w0 = 0.5 + 1e-3 * 0.1 / (sqrt(0.001) + 1e-8);

@@ -83,7 +83,9 @@ START_TEST(test_sgd_plain_three_steps)
     ag_optim *o = ag_sgd_new(1, &p, &op);
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(ag_optim_name(o), "SGD");
-    ck_assert_int_eq(ag_optim_state(o, NULL, 0), 0);         /* no momentum: no buffer */
+    ag_named_tensor only[2];                                /* no momentum: no buffer */
+    ck_assert_int_eq(ag_optim_state(o, only, 2), 1);
+    ck_assert_str_eq(only[0].name, "0.step");
     ot_state st;
     ot_check_three_steps(o, p, sgd_ref, &op, &st);
     ag_optim_free(o);
@@ -275,10 +277,11 @@ START_TEST(test_rmsprop_centered_momentum_three_steps)
     ag_optim *o = ag_rmsprop_new(1, &p, &op);
     ck_assert_ptr_nonnull(o);
     ag_named_tensor names[4];
-    ck_assert_int_eq(ag_optim_state(o, names, 4), 3);
+    ck_assert_int_eq(ag_optim_state(o, names, 4), 4);
     ck_assert_str_eq(names[0].name, "0.square_avg");
     ck_assert_str_eq(names[1].name, "0.momentum_buffer");
     ck_assert_str_eq(names[2].name, "0.grad_avg");
+    ck_assert_str_eq(names[3].name, "0.step");
     ot_state st;
     ot_check_three_steps(o, p, rmsprop_ref, &op, &st);
     ot_assert_state(o, "0.square_avg", st.s[0]);
@@ -294,7 +297,7 @@ START_TEST(test_rmsprop_plain_three_steps)
     ag_rmsprop_opts op = ag_rmsprop_defaults();
     ag_tensor *p = ot_param(OT_P0);
     ag_optim *o = ag_rmsprop_new(1, &p, NULL);
-    ck_assert_int_eq(ag_optim_state(o, NULL, 0), 1);
+    ck_assert_int_eq(ag_optim_state(o, NULL, 0), 2);        /* square_avg, step */
     ot_state st;
     ot_check_three_steps(o, p, rmsprop_ref, &op, &st);
     ag_optim_free(o);
