@@ -309,6 +309,108 @@ START_TEST(test_add_param_group_rejects_bad_groups)
 }
 END_TEST
 
+/* A module holding a and b ("a", "b"), borrowed by the caller's run. */
+static ag_module *module_of(groups_run *r)
+{
+    ag_module *m = tu_module_new();
+    ck_assert_int_eq(ag_module_add_param(m, "a", ag_tensor_clone(r->a)), AG_OK);
+    ck_assert_int_eq(ag_module_add_param(m, "b", ag_tensor_clone(r->b)), AG_OK);
+    ag_tensor *p[2];
+    ck_assert_int_eq(ag_module_parameters(m, p, 2), 2);
+    ag_tensor_free(r->a), ag_tensor_free(r->b);
+    r->a = p[0], r->b = p[1];
+    return m;
+}
+
+/* An Adam with a in group 0 (lr .1) and b in group 1 (lr .05, beta1 .8). */
+static ag_optim *two_group_adam(groups_run *r)
+{
+    ag_adam_opts o0 = ag_adam_defaults(), o1;
+    o0.lr = 0.1;
+    o1 = o0, o1.lr = 0.05, o1.beta1 = 0.8;
+    ag_optim *o = ag_adam_new(1, &r->a, &o0);
+    ck_assert_int_eq(ag_optim_add_param_group(o, 1, &r->b, &o1), AG_OK);
+    return o;
+}
+
+/* Two groups and per-parameter steps survive a checkpoint: the resumed run
+   takes the same steps as the one that never stopped, bit for bit. */
+START_TEST(test_checkpoint_keeps_groups_and_steps)
+{
+    tu_dir d;
+    tu_dir_make(&d);
+    const char *path = tu_path(&d, "groups.ckpt");
+    groups_run r = run_new(), q = run_new();
+    ag_module *m = module_of(&r), *mq = module_of(&q);
+    ag_optim *o = two_group_adam(&r), *oq = two_group_adam(&q);
+    for (int s = 1; s <= 3; s++) run_step(&r, o, s);       /* b stepped once */
+    ck_assert_int_eq(ag_optim_set_group_lr(o, 1, 0.03), AG_OK);
+    ck_assert_int_eq(ag_checkpoint_save(path, m, o, NULL), AG_OK);
+    ck_assert_msg(ag_checkpoint_load(path, mq, oq, NULL) == AG_OK, "%s", ag_last_error());
+    ck_assert_double_eq(state_value(oq, "0.step", 0), 3);
+    ck_assert_double_eq(state_value(oq, "1.step", 0), 1);
+    ck_assert_double_eq(ag_optim_group_lr(oq, 1), 0.03);
+    ck_assert_double_eq(ag_optim_group_base_lr(oq, 1), 0.05);
+    ck_assert_double_eq(ag_optim_group_lr(oq, 0), 0.1);
+    for (int s = 4; s <= 5; s++) run_step(&r, o, s), run_step(&q, oq, s);
+    for (int k = 0; k < 3; k++) ck_assert(ag_tensor_get(r.a, k) == ag_tensor_get(q.a, k));
+    for (int k = 0; k < 2; k++) ck_assert(ag_tensor_get(r.b, k) == ag_tensor_get(q.b, k));
+    /* one group where the file has two: refused, nothing changed */
+    ag_optim *one = ag_adam_new(2, (ag_tensor *[]){q.a, q.b}, NULL);
+    tu_assert_failed(ag_checkpoint_load(path, mq, one, NULL), AG_ERR_FORMAT, "the file holds "
+                     "'2' parameter groups ('optim.groups'), but the optimizer has 1", NULL,
+                     NULL);
+    ag_optim_free(one);
+    ag_optim_free(o), ag_optim_free(oq);
+    ag_module_free(m), ag_module_free(mq);
+    r.a = r.b = q.a = q.b = NULL;               /* the modules owned them */
+    run_free(&r), run_free(&q);
+    tu_dir_remove(&d);
+}
+END_TEST
+
+/* A version 1 checkpoint (one shared step count, no "<i>.step") loads by
+   the documented rule: every parameter's step is optim.steps. */
+START_TEST(test_checkpoint_version_1_sets_every_step)
+{
+    tu_dir d;
+    tu_dir_make(&d);
+    const char *path = tu_path(&d, "v1.ckpt");
+    static const double a[3] = {1, 2, 3}, b[2] = {4, 5}, m0[3] = {.1, .2, .3}, m1[2] = {.4, .5};
+    static const double v0[3] = {.01, .02, .03}, v1[2] = {.04, .05};
+    const ag_st_tensor raw[6] = {{"a", "F64", 1, SHAPE(3), a}, {"b", "F64", 1, SHAPE(2), b},
+                                 {"optim.0.exp_avg", "F64", 1, SHAPE(3), m0},
+                                 {"optim.0.exp_avg_sq", "F64", 1, SHAPE(3), v0},
+                                 {"optim.1.exp_avg", "F64", 1, SHAPE(2), m1},
+                                 {"optim.1.exp_avg_sq", "F64", 1, SHAPE(2), v1}};
+    const char *kv[10] = {"ag.checkpoint", "1", "optim.name", "Adam", "optim.steps", "4",
+                          "optim.lr", "0.01", "optim.base_lr", "0.02"};
+    ck_assert_int_eq(ag_safetensors_write(path, 6, raw, 5, kv), AG_OK);
+    groups_run r = run_new();
+    ag_module *m = module_of(&r);
+    ag_optim *o = ag_adam_new(2, (ag_tensor *[]){r.a, r.b}, NULL);
+    ck_assert_msg(ag_checkpoint_load(path, m, o, NULL) == AG_OK, "%s", ag_last_error());
+    ck_assert_double_eq(state_value(o, "0.step", 0), 4);
+    ck_assert_double_eq(state_value(o, "1.step", 0), 4);
+    ck_assert_double_eq(state_value(o, "1.exp_avg", 1), 0.5);
+    ck_assert_double_eq(ag_optim_get_lr(o), 0.01);
+    ck_assert_double_eq(ag_optim_base_lr(o), 0.02);
+    ck_assert_int_eq(ag_optim_steps(o), 4);
+    ck_assert_double_eq(ag_tensor_get(r.b, 1), 5);
+    ag_optim_free(o);
+    /* two groups: a version 1 file cannot say how to fill them */
+    o = two_group_adam(&r);
+    tu_assert_failed(ag_checkpoint_load(path, m, o, NULL), AG_ERR_FORMAT, "a version 1 "
+                     "checkpoint holds one parameter group, but the optimizer has 2", NULL,
+                     NULL);
+    ag_optim_free(o);
+    ag_module_free(m);
+    r.a = r.b = NULL;
+    run_free(&r);
+    tu_dir_remove(&d);
+}
+END_TEST
+
 Suite *suite_optim_groups(void)
 {
     Suite *s = suite_create("optim_groups");
@@ -324,6 +426,8 @@ Suite *suite_optim_groups(void)
     tcase_add_test(tc, test_nadam_groups_late_grad_torch);
     tcase_add_test(tc, test_group_lrs_and_default_options);
     tcase_add_test(tc, test_add_param_group_rejects_bad_groups);
+    tcase_add_test(tc, test_checkpoint_keeps_groups_and_steps);
+    tcase_add_test(tc, test_checkpoint_version_1_sets_every_step);
     suite_add_tcase(s, tc);
     return s;
 }
