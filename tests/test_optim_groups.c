@@ -411,6 +411,81 @@ START_TEST(test_checkpoint_version_1_sets_every_step)
 }
 END_TEST
 
+/* Writes values into o's state name (the import of a PyTorch state). */
+static void set_state(ag_optim *o, const char *name, int n, const double *v)
+{
+    ag_named_tensor st[16];
+    int k, count = ag_optim_state(o, st, 16);
+    for (k = 0; k < count && strcmp(st[k].name, name); k++) continue;
+    ck_assert_msg(k < count, "no state '%s'", name);
+    ck_assert_int_eq(ag_tensor_numel(st[k].tensor), n);
+    for (int i = 0; i < n; i++) ck_assert_int_eq(ag_tensor_set(st[k].tensor, i, v[i]), AG_OK);
+}
+
+/* Parameters and state of a PyTorch optimizer after step 3 of the script,
+   imported name for name; steps 4 and 5 then give PyTorch's parameters. */
+static void import_and_finish(groups_run *r, ag_optim *o, const double after3[5],
+                              const double want[5])
+{
+    for (int k = 0; k < 5; k++)
+        ag_tensor_set(k < 3 ? r->a : r->b, k < 3 ? k : k - 3, after3[k]);
+    ck_assert_int_eq(ag_optim_check_state(o), AG_OK);
+    for (int s = 4; s <= 5; s++) run_step(r, o, s);
+    for (int k = 0; k < 5; k++) {
+        double got = ag_tensor_get(k < 3 ? r->a : r->b, k < 3 ? k : k - 3);
+        ck_assert_msg(fabs(got - want[k]) <= 1e-12, "%s element %d: %.17g, torch %.17g",
+                      ag_optim_name(o), k, got, want[k]);
+    }
+    ag_optim_free(o);
+    run_free(r);
+}
+
+/* torch.optim.Adam([a, b], lr .1, amsgrad=True): state_dict()['state']
+   after 3 steps (b's first grad at step 3), imported. */
+START_TEST(test_adam_imports_torch_state)
+{
+    groups_run r = run_new();
+    ag_adam_opts op = ag_adam_defaults();
+    op.lr = 0.1, op.amsgrad = 1;
+    ag_optim *o = ag_adam_new(2, (ag_tensor *[]){r.a, r.b}, &op);
+    set_state(o, "0.step", 1, VALS(3));
+    set_state(o, "0.exp_avg", 3, VALS(0.2420412230612338, -1.5390499458291707,
+                                      0.63971245234691054));
+    set_state(o, "0.exp_avg_sq", 3, VALS(0.0024478507392712789, 0.097550940399842995,
+                                         0.018001948046408214));
+    set_state(o, "0.max_exp_avg_sq", 3, VALS(0.0024478507392712789, 0.097550940399842995,
+                                             0.018001948046408214));
+    set_state(o, "1.step", 1, VALS(1));
+    set_state(o, "1.exp_avg", 2, VALS(0.33749999999999991, -0.018749999999999996));
+    set_state(o, "1.exp_avg_sq", 2, VALS(0.01139062500000001, 3.5156250000000031e-05));
+    set_state(o, "1.max_exp_avg_sq", 2, VALS(0.01139062500000001, 3.5156250000000031e-05));
+    import_and_finish(&r, o, VALS(0.70158627450441502, -1.7006233917912488, 0.20487125044086524,
+                                  0.65000000029629634, -0.15000000533333305),
+                      VALS(0.50796366192722098, -1.5029557808623537, 0.027814447930519542,
+                           0.45663462110527092, 0.010032566891106584));
+}
+END_TEST
+
+/* torch.optim.SGD([a, b], lr .1, momentum .9, dampening .1): its state has
+   momentum_buffer only; "step" is set to 1 where one exists (the rule in
+   ag_optimizers.h). */
+START_TEST(test_sgd_imports_torch_state)
+{
+    groups_run r = run_new();
+    ag_optim *o = ag_sgd_new(2, (ag_tensor *[]){r.a, r.b},
+                             &(ag_sgd_opts){.lr = 0.1, .momentum = 0.9, .dampening = 0.1});
+    set_state(o, "0.momentum_buffer", 3, VALS(2.1951000000000001, -9.5633999999999997,
+                                              2.4407999999999999));
+    set_state(o, "1.momentum_buffer", 2, VALS(3.375, -0.1875));
+    set_state(o, "0.step", 1, VALS(1));
+    set_state(o, "1.step", 1, VALS(1));
+    import_and_finish(&r, o, VALS(0.50949, 0.47434000000000015, -0.42208000000000007,
+                                  0.41249999999999998, -0.23125000000000001),
+                      VALS(0.023058188999999948, 1.5404619460000002, -0.18293516799999995,
+                           -0.33935891512558602, -0.16096089890539092));
+}
+END_TEST
+
 Suite *suite_optim_groups(void)
 {
     Suite *s = suite_create("optim_groups");
@@ -428,6 +503,8 @@ Suite *suite_optim_groups(void)
     tcase_add_test(tc, test_add_param_group_rejects_bad_groups);
     tcase_add_test(tc, test_checkpoint_keeps_groups_and_steps);
     tcase_add_test(tc, test_checkpoint_version_1_sets_every_step);
+    tcase_add_test(tc, test_adam_imports_torch_state);
+    tcase_add_test(tc, test_sgd_imports_torch_state);
     suite_add_tcase(s, tc);
     return s;
 }
