@@ -231,7 +231,7 @@ static ag_tensor *op_optim(fz_api *s)
         else if (s->opt) ag_optim_zero_grad(s->opt);
         break;
     case 3: if (s->opt) ag_optim_set_lr(s->opt, fz_double(&s->in)); break;
-    case 4: ag_clip_grad_norm(n, ps, fz_double(&s->in), fz_double(&s->in)); break;
+    case 4: ag_clip_grad_norm(n, ps, fz_double(&s->in), fz_double(&s->in), 0, NULL); break;
     case 5: ag_clip_grad_value(n, ps, fz_double(&s->in)); break;
     default:
         if (s->n_mod && n % 2) ag_module_clear_grad(s->mod[fz_u8(&s->in) % s->n_mod]);

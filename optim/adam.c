@@ -1,8 +1,8 @@
 /*
 ** adam.c: Adam (with AMSGrad), AdamW (decoupled weight decay), Adamax
 ** (infinity norm) and NAdam (Nesterov momentum with PyTorch's mu
-** schedule), after PyTorch's torch.optim rules. The shared step count t is
-** ag_optim_steps() + 1 during a step.
+** schedule), after PyTorch's torch.optim rules. The step count t is the
+** parameter's own ("<i>.step" + 1 during a step), as PyTorch's.
 */
 #include "first_order_base.h"
 
@@ -21,7 +21,6 @@ static int check_adam_like(const char *fn, double lr, double beta1, double beta2
 
 typedef struct adam_optim {
     agp_fo fo;
-    ag_adam_opts opt;
     int decoupled;              /* AdamW */
 } adam_optim;
 
@@ -50,11 +49,6 @@ ag_adam_opts ag_adamw_defaults(void)
 static ag_status adam_step(ag_optim *o, ag_tape *t)
 {
     const adam_optim *a = (adam_optim *)o;
-    const ag_adam_opts *op = &a->opt;
-    const ag_adam_hparams h = {.lr = o->lr, .beta1 = op->beta1, .beta2 = op->beta2,
-                               .eps = op->eps, .weight_decay = op->weight_decay,
-                               .step = o->steps + 1, .decoupled = a->decoupled,
-                               .amsgrad = op->amsgrad, .maximize = op->maximize};
     for (int i = 0; i < o->n_params; i++) {
         const ag_tensor *p = o->params[i], *g = ag_tensor_grad(p);
         if (g && !agp_same_layout(g, p))
@@ -64,14 +58,38 @@ static ag_status adam_step(ag_optim *o, ag_tape *t)
     for (int i = 0; i < o->n_params; i++) {
         ag_tensor *p = o->params[i];
         const ag_tensor *g = ag_tensor_grad(p);
-        if (g && !ag_adam_update(t, p, g, agp_fo_state(o, i, 0), agp_fo_state(o, i, 1),
-                                 op->amsgrad ? agp_fo_state(o, i, 2) : NULL, &h))
+        if (!g) continue;
+        const ag_adam_opts *op = agp_param_opts(o, i);
+        const ag_adam_hparams h = {.lr = agp_param_lr(o, i), .beta1 = op->beta1,
+                                   .beta2 = op->beta2, .eps = op->eps,
+                                   .weight_decay = op->weight_decay,
+                                   .step = (int64_t)agp_fo_t(o, i), .decoupled = a->decoupled,
+                                   .amsgrad = op->amsgrad, .maximize = op->maximize};
+        if (!ag_adam_update(t, p, g, agp_fo_state(o, i, 0), agp_fo_state(o, i, 1),
+                            op->amsgrad ? agp_fo_state(o, i, 2) : NULL, &h))
             return ag_set_last_error(ag_tape_status(t), "%s", ag_tape_errmsg(t));
     }
+    agp_fo_count_steps(o);
     return AG_OK;
 }
 
+/* Valid, and amsgrad as group 0's (it decides whether "max_exp_avg_sq"
+   exists). */
+static int adam_check_group(const ag_optim *o, const void *opts, const char *fn, double *lr)
+{
+    const ag_adam_opts *op = opts, *first = o->groups[0].opts;
+    if (!check_adam_like(fn, op->lr, op->beta1, op->beta2, op->eps, op->weight_decay)) return 0;
+    if (!op->amsgrad != !first->amsgrad)
+        return ag_set_last_error(AG_ERR_ARG, "%s: amsgrad is %d but group 0's is %d: the "
+                                 "groups must agree on amsgrad", fn, op->amsgrad,
+                                 first->amsgrad), 0;
+    *lr = op->lr;
+    return 1;
+}
+
 static const agp_optim_ops adam_ops = {"Adam", adam_step, agp_fo_destroy};
+static const agp_group_ops adam_groups = {sizeof(ag_adam_opts), adam_check_group,
+                                          agp_fo_add_group};
 static const agp_optim_ops adamw_ops = {"AdamW", adam_step, agp_fo_destroy};
 
 static ag_optim *adam_make(const char *fn, int n, ag_tensor *const *params,
@@ -80,10 +98,9 @@ static ag_optim *adam_make(const char *fn, int n, ag_tensor *const *params,
     if (!check_adam_like(fn, op->lr, op->beta1, op->beta2, op->eps, op->weight_decay))
         return NULL;
     static const char *const names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
-    ag_optim *o = agp_fo_new(sizeof(adam_optim), decoupled ? &adamw_ops : &adam_ops, n, params,
-                             op->lr, op->amsgrad ? 3 : 2, names);
+    ag_optim *o = agp_fo_new(sizeof(adam_optim), decoupled ? &adamw_ops : &adam_ops,
+                             &adam_groups, n, params, op, op->lr, op->amsgrad ? 3 : 2, names);
     if (!o) return NULL;
-    ((adam_optim *)o)->opt = *op;
     ((adam_optim *)o)->decoupled = decoupled;
     agp_fo_rule(o, 1, AGP_NONNEG);
     if (op->amsgrad) agp_fo_rule(o, 2, AGP_NONNEG);
@@ -104,10 +121,6 @@ ag_optim *ag_adamw_new(int n, ag_tensor *const *params, const ag_adam_opts *opts
 
 /* ------------------------------------------------------------- Adamax --- */
 
-typedef struct adamax_optim {
-    agp_fo fo;
-    ag_adamax_opts opt;
-} adamax_optim;
 
 ag_adamax_opts ag_adamax_defaults(void)
 {
@@ -119,11 +132,11 @@ ag_adamax_opts ag_adamax_defaults(void)
    (m and p in place) */
 static ag_status adamax_step(ag_optim *o, ag_tape *t)
 {
-    const ag_adamax_opts *op = &((adamax_optim *)o)->opt;
-    double clr = o->lr / (1 - pow(op->beta1, (double)(o->steps + 1)));
     for (int i = 0; i < o->n_params; i++) {
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
+        const ag_adamax_opts *op = agp_param_opts(o, i);
+        double clr = agp_param_lr(o, i) / (1 - pow(op->beta1, agp_fo_t(o, i)));
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
         ag_tensor *m = agp_fo_state(o, i, 0);
         ag_tensor *u = ag_maximum(t, ag_mul_scalar(t, agp_fo_state(o, i, 1), op->beta2),
@@ -135,7 +148,17 @@ static ag_status adamax_step(ag_optim *o, ag_tape *t)
     return agp_fo_commit(o, t);
 }
 
+static int adamax_check_group(const ag_optim *o, const void *opts, const char *fn, double *lr)
+{
+    const ag_adamax_opts *op = opts;
+    (void)o;
+    *lr = op->lr;
+    return check_adam_like(fn, op->lr, op->beta1, op->beta2, op->eps, op->weight_decay);
+}
+
 static const agp_optim_ops adamax_ops = {"Adamax", adamax_step, agp_fo_destroy};
+static const agp_group_ops adamax_groups = {sizeof(ag_adamax_opts), adamax_check_group,
+                                            agp_fo_add_group};
 
 ag_optim *ag_adamax_new(int n, ag_tensor *const *params, const ag_adamax_opts *opts)
 {
@@ -143,19 +166,15 @@ ag_optim *ag_adamax_new(int n, ag_tensor *const *params, const ag_adamax_opts *o
     if (!check_adam_like("ag_adamax_new", op.lr, op.beta1, op.beta2, op.eps, op.weight_decay))
         return NULL;
     static const char *const names[] = {"exp_avg", "exp_inf"};
-    ag_optim *o = agp_fo_new(sizeof(adamax_optim), &adamax_ops, n, params, op.lr, 2, names);
+    ag_optim *o = agp_fo_new(sizeof(agp_fo), &adamax_ops, &adamax_groups, n, params, &op, op.lr,
+                             2, names);
     if (!o) return NULL;
-    ((adamax_optim *)o)->opt = op;
     agp_fo_rule(o, 1, AGP_NONNEG);
     return o;
 }
 
 /* -------------------------------------------------------------- NAdam --- */
 
-typedef struct nadam_optim {
-    agp_fo fo;
-    ag_nadam_opts opt;
-} nadam_optim;
 
 ag_nadam_opts ag_nadam_defaults(void)
 {
@@ -175,14 +194,14 @@ static double nadam_mu(const ag_nadam_opts *op, double step)
    (PyTorch's two addcdiv_, the second straight into p; m in place) */
 static ag_status nadam_step(ag_optim *o, ag_tape *t)
 {
-    const ag_nadam_opts *op = &((nadam_optim *)o)->opt;
-    double step = (double)(o->steps + 1), lr = o->lr, b1 = op->beta1, b2 = op->beta2;
-    double mu = nadam_mu(op, step), mu_next = nadam_mu(op, step + 1);
-    double bc2 = 1 - pow(b2, step);
-    int decoupled = op->decoupled_weight_decay;
     for (int i = 0; i < o->n_params; i++) {
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
+        const ag_nadam_opts *op = agp_param_opts(o, i);
+        double step = agp_fo_t(o, i), lr = agp_param_lr(o, i), b1 = op->beta1, b2 = op->beta2;
+        double mu = nadam_mu(op, step), mu_next = nadam_mu(op, step + 1);
+        double bc2 = 1 - pow(b2, step);
+        int decoupled = op->decoupled_weight_decay;
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, decoupled ? 0 : op->weight_decay);
         if (decoupled && op->weight_decay != 0)
             p = ag_mul_scalar(t, p, 1 - lr * op->weight_decay);
@@ -200,12 +219,25 @@ static ag_status nadam_step(ag_optim *o, ag_tape *t)
     return agp_fo_commit(o, t);
 }
 
-static const agp_optim_ops nadam_ops = {"NAdam", nadam_step, agp_fo_destroy};
-
-/* Makes each mu_product a 0-d tensor holding 1 (registered param-shaped). */
-static ag_status nadam_scalar_mu_products(ag_optim *o)
+static int nadam_check(const char *fn, const ag_nadam_opts *op)
 {
-    for (int i = 0; i < o->n_params; i++) {
+    return check_adam_like(fn, op->lr, op->beta1, op->beta2, op->eps, op->weight_decay) &&
+           agp_fo_check_nonneg(fn, "momentum_decay", op->momentum_decay);
+}
+
+static int nadam_check_group(const ag_optim *o, const void *opts, const char *fn, double *lr)
+{
+    (void)o;
+    *lr = ((const ag_nadam_opts *)opts)->lr;
+    return nadam_check(fn, opts);
+}
+
+/* Makes each mu_product of group g a 0-d tensor holding 1 (registered
+   param-shaped). */
+static ag_status nadam_init_group(ag_optim *o, int g)
+{
+    const agp_group *gr = &o->groups[g];
+    for (int i = gr->first; i < gr->first + gr->count; i++) {
         ag_named_tensor *e = &o->state[i * ((agp_fo *)o)->per_param + 2];
         ag_tensor *one = ag_scalar(NULL, ag_tensor_dtype(e->tensor), 1.0);
         if (!one) return AG_ERR_NOMEM;
@@ -215,18 +247,20 @@ static ag_status nadam_scalar_mu_products(ag_optim *o)
     return AG_OK;
 }
 
+static const agp_optim_ops nadam_ops = {"NAdam", nadam_step, agp_fo_destroy};
+static const agp_group_ops nadam_groups = {sizeof(ag_nadam_opts), nadam_check_group,
+                                           agp_fo_add_group};
+
 ag_optim *ag_nadam_new(int n, ag_tensor *const *params, const ag_nadam_opts *opts)
 {
-    const char *fn = "ag_nadam_new";
     ag_nadam_opts op = opts ? *opts : ag_nadam_defaults();
-    if (!check_adam_like(fn, op.lr, op.beta1, op.beta2, op.eps, op.weight_decay) ||
-        !agp_fo_check_nonneg(fn, "momentum_decay", op.momentum_decay))
-        return NULL;
+    if (!nadam_check("ag_nadam_new", &op)) return NULL;
     static const char *const names[] = {"exp_avg", "exp_avg_sq", "mu_product"};
-    ag_optim *o = agp_fo_new(sizeof(nadam_optim), &nadam_ops, n, params, op.lr, 3, names);
+    ag_optim *o = agp_fo_new(sizeof(agp_fo), &nadam_ops, &nadam_groups, n, params, &op, op.lr,
+                             3, names);
     if (!o) return NULL;
-    ((nadam_optim *)o)->opt = op;
-    if (nadam_scalar_mu_products(o) != AG_OK) {
+    ((agp_fo *)o)->init_group = nadam_init_group;
+    if (nadam_init_group(o, 0) != AG_OK) {
         ag_optim_free(o);
         return NULL;
     }

@@ -16,10 +16,13 @@
 **   "<name>"          each module tensor under its dotted name ("0.weight")
 **   "optim.<name>"    each optimizer state tensor ("optim.0.exp_avg")
 **   "rng.state"       the generator's four state words, U64 [4]
-**   __metadata__      "ag.checkpoint": "1" (the format's version), and
+**   __metadata__      "ag.checkpoint": "2" (the format's version), and
 **                     with an optimizer "optim.name", "optim.steps",
-**                     "optim.lr", "optim.base_lr" (decimal, the doubles
-**                     with 17 significant digits, so they read back exact)
+**                     "optim.groups" (the number of parameter groups),
+**                     "optim.group_sizes" ("3,1": parameters per group),
+**                     "optim.lrs" and "optim.base_lrs" (one per group,
+**                     comma-separated; decimal, the doubles with 17
+**                     significant digits, so they read back exact)
 ** Saving is atomic (a temporary file renamed over the old one).
 **
 ** Differences from torch.save of state_dicts: hyper-parameters other than
@@ -27,6 +30,13 @@
 ** come from the optimizer the checkpoint is loaded into, as do the
 ** parameters it updates (matched by position: state "<i>.<name>" belongs
 ** to parameter i). Grads are not stored.
+**
+** Version 1 files (before per-parameter step counts and groups: one
+** "optim.lr" and "optim.base_lr", no "optim.<i>.step") still load, by
+** this rule: the optimizer must have one group, and every parameter's
+** "step" is set to "optim.steps" (version 1 counted one step for all
+** parameters, so that is what each had taken). Saving always writes
+** version 2.
 */
 #ifndef AG_CHECKPOINT_H
 #define AG_CHECKPOINT_H
@@ -52,7 +62,8 @@ ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_opti
 /*
 ** Restores what ag_checkpoint_save stored into m and, when not NULL, o
 ** and r, which must have the same structure (names, shapes, dtypes; the
-** same optimizer type). Strict: every module tensor must be in the file,
+** same optimizer type, the same number of parameter groups of the same
+** sizes). Strict: every module tensor must be in the file,
 ** and every file tensor must belong to m, to o ("optim.*": ignored when o
 ** is NULL) or be "rng.state" (ignored when r is NULL). With o, the file
 ** must hold an optimizer of the same name; with r, a "rng.state".
@@ -60,7 +71,8 @@ ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_opti
 ** any error m, o and r are as they were. Returns AG_OK or an error with
 ** ag_last_error() set (AG_ERR_FORMAT for a file that does not fit).
 ** Values are checked too, where they enter: "optim.steps" in [0,
-** AG_OPTIM_MAX_STEPS], the learning rates finite and >= 0, "rng.state"
+** AG_OPTIM_MAX_STEPS], the learning rates finite and >= 0 (each group's
+** lr and base lr are restored), "rng.state"
 ** not all zero, and the optimizer's state against what each state may
 ** hold (ag_optim_state: L-BFGS' history length, the running averages of
 ** squares, ...); the message names the value and quotes it.

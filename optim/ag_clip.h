@@ -6,7 +6,8 @@
 ** constraint (Keras' max_norm, torch.renorm).
 **
 **     ag_backward(t, loss);
-**     double norm = ag_clip_grad_norm(n, params, 1.0, 2.0);   // before clipping
+**     double norm;                                    // before clipping
+**     ag_clip_grad_norm(n, params, 1.0, 2.0, 0, &norm);
 **     ag_optim_step(opt);
 **     ag_max_norm_constraint(w, 3.0);
 **
@@ -29,18 +30,27 @@ extern "C" {
 ** Scales every grad by max_norm / (total + 1e-6) when that is below 1,
 ** where total is the norm of all grads together, as if concatenated into
 ** one vector: (sum |g|^p)^(1/p) for norm_type p > 0 (2.0 usually), or
-** max |g| for norm_type INFINITY. Returns total (before clipping); 0 when
-** no parameter has a grad. The sum is computed in f64 without overflow or
-** underflow: when the largest |g|^p is too large (times the element
-** count) or too small for a double, every |g| is first scaled by a power
-** of two, as LAPACK's nrm2 scales, so grads of 1e200 or 1e-200 give their
-** true norm (to a few ulp); other magnitudes are summed unscaled. A NaN
-** grad gives a NaN total, an Inf one Inf. Errors: NaN and ag_last_error()
-** for n < 1, NULL params, max_norm negative or NaN, norm_type <= 0 or
-** NaN. Difference from PyTorch: a non-finite total is returned and the
-** grads are left alone (PyTorch's default would scale them by NaN or 0).
+** max |g| for norm_type INFINITY (PyTorch's clip_grad_norm_). *total_norm
+** (may be NULL) gets total, before clipping; 0 when no parameter has a
+** grad. The sum is computed in f64 without overflow or underflow: when
+** the largest |g|^p is too large (times the element count) or too small
+** for a double, every |g| is first scaled by a power of two, as LAPACK's
+** nrm2 scales, so grads of 1e200 or 1e-200 give their true norm (to a few
+** ulp); other magnitudes are summed unscaled.
+**
+** A non-finite total (a NaN or Inf grad), as PyTorch: with
+** error_if_nonfinite 0 the grads are scaled all the same (by NaN for a
+** NaN total, so every grad becomes NaN; by 0 for an Inf total, so Inf
+** elements become NaN and the others 0) and AG_OK is returned with the
+** total; with error_if_nonfinite 1 nothing changes and AG_ERR_ANOMALY is
+** returned (*total_norm still gets the total) with ag_last_error()
+** naming the order and the total.
+**
+** Errors (AG_ERR_ARG, nothing changed, *total_norm NaN): n < 1, params
+** NULL or holding NULL, max_norm negative or NaN, norm_type <= 0 or NaN.
 */
-double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm, double norm_type);
+ag_status ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm, double norm_type,
+                            int error_if_nonfinite, double *total_norm);
 
 /* Clamps every grad element to [-clip, clip]; clip >= 0 (not NaN). */
 ag_status ag_clip_grad_value(int n, ag_tensor *const *params, double clip);

@@ -6,6 +6,12 @@
 ** construction on (zeros), so a checkpoint can be loaded into a new one.
 ** Constructors are in ag_optimizers.h (first-order methods) and
 ** ag_lbfgs.h (L-BFGS, Newton).
+**
+** Parameter groups (PyTorch's param_groups). A constructor makes group 0
+** from its parameters and options; ag_optim_add_param_group appends
+** more, each with its own lr and options (weight decay, momentum, betas,
+** ...). Parameters are numbered across groups in the order they were
+** given (group 0's first), which is the "<i>" of the state names.
 */
 #ifndef AG_OPTIM_H
 #define AG_OPTIM_H
@@ -28,7 +34,8 @@ typedef struct ag_optim ag_optim;
 
 /*
 ** One update from the current grads. A parameter whose grad is NULL (no
-** backward has reached it) is skipped, as PyTorch skips None grads.
+** backward has reached it) is skipped, as PyTorch skips None grads: its
+** state and its step count (state "<i>.step") are left as they were.
 ** Returns AG_OK, or an error with ag_last_error() set (parameters are left
 ** as they were when the error is found before any update). AG_ERR_STATE
 ** (nothing changes) when the step count is AG_OPTIM_MAX_STEPS or a scalar
@@ -43,22 +50,59 @@ void ag_optim_zero_grad(ag_optim *o);
 void ag_optim_clear_grad(ag_optim *o);
 
 /*
-** The learning rate, and the one given at construction (schedules scale
-** from it; settable so a checkpoint can restore it). The setters take a
-** finite lr >= 0; anything else (negative, Inf, NaN, or o NULL) is an
+** The learning rate, and the base lr (PyTorch's initial_lr: the lr a
+** group was given at construction or by ag_optim_add_param_group; the
+** closed forms of schedules scale from it; settable so a checkpoint can
+** restore it). ag_optim_get_lr and ag_optim_base_lr read group 0's;
+** ag_optim_set_lr and ag_optim_set_base_lr set every group's; the _group_
+** forms read or set group g's. The setters take a finite lr >= 0;
+** anything else (negative, Inf, NaN, o NULL, g out of range) is an
 ** AG_ERR_ARG naming the function and the value, and changes nothing.
-** The getters return 0 for NULL.
+** The getters return 0 for NULL or a g out of range.
 */
 double ag_optim_get_lr(const ag_optim *o);
 ag_status ag_optim_set_lr(ag_optim *o, double lr);
 double ag_optim_base_lr(const ag_optim *o);
 ag_status ag_optim_set_base_lr(ag_optim *o, double lr);
-/* Updates taken (0 for NULL). The setter, to resume a run, takes steps in
-   [0, AG_OPTIM_MAX_STEPS]; else AG_ERR_ARG, nothing changed. */
+double ag_optim_group_lr(const ag_optim *o, int g);
+ag_status ag_optim_set_group_lr(ag_optim *o, int g, double lr);
+double ag_optim_group_base_lr(const ag_optim *o, int g);
+ag_status ag_optim_set_group_base_lr(ag_optim *o, int g, double lr);
+
+/*
+** Appends a parameter group (PyTorch's add_param_group): params[0..n)
+** (borrowed, as the constructor's), updated with the options *opts,
+** which must point to the options struct of the optimizer's type
+** (ag_sgd_opts for SGD, ag_adam_opts for Adam and AdamW, ...; the
+** optimizer cannot check the type). opts NULL: the options the optimizer
+** was constructed with (PyTorch's defaults). The group's lr and base lr
+** are opts->lr. Its state exists at once (zeros, Adagrad's sum at the
+** group's initial_accumulator_value, NAdam's mu_product 1, "step" 0).
+** Errors (AG_ERR_ARG, nothing changed): o NULL, an optimizer with one
+** group only (L-BFGS, Newton: as PyTorch's LBFGS), n < 1, a parameter
+** NULL, a tape tensor, repeated or already in the optimizer, options the
+** constructor would refuse, and options that decide which state exists
+** differing from group 0's: SGD's momentum != 0, RMSprop's momentum > 0
+** and centered, Adam's and AdamW's amsgrad (difference from PyTorch,
+** whose groups may differ there).
+*/
+ag_status ag_optim_add_param_group(ag_optim *o, int n, ag_tensor *const *params,
+                                   const void *opts);
+/* Groups (0 for NULL); parameters in group g (0 when out of range); the
+   group of parameter i (-1 when out of range or o NULL). */
+int ag_optim_num_groups(const ag_optim *o);
+int ag_optim_group_size(const ag_optim *o, int g);
+int ag_optim_param_group(const ag_optim *o, int i);
+
+/* Updates taken: ag_optim_step calls that succeeded, whatever grads they
+   found (0 for NULL). The update rules use each parameter's own count
+   instead (state "<i>.step", see ag_optimizers.h). The setter, to resume
+   a run, takes steps in [0, AG_OPTIM_MAX_STEPS]; else AG_ERR_ARG, nothing
+   changed. */
 int64_t ag_optim_steps(const ag_optim *o);
 ag_status ag_optim_set_steps(ag_optim *o, int64_t steps);
 const char *ag_optim_name(const ag_optim *o);       /* "Adam", ... */
-int ag_optim_num_params(const ag_optim *o);
+int ag_optim_num_params(const ag_optim *o);         /* over every group */
 ag_tensor *ag_optim_param(const ag_optim *o, int i);
 
 /*

@@ -38,14 +38,37 @@
 ** anything else (so weight decay still shrinks the parameters), as in
 ** PyTorch's code.
 **
-** Difference from PyTorch: the step count t (bias corrections, Adagrad's
-** lr_decay, SGD's first momentum step, NAdam's mu schedule) is the
-** optimizer's shared count (ag_optim_steps() + 1 during a step), not one
-** count per parameter. They agree whenever every parameter has a gradient
-** at every step; a parameter that first gets a gradient at step t > 1 is
-** treated as if it had a zero gradient before (e.g. its SGD momentum buffer
-** starts from zeros with dampening instead of from its gradient). There are
-** no parameter groups: one set of hyper-parameters per optimizer.
+** Step counts, as PyTorch's. Each parameter has its own count t, state
+** "<i>.step" (a 0-d AG_F64 whole number; PyTorch 1.13 keeps a float32
+** 0-d tensor), which only steps that find its grad not NULL increase; t
+** of a step is that count + 1. It drives the bias corrections (Adam,
+** AdamW, Adamax, NAdam), Adagrad's lr_decay, NAdam's mu schedule and
+** SGD's first momentum step, so a parameter whose first gradient arrives
+** at the optimizer's third step gets PyTorch's first-step update then
+** (its SGD momentum buffer starts as its gradient, undamped). Every
+** optimizer here has "step", SGD included (PyTorch's SGD has none: its
+** momentum_buffer is None until the first step; step 0 here means the
+** same, so importing a PyTorch SGD state sets "step" to 1 wherever a
+** momentum_buffer is present).
+**
+** Parameter groups (ag_optim_add_param_group, ag_optim.h): each group
+** has its own copy of the options struct and its own lr; the rules above
+** use, for each parameter, its group's. The options that decide which
+** state exists must agree across groups (see ag_optim_add_param_group).
+**
+** Importing a PyTorch optimizer's state_dict. The state of parameter i
+** (PyTorch's state[i], parameters numbered across param_groups in order,
+** as here) maps name for name onto "<i>.<name>": exp_avg, exp_avg_sq,
+** max_exp_avg_sq, step (Adam, AdamW); exp_avg, exp_inf, step (Adamax);
+** exp_avg, exp_avg_sq, mu_product, step (NAdam); sum, step (Adagrad);
+** square_avg, acc_delta, step (Adadelta); square_avg, momentum_buffer,
+** grad_avg, step (RMSprop); momentum_buffer (SGD, plus step as above).
+** Tensors keep the parameter's shape and dtype; step and mu_product are
+** 0-d (convert PyTorch's float32 ones to the state's dtype). A state
+** PyTorch has not created yet (no step taken) is zeros here, which is
+** what PyTorch creates. Hyper-parameters (param_groups) are not state:
+** give them to the constructor and ag_optim_add_param_group, and the
+** lrs to ag_optim_set_group_lr.
 */
 #ifndef AG_OPTIMIZERS_H
 #define AG_OPTIMIZERS_H
@@ -64,9 +87,12 @@ extern "C" {
 ** State: "momentum_buffer" (only when momentum != 0).
 ** Checks: momentum, weight_decay >= 0; dampening in [0, 1] (PyTorch does
 ** not check it); nesterov needs momentum > 0 and dampening == 0.
+** The learning rate has no default, as in PyTorch (lr=required):
+** ag_sgd_defaults() leaves it NaN, and ag_sgd_new with NULL options or a
+** NaN lr is an AG_ERR_ARG ("ag_sgd_new: lr is required ...").
 */
 typedef struct ag_sgd_opts {
-    double lr;              /* 1e-3 */
+    double lr;              /* required: NaN in ag_sgd_defaults() */
     double momentum;        /* 0 */
     double dampening;       /* 0 */
     double weight_decay;    /* 0 (L2 penalty added to the gradient) */
@@ -79,7 +105,8 @@ ag_optim *ag_sgd_new(int n, ag_tensor *const *params, const ag_sgd_opts *opts);
 /*
 ** Adagrad. g = grad + weight_decay * p; clr = lr / (1 + (t - 1) lr_decay);
 ** sum += g^2; p -= clr * g / (sqrt(sum) + eps).
-** State: "sum" (starts at initial_accumulator_value).
+** State: "sum" (starts at initial_accumulator_value; each group's own,
+** where PyTorch 1.13 fills every group's with the constructor's).
 */
 typedef struct ag_adagrad_opts {
     double lr;                          /* 1e-2 */
@@ -174,7 +201,9 @@ ag_optim *ag_adamax_new(int n, ag_tensor *const *params, const ag_adamax_opts *o
 ** p -= lr (1 - mu_t) / (1 - P_t) * g / denom
 **      + lr mu_{t+1} / (1 - P_t mu_{t+1}) * m / denom.
 ** State: "exp_avg", "exp_avg_sq", "mu_product" (a 0-d tensor starting at
-** 1, one per parameter as in PyTorch; all equal here, steps being shared).
+** 1, one per parameter as in PyTorch). Difference from PyTorch 1.13: its
+** second term divides by 1 - P_t mu_t mu_{t+1} (an extra mu_t, fixed in
+** PyTorch 2.0); here by 1 - P_t mu_{t+1}, as in 2.0 and the paper.
 */
 typedef struct ag_nadam_opts {
     double lr;                  /* 2e-3 */

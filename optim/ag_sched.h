@@ -13,17 +13,25 @@
 **     ag_sched_free(s);
 **
 ** Epochs. As in PyTorch, construction is epoch 0: it already sets the
-** optimizer's lr to the schedule's value at epoch 0 (LinearLR's
-** start_factor * base lr, say), and each ag_sched_step moves to the next
+** optimizer's lrs to the schedule's values at epoch 0 (LinearLR's
+** start_factor * lr, say), and each ag_sched_step moves to the next
 ** epoch. The schedule borrows the optimizer, which must outlive it.
 **
-** Closed forms. Every schedule but ReduceLROnPlateau computes the lr of
-** epoch e from the optimizer's base lr (ag_optim_base_lr, the lr given at
-** its construction) by the closed form written below, which is what
-** PyTorch's chained updates give when nothing else touches the lr.
-** Difference from PyTorch: schedules do not chain. Two schedules on one
-** optimizer, or ag_optim_set_lr calls between steps, do not compose: the
-** last schedule to step sets the lr from the base lr.
+** Groups and chaining, as PyTorch 1.13. A schedule acts on every
+** parameter group of the optimizer (the groups it has at each step; each
+** group's base lr is its PyTorch base_lrs entry, see ag_optim_base_lr).
+** ag_sched_step computes each group's new lr from its current lr by
+** PyTorch's chainable form (get_lr()), written beside each constructor,
+** so two schedules on one optimizer compose (StepLR then ExponentialLR
+** multiply their factors; LinearLR warm-up under a cosine) and
+** ag_optim_set_lr calls between steps carry on. Alone, the chainable
+** form gives the closed form written beside each constructor (to
+** rounding). ag_sched_set_last_epoch jumps by the closed form, from the
+** groups' base lrs (PyTorch's step(epoch)). Difference from PyTorch: the
+** base lr is the group's lr at optimizer construction or
+** ag_optim_add_param_group (or as set by ag_optim_set_base_lr), not the
+** lr the group has when the first schedule is made (PyTorch's
+** initial_lr); they differ only when the lr was changed in between.
 **
 ** Errors. Constructors return NULL with ag_last_error() naming the
 ** function, the argument and its value ("ag_step_lr_new: step_size is 0,
@@ -41,29 +49,37 @@ extern "C" {
 
 typedef struct ag_sched ag_sched;
 
-/* lr_e = base_lr * gamma^floor(e / step_size). step_size >= 1, gamma
-   finite and >= 0 (PyTorch's default gamma is 0.1). */
+/* lr_e = base_lr * gamma^floor(e / step_size). Chainable: lr *= gamma
+   when e > 0 and e % step_size == 0. step_size >= 1, gamma finite and
+   >= 0 (PyTorch's default gamma is 0.1). */
 ag_sched *ag_step_lr_new(ag_optim *o, int step_size, double gamma);
 
-/* lr_e = base_lr * gamma^(number of milestones <= e). milestones[0..n)
-   are epochs >= 0 in any order (copied; a repeated one counts twice, as in
-   PyTorch); n = 0 keeps the base lr. */
+/* lr_e = base_lr * gamma^(number of milestones <= e). Chainable: lr *=
+   gamma^(milestones equal to e). milestones[0..n) are epochs >= 0 in any
+   order (copied; a repeated one counts twice, as in PyTorch); n = 0 keeps
+   the lr. */
 ag_sched *ag_multistep_lr_new(ag_optim *o, int n, const int *milestones, double gamma);
 
-/* lr_e = base_lr * gamma^e. gamma finite and >= 0. */
+/* lr_e = base_lr * gamma^e. Chainable: lr *= gamma when e > 0. gamma
+   finite and >= 0. */
 ag_sched *ag_exponential_lr_new(ag_optim *o, double gamma);
 
 /*
 ** lr_e = eta_min + (base_lr - eta_min) (1 + cos(pi e / t_max)) / 2, the
 ** closed form: it reaches eta_min at e = t_max and climbs back after it
 ** (a period of 2 t_max), as PyTorch's does (SGDR's restarts are not
-** here). t_max >= 1, eta_min finite and >= 0.
+** here). Chainable (PyTorch's recursion): when (e - 1 - t_max) is a
+** multiple of 2 t_max, lr += (base_lr - eta_min)(1 - cos(pi / t_max)) / 2;
+** else lr = eta_min + (lr - eta_min)(1 + cos(pi e / t_max)) /
+** (1 + cos(pi (e - 1) / t_max)). t_max >= 1, eta_min finite and >= 0.
 */
 ag_sched *ag_cosine_annealing_lr_new(ag_optim *o, int t_max, double eta_min);
 
 /*
 ** Linear warm-up (or decay) of the factor:
 ** lr_e = base_lr * (start + (end - start) * min(e, total_iters) / total_iters).
+** Chainable: lr *= start at e = 0; for 0 < e <= total_iters, lr *= 1 +
+** (end - start) / (total_iters start + (e - 1)(end - start)).
 ** start_factor in (0, 1], end_factor in [0, 1] (PyTorch's checks),
 ** total_iters >= 1. PyTorch's defaults: 1/3, 1.0, 5.
 */
@@ -95,8 +111,9 @@ ag_plateau_opts ag_plateau_defaults(void);
 ** threshold), m > b + threshold); the first metric always improves. After
 ** more than patience bad epochs in a row, lr = max(lr * factor, min_lr)
 ** (skipped when that changes lr by eps or less), the bad-epoch count
-** restarts and the next cooldown epochs count no bad epochs. It scales the
-** optimizer's current lr, not the base lr. A NaN metric is never an
+** restarts and the next cooldown epochs count no bad epochs. It scales
+** each group's current lr (one min_lr for all groups: PyTorch also takes
+** a list), not the base lr. A NaN metric is never an
 ** improvement (as in PyTorch).
 */
 ag_sched *ag_reduce_lr_on_plateau_new(ag_optim *o, const ag_plateau_opts *opts);
@@ -113,14 +130,16 @@ int ag_plateau_num_bad_epochs(const ag_sched *s);
 #define AG_SCHED_MAX_EPOCH ((int64_t)1 << 53)
 
 /*
-** Moves to the next epoch and sets the optimizer's lr. AG_ERR_ARG for a
-** NULL or ReduceLROnPlateau schedule (use ag_plateau_step), or when the
-** closed form's lr is not finite (base_lr * gamma^e overflows for a
-** gamma > 1 and a large e); AG_ERR_STATE at AG_SCHED_MAX_EPOCH. On an
-** error the epoch and the lr are unchanged.
+** Moves to the next epoch and sets every group's lr. AG_ERR_ARG for a
+** NULL or ReduceLROnPlateau schedule (use ag_plateau_step), or when a new
+** lr is not finite (lr * gamma overflows for a gamma > 1 after many
+** epochs; the message names the group); AG_ERR_STATE at
+** AG_SCHED_MAX_EPOCH; AG_ERR_NOMEM (more than 8 groups) when out of
+** memory. On an error the epoch and the lrs are unchanged.
 */
 ag_status ag_sched_step(ag_sched *s);
-/* The lr the schedule set last (PyTorch's get_last_lr()); 0 for NULL. */
+/* Group 0's lr after the schedule's last step (PyTorch's get_last_lr()[0];
+   every group's: ag_optim_group_lr); 0 for NULL. */
 double ag_sched_get_last_lr(const ag_sched *s);
 /* The current epoch (0 after construction); -1 for NULL. */
 int64_t ag_sched_last_epoch(const ag_sched *s);

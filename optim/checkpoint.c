@@ -18,7 +18,8 @@
 
 #define RNG_NAME "rng.state"
 #define OPT_PREFIX "optim."
-#define VERSION "1"
+#define VERSION "2"
+#define MAX_GROUPS_TEXT 4096
 
 /* The module's tensors, then the optimizer's under "optim.". */
 typedef struct ckpt_list {
@@ -59,6 +60,27 @@ static ag_status relabel(ag_status s, const char *fn)
 
 /* ------------------------------------------------------------- saving --- */
 
+/* "3,1", "0.10000000000000001,0.050000000000000003" and the base lrs:
+   the groups' sizes, lrs and base lrs, comma-separated (malloc'd). */
+static ag_status group_lists(const ag_optim *o, char *lists[3])
+{
+    int ng = ag_optim_num_groups(o);
+    size_t cap = (size_t)ng * 40 + 1;
+    for (int k = 0; k < 3; k++) {
+        if (!(lists[k] = malloc(cap))) return AG_ERR_NOMEM;
+        size_t len = 0;
+        for (int g = 0; g < ng; g++) {
+            const char *sep = g ? "," : "";
+            if (k == 0) len += (size_t)snprintf(lists[k] + len, cap - len, "%s%d", sep,
+                                                ag_optim_group_size(o, g));
+            else len += (size_t)snprintf(lists[k] + len, cap - len, "%s%.17g", sep,
+                                         k == 1 ? ag_optim_group_lr(o, g)
+                                                : ag_optim_group_base_lr(o, g));
+        }
+    }
+    return AG_OK;
+}
+
 ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_optim *o,
                              const ag_rng *r)
 {
@@ -83,17 +105,20 @@ ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_opti
         ag_rng_get_state(r, state);
         raw[l.n] = (ag_st_tensor){RNG_NAME, "U64", 1, four, state};
     }
-    char steps[32], lr[40], base_lr[40];
-    const char *kv[10] = {"ag.checkpoint", VERSION};
-    if (o) {
+    char steps[32], groups[16], *lists[3] = {NULL, NULL, NULL};
+    const char *kv[14] = {"ag.checkpoint", VERSION};
+    if (o && group_lists(o, lists) != AG_OK) s = AG_ERR_NOMEM;
+    if (o && s == AG_OK) {
         snprintf(steps, sizeof steps, "%lld", (long long)ag_optim_steps(o));
-        snprintf(lr, sizeof lr, "%.17g", ag_optim_get_lr(o));
-        snprintf(base_lr, sizeof base_lr, "%.17g", ag_optim_base_lr(o));
-        const char *more[8] = {"optim.name", ag_optim_name(o), "optim.steps", steps,
-                               "optim.lr", lr, "optim.base_lr", base_lr};
+        snprintf(groups, sizeof groups, "%d", ag_optim_num_groups(o));
+        const char *more[12] = {"optim.name", ag_optim_name(o), "optim.steps", steps,
+                                "optim.groups", groups, "optim.group_sizes", lists[0],
+                                "optim.lrs", lists[1], "optim.base_lrs", lists[2]};
         memcpy(kv + 2, more, sizeof more);
     }
-    s = ag_safetensors_write(path, l.n + (r != NULL), raw, o ? 5 : 1, kv);
+    if (s == AG_OK) s = ag_safetensors_write(path, l.n + (r != NULL), raw, o ? 7 : 1, kv);
+    else ag_set_last_error(s, "%s: out of memory", fn);
+    for (int i = 0; i < 3; i++) free(lists[i]);
     if (s != AG_OK) s = relabel(s, fn);
     free(raw);
     free(l.t);
@@ -102,9 +127,13 @@ ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_opti
 
 /* ------------------------------------------------------------ loading --- */
 
+/* The optimizer's metadata: version 1 files have one group and no
+   per-parameter "step" state (see ag_checkpoint.h). lrs, base_lrs: one
+   per group of the optimizer (malloc'd). */
 typedef struct opt_meta {
+    int version;
     int64_t steps;
-    double lr, base_lr;
+    double *lrs, *base_lrs;
 } opt_meta;
 
 /* A decimal step count in [0, AG_OPTIM_MAX_STEPS] or a finite double >= 0
@@ -129,14 +158,67 @@ static ag_status meta_number(const char *fn, const char *path, const ag_safetens
                              v ? v : "", v ? "'" : "");
 }
 
+/* The comma-separated list of key, one number per group of o, into out
+   (group sizes: whole numbers that must equal o's; lrs: finite, >= 0). */
+static ag_status meta_list(const char *fn, const char *path, const ag_safetensors *f,
+                           const char *key, const ag_optim *o, int sizes, double *out)
+{
+    const char *v = ag_safetensors_meta(f, key), *at = v;
+    int ng = ag_optim_num_groups(o), ok = v != NULL;
+    for (int g = 0; ok && g < ng; g++) {
+        char *end = NULL;
+        errno = 0;
+        double x = strtod(at, &end);
+        ok = end != at && errno == 0 && isfinite(x) && x >= 0 &&
+             (!sizes || x == ag_optim_group_size(o, g)) && *end == (g + 1 < ng ? ',' : 0);
+        if (ok && out) out[g] = x;
+        at = end + 1;
+    }
+    if (ok) return AG_OK;
+    if (sizes)
+        return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: __metadata__ '%s' is %s%s%s, but the "
+                                 "optimizer's %d groups do not have those sizes", fn, path, key,
+                                 v ? "'" : "missing", v ? v : "", v ? "'" : "", ng);
+    return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: __metadata__ '%s' is %s%s%s, not %d "
+                             "learning rates (finite, >= 0, comma-separated)", fn, path, key,
+                             v ? "'" : "missing", v ? v : "", v ? "'" : "", ng);
+}
+
+/* The optimizer's groups and lrs: version 2's lists, or version 1's one
+   "optim.lr" and "optim.base_lr" (o must then have one group). */
+static ag_status read_lrs(const char *fn, const char *path, const ag_safetensors *f,
+                          const ag_optim *o, opt_meta *om)
+{
+    if (om->version == 1) {
+        if (ag_optim_num_groups(o) != 1)
+            return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: a version 1 checkpoint holds one "
+                                     "parameter group, but the optimizer has %d", fn, path,
+                                     ag_optim_num_groups(o));
+        ag_status s = meta_number(fn, path, f, "optim.lr", 0, &om->lrs[0], NULL);
+        return s == AG_OK ? meta_number(fn, path, f, "optim.base_lr", 0, &om->base_lrs[0], NULL)
+                          : s;
+    }
+    char want[16];
+    snprintf(want, sizeof want, "%d", ag_optim_num_groups(o));
+    const char *v = ag_safetensors_meta(f, "optim.groups");
+    if (!v || strcmp(v, want))
+        return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: the file holds %s%s%s parameter groups "
+                                 "('optim.groups'), but the optimizer has %s", fn, path,
+                                 v ? "'" : "no count of", v ? v : "", v ? "'" : "", want);
+    ag_status s = meta_list(fn, path, f, "optim.group_sizes", o, 1, NULL);
+    if (s == AG_OK) s = meta_list(fn, path, f, "optim.lrs", o, 0, om->lrs);
+    return s == AG_OK ? meta_list(fn, path, f, "optim.base_lrs", o, 0, om->base_lrs) : s;
+}
+
 /* The format version and, with o, the optimizer's name and counters. */
 static ag_status check_meta(const char *fn, const char *path, const ag_safetensors *f,
                             const ag_optim *o, opt_meta *om)
 {
     const char *v = ag_safetensors_meta(f, "ag.checkpoint");
-    if (v && strcmp(v, VERSION))
+    if (v && strcmp(v, VERSION) && strcmp(v, "1"))
         return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: checkpoint version '%s' is not supported "
-                                 "(this library reads version %s)", fn, path, v, VERSION);
+                                 "(this library reads versions 1 and %s)", fn, path, v, VERSION);
+    om->version = v && !strcmp(v, "1") ? 1 : 2;
     if (!o) return AG_OK;
     const char *name = ag_safetensors_meta(f, "optim.name");
     if (!name)
@@ -146,9 +228,7 @@ static ag_status check_meta(const char *fn, const char *path, const ag_safetenso
         return ag_set_last_error(AG_ERR_FORMAT, "%s: %s: the file holds %s optimizer state, but "
                                  "the optimizer is %s", fn, path, name, ag_optim_name(o));
     ag_status s = meta_number(fn, path, f, "optim.steps", 1, NULL, &om->steps);
-    if (s == AG_OK) s = meta_number(fn, path, f, "optim.lr", 0, &om->lr, NULL);
-    if (s == AG_OK) s = meta_number(fn, path, f, "optim.base_lr", 0, &om->base_lr, NULL);
-    return s;
+    return s == AG_OK ? read_lrs(fn, path, f, o, om) : s;
 }
 
 /* Every file tensor must be a destination, "rng.state" (read or ignored),
@@ -196,16 +276,24 @@ static ag_status read_rng(const char *fn, const char *path, const ag_safetensors
 /* The optimizer's state in the file (entries n_mod.. of l) against the
    rules of o's state: each ruled tensor is read into a scratch copy and
    checked, so nothing is written before everything is known good. */
+/* Is entry name ("optim.3.step") a first-order optimizer's step count
+   (absent from version 1 files)? */
+static int is_step_state(const ag_optim *o, const char *name)
+{
+    size_t n = strlen(name);
+    return o->gops && n > 5 && !strcmp(name + n - 5, ".step");
+}
+
 static ag_status check_opt_values(const char *fn, const char *path, const ag_safetensors *f,
-                                  const ckpt_list *l, const ag_optim *o)
+                                  const ckpt_list *l, const ag_optim *o, int version)
 {
     char who[600];
     snprintf(who, sizeof who, "%s: %s", fn, path);
     ag_status s = AG_OK;
     int n_mod = l->n - o->n_state;
     for (int k = 0; k < o->n_state && s == AG_OK; k++) {
-        if (!o->rules[k].checked) continue;
         const ag_named_tensor *e = &l->t[n_mod + k];
+        if (!o->rules[k].checked || (version == 1 && is_step_state(o, e->name))) continue;
         ag_tensor *x = e->tensor;
         ag_tensor *v = ag_zeros(NULL, ag_tensor_dtype(x), ag_tensor_ndim(x), ag_tensor_shape(x));
         if (!v) return ag_set_last_error(AG_ERR_NOMEM, "%s: %s: out of memory", fn, path);
@@ -218,28 +306,49 @@ static ag_status check_opt_values(const char *fn, const char *path, const ag_saf
     return s;
 }
 
+/* Loads the file's tensors into l's, leaving out the step counts of a
+   version 1 file, which are then every parameter's optim.steps. */
+static ag_status load_tensors(const char *fn, const ag_safetensors *f, const ckpt_list *l,
+                              const ag_optim *o, const opt_meta *om)
+{
+    int v1 = o && om->version == 1, n = 0;
+    ag_named_tensor *t = v1 ? malloc((size_t)(l->n + 1) * sizeof *t) : l->t;
+    if (!t) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
+    for (int i = 0; v1 && i < l->n; i++)
+        if (!is_step_state(o, l->t[i].name)) t[n++] = l->t[i];
+    ag_status s = ag_safetensors_load_into(f, v1 ? n : l->n, t, AG_LOAD_ALLOW_EXTRA);
+    if (s != AG_OK) s = relabel(s, fn);
+    for (int i = 0; s == AG_OK && v1 && i < l->n; i++)
+        if (is_step_state(o, l->t[i].name)) ag_tensor_set(l->t[i].tensor, 0, (double)om->steps);
+    if (v1) free(t);
+    return s;
+}
+
 /* Checks everything in f against m, o, r; then changes them all. */
 static ag_status load_from(const char *fn, const char *path, const ag_safetensors *f,
                            const ckpt_list *l, ag_optim *o, ag_rng *r)
 {
-    opt_meta om = {0, 0, 0};
+    int ng = o ? ag_optim_num_groups(o) : 0;
+    opt_meta om = {2, 0, calloc((size_t)ng + 1, sizeof(double)),
+                   calloc((size_t)ng + 1, sizeof(double))};
     uint64_t state[4];
-    ag_status s = check_meta(fn, path, f, o, &om);
+    ag_status s = om.lrs && om.base_lrs ? AG_OK
+                  : ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
+    if (s == AG_OK) s = check_meta(fn, path, f, o, &om);
     if (s == AG_OK && r) s = read_rng(fn, path, f, state);
     if (s == AG_OK) s = check_extra(fn, path, f, l, o != NULL);
-    if (s == AG_OK && o) s = check_opt_values(fn, path, f, l, o);
-    if (s == AG_OK) {
-        s = ag_safetensors_load_into(f, l->n, l->t, AG_LOAD_ALLOW_EXTRA);
-        if (s != AG_OK) s = relabel(s, fn);
-    }
-    if (s != AG_OK) return s;
-    if (o) {                        /* nothing below can fail: the values were checked */
+    if (s == AG_OK && o) s = check_opt_values(fn, path, f, l, o, om.version);
+    if (s == AG_OK) s = load_tensors(fn, f, l, o, &om);
+    if (s == AG_OK && o) {          /* nothing below can fail: the values were checked */
         ag_optim_set_steps(o, om.steps);
-        ag_optim_set_lr(o, om.lr);
-        ag_optim_set_base_lr(o, om.base_lr);   /* schedules start from it */
+        for (int g = 0; g < ng; g++) {
+            ag_optim_set_group_lr(o, g, om.lrs[g]);
+            ag_optim_set_group_base_lr(o, g, om.base_lrs[g]);   /* schedules start from it */
+        }
     }
-    if (r) ag_rng_set_state(r, state);
-    return AG_OK;
+    if (s == AG_OK && r) ag_rng_set_state(r, state);
+    free(om.lrs), free(om.base_lrs);
+    return s;
 }
 
 ag_status ag_checkpoint_load(const char *path, ag_module *m, ag_optim *o, ag_rng *r)

@@ -115,33 +115,55 @@ static double total_norm(ag_tape *t, int n, ag_tensor *const *params, ag_tensor 
     return pow(acc, 1 / p) / s;
 }
 
-double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm, double norm_type)
+/* The checks of ag_clip_grad_norm's arguments. */
+static ag_status clip_norm_check(const char *fn, int n, ag_tensor *const *params,
+                                 double max_norm, double norm_type)
 {
-    const char *fn = "ag_clip_grad_norm";
-    if (check_params(fn, n, params) != AG_OK) return NAN;
+    ag_status s = check_params(fn, n, params);
+    if (s != AG_OK) return s;
     if (!(max_norm >= 0))
-        return ag_set_last_error(AG_ERR_ARG, "%s: max_norm is %g, must be >= 0", fn, max_norm),
-               NAN;
+        return ag_set_last_error(AG_ERR_ARG, "%s: max_norm is %g, must be >= 0", fn, max_norm);
     if (!(norm_type > 0))
         return ag_set_last_error(AG_ERR_ARG, "%s: norm_type is %g, must be > 0 (or INFINITY)",
-                                 fn, norm_type), NAN;
+                                 fn, norm_type);
+    return AG_OK;
+}
+
+/* The norm of every grad together into *total; AG_OK or the error. */
+static ag_status grads_norm(const char *fn, int n, ag_tensor *const *params, double norm_type,
+                            double *total)
+{
     ag_tape *t = work_tape(fn);
     ag_tensor **abs = malloc((size_t)n * sizeof *abs);
     if (!t || !abs) {
         ag_tape_free(t), free(abs);
-        return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn), NAN;
+        return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
     }
-    double total = total_norm(t, n, params, abs, norm_type);
+    *total = total_norm(t, n, params, abs, norm_type);
     free(abs);
-    if (ag_tape_status(t) != AG_OK) {
-        tape_error(fn, t);
-        ag_tape_free(t);
-        return NAN;
-    }
+    ag_status s = ag_tape_status(t) == AG_OK ? AG_OK : tape_error(fn, t);
     ag_tape_free(t);
+    return s;
+}
+
+ag_status ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm, double norm_type,
+                            int error_if_nonfinite, double *total_norm_out)
+{
+    const char *fn = "ag_clip_grad_norm";
+    double total = NAN;
+    if (total_norm_out) *total_norm_out = NAN;
+    ag_status s = clip_norm_check(fn, n, params, max_norm, norm_type);
+    if (s == AG_OK) s = grads_norm(fn, n, params, norm_type, &total);
+    if (s != AG_OK) return s;
+    if (total_norm_out) *total_norm_out = total;
+    if (!isfinite(total) && error_if_nonfinite)
+        return ag_set_last_error(AG_ERR_ANOMALY, "%s: the total norm of order %g of the "
+                                 "gradients is %g, so it cannot be clipped (grads left "
+                                 "unchanged; error_if_nonfinite is set)", fn, norm_type, total);
+    /* PyTorch's clamp(max_norm / (total + 1e-6), max=1): NaN stays NaN */
     double coef = max_norm / (total + 1e-6);
-    if (!isfinite(total) || !(coef < 1)) return total;
-    return map_grads(fn, n, params, scale_map, coef) == AG_OK ? total : NAN;
+    if (coef >= 1) return AG_OK;        /* a product by 1 changes nothing */
+    return map_grads(fn, n, params, scale_map, coef);
 }
 
 ag_status ag_clip_grad_value(int n, ag_tensor *const *params, double clip)

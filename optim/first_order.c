@@ -9,27 +9,69 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-ag_optim *agp_fo_new(size_t size, const agp_optim_ops *ops, int n, ag_tensor *const *params,
-                     double lr, int k, const char *const *names)
+/* The rule of "step": a whole number of steps. */
+static const agp_state_rule step_rule = {1, 0, (double)AG_OPTIM_MAX_STEPS, 1, 1};
+
+/* Registers the states of parameters [first, n_params): the rule's, then
+   "step". On failure the ones added are dropped. */
+static ag_status register_states(ag_optim *o, int first)
+{
+    agp_fo *fo = (agp_fo *)o;
+    int k = fo->per_param - 1, n0 = o->n_state;
+    for (int i = first; i < o->n_params; i++) {
+        for (int j = 0; j <= k; j++) {
+            ag_tensor *x = j < k ? agp_add_state(o, i, fo->names[j])
+                                 : agp_add_state_shaped(o, i, "step", AG_F64, 0, NULL, 0);
+            if (!x) {
+                agp_drop_state(o, n0);
+                return AG_ERR_NOMEM;            /* ag_last_error() says where */
+            }
+            agp_state_rule r = j < k ? fo->rule[j] : step_rule;
+            if (r.checked) agp_set_state_rule(o, o->n_state - 1, r);
+        }
+    }
+    return AG_OK;
+}
+
+/* next sized for every parameter and state. */
+static ag_status size_writes(ag_optim *o)
+{
+    agp_fo *fo = (agp_fo *)o;
+    agp_write *w = realloc(fo->next, (size_t)(o->n_params + o->n_state) * sizeof *w);
+    if (!w) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", o->ops->name);
+    memset(w, 0, (size_t)(o->n_params + o->n_state) * sizeof *w);
+    fo->next = w;
+    return AG_OK;
+}
+
+ag_optim *agp_fo_new(size_t size, const agp_optim_ops *ops, const agp_group_ops *gops, int n,
+                     ag_tensor *const *params, const void *opts, double lr, int k,
+                     const char *const *names)
 {
     ag_optim *o = agp_optim_new(size, ops, n, params, lr);
     if (!o) return NULL;
     agp_fo *fo = (agp_fo *)o;
-    fo->per_param = k;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < k; j++)
-            if (!agp_add_state(o, i, names[j])) {
-                ag_optim_free(o);
-                return NULL;
-            }
-    fo->next = calloc((size_t)(n + o->n_state), sizeof *fo->next);
-    if (!fo->next) {
-        ag_optim_free(o);
-        ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", ops->name);
+    fo->per_param = k + 1;
+    for (int j = 0; j < k; j++) fo->names[j] = names[j];
+    if (agp_set_group0_opts(o, gops, opts) != AG_OK || register_states(o, 0) != AG_OK ||
+        size_writes(o) != AG_OK) {
+        ag_optim_free(o);               /* keeps ag_last_error() */
         return NULL;
     }
     return o;
+}
+
+ag_status agp_fo_add_group(ag_optim *o, int g)
+{
+    agp_fo *fo = (agp_fo *)o;
+    int n0 = o->n_state;
+    ag_status s = register_states(o, o->groups[g].first);
+    if (s == AG_OK && fo->init_group) s = fo->init_group(o, g);
+    if (s == AG_OK) s = size_writes(o);
+    if (s != AG_OK) agp_drop_state(o, n0);
+    return s;
 }
 
 void agp_fo_destroy(ag_optim *o)
@@ -39,14 +81,17 @@ void agp_fo_destroy(ag_optim *o)
 
 void agp_fo_rule(ag_optim *o, int j, agp_state_rule rule)
 {
-    for (int i = 0; i < o->n_params; i++)
-        agp_set_state_rule(o, i * ((agp_fo *)o)->per_param + j, rule);
+    agp_fo *fo = (agp_fo *)o;
+    fo->rule[j] = rule;
+    fo->rule[j].checked = 1;
+    for (int i = 0; i < o->n_params; i++) agp_set_state_rule(o, i * fo->per_param + j, rule);
 }
 
-ag_status agp_fo_fill_state(ag_optim *o, int j, double value)
+ag_status agp_fo_fill_state(ag_optim *o, int g, int j, double value)
 {
     ag_status s = AG_OK;
-    for (int i = 0; i < o->n_params && s == AG_OK; i++) {
+    const agp_group *gr = &o->groups[g];
+    for (int i = gr->first; i < gr->first + gr->count && s == AG_OK; i++) {
         ag_tensor *x = agp_fo_state(o, i, j);
         ag_tensor *v = ag_full(o->tape, ag_tensor_dtype(x), ag_tensor_ndim(x),
                                ag_tensor_shape(x), value);
@@ -55,6 +100,21 @@ ag_status agp_fo_fill_state(ag_optim *o, int j, double value)
     }
     ag_tape_reset(o->tape);
     return s;
+}
+
+double agp_fo_t(const ag_optim *o, int i)
+{
+    return ag_tensor_get(agp_fo_state(o, i, ((const agp_fo *)o)->per_param - 1), 0) + 1;
+}
+
+void agp_fo_count_steps(ag_optim *o)
+{
+    int k = ((agp_fo *)o)->per_param - 1;
+    for (int i = 0; i < o->n_params; i++)
+        if (ag_tensor_grad(o->params[i])) {
+            ag_tensor *st = agp_fo_state(o, i, k);
+            ag_tensor_set(st, 0, ag_tensor_get(st, 0) + 1);
+        }
 }
 
 ag_tensor *agp_fo_state(const ag_optim *o, int i, int j)
@@ -108,6 +168,7 @@ ag_status agp_fo_commit(ag_optim *o, ag_tape *t)
     for (int k = 0; k < o->n_params && s == AG_OK; k++)
         s = run_write(t, o->params[k], &fo->next[k]);
     for (int k = 0; k < total; k++) fo->next[k].kind = AGP_NONE;
+    if (s == AG_OK) agp_fo_count_steps(o);
     return s;
 }
 

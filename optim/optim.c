@@ -47,9 +47,11 @@ ag_optim *agp_optim_new(size_t size, const agp_optim_ops *ops, int n,
                NULL;
     ag_optim *o = calloc(1, size);
     ag_tensor **p = malloc((size_t)n * sizeof *p);
+    agp_group *g = calloc(1, sizeof *g);
+    int *of = calloc((size_t)n, sizeof *of);
     ag_tape *t = ag_tape_new();
-    if (!o || !p || !t) {
-        free(o), free(p), ag_tape_free(t);
+    if (!o || !p || !g || !of || !t) {
+        free(o), free(p), free(g), free(of), ag_tape_free(t);
         return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn), NULL;
     }
     memcpy(p, params, (size_t)n * sizeof *p);
@@ -58,6 +60,10 @@ ag_optim *agp_optim_new(size_t size, const agp_optim_ops *ops, int n,
     o->n_params = n;
     o->params = p;
     o->lr = o->base_lr = lr;
+    *g = (agp_group){0, n, lr, lr, NULL};
+    o->n_groups = 1;
+    o->groups = g;
+    o->group_of = of;
     o->tape = t;
     return o;
 }
@@ -161,6 +167,11 @@ ag_status ag_optim_step(ag_optim *o)
     return s;
 }
 
+void agp_drop_state(ag_optim *o, int n_state)
+{
+    while (o->n_state > n_state) ag_tensor_free(o->state[--o->n_state].tensor);
+}
+
 void ag_optim_zero_grad(ag_optim *o)
 {
     if (!o) return;
@@ -196,12 +207,34 @@ static ag_status set_rate(const char *fn, ag_optim *o, double lr, double *dst)
 
 ag_status ag_optim_set_lr(ag_optim *o, double lr)
 {
-    return set_rate("ag_optim_set_lr", o, lr, o ? &o->lr : NULL);
+    ag_status s = set_rate("ag_optim_set_lr", o, lr, o ? &o->lr : NULL);
+    for (int g = 1; s == AG_OK && g < o->n_groups; g++) *agp_group_lr(o, g) = lr;
+    return s;
 }
 
 ag_status ag_optim_set_base_lr(ag_optim *o, double lr)
 {
-    return set_rate("ag_optim_set_base_lr", o, lr, o ? &o->base_lr : NULL);
+    ag_status s = set_rate("ag_optim_set_base_lr", o, lr, o ? &o->base_lr : NULL);
+    for (int g = 1; s == AG_OK && g < o->n_groups; g++) *agp_group_base_lr(o, g) = lr;
+    return s;
+}
+
+ag_status ag_optim_set_group_lr(ag_optim *o, int g, double lr)
+{
+    const char *fn = "ag_optim_set_group_lr";
+    if (o && (g < 0 || g >= o->n_groups))
+        return ag_set_last_error(AG_ERR_ARG, "%s: group %d does not exist (the optimizer has "
+                                 "%d)", fn, g, o->n_groups);
+    return set_rate(fn, o, lr, o ? agp_group_lr(o, g) : NULL);
+}
+
+ag_status ag_optim_set_group_base_lr(ag_optim *o, int g, double lr)
+{
+    const char *fn = "ag_optim_set_group_base_lr";
+    if (o && (g < 0 || g >= o->n_groups))
+        return ag_set_last_error(AG_ERR_ARG, "%s: group %d does not exist (the optimizer has "
+                                 "%d)", fn, g, o->n_groups);
+    return set_rate(fn, o, lr, o ? agp_group_base_lr(o, g) : NULL);
 }
 
 ag_status ag_optim_set_steps(ag_optim *o, int64_t steps)
@@ -230,6 +263,9 @@ void ag_optim_free(ag_optim *o)
     free(o->state);
     free(o->rules);
     free(o->params);
+    for (int g = 0; g < o->n_groups; g++) free(o->groups[g].opts);
+    free(o->groups);
+    free(o->group_of);
     ag_tape_free(o->tape);
     free(o);
 }

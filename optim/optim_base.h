@@ -32,11 +32,37 @@ typedef struct agp_optim_ops {
     void (*destroy)(ag_optim *o);       /* extra state; NULL if none */
 } agp_optim_ops;
 
+/*
+** What an optimizer with parameter groups adds (o->gops; NULL: one group
+** only, as L-BFGS). opts_size: the size of its options struct.
+** check_group checks the options of a new group (error naming fn, 0)
+** and gives its lr; add_group registers the state of group g's
+** parameters (o->params[first..n_params)), or fails changing nothing.
+*/
+typedef struct agp_group_ops {
+    size_t opts_size;
+    int (*check_group)(const ag_optim *o, const void *opts, const char *fn, double *lr);
+    ag_status (*add_group)(ag_optim *o, int g);
+} agp_group_ops;
+
+/* A parameter group: params[first .. first + count), its lrs and its
+   options (an owned copy of the optimizer's options struct; NULL for an
+   optimizer without groups). Group 0's lrs are o->lr and o->base_lr. */
+typedef struct agp_group {
+    int first, count;
+    double lr, base_lr;                 /* groups >= 1 */
+    void *opts;
+} agp_group;
+
 struct ag_optim {
     const agp_optim_ops *ops;
+    const agp_group_ops *gops;          /* NULL: one group only */
     int n_params;
     ag_tensor **params;                 /* borrowed */
-    double lr, base_lr;
+    double lr, base_lr;                 /* group 0's (the only group of most) */
+    int n_groups;
+    agp_group *groups;                  /* n_groups, in parameter order */
+    int *group_of;                      /* n_params: the group of each parameter */
     int64_t steps;
     ag_tape *tape;                      /* private, for the update ops */
     int n_state, cap_state;
@@ -51,6 +77,18 @@ struct ag_optim {
 */
 ag_optim *agp_optim_new(size_t size, const agp_optim_ops *ops, int n,
                         ag_tensor *const *params, double lr);
+/* Sets o->gops and gives group 0 a copy of opts (gops->opts_size
+   bytes); AG_OK or AG_ERR_NOMEM. */
+ag_status agp_set_group0_opts(ag_optim *o, const agp_group_ops *gops, const void *opts);
+/* The options of parameter i's group / of group g. */
+const void *agp_param_opts(const ag_optim *o, int i);
+/* The lr of parameter i's group; a pointer to group g's lr, base lr. */
+double agp_param_lr(const ag_optim *o, int i);
+double *agp_group_lr(ag_optim *o, int g);
+double *agp_group_base_lr(ag_optim *o, int g);
+/* The state from n_state on is freed and unregistered (a failed add). */
+void agp_drop_state(ag_optim *o, int n_state);
+
 /* A zero tensor shaped like param i, registered as "<i>.<name>". */
 ag_tensor *agp_add_state(ag_optim *o, int i, const char *name);
 /* The same with its own dtype and shape, every element set to fill. */

@@ -1,8 +1,10 @@
 /*
-** sched.c: learning-rate schedules bound to an optimizer: the closed-form
-** ones (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR),
-** computed from the optimizer's base lr at each epoch, and
-** ReduceLROnPlateau, which scales the current lr when a metric stalls.
+** sched.c: learning-rate schedules bound to an optimizer, acting on each
+** parameter group: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR
+** and LinearLR, stepped by PyTorch 1.13's chainable form (each epoch's lr
+** from the group's current lr, so schedules compose) and jumped to an
+** epoch by their closed form (from the group's base lr), and
+** ReduceLROnPlateau, which scales the current lrs when a metric stalls.
 */
 #include "ag_sched.h"
 
@@ -44,10 +46,10 @@ static int milestones_passed(const ag_sched *s, int64_t e)
     return k;
 }
 
-/* The closed-form lr of epoch e. */
-static double closed_form_lr(const ag_sched *s, int64_t e)
+/* The closed-form lr of epoch e for a group of base lr base. */
+static double closed_form_lr(const ag_sched *s, double base, int64_t e)
 {
-    double base = ag_optim_base_lr(s->opt), de = (double)e;
+    double de = (double)e;
     switch (s->kind) {
     case K_STEP:
         return base * pow(s->gamma, (double)(e / s->step_size));
@@ -64,30 +66,81 @@ static double closed_form_lr(const ag_sched *s, int64_t e)
     case K_PLATEAU:
         break;
     }
-    return ag_optim_get_lr(s->opt);
+    return base;
 }
 
-/* Moves to epoch e; a closed-form schedule sets the optimizer's lr. A
-   non-finite lr (base_lr gamma^e overflows for a large enough e) is
-   refused, naming fn, and nothing changes. */
-static ag_status set_epoch(const char *fn, ag_sched *s, int64_t e)
+/* Milestones equal to e (a repeated one counts twice). */
+static int milestones_at(const ag_sched *s, int64_t e)
 {
-    if (s->kind != K_PLATEAU) {
-        double lr = closed_form_lr(s, e);
-        if (ag_optim_set_lr(s->opt, lr) != AG_OK)
-            return ag_set_last_error(AG_ERR_ARG, "%s: the lr at epoch %" PRId64 " is %g (base lr "
-                                     "%g), not a learning rate", fn, e, lr,
-                                     ag_optim_base_lr(s->opt));
-        s->last_lr = lr;
+    int k = 0;
+    for (int i = 0; i < s->n_milestones; i++) k += s->milestones[i] == e;
+    return k;
+}
+
+/* PyTorch 1.13's get_lr(): the lr of epoch e from the group's lr at e - 1
+   (at e = 0, construction: from the lr it has). */
+static double chained_lr(const ag_sched *s, double lr, double base, int64_t e)
+{
+    double de = (double)e, T = s->t_max;
+    switch (s->kind) {
+    case K_STEP:
+        return e == 0 || e % s->step_size ? lr : lr * s->gamma;
+    case K_MULTISTEP: {
+        int k = milestones_at(s, e);
+        return k ? lr * pow(s->gamma, k) : lr;
     }
-    s->epoch = e;
-    return AG_OK;
+    case K_EXPONENTIAL:
+        return e == 0 ? lr : lr * s->gamma;
+    case K_COSINE:
+        if (e == 0) return lr;
+        if (((e - 1 - s->t_max) % (2 * (int64_t)s->t_max) + 2 * (int64_t)s->t_max) %
+                (2 * (int64_t)s->t_max) == 0)
+            return lr + (base - s->eta_min) * (1 - cos(PI / T)) / 2;
+        return (1 + cos(PI * de / T)) / (1 + cos(PI * (de - 1) / T)) * (lr - s->eta_min) +
+               s->eta_min;
+    case K_LINEAR:
+        if (e == 0) return lr * s->start;
+        if (e > s->total_iters) return lr;
+        return lr * (1 + (s->end - s->start) /
+                             (s->total_iters * s->start + (de - 1) * (s->end - s->start)));
+    case K_PLATEAU:
+        break;
+    }
+    return lr;
+}
+
+/* Moves to epoch e, setting every group's lr: by the chainable form when
+   chained (a step), else by the closed form. A non-finite lr (base_lr
+   gamma^e overflows for a large enough e) is refused, naming fn, and
+   nothing changes. */
+static ag_status set_epoch(const char *fn, ag_sched *s, int64_t e, int chained)
+{
+    int ng = ag_optim_num_groups(s->opt);
+    double stack[8], *lrs = ng <= 8 ? stack : malloc((size_t)ng * sizeof *lrs);
+    if (!lrs) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
+    ag_status st = AG_OK;
+    for (int g = 0; s->kind != K_PLATEAU && g < ng && st == AG_OK; g++) {
+        double lr = ag_optim_group_lr(s->opt, g), base = ag_optim_group_base_lr(s->opt, g);
+        lrs[g] = chained ? chained_lr(s, lr, base, e) : closed_form_lr(s, base, e);
+        if (!(isfinite(lrs[g]) && lrs[g] >= 0))
+            st = ag_set_last_error(AG_ERR_ARG, "%s: the lr of group %d at epoch %" PRId64 " is "
+                                   "%g (base lr %g), not a learning rate", fn, g, e, lrs[g],
+                                   base);
+    }
+    for (int g = 0; s->kind != K_PLATEAU && g < ng && st == AG_OK; g++)
+        ag_optim_set_group_lr(s->opt, g, lrs[g]);
+    if (st == AG_OK) {
+        s->last_lr = ag_optim_get_lr(s->opt);
+        s->epoch = e;
+    }
+    if (lrs != stack) free(lrs);
+    return st;
 }
 
 /* The schedule at epoch 0, or NULL (s freed) with the error. */
 static ag_sched *start(const char *fn, ag_sched *s)
 {
-    if (set_epoch(fn, s, 0) == AG_OK) return s;
+    if (set_epoch(fn, s, 0, 1) == AG_OK) return s;
     ag_sched_free(s);
     return NULL;
 }
@@ -277,8 +330,10 @@ ag_status ag_plateau_step(ag_sched *s, double metric)
         s->bad_epochs = 0;              /* bad epochs in cooldown do not count */
     }
     if (s->bad_epochs > op->patience) {
-        double old = ag_optim_get_lr(s->opt), lr = fmax(old * op->factor, op->min_lr);
-        if (old - lr > op->eps) ag_optim_set_lr(s->opt, lr);
+        for (int g = 0; g < ag_optim_num_groups(s->opt); g++) {
+            double old = ag_optim_group_lr(s->opt, g), lr = fmax(old * op->factor, op->min_lr);
+            if (old - lr > op->eps) ag_optim_set_group_lr(s->opt, g, lr);
+        }
         s->cooldown_left = op->cooldown;
         s->bad_epochs = 0;
     }
@@ -301,7 +356,7 @@ ag_status ag_sched_step(ag_sched *s)
         return ag_set_last_error(AG_ERR_ARG, "%s: ReduceLROnPlateau needs a metric: use "
                                  "ag_plateau_step", fn);
     ag_status st = check_next_epoch(fn, s);
-    return st == AG_OK ? set_epoch(fn, s, s->epoch + 1) : st;
+    return st == AG_OK ? set_epoch(fn, s, s->epoch + 1, 1) : st;
 }
 
 double ag_sched_get_last_lr(const ag_sched *s) { return s ? s->last_lr : 0; }
@@ -314,7 +369,7 @@ ag_status ag_sched_set_last_epoch(ag_sched *s, int64_t epoch)
     if (epoch < 0 || epoch > AG_SCHED_MAX_EPOCH)
         return ag_set_last_error(AG_ERR_ARG, "%s: epoch is %" PRId64 ", must be in [0, %" PRId64
                                  "] (AG_SCHED_MAX_EPOCH)", fn, epoch, AG_SCHED_MAX_EPOCH);
-    return set_epoch(fn, s, epoch);
+    return set_epoch(fn, s, epoch, 0);
 }
 
 void ag_sched_free(ag_sched *s)

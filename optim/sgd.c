@@ -4,22 +4,25 @@
 */
 #include "first_order_base.h"
 
+#include <math.h>
+
+/* The options of each group are in the base (agp_param_opts). */
 typedef struct sgd_optim {
     agp_fo fo;
-    ag_sgd_opts opt;
 } sgd_optim;
 
 ag_sgd_opts ag_sgd_defaults(void)
 {
-    return (ag_sgd_opts){.lr = 1e-3, .momentum = 0, .dampening = 0, .weight_decay = 0,
+    return (ag_sgd_opts){.lr = NAN, .momentum = 0, .dampening = 0, .weight_decay = 0,
                          .nesterov = 0, .maximize = 0};
 }
 
-/* The momentum buffer's new value, mu b + (1 - damp) g (g on the first step). */
+/* The momentum buffer's new value, mu b + (1 - damp) g (g on the
+   parameter's first step: PyTorch's buffer starts as None). */
 static agp_write sgd_buffer(ag_optim *o, ag_tape *t, int i, ag_tensor *g, ag_tensor *one)
 {
-    const ag_sgd_opts *op = &((sgd_optim *)o)->opt;
-    if (o->steps == 0) return (agp_write){AGP_COPY, g, NULL, NULL, 0};
+    const ag_sgd_opts *op = agp_param_opts(o, i);
+    if (agp_fo_t(o, i) == 1) return (agp_write){AGP_COPY, g, NULL, NULL, 0};
     return (agp_write){AGP_ADDCMUL, ag_mul_scalar(t, agp_fo_state(o, i, 0), op->momentum), g,
                        one, 1 - op->dampening};
 }
@@ -29,10 +32,10 @@ static agp_write sgd_buffer(ag_optim *o, ag_tape *t, int i, ag_tensor *g, ag_ten
    are updated in place (p reads b's new value). */
 static ag_status sgd_step(ag_optim *o, ag_tape *t)
 {
-    const ag_sgd_opts *op = &((sgd_optim *)o)->opt;
     for (int i = 0; i < o->n_params; i++) {
         ag_tensor *p = o->params[i];
         if (!ag_tensor_grad(p)) continue;
+        const ag_sgd_opts *op = agp_param_opts(o, i);
         ag_tensor *g = agp_fo_grad(o, t, i, op->maximize, op->weight_decay);
         ag_tensor *one = agp_fo_one(t, p), *step = g;
         if (op->momentum != 0) {
@@ -46,15 +49,18 @@ static ag_status sgd_step(ag_optim *o, ag_tape *t)
                 step = agp_fo_state(o, i, 0);
             }
         }
-        agp_fo_write_param(o, i, (agp_write){AGP_ADDCMUL, p, step, one, -o->lr});
+        agp_fo_write_param(o, i, (agp_write){AGP_ADDCMUL, p, step, one, -agp_param_lr(o, i)});
     }
     return agp_fo_commit(o, t);
 }
 
-static const agp_optim_ops sgd_ops = {"SGD", sgd_step, agp_fo_destroy};
-
 static int sgd_check(const char *fn, const ag_sgd_opts *op)
 {
+    if (isnan(op->lr)) {
+        ag_set_last_error(AG_ERR_ARG, "%s: lr is required (SGD has no default learning rate, "
+                          "as in PyTorch): set ag_sgd_opts.lr", fn);
+        return 0;
+    }
     if (!agp_fo_check_lr(fn, op->lr) || !agp_fo_check_nonneg(fn, "momentum", op->momentum) ||
         !agp_fo_check_unit(fn, "dampening", op->dampening, 1) ||
         !agp_fo_check_nonneg(fn, "weight_decay", op->weight_decay))
@@ -67,13 +73,28 @@ static int sgd_check(const char *fn, const ag_sgd_opts *op)
     return 1;
 }
 
+/* A group's options: valid, and with momentum on as group 0's is (it
+   decides whether "momentum_buffer" exists). */
+static int sgd_check_group(const ag_optim *o, const void *opts, const char *fn, double *lr)
+{
+    const ag_sgd_opts *op = opts, *first = o->groups[0].opts;
+    if (!sgd_check(fn, op)) return 0;
+    if ((op->momentum != 0) != (first->momentum != 0))
+        return ag_set_last_error(AG_ERR_ARG, "%s: momentum is %g but group 0's is %g: SGD's "
+                                 "groups must all have momentum or none", fn, op->momentum,
+                                 first->momentum), 0;
+    *lr = op->lr;
+    return 1;
+}
+
+static const agp_optim_ops sgd_ops = {"SGD", sgd_step, agp_fo_destroy};
+static const agp_group_ops sgd_groups = {sizeof(ag_sgd_opts), sgd_check_group, agp_fo_add_group};
+
 ag_optim *ag_sgd_new(int n, ag_tensor *const *params, const ag_sgd_opts *opts)
 {
     ag_sgd_opts op = opts ? *opts : ag_sgd_defaults();
     if (!sgd_check("ag_sgd_new", &op)) return NULL;
     static const char *const names[] = {"momentum_buffer"};
-    ag_optim *o = agp_fo_new(sizeof(sgd_optim), &sgd_ops, n, params, op.lr,
-                             op.momentum != 0 ? 1 : 0, names);
-    if (o) ((sgd_optim *)o)->opt = op;
-    return o;
+    return agp_fo_new(sizeof(sgd_optim), &sgd_ops, &sgd_groups, n, params, &op, op.lr,
+                      op.momentum != 0 ? 1 : 0, names);
 }

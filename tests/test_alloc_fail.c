@@ -400,7 +400,7 @@ static ag_status run_optim_new(af_ctx *c)
     ag_tensor *p[8];
     int n = ag_module_parameters(c->m, p, 8);
     ag_sgd_opts so = ag_sgd_defaults();
-    so.momentum = 0.9;
+    so.lr = 1e-3, so.momentum = 0.9;
     c->o2 = ag_sgd_new(n, p, &so);
     if (!c->o2) return last_status(c, AG_ERR_NOMEM);
     out_push(c, ag_optim_state(c->o, NULL, 0));

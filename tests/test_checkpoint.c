@@ -270,10 +270,18 @@ START_TEST(test_corrupted_checkpoints_are_refused)
         {"[0,32]", "[8,40]", "data bytes 0 to 8 belong to no tensor (before tensor 'rng.state')"},
         {"\"optim.steps\":\"3\"", "\"optim.steps\":\"x\"", "__metadata__ 'optim.steps' is 'x', "
                                                            "not a step count"},
-        {"\"optim.lr\":\"0", "\"optim.lr\":\"-", "'optim.lr' is '-.016666666666666"},
-        {"\"optim.base_lr\"", "\"optim.base_lX\"", "__metadata__ 'optim.base_lr' is missing"},
-        {"\"ag.checkpoint\":\"1\"", "\"ag.checkpoint\":\"2\"", "checkpoint version '2' is not "
-                                                               "supported"},
+        {"\"optim.lrs\":\"0", "\"optim.lrs\":\"-", "'optim.lrs' is '-.016666666666666"},
+        {"\"optim.lrs\":\"0", "\"optim.lrs\":\",", "learning rates (finite, >= 0, comma"},
+        {"\"optim.base_lrs\"", "\"optim.base_lXs\"", "__metadata__ 'optim.base_lrs' is missing"},
+        {"\"optim.groups\":\"1\"", "\"optim.groups\":\"2\"", "the file holds '2' parameter "
+                                                             "groups ('optim.groups'), but the "
+                                                             "optimizer has 1"},
+        {"\"optim.group_sizes\":\"3\"", "\"optim.group_sizes\":\"2\"", "'optim.group_sizes' is "
+                                                                       "'2', but the optimizer's "
+                                                                       "1 groups do not have"},
+        {"\"ag.checkpoint\":\"2\"", "\"ag.checkpoint\":\"3\"", "checkpoint version '3' is not "
+                                                               "supported (this library reads "
+                                                               "versions 1 and 2)"},
         {"TestMomentum", "TestMomentuX", "the file holds TestMomentuX optimizer state, but the "
                                          "optimizer is TestMomentum"},
         {"\"rng.state\"", "\"rng.stat0\"", "tensor 'rng.state' is missing from the file"},

@@ -25,13 +25,21 @@ static ag_tensor *param_with_grad(ag_dtype dt, int ndim, const int64_t *shape,
 
 static double grad_at(ag_tensor *p, int64_t i) { return ag_tensor_get(ag_tensor_grad(p), i); }
 
+/* ag_clip_grad_norm that must succeed; its total norm. */
+static double clip_norm(int n, ag_tensor *const *p, double max_norm, double norm_type)
+{
+    double total = -1;
+    ck_assert_int_eq(ag_clip_grad_norm(n, p, max_norm, norm_type, 0, &total), AG_OK);
+    return total;
+}
+
 START_TEST(test_clip_grad_norm_l2)
 {
     /* grads {3, 4} and {12}: global norm 13 */
     ag_tensor *p[3] = {param_with_grad(AG_F64, 1, SHAPE(2), VALS(1, 1), VALS(3, 4)),
                        param_with_grad(AG_F64, 0, NULL, VALS(1), VALS(12)),
                        tu_tensor(AG_F64, 1, SHAPE(2), VALS(5, 5))};    /* no grad */
-    double norm = ag_clip_grad_norm(3, p, 6.5, 2.0);
+    double norm = clip_norm(3, p, 6.5, 2.0);
     ck_assert_double_eq_tol(norm, 13, 1e-14);
     double coef = 6.5 / (13 + 1e-6);
     ck_assert_double_eq_tol(grad_at(p[0], 0), 3 * coef, 1e-14);
@@ -42,11 +50,11 @@ START_TEST(test_clip_grad_norm_l2)
     ck_assert_double_le(fabs(after - 6.5) / 6.5, 1e-6);
     ck_assert_ptr_null(ag_tensor_grad(p[2]));
     /* below max_norm: returned, grads untouched */
-    norm = ag_clip_grad_norm(2, p, 100, 2.0);
+    norm = clip_norm(2, p, 100, 2.0);
     ck_assert_double_eq_tol(norm, after, 1e-14);
     ck_assert_double_eq_tol(grad_at(p[1], 0), 12 * coef, 1e-14);
     /* no grads at all: 0 */
-    ck_assert_double_eq(ag_clip_grad_norm(1, &p[2], 1.0, 2.0), 0);
+    ck_assert_double_eq(clip_norm(1, &p[2], 1.0, 2.0), 0);
     for (int i = 0; i < 3; i++) ag_tensor_free(p[i]);
 }
 END_TEST
@@ -55,19 +63,19 @@ START_TEST(test_clip_grad_norm_inf_and_l1)
 {
     ag_tensor *p[2] = {param_with_grad(AG_F64, 1, SHAPE(2), VALS(1, 1), VALS(3, -4)),
                        param_with_grad(AG_F64, 1, SHAPE(1), VALS(1), VALS(-12))};
-    double norm = ag_clip_grad_norm(2, p, 6, INFINITY);
+    double norm = clip_norm(2, p, 6, INFINITY);
     ck_assert_double_eq(norm, 12);
     double coef = 6 / (12 + 1e-6);
     ck_assert_double_eq_tol(grad_at(p[1], 0), -12 * coef, 1e-14);
     ck_assert_double_eq_tol(grad_at(p[0], 1), -4 * coef, 1e-14);
     /* 1-norm of the clipped grads: 19 * coef; clip it to 1 */
-    norm = ag_clip_grad_norm(2, p, 1, 1.0);
+    norm = clip_norm(2, p, 1, 1.0);
     ck_assert_double_eq_tol(norm, 19 * coef, 1e-13);
     double sum = fabs(grad_at(p[0], 0)) + fabs(grad_at(p[0], 1)) + fabs(grad_at(p[1], 0));
     ck_assert_double_le(fabs(sum - 1), 1e-6);
     /* p = 3: (27 + 64 + 1728)^(1/3) before clipping */
     ag_tensor *q = param_with_grad(AG_F64, 1, SHAPE(3), VALS(0, 0, 0), VALS(3, -4, 12));
-    ck_assert_double_eq_tol(ag_clip_grad_norm(1, &q, 1e9, 3.0), cbrt(27 + 64 + 1728), 1e-12);
+    ck_assert_double_eq_tol(clip_norm(1, &q, 1e9, 3.0), cbrt(27 + 64 + 1728), 1e-12);
     ag_tensor_free(q);
     ag_tensor_free(p[0]), ag_tensor_free(p[1]);
 }
@@ -76,13 +84,26 @@ END_TEST
 START_TEST(test_clip_grad_norm_f32_and_nonfinite)
 {
     ag_tensor *p = param_with_grad(AG_F32, 1, SHAPE(2), VALS(1, 1), VALS(6, 8));
-    ck_assert_double_eq_tol(ag_clip_grad_norm(1, &p, 1, 2.0), 10, 1e-12);
+    ck_assert_double_eq_tol(clip_norm(1, &p, 1, 2.0), 10, 1e-12);
     ck_assert_double_eq_tol(grad_at(p, 0), 0.6, 1e-6);
     ck_assert_double_eq_tol(grad_at(p, 1), 0.8, 1e-6);
     ag_tensor_free(p);
-    /* an Inf grad: returned as the norm, grads left alone */
+    /* an Inf grad, as PyTorch 1.13: the norm is Inf and the grads are scaled by
+       max_norm / (inf + 1e-6) = 0 (torch: [nan, 0.]) ... */
     ag_tensor *q = param_with_grad(AG_F64, 1, SHAPE(2), VALS(1, 1), VALS(INFINITY, 1));
-    ck_assert(isinf(ag_clip_grad_norm(1, &q, 1, 2.0)));
+    ck_assert(isinf(clip_norm(1, &q, 1, 2.0)));
+    ck_assert(isnan(grad_at(q, 0)));
+    ck_assert_double_eq(grad_at(q, 1), 0);
+    ag_tensor_free(q);
+    /* ... unless error_if_nonfinite: AG_ERR_ANOMALY, the norm, grads unchanged */
+    q = param_with_grad(AG_F64, 1, SHAPE(2), VALS(1, 1), VALS(INFINITY, 1));
+    double total = 0;
+    ck_assert_int_eq(ag_clip_grad_norm(1, &q, 1, 2.0, 1, &total), AG_ERR_ANOMALY);
+    ck_assert(isinf(total));
+    ck_assert_str_eq(ag_last_error(), "ag_clip_grad_norm: the total norm of order 2 of the "
+                     "gradients is inf, so it cannot be clipped (grads left unchanged; "
+                     "error_if_nonfinite is set)");
+    ck_assert(isinf(grad_at(q, 0)));
     ck_assert_double_eq(grad_at(q, 1), 1);
     ag_tensor_free(q);
 }
@@ -103,7 +124,7 @@ START_TEST(test_clip_grad_norm_without_overflow_or_underflow)
             ag_tensor *p[2] = {param_with_grad(AG_F64, 1, SHAPE(2), VALS(0, 0),
                                                VALS(3 * sc, -4 * sc)),
                                param_with_grad(AG_F64, 0, NULL, VALS(0), VALS(12 * sc))};
-            double norm = ag_clip_grad_norm(2, p, 1, ps[j]), want = exact[j] * sc;
+            double norm = clip_norm(2, p, 1, ps[j]), want = exact[j] * sc;
             ck_assert_msg(fabs(norm - want) <= 4 * DBL_EPSILON * want, "scale %g, p %g: norm "
                           "%.17g, exact %.17g", sc, ps[j], norm, want);
             /* clipped to norm 1 when that is a reduction */
@@ -118,9 +139,16 @@ START_TEST(test_clip_grad_norm_without_overflow_or_underflow)
     /* a NaN grad gives a NaN norm in every order (the inf norm dropped it) */
     ag_tensor *q[2] = {param_with_grad(AG_F64, 1, SHAPE(2), VALS(0, 0), VALS(NAN, 1)),
                        param_with_grad(AG_F64, 1, SHAPE(1), VALS(0), VALS(5))};
-    ck_assert(isnan(ag_clip_grad_norm(2, q, 1, INFINITY)));
-    ck_assert(isnan(ag_clip_grad_norm(2, q, 1, 2)));
+    double total = 0;
+    ck_assert_int_eq(ag_clip_grad_norm(2, q, 1, INFINITY, 1, &total), AG_ERR_ANOMALY);
+    ck_assert(isnan(total));
+    ck_assert_int_eq(ag_clip_grad_norm(2, q, 1, 2, 1, &total), AG_ERR_ANOMALY);
+    ck_assert(isnan(total));
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "order 2 of the gradients is nan"));
     ck_assert_double_eq(grad_at(q[1], 0), 5);
+    /* without error_if_nonfinite, PyTorch's: every grad times NaN */
+    ck_assert(isnan(clip_norm(2, q, 1, 2)));
+    ck_assert(isnan(grad_at(q[1], 0)));
     ag_tensor_free(q[0]), ag_tensor_free(q[1]);
 }
 END_TEST
@@ -128,18 +156,24 @@ END_TEST
 START_TEST(test_clip_grad_norm_rejects_bad_arguments)
 {
     ag_tensor *p = param_with_grad(AG_F64, 1, SHAPE(2), VALS(1, 1), VALS(3, 4));
-    ck_assert(isnan(ag_clip_grad_norm(0, &p, 1, 2)));
+    double total = 0;
+    ck_assert_int_eq(ag_clip_grad_norm(0, &p, 1, 2, 0, &total), AG_ERR_ARG);
+    ck_assert(isnan(total));
     ck_assert_str_eq(ag_last_error(), "ag_clip_grad_norm: no parameters (n is 0)");
     ag_tensor *two[2] = {p, NULL};
-    ck_assert(isnan(ag_clip_grad_norm(2, two, 1, 2)));
+    ck_assert_int_eq(ag_clip_grad_norm(2, two, 1, 2, 0, &total), AG_ERR_ARG);
     ck_assert_str_eq(ag_last_error(), "ag_clip_grad_norm: parameter 1 is NULL");
-    ck_assert(isnan(ag_clip_grad_norm(1, &p, -1, 2)));
+    ck_assert_int_eq(ag_clip_grad_norm(1, &p, -1, 2, 0, NULL), AG_ERR_ARG);
     ck_assert_str_eq(ag_last_error(), "ag_clip_grad_norm: max_norm is -1, must be >= 0");
-    ck_assert(isnan(ag_clip_grad_norm(1, &p, NAN, 2)));
-    ck_assert(isnan(ag_clip_grad_norm(1, &p, 1, 0)));
+    ck_assert_int_eq(ag_clip_grad_norm(1, &p, NAN, 2, 1, &total), AG_ERR_ARG);
+    ck_assert(isnan(total));
+    ck_assert_int_eq(ag_clip_grad_norm(1, &p, 1, 0, 0, &total), AG_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "norm_type is 0, must be > 0"));
-    ck_assert(isnan(ag_clip_grad_norm(1, &p, 1, NAN)));
+    ck_assert_int_eq(ag_clip_grad_norm(1, &p, 1, NAN, 0, &total), AG_ERR_ARG);
     tu_assert_values(ag_tensor_grad(p), VALS(3, 4), 2, 0);   /* nothing changed */
+    /* a NULL total_norm is allowed */
+    ck_assert_int_eq(ag_clip_grad_norm(1, &p, 1, 2, 1, NULL), AG_OK);
+    tu_assert_values(ag_tensor_grad(p), VALS(3 / (5 + 1e-6), 4 / (5 + 1e-6)), 2, 1e-15);
     ag_tensor_free(p);
 }
 END_TEST

@@ -24,7 +24,7 @@
 #define DET_IN 128
 #define DET_HIDDEN 128
 #define DET_CLASSES 10
-#define DET_MAX_T 24
+#define DET_MAX_T 32
 
 typedef struct det_result {
     float losses[DET_STEPS];

@@ -337,7 +337,10 @@ START_TEST(test_step_count_is_range_checked)
                      "is NULL", NULL, NULL);
     ck_assert_int_eq(AG_OPTIM_MAX_STEPS, 9007199254740992LL);
     ck_assert_int_eq(ag_optim_set_steps(o, AG_OPTIM_MAX_STEPS - 1), AG_OK);
+    /* the parameter's own count (PyTorch's state 'step') gives t */
+    ag_tensor_set(state_named(o, "0.step"), 0, (double)(AG_OPTIM_MAX_STEPS - 1));
     ck_assert_int_eq(fo_step(o, w), AG_OK);                 /* t = 2^53: exact */
+    ck_assert_double_eq(ag_tensor_get(state_named(o, "0.step"), 0), 9007199254740992.0);
     ck_assert_int_eq(ag_optim_steps(o), AG_OPTIM_MAX_STEPS);
     /* bias corrections are 1 there: m = 0.1 g, v = 0.001 g^2, g(w0) = -1 */
     const double w0 = 0.5 + 1e-3 * 0.1 / (sqrt(0.001) + 1e-8);
@@ -443,12 +446,12 @@ START_TEST(test_schedules_refuse_what_they_cannot_count)
     ag_optim *o = ag_sgd_new(1, (ag_tensor *[]){param_of(m)}, &(ag_sgd_opts){.lr = 1});
     ag_sched *s = ag_exponential_lr_new(o, 10);
     tu_assert_failed(ag_sched_set_last_epoch(s, 400), AG_ERR_ARG, "ag_sched_set_last_epoch: the "
-                     "lr at epoch 400 is inf (base lr 1), not a learning rate", NULL, NULL);
+                     "lr of group 0 at epoch 400 is inf (base lr 1), not a learning rate", NULL, NULL);
     ck_assert_int_eq(ag_sched_last_epoch(s), 0);
     ck_assert_double_eq(ag_optim_get_lr(o), 1);
     ck_assert_int_eq(ag_sched_set_last_epoch(s, 308), AG_OK);
     ck_assert_double_eq_tol(ag_optim_get_lr(o), 1e308, 1e293);
-    tu_assert_failed(ag_sched_step(s), AG_ERR_ARG, "ag_sched_step: the lr at epoch 309 is inf",
+    tu_assert_failed(ag_sched_step(s), AG_ERR_ARG, "ag_sched_step: the lr of group 0 at epoch 309 is inf",
                      NULL, NULL);
     ck_assert_int_eq(ag_sched_last_epoch(s), 308);
     ck_assert_double_eq(ag_sched_get_last_lr(s), ag_optim_get_lr(o));

@@ -83,7 +83,9 @@ START_TEST(test_sgd_plain_three_steps)
     ag_optim *o = ag_sgd_new(1, &p, &op);
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(ag_optim_name(o), "SGD");
-    ck_assert_int_eq(ag_optim_state(o, NULL, 0), 0);         /* no momentum: no buffer */
+    ag_named_tensor only[2];                                /* no momentum: no buffer */
+    ck_assert_int_eq(ag_optim_state(o, only, 2), 1);
+    ck_assert_str_eq(only[0].name, "0.step");
     ot_state st;
     ot_check_three_steps(o, p, sgd_ref, &op, &st);
     ag_optim_free(o);
@@ -137,26 +139,31 @@ START_TEST(test_sgd_rejects_bad_options)
     ag_sgd_opts op = ag_sgd_defaults();
     op.lr = -0.1;
     ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new", "lr is -0.1");
-    op = ag_sgd_defaults(), op.lr = NAN;
-    ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new", "lr is nan");
-    op = ag_sgd_defaults(), op.momentum = -1;
+    op = ag_sgd_defaults();                 /* no lr: required, as PyTorch's */
+    ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new", "lr is required (SGD has no default "
+                    "learning rate, as in PyTorch): set ag_sgd_opts.lr");
+    ot_assert_fails(ag_sgd_new(1, &p, NULL), "ag_sgd_new", "lr is required");
+    op.lr = INFINITY;
+    ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new", "lr is inf");
+    op = (ag_sgd_opts){.lr = 0.1}, op.momentum = -1;
     ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new", "momentum is -1, must be");
-    op = ag_sgd_defaults(), op.weight_decay = INFINITY;
+    op = (ag_sgd_opts){.lr = 0.1}, op.weight_decay = INFINITY;
     ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new", "weight_decay is inf");
-    op = ag_sgd_defaults(), op.dampening = 1.5;
+    op = (ag_sgd_opts){.lr = 0.1}, op.dampening = 1.5;
     ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new", "dampening is 1.5, must be in [0, 1]");
-    op = ag_sgd_defaults(), op.nesterov = 1;
+    op = (ag_sgd_opts){.lr = 0.1}, op.nesterov = 1;
     ot_assert_fails(ag_sgd_new(1, &p, &op), "ag_sgd_new: nesterov needs momentum > 0",
                     "momentum is 0");
     op.momentum = 0.9, op.dampening = 0.1;
     ot_assert_fails(ag_sgd_new(1, &p, &op), "nesterov needs", "dampening 0.1");
     /* the parameter list (checked by the optimizer base) */
-    ot_assert_fails(ag_sgd_new(0, &p, NULL), "SGD", "no parameters");
-    ot_assert_fails(ag_sgd_new(1, NULL, NULL), "SGD", "no parameters");
+    op = (ag_sgd_opts){.lr = 0.1};
+    ot_assert_fails(ag_sgd_new(0, &p, &op), "SGD", "no parameters");
+    ot_assert_fails(ag_sgd_new(1, NULL, &op), "SGD", "no parameters");
     ag_tensor *two[2] = {p, p};
-    ot_assert_fails(ag_sgd_new(2, two, NULL), "SGD", "parameter 1 repeats 0");
+    ot_assert_fails(ag_sgd_new(2, two, &op), "SGD", "parameter 1 repeats 0");
     two[1] = NULL;
-    ot_assert_fails(ag_sgd_new(2, two, NULL), "SGD", "parameter 1 is NULL");
+    ot_assert_fails(ag_sgd_new(2, two, &op), "SGD", "parameter 1 is NULL");
     ag_tensor_free(p);
 }
 END_TEST
@@ -270,10 +277,11 @@ START_TEST(test_rmsprop_centered_momentum_three_steps)
     ag_optim *o = ag_rmsprop_new(1, &p, &op);
     ck_assert_ptr_nonnull(o);
     ag_named_tensor names[4];
-    ck_assert_int_eq(ag_optim_state(o, names, 4), 3);
+    ck_assert_int_eq(ag_optim_state(o, names, 4), 4);
     ck_assert_str_eq(names[0].name, "0.square_avg");
     ck_assert_str_eq(names[1].name, "0.momentum_buffer");
     ck_assert_str_eq(names[2].name, "0.grad_avg");
+    ck_assert_str_eq(names[3].name, "0.step");
     ot_state st;
     ot_check_three_steps(o, p, rmsprop_ref, &op, &st);
     ot_assert_state(o, "0.square_avg", st.s[0]);
@@ -289,7 +297,7 @@ START_TEST(test_rmsprop_plain_three_steps)
     ag_rmsprop_opts op = ag_rmsprop_defaults();
     ag_tensor *p = ot_param(OT_P0);
     ag_optim *o = ag_rmsprop_new(1, &p, NULL);
-    ck_assert_int_eq(ag_optim_state(o, NULL, 0), 1);
+    ck_assert_int_eq(ag_optim_state(o, NULL, 0), 2);        /* square_avg, step */
     ot_state st;
     ot_check_three_steps(o, p, rmsprop_ref, &op, &st);
     ag_optim_free(o);
@@ -347,8 +355,8 @@ END_TEST
 START_TEST(test_set_lr_takes_effect)
 {
     ag_tensor *p = ot_param(OT_P0);
-    ag_optim *o = ag_sgd_new(1, &p, NULL);
-    ck_assert_double_eq(ag_optim_get_lr(o), 1e-3);          /* PyTorch's default */
+    ag_optim *o = ag_sgd_new(1, &p, &(ag_sgd_opts){.lr = 1e-3});
+    ck_assert_double_eq(ag_optim_get_lr(o), 1e-3);
     ag_optim_set_lr(o, 0.25);
     ck_assert_double_eq(ag_optim_base_lr(o), 1e-3);
     ag_tape *t = ag_tape_new();

@@ -80,11 +80,15 @@ START_TEST(test_adam_defaults_three_steps)
     ag_optim *o = ag_adam_new(1, &p, NULL);
     ck_assert_str_eq(ag_optim_name(o), "Adam");
     ag_named_tensor names[3];
-    ck_assert_int_eq(ag_optim_state(o, names, 3), 2);
+    ck_assert_int_eq(ag_optim_state(o, names, 3), 3);
     ck_assert_str_eq(names[0].name, "0.exp_avg");
     ck_assert_str_eq(names[1].name, "0.exp_avg_sq");
+    ck_assert_str_eq(names[2].name, "0.step");
+    ck_assert_int_eq(ag_tensor_dtype(names[2].tensor), AG_F64);
+    ck_assert_int_eq(ag_tensor_ndim(names[2].tensor), 0);
     ot_state st;
     ot_check_three_steps(o, p, adam_ref, &op, &st);
+    ck_assert_double_eq(ag_tensor_get(names[2].tensor, 0), 3);
     ot_assert_state(o, "0.exp_avg", st.s[0]);
     ot_assert_state(o, "0.exp_avg_sq", st.s[1]);
     ag_optim_free(o);

@@ -61,6 +61,7 @@ START_TEST(test_multistep_lr_30_epochs)
         ag_sched_step(s);
     }
     ag_sched_free(s);
+    ag_optim_set_lr(o, 1.0);            /* schedules chain: a new one starts from the lr */
     s = ag_multistep_lr_new(o, 0, NULL, 0.1);                 /* no milestones */
     for (int e = 0; e < 5; e++, ag_sched_step(s)) assert_lr(s, o, 1.0, e);
     ag_sched_free(s);
@@ -392,6 +393,70 @@ START_TEST(test_early_stop_rejects_bad_arguments)
 }
 END_TEST
 
+/* SGD([{a}, {b, lr .05}], lr .1) with two schedules stepped in turn each
+   epoch (PyTorch: opt.step(); s1.step(); s2.step()); want[e][g] is group
+   g's lr at epoch e from PyTorch 1.13 (f64). */
+static void check_chained(ag_sched *(*mk1)(ag_optim *), ag_sched *(*mk2)(ag_optim *),
+                          int epochs, const double (*want)[2])
+{
+    ag_tensor *a = tu_tensor(AG_F64, 1, SHAPE(2), VALS(0, 0)), *b = tu_tensor(AG_F64, 0, NULL,
+                                                                             VALS(0));
+    ag_optim *o = ag_sgd_new(1, &a, &(ag_sgd_opts){.lr = 0.1});
+    ag_sgd_opts o1 = {.lr = 0.05};
+    ck_assert_int_eq(ag_optim_add_param_group(o, 1, &b, &o1), AG_OK);
+    ag_sched *s1 = mk1(o), *s2 = mk2(o);
+    ck_assert(s1 && s2);
+    for (int e = 0; e < epochs; e++) {
+        for (int g = 0; g < 2; g++) {
+            double got = ag_optim_group_lr(o, g);
+            ck_assert_msg(fabs(got - want[e][g]) <= 1e-14 * want[e][g], "epoch %d group %d: "
+                          "%.17g, torch %.17g", e, g, got, want[e][g]);
+        }
+        ck_assert_double_eq(ag_sched_get_last_lr(s2), ag_optim_get_lr(o));
+        ck_assert_int_eq(ag_sched_step(s1), AG_OK);
+        ck_assert_int_eq(ag_sched_step(s2), AG_OK);
+    }
+    ag_sched_free(s1), ag_sched_free(s2);
+    ag_optim_free(o);
+    ag_tensor_free(a), ag_tensor_free(b);
+}
+
+static ag_sched *mk_step(ag_optim *o) { return ag_step_lr_new(o, 3, 0.5); }
+static ag_sched *mk_exp(ag_optim *o) { return ag_exponential_lr_new(o, 0.9); }
+static ag_sched *mk_linear(ag_optim *o) { return ag_linear_lr_new(o, 0.25, 1.0, 4); }
+static ag_sched *mk_cosine(ag_optim *o) { return ag_cosine_annealing_lr_new(o, 6, 0.001); }
+
+/* StepLR(3, .5) then ExponentialLR(.9): the factors multiply, per group. */
+START_TEST(test_step_then_exponential_chain_per_group_torch)
+{
+    static const double want[10][2] = {
+        {0.10000000000000001, 0.050000000000000003}, {0.090000000000000011, 0.045000000000000005},
+        {0.081000000000000016, 0.040500000000000008}, {0.03645000000000001, 0.018225000000000005},
+        {0.032805000000000008, 0.016402500000000004}, {0.029524500000000009, 0.014762250000000005},
+        {0.013286025000000005, 0.0066430125000000026},
+        {0.011957422500000005, 0.0059787112500000027},
+        {0.010761680250000006, 0.005380840125000003},
+        {0.0048427561125000025, 0.0024213780562500013}};
+    check_chained(mk_step, mk_exp, 10, want);
+}
+END_TEST
+
+/* LinearLR(.25, 1, 4) then CosineAnnealingLR(6, 1e-3): warm-up under a
+   cosine, PyTorch's recursive (chainable) cosine, past t_max. */
+START_TEST(test_linear_then_cosine_chain_per_group_torch)
+{
+    static const double want[12][2] = {
+        {0.025000000000000001, 0.012500000000000001}, {0.040886293005892381, 0.020476640152000083},
+        {0.047148077533125735, 0.023710577533125735}, {0.041195000528708968, 0.020882500528708971},
+        {0.025850769556128608, 0.013350769556128603},
+        {0.0076587436338565844, 0.0043093787284675519}, {0.001, 0.001},
+        {0.0076317425126702842, 0.0042823776072812517},
+        {0.025750000000000002, 0.013250000000000001}, {0.050500000000000038, 0.025500000000000019},
+        {0.075250000000000081, 0.03775000000000004}, {0.093368257487329798, 0.046717622392718788}};
+    check_chained(mk_linear, mk_cosine, 12, want);
+}
+END_TEST
+
 Suite *suite_sched(void)
 {
     Suite *s = suite_create("sched");
@@ -409,5 +474,7 @@ Suite *suite_sched(void)
     TU_ADD(s, test_early_stop_restores_best_weights);
     TU_ADD(s, test_early_stop_patience_zero_nan_and_initial_copy);
     TU_ADD(s, test_early_stop_rejects_bad_arguments);
+    TU_ADD(s, test_step_then_exponential_chain_per_group_torch);
+    TU_ADD(s, test_linear_then_cosine_chain_per_group_torch);
     return s;
 }
