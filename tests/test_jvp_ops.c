@@ -130,6 +130,18 @@ F(pad_replicate, ag_square(t, ag_pad(t, x[0], 4, (const int64_t[]){1, 2, 2, 0},
 F(channel_affine, ag_square(t, ag_channel_affine(t, x[0], x[1], x[2])))
 F(batch_norm, ag_square(t, ag_batch_norm(t, x[0], x[1], x[2], 1e-5, NULL)))
 F(batch_norm_stats, ag_square(t, ag_batch_norm_stats(t, x[0])))
+F(batch_norm_plain, ag_square(t, ag_batch_norm(t, x[0], NULL, NULL, 0.1, NULL)))
+F(channel_affine_noshift, ag_square(t, ag_channel_affine(t, x[0], x[1], NULL)))
+
+/* 18 inputs to one node (a rule's tangents beyond the 16 kept inline) */
+static ag_tensor *f_concat_many(ag_tape *t, ag_tensor *const *x, void *c)
+{
+    ag_tensor *parts[18];
+    (void)c;
+    for (int i = 0; i < 18; i++)
+        parts[i] = ag_mul_scalar(t, ag_slice(t, x[0], 0, i % 6, i % 6 + 1, 1), i + 1);
+    return ag_square(t, ag_concat(t, 18, parts, 0));
+}
 
 typedef struct jt_case {
     const char *name;
@@ -209,6 +221,9 @@ static const jt_case cases[] = {
     C3(channel_affine, 4, D(2, 2, 1, 2), 1, D(2), 1, D(2), -1, 1, 0),
     C3(batch_norm, 4, D(2, 2, 1, 2), 1, D(2), 1, D(2), -1, 1, 0),
     C1(batch_norm_stats, 4, D(2, 2, 1, 2), -1, 1, 0),
+    C1(batch_norm_plain, 3, D(2, 2, 3), -1, 1, 0),
+    C2(channel_affine_noshift, 3, D(2, 2, 3), 1, D(2), -1, 1, 0),
+    C1(concat_many, 1, D(6), -1, 1, 0),
 };
 
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
