@@ -252,12 +252,13 @@ static int jac_reverse(ag_tape *t, jacobian *J)
     for (int o = 0; o < J->n_out; o++) {
         ag_tensor *y = J->ys[o];
         if (!y->requires_grad) continue;                 /* a constant: zeros */
-        for (int64_t e = 0; e < y->numel; e++) {
-            ag_tensor *seed = ag_zeros(t, (ag_dtype)y->dtype, y->ndim, y->shape);
-            if (!seed) return 0;
+        ag_tensor *seed = ag_zeros(t, (ag_dtype)y->dtype, y->ndim, y->shape);
+        if (!seed) return 0;
+        for (int64_t e = 0; e < y->numel; e++) {         /* seed: one-hot at e */
             ag_tensor_set(seed, e, 1.0);
             if (ag_grad(t, 1, &y, &seed, n_in, J->r->wraps, g, 0) != AG_OK) return 0;
             for (int k = 0; k < n_in; k++) put(J->blocks[o * n_in + k], e * g[k]->numel, 1, g[k]);
+            ag_tensor_set(seed, e, 0.0);                 /* the row is copied: reuse it */
         }
     }
     return 1;
@@ -272,14 +273,15 @@ static int jac_forward(ag_tape *t, jacobian *J)
     for (int k = 0; k < n_in; k++) seeds[k] = NULL;
     for (int k = 0; k < n_in; k++) {
         const ag_tensor *x = J->inputs[k];
-        for (int64_t j = 0; j < x->numel; j++) {
-            if (!(seeds[k] = ag_zeros(t, (ag_dtype)x->dtype, x->ndim, x->shape))) return 0;
+        if (!(seeds[k] = ag_zeros(t, (ag_dtype)x->dtype, x->ndim, x->shape))) return 0;
+        for (int64_t j = 0; j < x->numel; j++) {          /* seed: one-hot at j */
             ag_tensor_set(seeds[k], j, 1.0);
             if (!walk(t, J->r, seeds, 0)) return 0;
             for (int o = 0; o < J->n_out; o++) {
                 const ag_tensor *ty = tangent_of(J->r, J->ys[o]);
                 if (ty) put(J->blocks[o * n_in + k], j, x->numel, ty);
             }
+            ag_tensor_set(seeds[k], j, 0.0);              /* the column is copied */
         }
         seeds[k] = NULL;
     }
