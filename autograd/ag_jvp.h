@@ -22,9 +22,26 @@
 **     ag_jvp(t, f, NULL, 1, &x, &v, &y, &ty, 0);
 **     // y = [sin(.5)*.5, sin(2)*2]; ty = [cos(.5)*.5 + sin(.5), 0]
 **
-**     ag_tensor *J, *H;
+**     ag_tensor *J;
 **     ag_jacobian(t, f, NULL, 1, &x, AG_JAC_AUTO, &J);  // [2,2], diagonal
-**     // H of sum(f): ag_hessian needs a one-element output
+**
+** A Hessian-vector product of s(x) = sum(f(x)) by forward-over-reverse
+** (the JVP of the gradient, recorded with create_graph):
+**
+**     static ag_tensor *s(ag_tape *t, ag_tensor *const *in, void *ctx)
+**     {
+**         return ag_sum(t, f(t, in, ctx), AG_ALL, 0);
+**     }
+**     static ag_tensor *grad_s(ag_tape *t, ag_tensor *const *in, void *ctx)
+**     {
+**         ag_tensor *y = s(t, in, ctx), *g;
+**         return ag_grad(t, 1, &y, NULL, 1, in, &g, 1) == AG_OK ? g : NULL;
+**     }
+**     ...
+**     ag_tensor *g, *hv, *H;
+**     ag_jvp(t, grad_s, NULL, 1, &x, &v, &g, &hv, 0);      // hv = H v
+**     ag_hessian(t, s, NULL, 1, &x, AG_JAC_FORWARD, &H);   // H [2,2]
+**     // H = diag(2 cos x - x sin x), hv = [2 cos(.5) - .5 sin(.5), 0]
 **
 ** Forward or reverse: a Jacobian of an output of m elements in n input
 ** elements costs n forward walks (forward mode) or m backward walks
