@@ -31,6 +31,20 @@ START_TEST(test_jvp_by_hand)
 }
 END_TEST
 
+/* f32 in, f32 out: the tangent keeps the dtype, computed in float */
+START_TEST(test_jvp_f32)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *x = ag_from_f64(t, AG_F32, 1, SHAPE(2), VALS(0.5, 2));
+    ag_tensor *v = ag_from_f64(t, AG_F32, 1, SHAPE(2), VALS(1, -1));
+    ag_tensor *y, *ty;
+    ck_assert_int_eq(ag_jvp(t, f_sinx, NULL, 1, &x, &v, &y, &ty, 0), AG_OK);
+    ck_assert_int_eq(ag_tensor_dtype(ty), AG_F32);
+    tu_assert_values(ty, VALS(cos(0.5) * 0.5 + sin(0.5), -(cos(2) * 2 + sin(2))), 2, 2e-6);
+    ag_tape_free(t);
+}
+END_TEST
+
 /* y = x0 * x1 + x0 (x1 broadcast over rows) */
 static ag_tensor *f_two(ag_tape *t, ag_tensor *const *in, void *ctx)
 {
@@ -422,6 +436,7 @@ Suite *suite_jvp(void)
 {
     Suite *s = suite_create("jvp");
     TU_ADD(s, test_jvp_by_hand);
+    TU_ADD(s, test_jvp_f32);
     TU_ADD(s, test_jvp_two_inputs_and_null_tangents);
     TU_ADD(s, test_jvp_constant_and_identity);
     TU_ADD(s, test_jvp_create_graph);

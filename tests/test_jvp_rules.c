@@ -6,7 +6,7 @@
 ** on agi_record (ag_internal.h).
 */
 #include "test_util.h"
-#include "ag_ops_internal.h"
+#include "ag_internal.h"
 
 #include <string.h>
 
