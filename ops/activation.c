@@ -35,7 +35,8 @@ static void sigmoid_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_rsub_scalar(t, ag_mul_scalar(t, n->in[0], 2), 1));
 }
-static const agi_op op_sigmoid_deriv = {"ag_sigmoid (derivative)", sigmoid_deriv_backward, agi_jvp_symmetric};
+static const agi_op op_sigmoid_deriv = {"ag_sigmoid (derivative)", sigmoid_deriv_backward,
+                                        agi_jvp_symmetric};
 
 /* y = 1/(1 + e^-x); dx += dy * y * (1 - y) */
 static void sigmoid_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -272,7 +273,8 @@ static void gelu_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *phi = ag_mul_scalar(t, ag_exp(t, ag_mul_scalar(t, x2, -0.5)), INV_SQRT_2PI);
     gx[0] = ag_mul(t, gy, ag_mul(t, phi, ag_rsub_scalar(t, x2, 2)));
 }
-static const agi_op op_gelu_deriv = {"ag_gelu (derivative)", gelu_deriv_backward, agi_jvp_symmetric};
+static const agi_op op_gelu_deriv = {"ag_gelu (derivative)", gelu_deriv_backward,
+                                     agi_jvp_symmetric};
 
 /* y = x Phi(x); dx += dy * gelu'(x) */
 static void gelu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -364,7 +366,8 @@ static void silu_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                                   2);
     gx[0] = ag_mul(t, gy, ag_mul(t, ds, in));
 }
-static const agi_op op_silu_deriv = {"ag_silu (derivative)", silu_deriv_backward, agi_jvp_symmetric};
+static const agi_op op_silu_deriv = {"ag_silu (derivative)", silu_deriv_backward,
+                                     agi_jvp_symmetric};
 
 /* y = x sigmoid(x); dx += dy * silu'(x) */
 static void silu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,

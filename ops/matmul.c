@@ -142,7 +142,8 @@ static ag_tensor *mm_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
    the rule total. */
 static const agi_op op_matmul[2][2] = {
     {{"ag_matmul", mm_backward, mm_jvp}, {"ag_matmul_nt", mm_backward, mm_jvp}},
-    {{"ag_matmul_tn", mm_backward, mm_jvp}, {"ag_matmul (a^T @ b^T)", mm_backward, mm_jvp}},
+    {{"ag_matmul_tn", mm_backward, mm_jvp},
+     {"ag_matmul (a^T @ b^T)", mm_backward, mm_jvp}},
 };
 
 /* Does into (or NULL) have the dtype and shape of a result? */

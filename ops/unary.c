@@ -241,7 +241,8 @@ static void tanh_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], -2));
 }
-static const agi_op op_tanh_deriv = {"ag_tanh (derivative)", tanh_deriv_backward, agi_jvp_symmetric};
+static const agi_op op_tanh_deriv = {"ag_tanh (derivative)", tanh_deriv_backward,
+                                     agi_jvp_symmetric};
 
 static void tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                           ag_tensor **gx, const uint8_t *need)

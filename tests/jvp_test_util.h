@@ -36,7 +36,8 @@ static inline ag_tensor *jt_grad_fn(ag_tape *t, ag_tensor *const *in, void *ctx)
     if (!y) return NULL;
     ag_tensor *w = ag_zeros(t, AG_F64, ag_tensor_ndim(y), ag_tensor_shape(y));
     if (!w) return NULL;
-    for (int64_t e = 0; e < ag_tensor_numel(y); e++) ag_tensor_set(w, e, 0.5 + 0.25 * sin((double)e));
+    for (int64_t e = 0; e < ag_tensor_numel(y); e++)
+        ag_tensor_set(w, e, 0.5 + 0.25 * sin((double)e));
     if (ag_grad(t, 1, &y, &w, c->n_in, in, g, 1) != AG_OK) return NULL;
     for (int k = 0; k < c->n_in; k++)
         flat[k] = ag_reshape(t, g[k], 1, (const int64_t[]){ag_tensor_numel(g[k])});
