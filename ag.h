@@ -9,6 +9,7 @@
 #include "ag_custom.h"
 #include "ag_recompute.h"
 #include "ag_vjp.h"
+#include "ag_jvp.h"
 /* ops */
 #include "ag_unary.h"
 #include "ag_binary.h"

@@ -44,9 +44,20 @@ typedef struct agi_node agi_node;
 typedef void (*agi_backward_fn)(ag_tape *t, const agi_node *n, ag_tensor *gy,
                                 ag_tensor **gx, const uint8_t *need);
 
+/*
+** An op's forward-mode (JVP) rule, written with ops (so the tangent is
+** itself differentiable). tx[i] is the tangent of input i, of in[i]'s
+** shape and dtype (zeros when that input's tangent is zero; ag_jvp runs
+** no rule when every one is). Returns the tangent of out, of out's shape
+** and dtype, or NULL with the tape in error. NULL in agi_op.jvp: ag_jvp
+** refuses the op ("ag_jvp: op X has no forward-mode rule").
+*/
+typedef ag_tensor *(*agi_jvp_fn)(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
+
 typedef struct agi_op {
     const char *name;           /* the public function, "ag_matmul" */
     agi_backward_fn backward;
+    agi_jvp_fn jvp;             /* forward mode (autograd/jvp.c) */
 } agi_op;
 
 #define AGI_NODE_INLINE 4     /* inputs kept in the node itself */
@@ -323,6 +334,14 @@ void agi_fill(ag_tensor *x, double v);
 
 /* gx of an op whose input was broadcast: sums g back to x's shape. */
 ag_tensor *agi_reduce_to(ag_tape *t, ag_tensor *g, const ag_tensor *x);
+
+/*
+** The JVP rule of an op of one input whose Jacobian is symmetric: every
+** elementwise one-input op (a diagonal Jacobian: ty = f'(x) tx) and
+** softmax. J v = J^T v, so the tangent is the op's own backward rule
+** applied to tx[0]. Defined in jvp.c.
+*/
+ag_tensor *agi_jvp_symmetric(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
 
 /* The engine's own same-shape add, with a backward rule (for create_graph). */
 ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b);

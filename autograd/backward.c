@@ -25,7 +25,15 @@ static void accumulate_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[1]) gx[1] = gy;
 }
 
-static const agi_op op_accumulate = {"ag_grad (accumulate)", accumulate_backward};
+/* ty = ta + tb */
+static ag_tensor *accumulate_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    (void)n;
+    return agi_accumulate(t, tx[0], tx[1]);
+}
+
+static const agi_op op_accumulate = {"ag_grad (accumulate)", accumulate_backward,
+                                     accumulate_jvp};
 
 /* y[i] = a[i] + b[i] over [lo, hi) (y may be a: an accumulation in place). */
 typedef struct add_job {

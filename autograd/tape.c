@@ -492,7 +492,7 @@ ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out)
 
 /* --------------------------------------------------------------- detach --- */
 
-static const agi_op op_detach = {"ag_detach", NULL};
+static const agi_op op_detach = {"ag_detach", NULL, NULL};
 
 ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
 {

@@ -11,7 +11,9 @@
 ** written with ops, so every order of derivative stays exact.
 ** Kinks follow PyTorch: relu'(0) = 0, leaky_relu'(0) = slope,
 ** elu'(0) = alpha, clamp passes the gradient at its bounds, hardtanh
-** does not.
+** does not. Every op here (derivatives included) is elementwise of one
+** input: its JVP rule is agi_jvp_symmetric (ty = f'(x) tx, the backward rule
+** applied to the tangent).
 */
 #include "ag_ops_internal.h"
 #include "ag_binary.h"
@@ -33,7 +35,8 @@ static void sigmoid_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_rsub_scalar(t, ag_mul_scalar(t, n->in[0], 2), 1));
 }
-static const agi_op op_sigmoid_deriv = {"ag_sigmoid (derivative)", sigmoid_deriv_backward};
+static const agi_op op_sigmoid_deriv = {"ag_sigmoid (derivative)", sigmoid_deriv_backward,
+                                        agi_jvp_symmetric};
 
 /* y = 1/(1 + e^-x); dx += dy * y * (1 - y) */
 static void sigmoid_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -42,7 +45,7 @@ static void sigmoid_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, agi_unary(t, &op_sigmoid_deriv, n->out, sigmoid_deriv_kernel, 0, 0));
 }
-static const agi_op op_sigmoid = {"ag_sigmoid", sigmoid_backward};
+static const agi_op op_sigmoid = {"ag_sigmoid", sigmoid_backward, agi_jvp_symmetric};
 ag_tensor *ag_sigmoid(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_sigmoid, x, sigmoid_kernel, 0, 0);
@@ -61,7 +64,7 @@ static void softplus_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_sigmoid(t, n->in[0]));
 }
-static const agi_op op_softplus = {"ag_softplus", softplus_backward};
+static const agi_op op_softplus = {"ag_softplus", softplus_backward, agi_jvp_symmetric};
 ag_tensor *ag_softplus(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_softplus, x, softplus_kernel, 0, 0);
@@ -78,7 +81,7 @@ static void relu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_gt_scalar(t, n->in[0], 0));
 }
-static const agi_op op_relu = {"ag_relu", relu_backward};
+static const agi_op op_relu = {"ag_relu", relu_backward, agi_jvp_symmetric};
 ag_tensor *ag_relu(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_relu, x, relu_kernel, 0, 0);
@@ -88,7 +91,7 @@ ag_tensor *ag_relu(ag_tape *t, ag_tensor *x)
 
 /* d leaky_relu / dx = where(x > 0, 1, slope): a constant. */
 AGI_UNARY_KERNEL(leaky_slope_kernel, x > 0 ? 1 : s)
-static const agi_op op_leaky_slope = {"ag_leaky_relu (slope)", NULL};
+static const agi_op op_leaky_slope = {"ag_leaky_relu (slope)", NULL, NULL};
 
 AGI_UNARY_KERNEL(leaky_relu_kernel, x > 0 ? x : x * s)
 /* y = x > 0 ? x : slope*x; dx += dy * where(x > 0, 1, slope) */
@@ -100,7 +103,7 @@ static void leaky_relu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                              n->fparam[0], 0);
     gx[0] = ag_mul(t, gy, d);
 }
-static const agi_op op_leaky_relu = {"ag_leaky_relu", leaky_relu_backward};
+static const agi_op op_leaky_relu = {"ag_leaky_relu", leaky_relu_backward, agi_jvp_symmetric};
 ag_tensor *ag_leaky_relu(ag_tape *t, ag_tensor *x, double slope)
 {
     return agi_unary(t, &op_leaky_relu, x, leaky_relu_kernel, slope, 0);
@@ -141,7 +144,7 @@ static void elu_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *mask = ag_lt_scalar(t, n->in[0], 0);
     gx[0] = ag_mul(t, gy, ag_mul(t, n->out, mask));
 }
-static const agi_op op_elu_deriv = {"ag_elu (derivative)", elu_deriv_backward};
+static const agi_op op_elu_deriv = {"ag_elu (derivative)", elu_deriv_backward, agi_jvp_symmetric};
 
 AGI_RANGE_MV(elu_range, job, lo, hi)
 {
@@ -161,7 +164,7 @@ static void elu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                              n->fparam[0], 0);
     gx[0] = ag_mul(t, gy, d);
 }
-static const agi_op op_elu = {"ag_elu", elu_backward};
+static const agi_op op_elu = {"ag_elu", elu_backward, agi_jvp_symmetric};
 ag_tensor *ag_elu(ag_tape *t, ag_tensor *x, double alpha)
 {
     return agi_unary(t, &op_elu, x, elu_kernel, alpha, 0);
@@ -171,7 +174,7 @@ ag_tensor *ag_elu(ag_tape *t, ag_tensor *x, double alpha)
 
 /* 1 where lo <= x <= hi: the gradient passes at the bounds (PyTorch). */
 AGI_UNARY_KERNEL(clamp_mask_kernel, x >= s && x <= s2)
-static const agi_op op_clamp_mask = {"ag_clamp (mask)", NULL};
+static const agi_op op_clamp_mask = {"ag_clamp (mask)", NULL, NULL};
 
 /* Comparisons are false for NaN, so NaN goes through (as PyTorch). */
 AGI_UNARY_KERNEL(clamp_kernel, x < s ? s : (x > s2 ? s2 : x))
@@ -184,7 +187,7 @@ static void clamp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                                 n->fparam[0], n->fparam[1]);
     gx[0] = ag_mul(t, gy, mask);
 }
-static const agi_op op_clamp = {"ag_clamp", clamp_backward};
+static const agi_op op_clamp = {"ag_clamp", clamp_backward, agi_jvp_symmetric};
 
 ag_tensor *ag_clamp(ag_tape *t, ag_tensor *x, double lo, double hi)
 {
@@ -270,7 +273,8 @@ static void gelu_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *phi = ag_mul_scalar(t, ag_exp(t, ag_mul_scalar(t, x2, -0.5)), INV_SQRT_2PI);
     gx[0] = ag_mul(t, gy, ag_mul(t, phi, ag_rsub_scalar(t, x2, 2)));
 }
-static const agi_op op_gelu_deriv = {"ag_gelu (derivative)", gelu_deriv_backward};
+static const agi_op op_gelu_deriv = {"ag_gelu (derivative)", gelu_deriv_backward,
+                                     agi_jvp_symmetric};
 
 /* y = x Phi(x); dx += dy * gelu'(x) */
 static void gelu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -279,7 +283,7 @@ static void gelu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, agi_unary(t, &op_gelu_deriv, n->in[0], gelu_deriv_kernel, 0, 0));
 }
-static const agi_op op_gelu = {"ag_gelu", gelu_backward};
+static const agi_op op_gelu = {"ag_gelu", gelu_backward, agi_jvp_symmetric};
 ag_tensor *ag_gelu(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_gelu, x, gelu_kernel, 0, 0);
@@ -321,7 +325,7 @@ static void gelu_tanh_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *g
     gx[0] = ag_mul(t, gy, ag_mul(t, sech2, in));
 }
 static const agi_op op_gelu_tanh_deriv = {"ag_gelu_tanh (derivative)",
-                                          gelu_tanh_deriv_backward};
+                                          gelu_tanh_deriv_backward, agi_jvp_symmetric};
 
 /* y = x/2 (1 + tanh u); dx += dy * gelu_tanh'(x) */
 static void gelu_tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -331,7 +335,7 @@ static void gelu_tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_mul(t, gy, agi_unary(t, &op_gelu_tanh_deriv, n->in[0],
                                     gelu_tanh_deriv_kernel, 0, 0));
 }
-static const agi_op op_gelu_tanh = {"ag_gelu_tanh", gelu_tanh_backward};
+static const agi_op op_gelu_tanh = {"ag_gelu_tanh", gelu_tanh_backward, agi_jvp_symmetric};
 ag_tensor *ag_gelu_tanh(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_gelu_tanh, x, gelu_tanh_kernel, 0, 0);
@@ -362,7 +366,8 @@ static void silu_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                                   2);
     gx[0] = ag_mul(t, gy, ag_mul(t, ds, in));
 }
-static const agi_op op_silu_deriv = {"ag_silu (derivative)", silu_deriv_backward};
+static const agi_op op_silu_deriv = {"ag_silu (derivative)", silu_deriv_backward,
+                                     agi_jvp_symmetric};
 
 /* y = x sigmoid(x); dx += dy * silu'(x) */
 static void silu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -371,7 +376,7 @@ static void silu_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, agi_unary(t, &op_silu_deriv, n->in[0], silu_deriv_kernel, 0, 0));
 }
-static const agi_op op_silu = {"ag_silu", silu_backward};
+static const agi_op op_silu = {"ag_silu", silu_backward, agi_jvp_symmetric};
 ag_tensor *ag_silu(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_silu, x, silu_kernel, 0, 0);
@@ -394,7 +399,7 @@ static void log_sigmoid_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_sigmoid(t, ag_neg(t, n->in[0])));
 }
-static const agi_op op_log_sigmoid = {"ag_log_sigmoid", log_sigmoid_backward};
+static const agi_op op_log_sigmoid = {"ag_log_sigmoid", log_sigmoid_backward, agi_jvp_symmetric};
 ag_tensor *ag_log_sigmoid(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_log_sigmoid, x, log_sigmoid_kernel, 0, 0);
@@ -410,7 +415,7 @@ static void softsign_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, ag_square(t, ag_add_scalar(t, ag_abs(t, n->in[0]), 1)));
 }
-static const agi_op op_softsign = {"ag_softsign", softsign_backward};
+static const agi_op op_softsign = {"ag_softsign", softsign_backward, agi_jvp_symmetric};
 ag_tensor *ag_softsign(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_softsign, x, softsign_kernel, 0, 0);
@@ -420,7 +425,7 @@ ag_tensor *ag_softsign(ag_tape *t, ag_tensor *x)
 
 /* 1 where lo < x < hi: no gradient at the bounds (PyTorch's hardtanh). */
 AGI_UNARY_KERNEL(hardtanh_mask_kernel, x > s && x < s2)
-static const agi_op op_hardtanh_mask = {"ag_hardtanh (mask)", NULL};
+static const agi_op op_hardtanh_mask = {"ag_hardtanh (mask)", NULL, NULL};
 
 /* y = min(max(x, lo), hi); dx += dy * (lo < x < hi) */
 static void hardtanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -431,7 +436,7 @@ static void hardtanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                                 n->fparam[0], n->fparam[1]);
     gx[0] = ag_mul(t, gy, mask);
 }
-static const agi_op op_hardtanh = {"ag_hardtanh", hardtanh_backward};
+static const agi_op op_hardtanh = {"ag_hardtanh", hardtanh_backward, agi_jvp_symmetric};
 
 ag_tensor *ag_hardtanh(ag_tape *t, ag_tensor *x, double min_val, double max_val)
 {

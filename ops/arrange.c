@@ -31,7 +31,13 @@ static void stack_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     }
 }
 
-static const agi_op op_stack = {"ag_stack", stack_backward};
+/* ty = stack(txs, axis) */
+static ag_tensor *stack_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_stack(t, n->n_in, tx, n->iparam[0]);
+}
+
+static const agi_op op_stack = {"ag_stack", stack_backward, stack_jvp};
 
 /* Validates ag_stack's arguments; the normalised axis, or -1 (error set). */
 static int stack_check(ag_tape *t, int n, ag_tensor *const *xs, int axis)
@@ -282,7 +288,13 @@ static void flip_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = remap_op(t, n->op, gy, n->aux);
 }
 
-static const agi_op op_flip = {"ag_flip", flip_backward};
+/* ty = flip(tx, axes) (and roll(tx, shifts, axes): the same remap) */
+static ag_tensor *remap_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return remap_op(t, n->op, tx[0], n->aux);
+}
+
+static const agi_op op_flip = {"ag_flip", flip_backward, remap_jvp};
 
 ag_tensor *ag_flip(ag_tape *t, ag_tensor *x, int n, const int *axes)
 {
@@ -315,7 +327,7 @@ static void roll_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = remap_op(t, n->op, gy, &back);
 }
 
-static const agi_op op_roll = {"ag_roll", roll_backward};
+static const agi_op op_roll = {"ag_roll", roll_backward, remap_jvp};
 
 /* s modulo size, in [0, size) (0 for an empty axis). */
 static int64_t wrap(int64_t s, int64_t size)
@@ -364,8 +376,14 @@ static void tri_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = tri_op(t, n->op, gy, *(const int64_t *)n->aux);
 }
 
-static const agi_op op_tril = {"ag_tril", tri_backward};
-static const agi_op op_triu = {"ag_triu", tri_backward};
+/* ty = tril(tx, k) (or triu) */
+static ag_tensor *tri_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return tri_op(t, n->op, tx[0], *(const int64_t *)n->aux);
+}
+
+static const agi_op op_tril = {"ag_tril", tri_backward, tri_jvp};
+static const agi_op op_triu = {"ag_triu", tri_backward, tri_jvp};
 
 /* x, y are [mats, R, C]: y[b, i, j] = x[b, i, j] where j - i <= k (tril) or
    j - i >= k (upper), else 0. |k| <= R + C + 1, so i + k cannot overflow. */

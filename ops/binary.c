@@ -3,7 +3,9 @@
 ** pow, maximum, minimum), their scalar forms, comparisons and where.
 ** Each op: a kernel expression, its definition with the backward rule
 ** (written with ops, so it can be differentiated again), its constructor.
-** Gradients of broadcast inputs go back through agi_reduce_to.
+** Gradients of broadcast inputs go back through agi_reduce_to. JVP rules
+** (forward mode) broadcast the tangents as the forward broadcasts the
+** inputs; a one-input op's is agi_jvp_symmetric (its Jacobian is diagonal).
 */
 #include "ag_ops_internal.h"
 #include "ag_binary.h"
@@ -47,7 +49,13 @@ static void add_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[0]) GX(0, gy);
     if (need[1]) GX(1, gy);
 }
-static const agi_op op_add = {"ag_add", add_backward};
+/* ty = ta + tb */
+static ag_tensor *add_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    (void)n;
+    return ag_add(t, tx[0], tx[1]);
+}
+static const agi_op op_add = {"ag_add", add_backward, add_jvp};
 ag_tensor *ag_add(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return agi_binary(t, &op_add, a, b, add_kernel);
@@ -62,7 +70,13 @@ static void sub_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[0]) GX(0, gy);
     if (need[1]) gx[1] = ag_neg(t, agi_reduce_to(t, gy, n->in[1]));
 }
-static const agi_op op_sub = {"ag_sub", sub_backward};
+/* ty = ta - tb */
+static ag_tensor *sub_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    (void)n;
+    return ag_sub(t, tx[0], tx[1]);
+}
+static const agi_op op_sub = {"ag_sub", sub_backward, sub_jvp};
 ag_tensor *ag_sub(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return agi_binary(t, &op_sub, a, b, sub_kernel);
@@ -76,7 +90,12 @@ static void mul_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[0]) GX(0, ag_mul(t, gy, n->in[1]));
     if (need[1]) GX(1, ag_mul(t, gy, n->in[0]));
 }
-static const agi_op op_mul = {"ag_mul", mul_backward};
+/* ty = ta * b + a * tb */
+static ag_tensor *mul_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_add(t, ag_mul(t, tx[0], n->in[1]), ag_mul(t, n->in[0], tx[1]));
+}
+static const agi_op op_mul = {"ag_mul", mul_backward, mul_jvp};
 ag_tensor *ag_mul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return agi_binary(t, &op_mul, a, b, mul_kernel);
@@ -90,7 +109,12 @@ static void div_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[0]) GX(0, ag_div(t, gy, n->in[1]));
     if (need[1]) GX(1, ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[1])));
 }
-static const agi_op op_div = {"ag_div", div_backward};
+/* ty = (ta - y * tb) / b */
+static ag_tensor *div_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_div(t, ag_sub(t, tx[0], ag_mul(t, n->out, tx[1])), n->in[1]);
+}
+static const agi_op op_div = {"ag_div", div_backward, div_jvp};
 ag_tensor *ag_div(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return agi_binary(t, &op_div, a, b, div_kernel);
@@ -165,7 +189,16 @@ static void pow_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
         GX(1, ag_mul(t, gy, ag_mul(t, n->out, lna)));
     }
 }
-static const agi_op op_pow = {"ag_pow", pow_backward};
+/* ty = ta * b * a^(b-1) + tb * y * ln a (0 where a == 0) */
+static ag_tensor *pow_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *a = n->in[0], *b = n->in[1];
+    ag_tensor *da = ag_mul(t, tx[0], ag_mul(t, b, ag_pow(t, a, ag_sub_scalar(t, b, 1))));
+    ag_tensor *zero = ag_scalar(t, (ag_dtype)a->dtype, 0);
+    ag_tensor *lna = ag_where(t, ag_eq_scalar(t, a, 0), zero, ag_log(t, a));
+    return ag_add(t, da, ag_mul(t, tx[1], ag_mul(t, n->out, lna)));
+}
+static const agi_op op_pow = {"ag_pow", pow_backward, pow_jvp};
 ag_tensor *ag_pow(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return agi_binary(t, &op_pow, a, b, pow_kernel);
@@ -174,7 +207,7 @@ ag_tensor *ag_pow(ag_tape *t, ag_tensor *a, ag_tensor *b)
 /* Share of the gradient that goes to a: 1 where a wins, 1/2 on ties. */
 AGI_BINARY_KERNEL(max_share_kernel, a > b ? 1 : (a == b ? 0.5 : 0))
 AGI_BINARY_KERNEL(min_share_kernel, a < b ? 1 : (a == b ? 0.5 : 0))
-static const agi_op op_share = {"ag_maximum (share)", NULL};
+static const agi_op op_share = {"ag_maximum (share)", NULL, NULL};
 
 /* y = max(a, b) or min(a, b); da += dy * share; db += dy * (1 - share) */
 static void extremum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -186,13 +219,25 @@ static void extremum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[1]) GX(1, ag_mul(t, gy, ag_rsub_scalar(t, share, 1)));
 }
 
+/* ty = tb + share * (ta - tb) */
+static ag_tensor *extremum_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx,
+                               agi_binary_kernel share_kernel)
+{
+    ag_tensor *share = agi_binary(t, &op_share, n->in[0], n->in[1], share_kernel);
+    return ag_add(t, tx[1], ag_mul(t, share, ag_sub(t, tx[0], tx[1])));
+}
+
 AGI_BINARY_KERNEL(maximum_kernel, a >= b ? a : b)
 static void maximum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                              ag_tensor **gx, const uint8_t *need)
 {
     extremum_backward(t, n, gy, gx, need, max_share_kernel);
 }
-static const agi_op op_maximum = {"ag_maximum", maximum_backward};
+static ag_tensor *maximum_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return extremum_jvp(t, n, tx, max_share_kernel);
+}
+static const agi_op op_maximum = {"ag_maximum", maximum_backward, maximum_jvp};
 ag_tensor *ag_maximum(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return agi_binary(t, &op_maximum, a, b, maximum_kernel);
@@ -204,7 +249,11 @@ static void minimum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
 {
     extremum_backward(t, n, gy, gx, need, min_share_kernel);
 }
-static const agi_op op_minimum = {"ag_minimum", minimum_backward};
+static ag_tensor *minimum_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return extremum_jvp(t, n, tx, min_share_kernel);
+}
+static const agi_op op_minimum = {"ag_minimum", minimum_backward, minimum_jvp};
 ag_tensor *ag_minimum(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     return agi_binary(t, &op_minimum, a, b, minimum_kernel);
@@ -221,14 +270,14 @@ static void pass_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
 }
 
 AGI_UNARY_KERNEL(add_scalar_kernel, x + s)
-static const agi_op op_add_scalar = {"ag_add_scalar", pass_backward};
+static const agi_op op_add_scalar = {"ag_add_scalar", pass_backward, agi_jvp_symmetric};
 ag_tensor *ag_add_scalar(ag_tape *t, ag_tensor *x, double s)
 {
     return agi_unary(t, &op_add_scalar, x, add_scalar_kernel, s, 0);
 }
 
 AGI_UNARY_KERNEL(sub_scalar_kernel, x - s)
-static const agi_op op_sub_scalar = {"ag_sub_scalar", pass_backward};
+static const agi_op op_sub_scalar = {"ag_sub_scalar", pass_backward, agi_jvp_symmetric};
 ag_tensor *ag_sub_scalar(ag_tape *t, ag_tensor *x, double s)
 {
     return agi_unary(t, &op_sub_scalar, x, sub_scalar_kernel, s, 0);
@@ -242,7 +291,7 @@ static void rsub_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)n, (void)need;
     gx[0] = ag_neg(t, gy);
 }
-static const agi_op op_rsub_scalar = {"ag_rsub_scalar", rsub_scalar_backward};
+static const agi_op op_rsub_scalar = {"ag_rsub_scalar", rsub_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rsub_scalar(ag_tape *t, ag_tensor *x, double s)
 {
     return agi_unary(t, &op_rsub_scalar, x, rsub_scalar_kernel, s, 0);
@@ -256,7 +305,7 @@ static void mul_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul_scalar(t, gy, n->fparam[0]);
 }
-static const agi_op op_mul_scalar = {"ag_mul_scalar", mul_scalar_backward};
+static const agi_op op_mul_scalar = {"ag_mul_scalar", mul_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_mul_scalar(ag_tape *t, ag_tensor *x, double s)
 {
     return agi_unary(t, &op_mul_scalar, x, mul_scalar_kernel, s, 0);
@@ -270,7 +319,7 @@ static void div_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div_scalar(t, gy, n->fparam[0]);
 }
-static const agi_op op_div_scalar = {"ag_div_scalar", div_scalar_backward};
+static const agi_op op_div_scalar = {"ag_div_scalar", div_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_div_scalar(ag_tape *t, ag_tensor *x, double s)
 {
     return agi_unary(t, &op_div_scalar, x, div_scalar_kernel, s, 0);
@@ -284,7 +333,7 @@ static void rdiv_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[0]));
 }
-static const agi_op op_rdiv_scalar = {"ag_rdiv_scalar", rdiv_scalar_backward};
+static const agi_op op_rdiv_scalar = {"ag_rdiv_scalar", rdiv_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rdiv_scalar(ag_tape *t, ag_tensor *x, double s)
 {
     return agi_unary(t, &op_rdiv_scalar, x, rdiv_scalar_kernel, s, 0);
@@ -296,13 +345,13 @@ ag_tensor *ag_rdiv_scalar(ag_tape *t, ag_tensor *x, double s)
    nothing for them, so their results never require grad. */
 #define COMPARISON(NAME, OP)                                                  \
     AGI_BINARY_KERNEL(NAME##_kernel, a OP b)                                  \
-    static const agi_op op_##NAME = {"ag_" #NAME, NULL};                      \
+    static const agi_op op_##NAME = {"ag_" #NAME, NULL, NULL};                \
     ag_tensor *ag_##NAME(ag_tape *t, ag_tensor *a, ag_tensor *b)              \
     {                                                                         \
         return agi_binary(t, &op_##NAME, a, b, NAME##_kernel);                \
     }                                                                         \
     AGI_UNARY_KERNEL(NAME##_scalar_kernel, x OP s)                            \
-    static const agi_op op_##NAME##_scalar = {"ag_" #NAME "_scalar", NULL};   \
+    static const agi_op op_##NAME##_scalar = {"ag_" #NAME "_scalar", NULL, NULL}; \
     ag_tensor *ag_##NAME##_scalar(ag_tape *t, ag_tensor *x, double s)         \
     {                                                                         \
         return agi_unary(t, &op_##NAME##_scalar, x, NAME##_scalar_kernel, s, 0); \
@@ -341,7 +390,12 @@ static void where_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[1]) GX(1, ag_where(t, m, gy, zero));
     if (need[2]) GX(2, ag_where(t, m, zero, gy));
 }
-static const agi_op op_where = {"ag_where", where_backward};
+/* ty = m ? ta : tb (the mask's tangent is unused) */
+static ag_tensor *where_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_where(t, n->in[0], tx[1], tx[2]);
+}
+static const agi_op op_where = {"ag_where", where_backward, where_jvp};
 
 ag_tensor *ag_where(ag_tape *t, ag_tensor *mask, ag_tensor *a, ag_tensor *b)
 {

@@ -195,8 +195,20 @@ static void sum_to_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_expand(t, gy, n->in[0]->ndim, n->in[0]->shape);
 }
 
-static const agi_op op_expand = {"ag_expand", expand_backward};
-static const agi_op op_sum_to = {"ag_sum_to", sum_to_backward};
+/* ty = expand(tx, y.shape) */
+static ag_tensor *expand_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_expand(t, tx[0], n->out->ndim, n->out->shape);
+}
+
+/* ty = sum_to(tx, y.shape) */
+static ag_tensor *sum_to_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_sum_to(t, tx[0], n->out->ndim, n->out->shape);
+}
+
+static const agi_op op_expand = {"ag_expand", expand_backward, expand_jvp};
+static const agi_op op_sum_to = {"ag_sum_to", sum_to_backward, sum_to_jvp};
 
 /* Shared by both constructors: checks, makes y, runs kernel, records. */
 static ag_tensor *broadcast_op(ag_tape *t, const agi_op *op, ag_tensor *x, int ndim,

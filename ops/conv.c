@@ -22,6 +22,7 @@
 ** nothing more.
 */
 #include "ag_ops_internal.h"
+#include "ag_binary.h"
 #include "ag_conv.h"
 #include "ag_reduce.h"
 #include "ag_shape.h"
@@ -95,12 +96,15 @@ static void conv_wg_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_te
     if (need[1]) gx[1] = conv_make(t, CONV_FWD, xb, gy, NULL, g, gs->shape + 2);
 }
 
+static ag_tensor *conv_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
+
 /* [kind][spatial axes - 1] */
 static const agi_op op_conv[3][2] = {
-    {{"ag_conv1d", conv_fwd_backward}, {"ag_conv2d", conv_fwd_backward}},
-    {{"ag_conv_transpose1d", conv_tr_backward}, {"ag_conv_transpose2d", conv_tr_backward}},
-    {{"ag_conv1d (weight gradient)", conv_wg_backward},
-     {"ag_conv2d (weight gradient)", conv_wg_backward}},
+    {{"ag_conv1d", conv_fwd_backward, conv_jvp}, {"ag_conv2d", conv_fwd_backward, conv_jvp}},
+    {{"ag_conv_transpose1d", conv_tr_backward, conv_jvp},
+     {"ag_conv_transpose2d", conv_tr_backward, conv_jvp}},
+    {{"ag_conv1d (weight gradient)", conv_wg_backward, conv_jvp},
+     {"ag_conv2d (weight gradient)", conv_wg_backward, conv_jvp}},
 };
 
 /* A grid (height, width) from nsp spatial sizes: height 1 for 1-D. */
@@ -168,6 +172,17 @@ static ag_tensor *conv_make(ag_tape *t, int kind, ag_tensor *a, ag_tensor *bw,
         n->aux = keep;
     }
     return agi_done(t, op, y);
+}
+
+/* All three bilinear: ty = K(ta, w) + K(a, tw) + tb, K the node's op */
+static ag_tensor *conv_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const int kind = (int)((n->op - &op_conv[0][0]) / 2);
+    const int64_t *out_sp = kind == CONV_WG ? NULL : n->out->shape + 2;
+    ag_tensor *da = conv_make(t, kind, tx[0], n->in[1], n->n_in > 2 ? tx[2] : NULL, n->aux,
+                              out_sp);
+    ag_tensor *dw = da ? conv_make(t, kind, n->in[0], tx[1], NULL, n->aux, out_sp) : NULL;
+    return dw ? ag_add(t, da, dw) : NULL;
 }
 
 /* ---------------------------------------------------------- options --- */
@@ -489,8 +504,16 @@ static void fold_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tenso
     gx[0] = patches_make(t, 0, gy, n->aux);
 }
 
-static const agi_op op_unfold = {"ag_unfold", unfold_backward};
-static const agi_op op_fold = {"ag_fold", fold_backward};
+/* ty = unfold(tx) (or fold(tx)) */
+static ag_tensor *patches_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
+
+static const agi_op op_unfold = {"ag_unfold", unfold_backward, patches_jvp};
+static const agi_op op_fold = {"ag_fold", fold_backward, patches_jvp};
+
+static ag_tensor *patches_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return patches_make(t, n->op == &op_fold, tx[0], n->aux);
+}
 
 /* unfold: x [N,C,Hb,Wb] -> [N, C*kH*kW, Hs*Ws]; fold: the reverse. */
 static ag_tensor *patches_make(ag_tape *t, int fold, ag_tensor *x, const fold_aux *fa)

@@ -145,7 +145,18 @@ static void index_select_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = zeros ? index_add_op(t, zeros, n->iparam[0], k->idx, k->n, gy, k) : NULL;
 }
 
-static const agi_op op_index_select = {"ag_index_select", index_select_backward};
+static ag_tensor *index_select_op(ag_tape *t, ag_tensor *x, int a, const int64_t *idx,
+                                  int64_t n, const index_arg *kept);
+
+/* ty = index_select(tx, axis, idx) */
+static ag_tensor *index_select_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const index_arg *k = n->aux;
+    return index_select_op(t, tx[0], n->iparam[0], k->idx, k->n, k);
+}
+
+static const agi_op op_index_select = {"ag_index_select", index_select_backward,
+                                       index_select_jvp};
 
 /* index_select on checked arguments; kept, when given, is idx on the tape. */
 static ag_tensor *index_select_op(ag_tape *t, ag_tensor *x, int a, const int64_t *idx,
@@ -183,7 +194,14 @@ static void index_add_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[1]) gx[1] = index_select_op(t, gy, n->iparam[0], k->idx, k->n, k);
 }
 
-static const agi_op op_index_add = {"ag_index_add", index_add_backward};
+/* ty = index_add(tbase, axis, idx, tsrc) */
+static ag_tensor *index_add_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const index_arg *k = n->aux;
+    return index_add_op(t, tx[0], n->iparam[0], k->idx, k->n, tx[1], k);
+}
+
+static const agi_op op_index_add = {"ag_index_add", index_add_backward, index_add_jvp};
 
 static ag_tensor *index_add_op(ag_tape *t, ag_tensor *base, int a, const int64_t *idx,
                                int64_t n, ag_tensor *src, const index_arg *kept)
@@ -307,7 +325,17 @@ static void gather_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = zeros ? scatter_add_op(t, zeros, n->iparam[0], k->idx, k->shape, gy, k) : NULL;
 }
 
-static const agi_op op_gather = {"ag_gather", gather_backward};
+static ag_tensor *gather_op(ag_tape *t, ag_tensor *x, int a, const int64_t *index,
+                            const int64_t *ishape, int64_t numel, const index_arg *kept);
+
+/* ty = gather(tx, axis, index) */
+static ag_tensor *gather_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const index_arg *k = n->aux;
+    return gather_op(t, tx[0], n->iparam[0], k->idx, k->shape, k->n, k);
+}
+
+static const agi_op op_gather = {"ag_gather", gather_backward, gather_jvp};
 
 /* gather on checked arguments; kept, when given, is index on the tape. */
 static ag_tensor *gather_op(ag_tape *t, ag_tensor *x, int a, const int64_t *index,
@@ -344,7 +372,15 @@ static void scatter_add_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[1]) gx[1] = gather_op(t, gy, n->iparam[0], k->idx, k->shape, k->n, k);
 }
 
-static const agi_op op_scatter_add = {"ag_scatter_add", scatter_add_backward};
+/* ty = scatter_add(tbase, axis, index, tsrc) */
+static ag_tensor *scatter_add_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const index_arg *k = n->aux;
+    return scatter_add_op(t, tx[0], n->iparam[0], k->idx, k->shape, tx[1], k);
+}
+
+static const agi_op op_scatter_add = {"ag_scatter_add", scatter_add_backward,
+                                      scatter_add_jvp};
 
 static ag_tensor *scatter_add_op(ag_tape *t, ag_tensor *base, int a, const int64_t *index,
                                  const int64_t *ishape, ag_tensor *src,

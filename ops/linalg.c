@@ -61,7 +61,12 @@ static void transpose_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_transpose(t, gy, n->iparam[0], n->iparam[1]);
 }
-static const agi_op op_transpose = {"ag_transpose", transpose_backward};
+/* ty = transpose(tx, i, j) */
+static ag_tensor *transpose_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_transpose(t, tx[0], n->iparam[0], n->iparam[1]);
+}
+static const agi_op op_transpose = {"ag_transpose", transpose_backward, transpose_jvp};
 
 ag_tensor *ag_transpose(ag_tape *t, ag_tensor *x, int axis0, int axis1)
 {
@@ -94,7 +99,12 @@ static void permute_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     for (int d = 0; d < n->out->ndim; d++) inv[perm[d]] = d;
     gx[0] = ag_permute(t, gy, inv);
 }
-static const agi_op op_permute = {"ag_permute", permute_backward};
+/* ty = permute(tx, perm) */
+static ag_tensor *permute_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_permute(t, tx[0], n->aux);
+}
+static const agi_op op_permute = {"ag_permute", permute_backward, permute_jvp};
 
 /* "{0,0,1}" into buf (at least 96 bytes). */
 static char *perm_str(const int *perm, int ndim, char *buf)

@@ -72,7 +72,13 @@ static void masked_fill_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[1]) gx[1] = ag_zeros(t, (ag_dtype)m->dtype, m->ndim, m->shape);
 }
 
-static const agi_op op_masked_fill = {"ag_masked_fill", masked_fill_backward};
+/* ty = masked_fill(tx, mask, 0) (the mask's tangent is unused) */
+static ag_tensor *masked_fill_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_masked_fill(t, tx[0], n->in[1], 0);
+}
+
+static const agi_op op_masked_fill = {"ag_masked_fill", masked_fill_backward, masked_fill_jvp};
 
 ag_tensor *ag_masked_fill(ag_tape *t, ag_tensor *x, ag_tensor *mask, double value)
 {
@@ -92,7 +98,7 @@ ag_tensor *ag_masked_fill(ag_tape *t, ag_tensor *x, ag_tensor *mask, double valu
 
 /* ----------------------------------------------------------- one_hot --- */
 
-static const agi_op op_one_hot = {"ag_one_hot", NULL};
+static const agi_op op_one_hot = {"ag_one_hot", NULL, NULL};
 
 /* "[i,j,..]": the multi-index of flat position i in shape (ndim >= 1), or
    "[i]" for ndim 0. */

@@ -18,6 +18,7 @@
 ** linalg.c.
 */
 #include "ag_ops_internal.h"
+#include "ag_binary.h"
 #include "ag_linalg.h"
 #include "ag_reduce.h"
 #include "ag_shape.h"
@@ -225,12 +226,22 @@ static void mm_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor 
         gx[1] = tb ? mm_grad(t, gy, a, 1, ta, b, ib) : mm_grad(t, a, gy, !ta, 0, b, ib);
 }
 
+/* ty = op_a(ta) @ op_b(b) + op_a(a) @ op_b(tb), with the same flags */
+static ag_tensor *mm_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const int ta = n->iparam[0], tb = n->iparam[1], reduce = n->iparam[2];
+    ag_tensor *da = mm(t, tx[0], n->in[1], ta, tb, reduce, NULL);
+    ag_tensor *db = da ? mm(t, n->in[0], tx[1], ta, tb, reduce, NULL) : NULL;
+    return db ? ag_add(t, da, db) : NULL;
+}
+
 /* The family, by [ta][tb]. a@b, a@b^T and a^T@b are public and their
    rules reach only each other; a^T@b^T is private, there only to keep
    the rule total. */
 static const agi_op op_matmul[2][2] = {
-    {{"ag_matmul", mm_backward}, {"ag_matmul_nt", mm_backward}},
-    {{"ag_matmul_tn", mm_backward}, {"ag_matmul (a^T @ b^T)", mm_backward}},
+    {{"ag_matmul", mm_backward, mm_jvp}, {"ag_matmul_nt", mm_backward, mm_jvp}},
+    {{"ag_matmul_tn", mm_backward, mm_jvp},
+     {"ag_matmul (a^T @ b^T)", mm_backward, mm_jvp}},
 };
 
 /* Does into (or NULL) have the dtype and shape of a result? */
@@ -339,7 +350,13 @@ static void linear_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_ten
     if (need[1]) gx[1] = mm_grad(t, g2, lin_matrix(t, x), 1, 0, w, agi_grad_into(t, 1));
     if (n->n_in > 2 && need[2]) gx[2] = ag_sum(t, g2, 0, 0);
 }
-static const agi_op op_linear = {"ag_linear", linear_backward};
+/* ty = tx @ w^T + x @ tw^T + tb */
+static ag_tensor *linear_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *dw = ag_linear(t, n->in[0], tx[1], n->n_in > 2 ? tx[2] : NULL);
+    return ag_add(t, ag_linear(t, tx[0], n->in[1], NULL), dw);
+}
+static const agi_op op_linear = {"ag_linear", linear_backward, linear_jvp};
 
 /* 1 if x, w and b (b may be NULL) fit; else 0 with the error on t. */
 static int linear_check(ag_tape *t, const ag_tensor *x, const ag_tensor *w, const ag_tensor *b)

@@ -13,6 +13,7 @@
 ** channel, in a fixed order (the same bits for any split).
 */
 #include "ag_ops_internal.h"
+#include "ag_arrange.h"
 #include "ag_binary.h"
 #include "ag_norm.h"
 #include "ag_shape.h"
@@ -251,7 +252,17 @@ static void affine_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
         if (NEED(p.im)) gx[p.im] = ag_neg(t, ag_mul(t, b, row(t, s, 1)));
     }
 }
-static const agi_op op_affine = {"ag_channel_affine", affine_backward};
+/* ty = tg*A + (tx - tm)*B + tS + g*tA + (x - m)*tB: two affine ops */
+static ag_tensor *affine_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const affine_in p = affine_slots(n);
+#define TX(P) ((P) >= 0 ? tx[P] : NULL)
+    ag_tensor *first = affine(t, TX(p.ig), IN(p.ia), tx[p.ix], TX(p.im), n->in[p.ib], TX(p.is));
+    ag_tensor *second = affine(t, IN(p.ig), TX(p.ia), n->in[p.ix], IN(p.im), tx[p.ib], NULL);
+#undef TX
+    return ag_add(t, first, second);
+}
+static const agi_op op_affine = {"ag_channel_affine", affine_backward, affine_jvp};
 
 /* The affine op on checked operands (x and b present). */
 static ag_tensor *affine(ag_tape *t, ag_tensor *g, ag_tensor *a, ag_tensor *x, ag_tensor *m,
@@ -284,7 +295,17 @@ static void sums_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     if (need[1]) gx[1] = affine(t, NULL, NULL, n->in[0], NULL, h0, NULL);
     if (n->n_in > 2 && need[2]) gx[2] = ag_neg(t, ag_mul(t, h0, row(t, n->out, 1)));
 }
-static const agi_op op_sums = {"ag_batch_norm (channel sums)", sums_backward};
+/* ts = [sum tg*(a - m) + g*ta - tm * sum g, sum tg] */
+static ag_tensor *sums_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *m = n->n_in > 2 ? n->in[2] : NULL;
+    ag_tensor *s1 = sums(t, tx[0], n->in[1], m), *s2 = sums(t, n->in[0], tx[1], NULL);
+    ag_tensor *r0 = ag_add(t, row(t, s1, 0), row(t, s2, 0));
+    if (m) r0 = ag_sub(t, r0, ag_mul(t, tx[2], row(t, n->out, 1)));
+    ag_tensor *rows[2] = {r0, row(t, s1, 1)};
+    return r0 && rows[1] ? ag_stack(t, 2, rows, 0) : NULL;
+}
+static const agi_op op_sums = {"ag_batch_norm (channel sums)", sums_backward, sums_jvp};
 
 /* [2, C]: sum g*(a - m) and sum g per channel (m may be NULL). */
 static ag_tensor *sums(ag_tape *t, ag_tensor *g, ag_tensor *a, ag_tensor *m)
@@ -353,7 +374,16 @@ static void stats_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = affine(t, NULL, NULL, x, row(t, n->out, 0), ag_mul_scalar(t, row(t, gy, 1),
                    2 / count), ag_div_scalar(t, row(t, gy, 0), count));
 }
-static const agi_op op_stats = {"ag_batch_norm_stats", stats_backward};
+/* ts = [sum tx / M, 2 sum (x - mean) tx / M] */
+static ag_tensor *stats_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const double count = per_channel(n->in[0]);
+    ag_tensor *s = sums(t, tx[0], n->in[0], row(t, n->out, 0));
+    ag_tensor *rows[2] = {ag_div_scalar(t, row(t, s, 1), count),
+                          ag_mul_scalar(t, row(t, s, 0), 2 / count)};
+    return rows[0] && rows[1] ? ag_stack(t, 2, rows, 0) : NULL;
+}
+static const agi_op op_stats = {"ag_batch_norm_stats", stats_backward, stats_jvp};
 
 /* The statistics of x into a fresh out[2 * C]; NULL on failure. */
 static double *stats_of(ag_tape *t, const ag_tensor *x)
@@ -395,7 +425,23 @@ static void bn_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *b = ag_mul_scalar(t, ag_mul(t, ag_mul(t, rw, r), rs0), -1 / count);
     gx[0] = affine(t, gy, rw, x, mean, b, ag_mul_scalar(t, ag_mul(t, rw, sg), -1 / count));
 }
-static const agi_op op_bn = {"ag_batch_norm", bn_backward};
+/* ty = (tx - tmean) r w + (x - mean)(tr w + r tw) + tb, with
+   tmean = sum tx / M, tr = -r^3 sum (x - mean) tx / M */
+static ag_tensor *bn_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *x = n->in[0], *w = n->iparam[0] ? n->in[1] : NULL;
+    ag_tensor *tw = w ? tx[1] : NULL, *tb = n->iparam[1] ? tx[1 + n->iparam[0]] : NULL;
+    const double count = per_channel(x);
+    ag_tensor *st = ag_batch_norm_stats(t, x), *mean = row(t, st, 0);
+    ag_tensor *r = ag_pow_scalar(t, ag_add_scalar(t, row(t, st, 1), n->fparam[0]), -0.5);
+    ag_tensor *s = sums(t, tx[0], x, mean);
+    ag_tensor *tmean = ag_div_scalar(t, row(t, s, 1), count);
+    ag_tensor *tr = ag_mul_scalar(t, ag_mul(t, ag_pow_scalar(t, r, 3), row(t, s, 0)), -1 / count);
+    ag_tensor *b2 = w ? ag_add(t, ag_mul(t, tr, w), ag_mul(t, r, tw)) : tr;
+    ag_tensor *first = affine(t, NULL, NULL, tx[0], tmean, w ? ag_mul(t, r, w) : r, tb);
+    return ag_add(t, first, affine(t, NULL, NULL, x, mean, b2, NULL));
+}
+static const agi_op op_bn = {"ag_batch_norm", bn_backward, bn_jvp};
 
 /* The per-channel mean, scale r*w and shift of the forward, as [C]
    tensors of x's dtype into p[0..2]. */

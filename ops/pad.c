@@ -122,7 +122,14 @@ static void pad_t_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = pad_apply(t, gy, n->aux);
 }
-static const agi_op op_pad_t = {"ag_pad (backward)", pad_t_backward};
+static ag_tensor *pad_transpose(ag_tape *t, ag_tensor *dy, const pad_plan *p);
+
+/* linear: ty = P^T tx */
+static ag_tensor *pad_t_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return pad_transpose(t, tx[0], n->aux);
+}
+static const agi_op op_pad_t = {"ag_pad (backward)", pad_t_backward, pad_t_jvp};
 
 static ag_tensor *pad_transpose(ag_tape *t, ag_tensor *dy, const pad_plan *p)
 {
@@ -150,7 +157,15 @@ static void pad_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     for (int i = 0; i < p->npad; i++) neg[i] = -p->pad[i];
     gx[0] = ag_pad(t, gy, p->npad, neg, AG_PAD_CONSTANT, 0);
 }
-static const agi_op op_pad = {"ag_pad", pad_backward};
+/* ty = P tx: the same padding, with 0 for a constant (its value is no
+   function of x) */
+static ag_tensor *pad_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const pad_plan *p = n->aux;
+    if (p->mode != AG_PAD_CONSTANT) return pad_apply(t, tx[0], p);
+    return ag_pad(t, tx[0], p->npad, p->pad, AG_PAD_CONSTANT, 0);
+}
+static const agi_op op_pad = {"ag_pad", pad_backward, pad_jvp};
 
 /* P x on a checked plan, recorded as ag_pad. */
 static ag_tensor *pad_apply(ag_tape *t, ag_tensor *x, const pad_plan *p)

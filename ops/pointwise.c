@@ -266,7 +266,13 @@ static void addcmul_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_te
     if (need[1]) GX(1, ag_mul_scalar(t, ag_mul(t, gy, n->in[2]), v));
     if (need[2]) GX(2, ag_mul_scalar(t, ag_mul(t, gy, n->in[1]), v));
 }
-static const agi_op op_addcmul = {"ag_addcmul", addcmul_backward};
+/* ty = tx + v (ta b + a tb) */
+static ag_tensor *addcmul_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const double v = n->fparam[0];
+    return ag_addcmul(t, ag_addcmul(t, tx[0], tx[1], n->in[2], v), n->in[1], tx[2], v);
+}
+static const agi_op op_addcmul = {"ag_addcmul", addcmul_backward, addcmul_jvp};
 
 ag_tensor *ag_addcmul(ag_tape *t, ag_tensor *x, ag_tensor *a, ag_tensor *b, double value)
 {
@@ -296,7 +302,14 @@ static void addcdiv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_te
     if (need[1]) GX(1, ag_div(t, ag_mul_scalar(t, gy, v), b));
     if (need[2]) GX(2, ag_div(t, ag_mul_scalar(t, ag_mul(t, gy, a), -v), ag_square(t, b)));
 }
-static const agi_op op_addcdiv = {"ag_addcdiv", addcdiv_backward};
+/* ty = tx + v (ta - a tb / b) / b */
+static ag_tensor *addcdiv_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *a = n->in[1], *b = n->in[2];
+    ag_tensor *num = ag_sub(t, tx[1], ag_div(t, ag_mul(t, a, tx[2]), b));
+    return ag_addcdiv(t, tx[0], num, b, n->fparam[0]);
+}
+static const agi_op op_addcdiv = {"ag_addcdiv", addcdiv_backward, addcdiv_jvp};
 
 ag_tensor *ag_addcdiv(ag_tape *t, ag_tensor *x, ag_tensor *a, ag_tensor *b, double value)
 {
@@ -329,7 +342,12 @@ static void lerp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tenso
     if (need[0]) GX(0, ag_mul_scalar(t, gy, 1 - w));
     if (need[1]) GX(1, ag_mul_scalar(t, gy, w));
 }
-static const agi_op op_lerp = {"ag_lerp", lerp_backward};
+/* ty = lerp(ta, tb, w) */
+static ag_tensor *lerp_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_lerp(t, tx[0], tx[1], n->fparam[0]);
+}
+static const agi_op op_lerp = {"ag_lerp", lerp_backward, lerp_jvp};
 
 static ag_tensor *lerp(ag_tape *t, ag_tensor *out, ag_tensor *a, ag_tensor *b, double w)
 {

@@ -279,6 +279,18 @@ static void gather(const agi_pool_plan *p, const ag_tensor *g, ag_tensor *g2, in
 /* ------------------------------------------------- the private ops --- */
 
 static ag_tensor *max_scatter(ag_tape *t, ag_tensor *dy, const agi_pool_plan *p);
+static ag_tensor *max_gather(ag_tape *t, ag_tensor *g, const agi_pool_plan *p);
+
+/* Each of the three is linear in its input and picks or places at the
+   argmax: ty = gather(tx) (max pool, gather), scatter(tx) (scatter). */
+static ag_tensor *gather_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return max_gather(t, tx[0], n->aux);
+}
+static ag_tensor *scatter_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return max_scatter(t, tx[0], n->aux);
+}
 
 /* g2 = gather(g) at the argmax; dg += scatter(dg2) */
 static void gather_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
@@ -287,7 +299,8 @@ static void gather_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = max_scatter(t, gy, n->aux);
 }
-static const agi_op op_max_gather = {"ag_max_pool (gather at the argmax)", gather_backward};
+static const agi_op op_max_gather = {"ag_max_pool (gather at the argmax)", gather_backward,
+                                        gather_jvp};
 
 /* g (x's shape) at the argmax: y's shape. */
 static ag_tensor *max_gather(ag_tape *t, ag_tensor *g, const agi_pool_plan *p)
@@ -308,7 +321,8 @@ static void scatter_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = max_gather(t, gy, n->aux);
 }
-static const agi_op op_max_scatter = {"ag_max_pool (backward)", scatter_backward};
+static const agi_op op_max_scatter = {"ag_max_pool (backward)", scatter_backward,
+                                         scatter_jvp};
 
 /* dy (y's shape) scattered into zeros of x's shape. */
 static ag_tensor *max_scatter(ag_tape *t, ag_tensor *dy, const agi_pool_plan *p)
@@ -331,8 +345,8 @@ static void max_pool_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = max_scatter(t, gy, n->aux);
 }
-static const agi_op op_max_pool1d = {"ag_max_pool1d", max_pool_backward};
-static const agi_op op_max_pool2d = {"ag_max_pool2d", max_pool_backward};
+static const agi_op op_max_pool1d = {"ag_max_pool1d", max_pool_backward, gather_jvp};
+static const agi_op op_max_pool2d = {"ag_max_pool2d", max_pool_backward, gather_jvp};
 
 static ag_tensor *max_pool(ag_tape *t, const agi_op *op, ag_tensor *x, const agi_pool_args *a)
 {

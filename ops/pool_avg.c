@@ -105,7 +105,18 @@ static void avg_t_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = avg_apply(t, gy, n->aux);
 }
-static const agi_op op_avg_t = {"ag_avg_pool (backward)", avg_t_backward};
+static ag_tensor *avg_transpose(ag_tape *t, ag_tensor *dy, const agi_pool_plan *p);
+
+/* Both linear: ty = A tx (the pools), A^T tx (the backward op) */
+static ag_tensor *avg_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return avg_apply(t, tx[0], n->aux);
+}
+static ag_tensor *avg_t_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return avg_transpose(t, tx[0], n->aux);
+}
+static const agi_op op_avg_t = {"ag_avg_pool (backward)", avg_t_backward, avg_t_jvp};
 
 /* A^T dy: y's shape to x's. */
 static ag_tensor *avg_transpose(ag_tape *t, ag_tensor *dy, const agi_pool_plan *p)
@@ -126,9 +137,9 @@ static void avg_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = avg_transpose(t, gy, n->aux);
 }
-static const agi_op op_avg_pool1d = {"ag_avg_pool1d", avg_backward};
-static const agi_op op_avg_pool2d = {"ag_avg_pool2d", avg_backward};
-static const agi_op op_adaptive_avg_pool2d = {"ag_adaptive_avg_pool2d", avg_backward};
+static const agi_op op_avg_pool1d = {"ag_avg_pool1d", avg_backward, avg_jvp};
+static const agi_op op_avg_pool2d = {"ag_avg_pool2d", avg_backward, avg_jvp};
+static const agi_op op_adaptive_avg_pool2d = {"ag_adaptive_avg_pool2d", avg_backward, avg_jvp};
 
 /* A x, recorded as the plan's public op. */
 static ag_tensor *avg_apply(ag_tape *t, ag_tensor *x, const agi_pool_plan *p)

@@ -7,7 +7,7 @@
 #include "ag_ops_internal.h"
 #include "ag_random.h"
 
-static const agi_op op_dropout_mask = {"ag_dropout_mask", NULL};
+static const agi_op op_dropout_mask = {"ag_dropout_mask", NULL, NULL};
 
 /*
 ** The generator's step, xoshiro256** as ag_rng_u64 (autograd/rng.c) runs

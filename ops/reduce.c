@@ -135,7 +135,12 @@ static void view_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = keepdim_view(t, gy, n->in[0]->ndim, n->in[0]->shape);
 }
-static const agi_op op_view = {"ag_reduce (keepdim view)", view_backward};
+/* ty = tx in y's shape */
+static ag_tensor *view_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return keepdim_view(t, tx[0], n->out->ndim, n->out->shape);
+}
+static const agi_op op_view = {"ag_reduce (keepdim view)", view_backward, view_jvp};
 
 /* A copy of x with shape (same numel): re-inserts or removes a size-1 axis. */
 static ag_tensor *keepdim_view(ag_tape *t, ag_tensor *x, int ndim, const int64_t *shape)
@@ -335,7 +340,12 @@ static void sum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = spread(t, gy, n);
 }
-static const agi_op op_sum = {"ag_sum", sum_backward};
+/* ty = sum_a tx */
+static ag_tensor *sum_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_sum(t, tx[0], n->iparam[0], n->iparam[1]);
+}
+static const agi_op op_sum = {"ag_sum", sum_backward, sum_jvp};
 
 ag_tensor *ag_sum(ag_tape *t, ag_tensor *x, int axis, int keepdim)
 {
@@ -357,7 +367,12 @@ static void mean_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = spread(t, ag_div_scalar(t, gy, n->fparam[0]), n);
 }
-static const agi_op op_mean = {"ag_mean", mean_backward};
+/* ty = mean_a tx */
+static ag_tensor *mean_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_mean(t, tx[0], n->iparam[0], n->iparam[1]);
+}
+static const agi_op op_mean = {"ag_mean", mean_backward, mean_jvp};
 
 ag_tensor *ag_mean(ag_tape *t, ag_tensor *x, int axis, int keepdim)
 {
@@ -394,8 +409,13 @@ static void extremum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, as_keepdim(t, gy, n), selection_mask(t, n));
 }
-static const agi_op op_max = {"ag_max", extremum_backward};
-static const agi_op op_min = {"ag_min", extremum_backward};
+/* ty = sum_a tx * onehot(first selected): tx at the selected element */
+static ag_tensor *extremum_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_sum(t, ag_mul(t, tx[0], selection_mask(t, n)), n->iparam[0], n->iparam[1]);
+}
+static const agi_op op_max = {"ag_max", extremum_backward, extremum_jvp};
+static const agi_op op_min = {"ag_min", extremum_backward, extremum_jvp};
 
 /* Shared by ag_max and ag_min: values and the selected indices (n->aux). */
 static ag_tensor *extremum(ag_tape *t, const agi_op *op, ag_tensor *x, int axis,
@@ -443,7 +463,15 @@ static void var_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_mul_scalar(t, ag_mul(t, centred, as_keepdim(t, gy, n)),
                           2.0 / n->fparam[1]);
 }
-static const agi_op op_var = {"ag_var", var_backward};
+/* ty = 2 sum_a (x - mean) tx / d (the mean's own tangent sums to 0) */
+static ag_tensor *var_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *x = n->in[0];
+    ag_tensor *centred = ag_sub(t, x, ag_mean(t, x, n->iparam[0], 1));
+    return ag_mul_scalar(t, ag_sum(t, ag_mul(t, centred, tx[0]), n->iparam[0], n->iparam[1]),
+                         2.0 / n->fparam[1]);
+}
+static const agi_op op_var = {"ag_var", var_backward, var_jvp};
 
 ag_tensor *ag_var(ag_tape *t, ag_tensor *x, int axis, int correction, int keepdim)
 {
@@ -474,7 +502,13 @@ static void logsumexp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *y = as_keepdim(t, n->out, n);
     gx[0] = ag_mul(t, as_keepdim(t, gy, n), ag_exp(t, ag_sub(t, n->in[0], y)));
 }
-static const agi_op op_logsumexp = {"ag_logsumexp", logsumexp_backward};
+/* ty = sum_a tx * exp(x - y) */
+static ag_tensor *logsumexp_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *p = ag_exp(t, ag_sub(t, n->in[0], as_keepdim(t, n->out, n)));
+    return ag_sum(t, ag_mul(t, tx[0], p), n->iparam[0], n->iparam[1]);
+}
+static const agi_op op_logsumexp = {"ag_logsumexp", logsumexp_backward, logsumexp_jvp};
 
 ag_tensor *ag_logsumexp(ag_tape *t, ag_tensor *x, int axis, int keepdim)
 {

@@ -202,8 +202,8 @@ ag_status ag_multinomial_logits(ag_tape *t, ag_rng *r, ag_tensor *logits,
 
 /* ----------------------------------------------------------- bernoulli --- */
 
-static const agi_op op_bernoulli = {"ag_bernoulli", NULL};
-static const agi_op op_bernoulli_p = {"ag_bernoulli_p", NULL};
+static const agi_op op_bernoulli = {"ag_bernoulli", NULL, NULL};
+static const agi_op op_bernoulli_p = {"ag_bernoulli_p", NULL, NULL};
 
 /* y[i] = u_i < p_i ? 1 : 0, one uniform u_i per element in order; p_i is
    probs[i], or p for every i when probs is NULL. */

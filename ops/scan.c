@@ -43,8 +43,15 @@ static void cumsum_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = cumsum_op(t, gy, n->iparam[0], !n->iparam[1]);
 }
 
-static const agi_op op_cumsum = {"ag_cumsum", cumsum_backward};
-static const agi_op op_cumsum_rev = {"ag_cumsum (backward: reversed)", cumsum_backward};
+/* ty = cumsum(tx, axis) in the node's direction */
+static ag_tensor *cumsum_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return cumsum_op(t, tx[0], n->iparam[0], n->iparam[1]);
+}
+
+static const agi_op op_cumsum = {"ag_cumsum", cumsum_backward, cumsum_jvp};
+static const agi_op op_cumsum_rev = {"ag_cumsum (backward: reversed)", cumsum_backward,
+                                     cumsum_jvp};
 
 /* The scan along a checked axis (AG_ALL for a 0-d x). */
 static ag_tensor *cumsum_op(ag_tape *t, ag_tensor *x, int axis, int reverse)

@@ -26,10 +26,16 @@ static void reshape_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_reshape(t, gy, n->in[0]->ndim, n->in[0]->shape);
 }
 
-static const agi_op op_reshape = {"ag_reshape", reshape_backward};
-static const agi_op op_flatten = {"ag_flatten", reshape_backward};
-static const agi_op op_squeeze = {"ag_squeeze", reshape_backward};
-static const agi_op op_unsqueeze = {"ag_unsqueeze", reshape_backward};
+/* ty = reshape(tx, y.shape) */
+static ag_tensor *reshape_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_reshape(t, tx[0], n->out->ndim, n->out->shape);
+}
+
+static const agi_op op_reshape = {"ag_reshape", reshape_backward, reshape_jvp};
+static const agi_op op_flatten = {"ag_flatten", reshape_backward, reshape_jvp};
+static const agi_op op_squeeze = {"ag_squeeze", reshape_backward, reshape_jvp};
+static const agi_op op_unsqueeze = {"ag_unsqueeze", reshape_backward, reshape_jvp};
 
 /* y (shape, same element count as x, checked by the caller) = x's data
    seen with a new shape: no copy (every tensor is contiguous and
@@ -167,7 +173,13 @@ static void concat_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     }
 }
 
-static const agi_op op_concat = {"ag_concat", concat_backward};
+/* ty = concat(txs, axis) */
+static ag_tensor *concat_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_concat(t, n->n_in, tx, n->iparam[0]);
+}
+
+static const agi_op op_concat = {"ag_concat", concat_backward, concat_jvp};
 
 /* Validates ag_concat's arguments; the normalised axis, or -1 (error set). */
 static int concat_check(ag_tape *t, int n, ag_tensor *const *xs, int axis)
@@ -301,7 +313,16 @@ static void slice_pad_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_slice(t, gy, n->iparam[0], p[0], p[1], p[2]);
 }
 
-static const agi_op op_slice_pad = {"ag_slice (backward)", slice_pad_backward};
+static ag_tensor *slice_pad(ag_tape *t, ag_tensor *g, const ag_tensor *x, int axis,
+                            const int64_t *params);
+
+/* ty = slice_pad(tg) */
+static ag_tensor *slice_pad_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return slice_pad(t, tx[0], n->out, n->iparam[0], n->aux);
+}
+
+static const agi_op op_slice_pad = {"ag_slice (backward)", slice_pad_backward, slice_pad_jvp};
 
 /* The private op: g (a slice's shape) placed into zeros of x's shape. */
 static ag_tensor *slice_pad(ag_tape *t, ag_tensor *g, const ag_tensor *x, int axis,
@@ -328,7 +349,14 @@ static void slice_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = slice_pad(t, gy, n->in[0], n->iparam[0], n->aux);
 }
 
-static const agi_op op_slice = {"ag_slice", slice_backward};
+/* ty = tx[.., start:end:step, ..] */
+static ag_tensor *slice_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const int64_t *p = n->aux;
+    return ag_slice(t, tx[0], n->iparam[0], p[0], p[1], p[2]);
+}
+
+static const agi_op op_slice = {"ag_slice", slice_backward, slice_jvp};
 
 /* A Python slice bound: negative counts from the end; clamped to [0, dim]. */
 static int64_t slice_bound(int64_t b, int64_t dim)

@@ -121,7 +121,9 @@ static void softmax_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *dot = ag_sum(t, ag_mul(t, gy, y), n->iparam[0], 1);
     gx[0] = ag_mul(t, y, ag_sub(t, gy, dot));
 }
-static const agi_op op_softmax = {"ag_softmax", softmax_backward};
+/* ty = y * (tx - sum_a(tx * y)): the Jacobian diag(y) - y y^T is symmetric,
+   so the backward rule applied to tx (agi_jvp_symmetric) */
+static const agi_op op_softmax = {"ag_softmax", softmax_backward, agi_jvp_symmetric};
 
 ag_tensor *ag_softmax(ag_tape *t, ag_tensor *x, int axis)
 {
@@ -136,7 +138,14 @@ static void log_softmax_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *total = ag_sum(t, gy, n->iparam[0], 1);
     gx[0] = ag_sub(t, gy, ag_mul(t, ag_exp(t, n->out), total));
 }
-static const agi_op op_log_softmax = {"ag_log_softmax", log_softmax_backward};
+/* ty = tx - sum_a(exp(y) * tx) */
+static ag_tensor *log_softmax_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *dot = ag_sum(t, ag_mul(t, ag_exp(t, n->out), tx[0]), n->iparam[0], 1);
+    return ag_sub(t, tx[0], dot);
+}
+static const agi_op op_log_softmax = {"ag_log_softmax", log_softmax_backward,
+                                      log_softmax_jvp};
 
 ag_tensor *ag_log_softmax(ag_tape *t, ag_tensor *x, int axis)
 {

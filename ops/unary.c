@@ -8,7 +8,9 @@
 ** transcendental functions), its definition with the backward rule
 ** written with ops, and its constructor. Rules use the saved input
 ** (n->in[0]) or the output (n->out) so that, under create_graph, the
-** gradient is itself differentiable.
+** gradient is itself differentiable. The JVP rule (forward mode) of every
+** elementwise op here is agi_jvp_symmetric (ty = f'(x) tx: the backward rule
+** applied to the tangent, the Jacobian being diagonal); cast's casts tx.
 */
 #include "ag_ops_internal.h"
 #include "ag_binary.h"
@@ -44,7 +46,7 @@ static void neg_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)n, (void)need;
     gx[0] = ag_neg(t, gy);
 }
-static const agi_op op_neg = {"ag_neg", neg_backward};
+static const agi_op op_neg = {"ag_neg", neg_backward, agi_jvp_symmetric};
 ag_tensor *ag_neg(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_neg, x, neg_kernel, 0, 0);
@@ -59,7 +61,7 @@ static void exp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, n->out);
 }
-static const agi_op op_exp = {"ag_exp", exp_backward};
+static const agi_op op_exp = {"ag_exp", exp_backward, agi_jvp_symmetric};
 ag_tensor *ag_exp(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_exp, x, exp_kernel, 0, 0);
@@ -74,7 +76,7 @@ static void log_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, n->in[0]);
 }
-static const agi_op op_log = {"ag_log", log_backward};
+static const agi_op op_log = {"ag_log", log_backward, agi_jvp_symmetric};
 ag_tensor *ag_log(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_log, x, log_kernel, 0, 0);
@@ -89,7 +91,7 @@ static void expm1_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_add_scalar(t, n->out, 1));
 }
-static const agi_op op_expm1 = {"ag_expm1", expm1_backward};
+static const agi_op op_expm1 = {"ag_expm1", expm1_backward, agi_jvp_symmetric};
 ag_tensor *ag_expm1(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_expm1, x, expm1_kernel, 0, 0);
@@ -104,7 +106,7 @@ static void log1p_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, ag_add_scalar(t, n->in[0], 1));
 }
-static const agi_op op_log1p = {"ag_log1p", log1p_backward};
+static const agi_op op_log1p = {"ag_log1p", log1p_backward, agi_jvp_symmetric};
 ag_tensor *ag_log1p(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_log1p, x, log1p_kernel, 0, 0);
@@ -133,7 +135,7 @@ static void sqrt_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, ag_mul_scalar(t, n->out, 2));
 }
-static const agi_op op_sqrt = {"ag_sqrt", sqrt_backward};
+static const agi_op op_sqrt = {"ag_sqrt", sqrt_backward, agi_jvp_symmetric};
 ag_tensor *ag_sqrt(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_sqrt, x, sqrt_kernel, 0, 0);
@@ -147,7 +149,7 @@ static void square_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], 2));
 }
-static const agi_op op_square = {"ag_square", square_backward};
+static const agi_op op_square = {"ag_square", square_backward, agi_jvp_symmetric};
 ag_tensor *ag_square(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_square, x, square_kernel, 0, 0);
@@ -161,7 +163,7 @@ static void reciprocal_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_mul(t, gy, ag_square(t, n->out)));
 }
-static const agi_op op_reciprocal = {"ag_reciprocal", reciprocal_backward};
+static const agi_op op_reciprocal = {"ag_reciprocal", reciprocal_backward, agi_jvp_symmetric};
 ag_tensor *ag_reciprocal(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_reciprocal, x, reciprocal_kernel, 0, 0);
@@ -189,7 +191,7 @@ static void pow_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     else
         gx[0] = ag_mul(t, gy, ag_mul_scalar(t, ag_pow_scalar(t, x, p - 1), p));
 }
-static const agi_op op_pow_scalar = {"ag_pow_scalar", pow_scalar_backward};
+static const agi_op op_pow_scalar = {"ag_pow_scalar", pow_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_pow_scalar(ag_tape *t, ag_tensor *x, double p)
 {
     return agi_unary(t, &op_pow_scalar, x, pow_scalar_kernel, p, 0);
@@ -206,7 +208,7 @@ static void sin_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_cos(t, n->in[0]));
 }
-static const agi_op op_sin = {"ag_sin", sin_backward};
+static const agi_op op_sin = {"ag_sin", sin_backward, agi_jvp_symmetric};
 ag_tensor *ag_sin(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_sin, x, sin_kernel, 0, 0);
@@ -221,7 +223,7 @@ static void cos_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_mul(t, gy, ag_sin(t, n->in[0])));
 }
-static const agi_op op_cos = {"ag_cos", cos_backward};
+static const agi_op op_cos = {"ag_cos", cos_backward, agi_jvp_symmetric};
 ag_tensor *ag_cos(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_cos, x, cos_kernel, 0, 0);
@@ -239,7 +241,8 @@ static void tanh_deriv_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], -2));
 }
-static const agi_op op_tanh_deriv = {"ag_tanh (derivative)", tanh_deriv_backward};
+static const agi_op op_tanh_deriv = {"ag_tanh (derivative)", tanh_deriv_backward,
+                                     agi_jvp_symmetric};
 
 static void tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                           ag_tensor **gx, const uint8_t *need)
@@ -247,7 +250,7 @@ static void tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, agi_unary(t, &op_tanh_deriv, n->out, tanh_deriv_kernel, 0, 0));
 }
-static const agi_op op_tanh = {"ag_tanh", tanh_backward};
+static const agi_op op_tanh = {"ag_tanh", tanh_backward, agi_jvp_symmetric};
 ag_tensor *ag_tanh(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_tanh, x, tanh_kernel, 0, 0);
@@ -263,7 +266,7 @@ static void erf_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *e = ag_exp(t, ag_neg(t, ag_square(t, n->in[0])));
     gx[0] = ag_mul(t, gy, ag_mul_scalar(t, e, 1.12837916709551257390));
 }
-static const agi_op op_erf = {"ag_erf", erf_backward};
+static const agi_op op_erf = {"ag_erf", erf_backward, agi_jvp_symmetric};
 ag_tensor *ag_erf(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_erf, x, erf_kernel, 0, 0);
@@ -273,7 +276,7 @@ ag_tensor *ag_erf(ag_tape *t, ag_tensor *x)
 
 /* NaN stays NaN (NumPy; PyTorch gives 0). -0 gives 0. */
 AGI_UNARY_KERNEL(sign_kernel, x > 0 ? 1 : (x < 0 ? -1 : (x == 0 ? 0 : x)))
-static const agi_op op_sign = {"ag_sign", NULL};   /* a constant: no rule */
+static const agi_op op_sign = {"ag_sign", NULL, NULL};   /* a constant: no rule */
 ag_tensor *ag_sign(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_sign, x, sign_kernel, 0, 0);
@@ -287,7 +290,7 @@ static void abs_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_sign(t, n->in[0]));
 }
-static const agi_op op_abs = {"ag_abs", abs_backward};
+static const agi_op op_abs = {"ag_abs", abs_backward, agi_jvp_symmetric};
 ag_tensor *ag_abs(ag_tape *t, ag_tensor *x)
 {
     return agi_unary(t, &op_abs, x, abs_kernel, 0, 0);
@@ -321,7 +324,12 @@ static void cast_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_dtype dt = (ag_dtype)n->in[0]->dtype;
     gx[0] = gy->dtype == dt ? gy : ag_cast(t, gy, dt);
 }
-static const agi_op op_cast = {"ag_cast", cast_backward};
+/* ty = cast(tx, dt) */
+static ag_tensor *cast_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    return ag_cast(t, tx[0], (ag_dtype)n->out->dtype);
+}
+static const agi_op op_cast = {"ag_cast", cast_backward, cast_jvp};
 
 ag_tensor *ag_cast(ag_tape *t, ag_tensor *x, ag_dtype dt)
 {
