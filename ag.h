@@ -6,6 +6,7 @@
 #define AG_H
 
 #include "ag_core.h"
+#include "ag_plan.h"
 /* ops */
 #include "ag_unary.h"
 #include "ag_binary.h"
