@@ -46,11 +46,13 @@
 **   - A persistent input freed while the plan lives: not detectable; the
 **     plan must be freed first.
 **
-** Ops a plan replays today: the elementwise unary ops and their scalar
-** forms (ag_unary.h), the broadcasting binary ops and comparisons
-** (ag_binary.h), ag_detach, and the engine's own gradient accumulation.
-** Backward rules replay when the ops they use do (a broadcast binary op's
-** rule reduces with ag_sum_to, which is not replayed yet).
+** Ops a plan replays today: the elementwise unary ops of ag_unary.h but
+** ag_cast, ag_add ag_sub ag_mul ag_div ag_pow ag_maximum ag_minimum and
+** their _scalar forms, the comparisons, ag_detach, and the engine's own
+** gradient accumulation. Backward rules replay when the ops they use do
+** (a broadcast binary op's rule reduces with ag_sum_to, which is not
+** replayed yet: use operands of equal shapes). Reductions, matmul, shape,
+** index, conv and the other families are refused for now.
 **
 ** Gradients. With n_wrt > 0 a plan computes the gradients of the output
 ** with respect to wrt[] (ag_grad without create_graph), read with
