@@ -10,6 +10,7 @@
 #include "ag_recompute.h"
 #include "ag_vjp.h"
 #include "ag_jvp.h"
+#include "ag_plan.h"
 /* ops */
 #include "ag_unary.h"
 #include "ag_binary.h"

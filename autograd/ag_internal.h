@@ -8,20 +8,33 @@
 #define AG_INTERNAL_H
 
 #include "ag_core.h"
+#include "ag_plan.h"
 #include <stdarg.h>
 
+/*
+** A tensor's header: 128 bytes, the fields every op reads in its first 64
+** (a 0-d tensor touches one cache line; tape headers are 64-aligned). A
+** tape tensor of at most 8 bytes keeps its data in inl: a scalar costs no
+** arena line of its own.
+*/
 struct ag_tensor {
-    void *data;
-    ag_tensor *grad;        /* leaf grad, owned by this tensor */
+    void *data;             /* inl.bytes for a small tape tensor */
     ag_tape *tape;          /* owner; NULL when persistent */
     uint64_t gen;           /* the tape's generation when made */
     int64_t numel;
-    int64_t shape[AG_MAX_DIMS];
+    ag_tensor *grad;        /* leaf grad, owned by this tensor */
     int32_t node;           /* index of the node that made it; -1 for leaves */
     uint8_t ndim;
     uint8_t dtype;
     uint8_t requires_grad;
     uint8_t flags;          /* AGI_OWNS_DATA, AGI_GRAD_NONE */
+    union {                 /* data of a tape tensor of at most 8 bytes */
+        double f64;
+        float f32[2];
+        unsigned char bytes[8];
+    } inl;
+    int64_t shape[AG_MAX_DIMS];
+    char pad_[8];           /* to 128 bytes: two whole lines */
 };
 
 /* ag_tensor.flags. One byte written whole when a header is made: a
@@ -81,6 +94,8 @@ typedef struct agi_block {
     size_t cap, used;
 } agi_block;
 
+#define AGI_HCHUNK 256              /* tensor headers per chunk */
+
 typedef struct agi_hpool {          /* tensor headers, never moved */
     ag_tensor **chunks;
     int nchunks, cap_chunks;
@@ -105,13 +120,15 @@ struct ag_tape {
     uint8_t grad_enabled;
     uint8_t anomaly;
     uint8_t in_backward;
+    ag_plan *plan;                  /* the plan capturing this tape's kernels, or NULL */
     char msg[AGI_MSG_LEN];
     ag_tape *sub;                   /* scratch tape of ag_recompute, made on first use */
 };
 
 #define AGI_NODE_CHUNK 1024
 /* Node i of the tape. */
-#define AGI_NODE(t, i) (&(t)->node_chunks[(i) / AGI_NODE_CHUNK][(i) % AGI_NODE_CHUNK])
+#define AGI_NODE(t, i) \
+    (&(t)->node_chunks[(uint32_t)(i) / AGI_NODE_CHUNK][(uint32_t)(i) % AGI_NODE_CHUNK])
 
 /* ------------------------------------------------------------- memory --- */
 
@@ -139,7 +156,32 @@ static inline const char *agi_fn(const ag_tape *t) { return t->fn ? t->fn : "ag_
 /* A new tape tensor, data uninitialised; NULL (error set) on failure. */
 ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
                    const int64_t *shape);
-ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x);
+static inline size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
+ag_tensor *agi_new_like_slow(ag_tape *t, const char *fn, const ag_tensor *x);
+/* A tape tensor of x's shape and dtype (x a valid tensor: nothing to
+   check). Inline for the case of every scalar op: its data fits in the
+   header and the header chunk has room, so it cannot fail. */
+static inline ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x)
+{
+    agi_hpool *p = &t->pools[t->gen & 1];
+    if (x->numel * (int64_t)agi_dtype_size(x->dtype) > (int64_t)sizeof x->inl ||
+        p->used >= (size_t)p->nchunks * AGI_HCHUNK)
+        return agi_new_like_slow(t, fn, x);
+    ag_tensor *y = &p->chunks[p->used / AGI_HCHUNK][p->used % AGI_HCHUNK];
+    p->used++;
+    y->data = y->inl.bytes;
+    y->tape = t;
+    y->gen = t->gen;
+    y->numel = x->numel;
+    y->grad = NULL;
+    y->node = -1;
+    y->ndim = x->ndim;
+    y->dtype = x->dtype;
+    y->requires_grad = 0;
+    y->flags = 0;
+    for (int i = 0; i < x->ndim; i++) y->shape[i] = x->shape[i];
+    return y;
+}
 /* A tape tensor of the given shape (same element count as x, checked by
    the caller) sharing x's data: the zero-copy reshapes. NULL (error set,
    naming fn) when out of memory. */
@@ -147,7 +189,6 @@ ag_tensor *agi_view(ag_tape *t, const char *fn, ag_tensor *x, int ndim, const in
 /* Records why shape (which agi_numel refused) is refused, naming fn, on t
    or (t NULL) in ag_last_error(); returns NULL. */
 void *agi_bad_shape(ag_tape *t, const char *fn, int ndim, const int64_t *shape);
-static inline size_t agi_dtype_size(int dt) { return dt == AG_F64 ? sizeof(double) : sizeof(float); }
 /* "f32" or "f64", for messages. */
 static inline const char *agi_dtype_name(int dt) { return dt == AG_F64 ? "f64" : "f32"; }
 
@@ -256,8 +297,34 @@ int agi_axis(ag_tape *t, const char *fn, int axis, int ndim);
 ** with these inputs. Returns the node, so the op can store parameters, or
 ** NULL when nothing was recorded (or on error: check t->status).
 */
-agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
-                     ag_tensor *const *in);
+agi_node *agi_record_node(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
+                          ag_tensor *const *in);
+static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
+                                   ag_tensor *const *in)
+{
+    uint8_t req = 0;
+    if (t->grad_enabled)
+        for (int i = 0; i < n_in; i++) {
+            const ag_tensor *x = in[i];
+            req |= x ? x->requires_grad : 0;
+        }
+    out->requires_grad = req;
+    if (!req || n_in > AGI_NODE_INLINE || t->n_nodes == t->cap_nodes || t->plan)
+        return agi_record_node(t, op, out, req ? n_in : 0, in);   /* counts the op */
+    t->n_ops++;
+    agi_node *n = AGI_NODE(t, t->n_nodes);
+    for (int i = 0; i < n_in; i++) n->in_inline[i] = in[i];
+    n->op = op;
+    n->out = out;
+    n->in = n->in_inline;
+    n->n_in = n_in;
+    n->iparam[0] = n->iparam[1] = n->iparam[2] = n->iparam[3] = 0;
+    n->fparam[0] = n->fparam[1] = 0;
+    n->aux = NULL;
+    n->saved = NULL;
+    out->node = t->n_nodes++;
+    return n;
+}
 /* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);
 
@@ -275,6 +342,46 @@ static inline ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out)
 {
     if (t->status != AG_OK) return NULL;
     return t->anomaly ? agi_done_check(t, op, out) : out;
+}
+
+/* -------------------------------------------------------------- plans --- */
+
+/*
+** While a plan captures a tape (t->plan set, ag_plan.h), each op that runs
+** a kernel logs a step: the function that re-runs that kernel and its
+** operands. An op that logs nothing cannot be replayed: agi_record (or,
+** for ops that record no node, the end of the capture) refuses the plan.
+*/
+typedef void (*agi_fnptr)(void);      /* a kernel, cast back by its step */
+typedef struct agi_step agi_step;
+typedef void (*agi_step_fn)(const agi_step *s);
+struct agi_step {
+    agi_step_fn run;
+    agi_fnptr kernel;
+    ag_tensor *y;                     /* written */
+    ag_tensor *a, *b;                 /* read (b may be NULL) */
+    double s, s2;                     /* the op's scalars */
+};
+
+/* Logs the step of the op now running (the kernel it ran, its operands);
+   counts as that op's replay. Engine work that is no op (a leaf's grad
+   sink) passes op 0. Out of memory fails the capture, not the op. */
+void agi_plan_log(ag_tape *t, int op, agi_step_fn run, agi_fnptr kernel, ag_tensor *y,
+                  ag_tensor *a, ag_tensor *b, double s, double s2);
+/* Called by agi_record while capturing: refuses the plan when op logged no
+   step. */
+void agi_plan_check_op(ag_tape *t, const agi_op *op);
+/* Set while a plan's function runs: reading a tensor's value or drawing a
+   random number then refuses the plan (random != 0: a draw). */
+extern _Thread_local ag_plan *agi_plan_reading;
+void agi_plan_read(const char *fn, int random);
+static inline void agi_plan_note_read(const char *fn)
+{
+    if (agi_plan_reading) agi_plan_read(fn, 0);
+}
+static inline void agi_plan_note_draw(const char *fn)
+{
+    if (agi_plan_reading) agi_plan_read(fn, 1);
 }
 
 /* ---------------------------------------------------------- broadcast --- */

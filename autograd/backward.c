@@ -57,6 +57,13 @@ static void add_range(void *job, int64_t lo, int64_t hi)
 
 static void add_into(ag_tensor *y, const ag_tensor *a, const ag_tensor *b)
 {
+    if (y->numel == 1) {                  /* a scalar: no job, no split */
+        if (y->dtype == AG_F64)
+            AGI_F64(y)[0] = AGI_F64(a)[0] + AGI_F64(b)[0];
+        else
+            AGI_F32(y)[0] = AGI_F32(a)[0] + AGI_F32(b)[0];
+        return;
+    }
     add_job j = {y, a, b};
     agi_parallel_range(y->numel, AGI_PAR_GRAIN, add_range, &j);
 }
@@ -70,11 +77,15 @@ static void copy_range(void *job, int64_t lo, int64_t hi)
            agi_bytes(hi - lo, dt));
 }
 
+/* A plan's replay of an accumulation. */
+static void accumulate_step(const agi_step *st) { add_into(st->y, st->a, st->b); }
+
 ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     ag_tensor *y = agi_new_like(t, op_accumulate.name, a);
     if (!y) return NULL;
     add_into(y, a, b);
+    if (t->plan) agi_plan_log(t, 1, accumulate_step, NULL, y, a, b, 0, 0);
     ag_tensor *in[2] = {a, b};
     agi_record(t, &op_accumulate, y, 2, in);
     return agi_done(t, &op_accumulate, y);
@@ -132,8 +143,15 @@ static int wanted(const ag_tape *t, const walk *w, const ag_tensor *x)
 
 /* Adds g into leaf x's own grad buffer (ag_backward), or copies it there
    when the grad is none (ag_clear_grad). */
+static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g);
+
+/* A plan's replay of a leaf's grad sink: the same choice made afresh, as
+   the grad's state may have changed since capture (ag_clear_grad). */
+static void sink_leaf_step(const agi_step *st) { sink_leaf_grad(NULL, st->y, st->a); }
+
 static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
 {
+    if (t && t->plan) agi_plan_log(t, 0, sink_leaf_step, NULL, x, (ag_tensor *)g, NULL, 0, 0);
     if (!x->grad) {
         x->grad = x->tape ? agi_new_like(t, "ag_backward", x)
                           : ag_zeros(NULL, (ag_dtype)x->dtype, x->ndim, x->shape);
@@ -141,7 +159,10 @@ static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
             return agi_fail(t, AG_ERR_NOMEM, "ag_backward: out of memory for a grad"), 0;
         if (x->tape) agi_fill(x->grad, 0);
     }
-    if (x->flags & AGI_GRAD_NONE) {
+    if ((x->flags & AGI_GRAD_NONE) && g->numel == 1) {
+        memcpy(x->grad->data, g->data, agi_dtype_size(g->dtype));
+        x->flags &= (uint8_t)~AGI_GRAD_NONE;
+    } else if (x->flags & AGI_GRAD_NONE) {
         add_job j = {x->grad, NULL, g};
         agi_parallel_range(g->numel, AGI_PAR_GRAIN, copy_range, &j);
         x->flags &= (uint8_t)~AGI_GRAD_NONE;
@@ -176,7 +197,7 @@ BW_HOT int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_te
     if (!g)
         return agi_fail(t, AG_ERR_STATE, "%s: backward gave no gradient for input %d (node #%d)",
                         n->op->name, j, i), 0;
-    if (!agi_same_shape(g, x) || g->dtype != x->dtype)
+    if (g->dtype != x->dtype || !agi_same_shape(g, x))
         return agi_fail(t, AG_ERR_SHAPE,
                         "%s: backward gave a %s gradient for input %d of shape %s (node #%d)",
                         n->op->name, agi_shape_str(g, b1), j, agi_shape_str(x, b2), i), 0;
@@ -243,25 +264,29 @@ BW_HOT int run_node(ag_tape *t, const walk *w, int32_t i)
     const agi_node *n = AGI_NODE(t, i);
     uint8_t need_small[16], *need = need_small;
     ag_tensor *gx_small[16], **gx = gx_small, *into_small[16], **into = NULL;
-    int any = 0, none = 0;
-    if (n->n_in > 16) {                    /* a concat of many: scratch on the tape */
+    const int n_in = n->n_in;
+    int any = 0, flags = 0;
+    if (n_in > 16) {                       /* a concat of many: scratch on the tape */
         t->fn = w->fn;
-        need = agi_alloc(t, (size_t)n->n_in);
-        gx = agi_alloc(t, (size_t)n->n_in * sizeof *gx);
+        need = agi_alloc(t, (size_t)n_in);
+        gx = agi_alloc(t, (size_t)n_in * sizeof *gx);
         if (!need || !gx) return 0;
     }
-    for (int j = 0; j < n->n_in; j++) {
-        need[j] = (uint8_t)wanted(t, w, n->in[j]);
+    for (int j = 0; j < n_in; j++) {
+        const ag_tensor *x = n->in[j];
+        const int nd = wanted(t, w, x);
+        need[j] = (uint8_t)nd;
         gx[j] = NULL;
-        any |= need[j];
-        none |= need[j] && (n->in[j]->flags & AGI_GRAD_NONE);  /* only leaves */
+        any |= nd;
+        flags |= nd ? x->flags : 0;
     }
     if (!any) return 1;
-    if (none && !w->grads && !t->grad_enabled) into = plan_into(t, n, need, into_small);
+    if ((flags & AGI_GRAD_NONE) && !w->grads && !t->grad_enabled && !t->plan)  /* leaves */
+        into = plan_into(t, n, need, into_small);
     if (into) return run_rule_into(t, w, i, n, need, gx, into);
     n->op->backward(t, n, t->gacc[i], gx, need);
     if (t->status != AG_OK) return 0;
-    for (int j = 0; j < n->n_in; j++) {
+    for (int j = 0; j < n_in; j++) {
         if (!need[j]) continue;
         if (!check_gx(t, n, i, j, gx[j])) return 0;
         if (!sink(t, w, n->in[j], gx[j])) return 0;

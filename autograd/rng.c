@@ -35,6 +35,7 @@ static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t ag_rng_u64(ag_rng *r)
 {
+    agi_plan_note_draw("ag_rng_u64");
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t tmp = s[1] << 17;
@@ -83,6 +84,7 @@ double ag_rng_normal(ag_rng *r)
 
 void ag_rng_get_state(const ag_rng *r, uint64_t state[4])
 {
+    agi_plan_note_draw("ag_rng_get_state");
     for (int i = 0; i < 4; i++) state[i] = r->s[i];
 }
 

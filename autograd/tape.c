@@ -27,7 +27,8 @@
 #endif
 
 #define AGI_BLOCK_MIN ((size_t)1 << 20)
-#define AGI_HCHUNK 256
+
+_Static_assert(sizeof(ag_tensor) == 128, "a tensor header is two cache lines");
 
 const char *ag_status_name(ag_status s)
 {
@@ -106,8 +107,9 @@ static int hpool_reserve(agi_hpool *p, int n)
         p->cap_chunks = cap;
     }
     while (p->nchunks < n) {
-        ag_tensor *chunk = calloc(AGI_HCHUNK, sizeof *chunk);
+        ag_tensor *chunk = aligned_alloc(64, AGI_HCHUNK * sizeof *chunk);
         if (!chunk) return 0;
+        memset(chunk, 0, AGI_HCHUNK * sizeof *chunk);
         p->chunks[p->nchunks++] = chunk;
     }
     return 1;
@@ -256,20 +258,18 @@ void *agi_bad_shape(ag_tape *t, const char *fn, int ndim, const int64_t *shape)
                     "(AG_NUMEL_MAX), its zero dims aside", fn, buf, (long long)AG_NUMEL_MAX);
 }
 
-ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
-                   const int64_t *shape)
+/* A tape header for n elements of dtype dt and this shape, its data from
+   the arena or, up to 8 bytes, inline; NULL (error set) when out of memory. */
+static inline ag_tensor *make_tensor(ag_tape *t, const char *fn, int dt, int ndim,
+                                     const int64_t *shape, int64_t n)
 {
-    if (ndim < 0 || ndim > AG_MAX_DIMS)
-        return agi_fail(t, AG_ERR_SHAPE, "%s: %d dimensions (at most %d)", fn, ndim, AG_MAX_DIMS);
-    if (dt != AG_F32 && dt != AG_F64)
-        return agi_fail(t, AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);
-    int64_t n = agi_numel(ndim, shape);
-    if (n < 0) return agi_bad_shape(t, fn, ndim, shape);
     t->fn = fn;                         /* for an out-of-memory message */
-    void *data = agi_alloc(t, agi_bytes(n, dt));
-    ag_tensor *x = data ? new_header(t) : NULL;
+    size_t bytes = agi_bytes(n, dt);
+    void *data = NULL;
+    if (bytes > sizeof(((ag_tensor *)0)->inl) && !(data = agi_alloc(t, bytes))) return NULL;
+    ag_tensor *x = new_header(t);
     if (!x) return NULL;
-    x->data = data;
+    x->data = data ? data : x->inl.bytes;
     x->tape = t;
     x->gen = t->gen;
     x->numel = n;
@@ -280,9 +280,22 @@ ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
     return x;
 }
 
-ag_tensor *agi_new_like(ag_tape *t, const char *fn, const ag_tensor *x)
+ag_tensor *agi_new(ag_tape *t, const char *fn, ag_dtype dt, int ndim,
+                   const int64_t *shape)
 {
-    return agi_new(t, fn, (ag_dtype)x->dtype, x->ndim, x->shape);
+    if ((unsigned)ndim > AG_MAX_DIMS)
+        return agi_fail(t, AG_ERR_SHAPE, "%s: %d dimensions (at most %d)", fn, ndim, AG_MAX_DIMS);
+    if (dt != AG_F32 && dt != AG_F64)
+        return agi_fail(t, AG_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);
+    int64_t n = agi_numel(ndim, shape);
+    if (n < 0) return agi_bad_shape(t, fn, ndim, shape);
+    return make_tensor(t, fn, dt, ndim, shape, n);
+}
+
+/* x is a tensor: its shape and dtype need no check. */
+ag_tensor *agi_new_like_slow(ag_tape *t, const char *fn, const ag_tensor *x)
+{
+    return make_tensor(t, fn, x->dtype, x->ndim, x->shape, x->numel);
 }
 
 ag_tensor *agi_view(ag_tape *t, const char *fn, ag_tensor *x, int ndim, const int64_t *shape)
@@ -432,15 +445,14 @@ static int grow_nodes(ag_tape *t)
     return 1;
 }
 
-agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
-                     ag_tensor *const *in)
+/* agi_record's rare paths: nothing to record (n_in 0: the op only
+   counts), more inputs than the node holds, or a full node chunk. */
+agi_node *agi_record_node(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
+                          ag_tensor *const *in)
 {
+    if (t->plan) agi_plan_check_op(t, op);
     t->n_ops++;
-    int req = 0;
-    if (t->grad_enabled)
-        for (int i = 0; i < n_in; i++) req |= in[i] && in[i]->requires_grad;
-    out->requires_grad = (uint8_t)req;
-    if (!req) return NULL;
+    if (n_in == 0) return NULL;
     if (t->n_nodes == t->cap_nodes && !grow_nodes(t))
         return agi_fail(t, AG_ERR_NOMEM, "%s: out of memory for the tape", op->name);
     agi_node *n = AGI_NODE(t, t->n_nodes);
@@ -478,7 +490,8 @@ ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out)
     int64_t i = first_nonfinite(out);
     if (i < 0) return out;
     char buf[96];
-    const char *what = isnan(ag_tensor_get(out, i)) ? "NaN" : "Inf";
+    const char *what = isnan(out->dtype == AG_F64 ? AGI_F64(out)[i] : AGI_F32(out)[i])
+                       ? "NaN" : "Inf";
     agi_shape_str(out, buf);
     if (t->in_backward && t->rule_node >= 0)
         return agi_fail(t, AG_ERR_ANOMALY, "%s: backward of node #%d: %s at element %lld of "
@@ -507,6 +520,7 @@ ag_tensor *ag_detach(ag_tape *t, ag_tensor *x)
     y->node = -1;
     y->requires_grad = 0;
     y->flags = 0;
+    if (t->plan) agi_plan_log(t, 1, NULL, NULL, y, x, NULL, 0, 0);   /* shares x's data */
     t->n_ops++;
     return agi_done(t, &op_detach, y);
 }

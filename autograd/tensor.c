@@ -200,7 +200,11 @@ ag_dtype ag_tensor_dtype(const ag_tensor *x) { return x ? (ag_dtype)x->dtype : A
 int ag_tensor_ndim(const ag_tensor *x) { return x ? x->ndim : 0; }
 const int64_t *ag_tensor_shape(const ag_tensor *x) { return x ? x->shape : NULL; }
 int64_t ag_tensor_numel(const ag_tensor *x) { return x ? x->numel : 0; }
-void *ag_tensor_data(ag_tensor *x) { return x && !stale(x) ? x->data : NULL; }
+void *ag_tensor_data(ag_tensor *x)
+{
+    agi_plan_note_read("ag_tensor_data");
+    return x && !stale(x) ? x->data : NULL;
+}
 ag_tape *ag_tensor_tape(const ag_tensor *x) { return x ? x->tape : NULL; }
 ag_tensor *ag_tensor_grad(const ag_tensor *x)
 {
@@ -232,6 +236,7 @@ static ag_status access_error(const char *fn, const ag_tensor *x, int64_t i)
 
 double ag_tensor_get(const ag_tensor *x, int64_t i)
 {
+    agi_plan_note_read("ag_tensor_get");
     if (!x || i < 0 || i >= x->numel || stale(x))
         return access_error("ag_tensor_get", x, i), 0;
     return x->dtype == AG_F64 ? AGI_F64(x)[i] : (double)AGI_F32(x)[i];

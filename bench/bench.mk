@@ -31,7 +31,7 @@ BENCH_BINS    = $(BENCH_PROGS:%=$(BENCH_DIR)/%)
 BENCH_TARGETS += bench-table
 
 .PHONY: bench bench-table bench-matmul bench-conv bench-need-openblas bench-need-torch \
-        bench-openblas vmath-ulp
+        bench-openblas vmath-ulp bench-need-adolc bench-adolc
 bench: $(BENCH_TARGETS)
 
 bench-need-openblas:
@@ -61,12 +61,29 @@ $(BENCH_DIR)/openblas_matmul: bench/openblas_matmul.c bench/bench_shapes.h | ben
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $< -o $@ -lopenblas
 
+# ADOL-C (Debian's libadolc-dev, C++) for the scalar-chain and Rosenbrock
+# rows: the reference only, installed like OpenBLAS when missing.
+bench-need-adolc:
+	@printf '#include <adolc/adolc.h>\nint main(){return 0;}\n' | \
+	    $(CXX) -x c++ - -ladolc -o /dev/null 2>/dev/null || { \
+	    echo "bench: ADOL-C missing: apt-get install -y libadolc-dev"; \
+	    apt-get install -y -qq libadolc-dev >/dev/null 2>&1 || \
+	    echo "bench: could not install it; run as root: apt-get install libadolc-dev"; }
+
+$(BENCH_DIR)/adolc_scalar: bench/adolc_scalar.cpp | bench-need-adolc
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 $(ARCH) $< -o $@ -ladolc
+
+bench-adolc:
+	@$(MAKE) --no-print-directory $(BENCH_DIR)/adolc_scalar || \
+	    echo "bench: the ADOL-C reference is not built; its rows will say so"
+
 # The reference may be missing (no OpenBLAS, not root): the table says so.
 bench-openblas:
 	@$(MAKE) --no-print-directory $(BENCH_DIR)/openblas_matmul || \
 	    echo "bench: the OpenBLAS reference is not built; the matmul rows will say so"
 
-bench-table: $(BENCH_BINS) bench-openblas bench-need-torch data
+bench-table: $(BENCH_BINS) bench-openblas bench-adolc bench-need-torch data
 	@sh bench/run.sh $(BENCH_DIR) $(BENCH_RUNS)
 
 bench-conv: $(BENCH_DIR)/bench_conv $(BENCH_DIR)/fmnist_synth bench-need-torch

@@ -125,6 +125,11 @@ one_repetition() {
     fi
     run scalar ours 1 "$dir/bench_scalar"
     peer scalar 1 bench_scalar.py
+    if [ -x "$dir/adolc_scalar" ]; then
+        run adolc peer 1 "$dir/adolc_scalar"
+    else
+        grep -q "^adolc peer " "$res" || echo "adolc peer 0 !ADOL-C missing (apt-get install libadolc-dev)" >> "$res"
+    fi
     run step1 ours 1 "$dir/bench_step1"
     peer step1 1 bench_step1.py
     run hvp ours 1 "$dir/bench_hvp" --act tanh

@@ -189,6 +189,11 @@ typedef struct agi_unary_job {
     static void NAME(const ag_tensor *xt_, ag_tensor *yt_, double s_,     \
                      double s2_)                                          \
     {                                                                     \
+        if (yt_->numel == 1) {          /* a scalar: no job, no split */  \
+            agi_unary_job jb_ = {xt_, yt_, s_, s2_};                      \
+            NAME##_range(&jb_, 0, 1);                                     \
+            return;                                                       \
+        }                                                                 \
         agi_unary_job jb_ = {xt_, yt_, s_, s2_};                          \
         agi_parallel_range(yt_->numel, AGI_PAR_GRAIN, NAME##_range, &jb_); \
     }
@@ -288,6 +293,16 @@ static inline int64_t agi_binary_plan(agi_binary_job *job, const ag_tensor *a,
     static void NAME(const ag_tensor *at_, const ag_tensor *bt_,          \
                      ag_tensor *yt_)                                      \
     {                                                                     \
+        if (yt_->numel == 1) {          /* a scalar: no plan, no split */ \
+            if (yt_->dtype == AG_F64) {                                   \
+                const double a = AGI_F64(at_)[0], b = AGI_F64(bt_)[0];    \
+                AGI_F64(yt_)[0] = (double)(EXPR);                         \
+            } else {                                                      \
+                const float a = AGI_F32(at_)[0], b = AGI_F32(bt_)[0];     \
+                AGI_F32(yt_)[0] = (float)(EXPR);                          \
+            }                                                             \
+            return;                                                       \
+        }                                                                 \
         agi_binary_job jb_;                                               \
         int64_t n_ = agi_binary_plan(&jb_, at_, bt_, yt_);                \
         int64_t row_ = jb_.bcast && jb_.it.inner > 0 ? jb_.it.inner : 1;  \

@@ -14,20 +14,28 @@
 
 #include <string.h>
 
+/* A plan's replay of a binary op: the kernel again, same operands. */
+static void binary_step(const agi_step *st)
+{
+    ((agi_binary_kernel)st->kernel)(st->a, st->b, st->y);
+}
+
 ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
                       agi_binary_kernel kernel)
 {
     int ndim;
     int64_t shape[AG_MAX_DIMS];
     if (!agi_check2(t, op->name, a, b)) return NULL;
-    const int64_t *ys = shape;
+    ag_tensor *y;
     if (agi_same_shape(a, b))                 /* the common case: no broadcast */
-        ndim = a->ndim, ys = a->shape;
-    else if (!agi_broadcast_shape(t, op->name, a, b, &ndim, shape))
+        y = agi_new_like(t, op->name, a);
+    else if (agi_broadcast_shape(t, op->name, a, b, &ndim, shape))
+        y = agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
+    else
         return NULL;
-    ag_tensor *y = agi_new(t, op->name, (ag_dtype)a->dtype, ndim, ys);
     if (!y) return NULL;
     kernel(a, b, y);
+    if (t->plan) agi_plan_log(t, 1, binary_step, (agi_fnptr)kernel, y, a, b, 0, 0);
     ag_tensor *in[2] = {a, b};
     if (op->backward)
         agi_record(t, op, y, 2, in);
@@ -38,6 +46,40 @@ ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
 
 /* The gradient of a broadcast input: g brought back to input i's shape. */
 #define GX(i, g) (gx[i] = agi_reduce_to(t, (g), n->in[i]))
+
+/*
+** A rule's scalar path: in backward without create_graph (grad mode off),
+** when every operand is one element, the rule computes its gradients in C
+** (the same operations in the same type as its ops would, so the same
+** bits) into new one-element tensors: no op, no kernel dispatch. Not
+** while a plan captures: a plan replays ops.
+*/
+static inline int scalar_rule(const ag_tape *t, const agi_node *n, const ag_tensor *gy)
+{
+    return !t->grad_enabled && !t->plan && gy->numel == 1 && n->in[0]->numel == 1 &&
+           n->in[1]->numel == 1;
+}
+
+/* gx[I] = EXPR (of gy, a, b, y: the element values, type T), input I's shape. */
+#define SCALAR_GX(I, EXPR)                                                 \
+    do {                                                                   \
+        ag_tensor *g_ = agi_new_like(t, n->op->name, n->in[I]);            \
+        if (!g_) return;                                                   \
+        if (gy->dtype == AG_F64) {                                         \
+            typedef double T;                                              \
+            const T gy_ = AGI_F64(gy)[0], a = AGI_F64(n->in[0])[0];        \
+            const T b = AGI_F64(n->in[1])[0], y = AGI_F64(n->out)[0];      \
+            (void)a, (void)b, (void)y;                                     \
+            AGI_F64(g_)[0] = (T)(EXPR);                                    \
+        } else {                                                           \
+            typedef float T;                                               \
+            const T gy_ = AGI_F32(gy)[0], a = AGI_F32(n->in[0])[0];        \
+            const T b = AGI_F32(n->in[1])[0], y = AGI_F32(n->out)[0];      \
+            (void)a, (void)b, (void)y;                                     \
+            AGI_F32(g_)[0] = (T)(EXPR);                                    \
+        }                                                                  \
+        gx[I] = g_;                                                        \
+    } while (0)
 
 /* ---------------------------------------------------------- arithmetic --- */
 
@@ -67,6 +109,11 @@ AGI_BINARY_KERNEL(sub_kernel, a - b)
 static void sub_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
 {
+    if (scalar_rule(t, n, gy)) {
+        if (need[0]) SCALAR_GX(0, gy_);
+        if (need[1]) SCALAR_GX(1, -gy_);
+        return;
+    }
     if (need[0]) GX(0, gy);
     if (need[1]) gx[1] = ag_neg(t, agi_reduce_to(t, gy, n->in[1]));
 }
@@ -87,6 +134,11 @@ AGI_BINARY_KERNEL(mul_kernel, a * b)
 static void mul_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
 {
+    if (scalar_rule(t, n, gy)) {
+        if (need[0]) SCALAR_GX(0, gy_ * b);
+        if (need[1]) SCALAR_GX(1, gy_ * a);
+        return;
+    }
     if (need[0]) GX(0, ag_mul(t, gy, n->in[1]));
     if (need[1]) GX(1, ag_mul(t, gy, n->in[0]));
 }
@@ -106,6 +158,11 @@ AGI_BINARY_KERNEL(div_kernel, a / b)
 static void div_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                          ag_tensor **gx, const uint8_t *need)
 {
+    if (scalar_rule(t, n, gy)) {
+        if (need[0]) SCALAR_GX(0, gy_ / b);
+        if (need[1]) SCALAR_GX(1, -((T)(gy_ * y) / b));
+        return;
+    }
     if (need[0]) GX(0, ag_div(t, gy, n->in[1]));
     if (need[1]) GX(1, ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[1])));
 }

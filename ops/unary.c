@@ -19,6 +19,12 @@
 
 #include <string.h>
 
+/* A plan's replay of a unary op: the kernel again, same operands. */
+static void unary_step(const agi_step *st)
+{
+    ((agi_unary_kernel)st->kernel)(st->a, st->y, st->s, st->s2);
+}
+
 ag_tensor *agi_unary(ag_tape *t, const agi_op *op, ag_tensor *x,
                      agi_unary_kernel kernel, double s, double s2)
 {
@@ -26,6 +32,7 @@ ag_tensor *agi_unary(ag_tape *t, const agi_op *op, ag_tensor *x,
     ag_tensor *y = agi_new_like(t, op->name, x);
     if (!y) return NULL;
     kernel(x, y, s, s2);
+    if (t->plan) agi_plan_log(t, 1, unary_step, (agi_fnptr)kernel, y, x, NULL, s, s2);
     if (op->backward) {
         agi_node *n = agi_record(t, op, y, 1, &x);
         if (n) {

@@ -1,0 +1,230 @@
+/*
+** plan.c: tape replay (ag_plan.h). A capture runs the user's function and
+** its backward pass on a tape of the plan's own with t->plan set; each op
+** logs a step (the kernel it ran and its operands, agi_plan_log), and the
+** engine logs its gradient sinks. A run re-executes the steps in order on
+** the same tensors: the tape's memory is never reset, so every buffer the
+** capture wrote is there to be written again. The steps of each op family
+** live beside its kernels (unary.c, binary.c, backward.c); this file holds
+** the log, the checks and the public functions.
+*/
+#include "ag_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A persistent tensor a plan reads, as it was at capture. */
+typedef struct plan_input {
+    const ag_tensor *x;
+    void *data;
+    int64_t shape[AG_MAX_DIMS];
+    uint8_t ndim, dtype;
+} plan_input;
+
+struct ag_plan {
+    ag_tape *tape;
+    agi_step *steps;
+    size_t n_steps, cap_steps;
+    plan_input *inputs;
+    int n_inputs, cap_inputs;
+    uint64_t logged;            /* ops that logged a step (all of them, or refused) */
+    char refused[AGI_MSG_LEN];  /* why the capture fails, or "" */
+    ag_tensor *output;
+    int n_wrt;
+    ag_tensor **grads;
+    char msg[AGI_MSG_LEN];
+};
+
+_Thread_local ag_plan *agi_plan_reading;
+
+/* Keeps the first reason the capture must fail. */
+static void refuse(ag_plan *p, const char *fmt, const char *what)
+{
+    if (!p->refused[0]) snprintf(p->refused, sizeof p->refused, fmt, what);
+}
+
+void agi_plan_read(const char *fn, int random)
+{
+    if (random)
+        refuse(agi_plan_reading, "ag_plan_capture: the function drew random numbers (%s): "
+               "a replay would repeat the same draws (draw them into an input instead)", fn);
+    else
+        refuse(agi_plan_reading, "ag_plan_capture: the function read a tensor's value (%s): "
+               "its control flow may depend on it, which a plan cannot replay", fn);
+}
+
+void agi_plan_check_op(ag_tape *t, const agi_op *op)
+{
+    ag_plan *p = t->plan;
+    if (p->logged != t->n_ops + 1)
+        refuse(p, "ag_plan_capture: %s cannot be replayed by a plan (random ops and op "
+               "families other than the elementwise unary and binary ones are not "
+               "replayable; see ag_plan.h)", op->name);
+    p->logged = t->n_ops + 1;        /* one refusal per op */
+}
+
+/* Remembers x (a persistent operand) as an input of the plan; 0 when out
+   of memory. */
+static int note_input(ag_plan *p, const ag_tensor *x)
+{
+    for (int i = p->n_inputs - 1; i >= 0; i--)
+        if (p->inputs[i].x == x) return 1;
+    if (p->n_inputs == p->cap_inputs) {
+        int cap = p->cap_inputs ? 2 * p->cap_inputs : 16;
+        plan_input *in = realloc(p->inputs, (size_t)cap * sizeof *in);
+        if (!in) return 0;
+        p->inputs = in;
+        p->cap_inputs = cap;
+    }
+    plan_input *in = &p->inputs[p->n_inputs++];
+    in->x = x;
+    in->data = x->data;
+    in->ndim = x->ndim;
+    in->dtype = x->dtype;
+    memcpy(in->shape, x->shape, sizeof in->shape);
+    return 1;
+}
+
+void agi_plan_log(ag_tape *t, int op, agi_step_fn run, agi_fnptr kernel, ag_tensor *y,
+                  ag_tensor *a, ag_tensor *b, double s, double s2)
+{
+    ag_plan *p = t->plan;
+    if (op) {
+        if (p->logged != t->n_ops)
+            refuse(p, "ag_plan_capture: an op that a plan cannot replay ran before %s "
+                   "(random ops and most op families are not replayable; see ag_plan.h)",
+                   agi_fn(t));
+        p->logged = t->n_ops + 1;
+    }
+    if ((a && !a->tape && !note_input(p, a)) || (b && !b->tape && !note_input(p, b)) ||
+        (y && !y->tape && !note_input(p, y))) {
+        refuse(p, "ag_plan_capture: out of memory for %s", "the plan's inputs");
+        return;
+    }
+    if (!run) return;                 /* nothing to re-run (a view, a detach) */
+    if (p->n_steps == p->cap_steps) {
+        size_t cap = p->cap_steps ? 2 * p->cap_steps : 256;
+        agi_step *st = realloc(p->steps, cap * sizeof *st);
+        if (!st) {
+            refuse(p, "ag_plan_capture: out of memory for %s", "the plan's steps");
+            return;
+        }
+        p->steps = st;
+        p->cap_steps = cap;
+    }
+    p->steps[p->n_steps++] = (agi_step){run, kernel, y, a, b, s, s2};
+}
+
+void ag_plan_free(ag_plan *p)
+{
+    if (!p) return;
+    ag_tape_free(p->tape);
+    free(p->steps);
+    free(p->inputs);
+    free(p->grads);
+    free(p);
+}
+
+/* The capture's recording and backward on p's tape; 0 (with the reason
+   in ag_last_error()) on failure. */
+static int capture(ag_plan *p, ag_plan_fn fn, void *ctx, ag_tensor *const *wrt)
+{
+    ag_tape *t = p->tape;
+    t->plan = p;
+    agi_plan_reading = p;
+    ag_tensor *y = fn(t, ctx);
+    agi_plan_reading = NULL;
+    if (!y || t->status != AG_OK)
+        return ag_set_last_error(t->status != AG_OK ? t->status : AG_ERR_ARG,
+                                 "ag_plan_capture: the function failed: %s",
+                                 t->status != AG_OK ? t->msg : "it returned NULL"), 0;
+    if (y->numel != 1) {
+        char buf[96];
+        return ag_set_last_error(AG_ERR_SHAPE, "ag_plan_capture: the output is %s, not one "
+                                 "element", agi_shape_str(y, buf)), 0;
+    }
+    if (p->refused[0]) return ag_set_last_error(AG_ERR_STATE, "%s", p->refused), 0;
+    ag_status s = p->n_wrt ? ag_grad(t, 1, &y, NULL, p->n_wrt, wrt, p->grads, 0)
+                           : ag_backward(t, y);
+    if (s != AG_OK)
+        return ag_set_last_error(s, "ag_plan_capture: the backward pass failed: %s",
+                                 t->msg), 0;
+    if (!p->refused[0] && p->logged != t->n_ops)
+        refuse(p, "ag_plan_capture: an op that a plan cannot replay ran (the last op "
+               "that made a tensor: %s; see ag_plan.h)", agi_fn(t));
+    if (p->refused[0]) return ag_set_last_error(AG_ERR_STATE, "%s", p->refused), 0;
+    t->plan = NULL;
+    p->output = y;
+    return 1;
+}
+
+ag_plan *ag_plan_capture(ag_plan_fn fn, void *ctx, int n_wrt, ag_tensor *const *wrt)
+{
+    if (!fn || n_wrt < 0 || (n_wrt > 0 && !wrt))
+        return ag_set_last_error(AG_ERR_ARG, "ag_plan_capture: %s",
+                                 !fn ? "fn is NULL" : n_wrt < 0 ? "n_wrt is negative"
+                                                                : "wrt is NULL"), NULL;
+    if (agi_plan_reading)
+        return ag_set_last_error(AG_ERR_STATE, "ag_plan_capture: called inside a capture"),
+               NULL;
+    ag_plan *p = calloc(1, sizeof *p);
+    if (p) p->tape = ag_tape_new();
+    if (p && n_wrt) p->grads = calloc((size_t)n_wrt, sizeof *p->grads);
+    if (!p || !p->tape || (n_wrt && !p->grads)) {
+        ag_plan_free(p);
+        return ag_set_last_error(AG_ERR_NOMEM, "ag_plan_capture: out of memory"), NULL;
+    }
+    p->n_wrt = n_wrt;
+    if (!capture(p, fn, ctx, wrt)) {
+        ag_plan_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* AG_OK when every input has the shape, dtype and buffer it had at
+   capture; else the error, with the message in p->msg. */
+static ag_status check_inputs(ag_plan *p)
+{
+    char b1[96], b2[96];
+    for (int i = 0; i < p->n_inputs; i++) {
+        const plan_input *in = &p->inputs[i];
+        const ag_tensor *x = in->x;
+        if (x->ndim != in->ndim || memcmp(x->shape, in->shape, in->ndim * sizeof *x->shape)) {
+            snprintf(p->msg, sizeof p->msg, "ag_plan_run: input %d is %s, it was %s at "
+                     "capture: capture a new plan for the new shape", i, agi_shape_str(x, b1),
+                     agi_dims_str(in->ndim, in->shape, b2));
+            return AG_ERR_SHAPE;
+        }
+        if (x->dtype != in->dtype || x->data != in->data) {
+            snprintf(p->msg, sizeof p->msg, "ag_plan_run: input %d %s since capture: capture "
+                     "a new plan", i, x->dtype != in->dtype ? "changed dtype"
+                                                            : "has a new data buffer");
+            return AG_ERR_STATE;
+        }
+    }
+    return AG_OK;
+}
+
+ag_status ag_plan_run(ag_plan *p)
+{
+    if (!p) return ag_set_last_error(AG_ERR_ARG, "ag_plan_run: plan is NULL");
+    p->msg[0] = '\0';
+    ag_status s = check_inputs(p);
+    if (s != AG_OK) return s;
+    const agi_step *st = p->steps, *end = st + p->n_steps;
+    for (; st < end; st++) st->run(st);
+    return AG_OK;
+}
+
+const ag_tensor *ag_plan_output(const ag_plan *p) { return p ? p->output : NULL; }
+
+const ag_tensor *ag_plan_grad(const ag_plan *p, int k)
+{
+    return p && k >= 0 && k < p->n_wrt ? p->grads[k] : NULL;
+}
+
+size_t ag_plan_size(const ag_plan *p) { return p ? p->n_steps : 0; }
+
+const char *ag_plan_errmsg(const ag_plan *p) { return p ? p->msg : "ag_plan_errmsg: plan is NULL"; }
