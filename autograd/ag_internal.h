@@ -66,6 +66,8 @@ typedef void (*agi_backward_fn)(ag_tape *t, const agi_node *n, ag_tensor *gy,
 ** refuses the op ("ag_jvp: op X has no forward-mode rule").
 */
 typedef ag_tensor *(*agi_jvp_fn)(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
+/* The forward-mode rule of an identity op (y = x): ty = tx[0]. */
+ag_tensor *agi_jvp_identity(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
 
 typedef struct agi_op {
     const char *name;           /* the public function, "ag_matmul" */

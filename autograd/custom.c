@@ -53,7 +53,7 @@ static void once_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tenso
              c->def->name);
 }
 
-static const agi_op op_once = {"ag_custom (once-differentiable gradient)", once_backward};
+static const agi_op op_once = {"ag_custom (once-differentiable gradient)", once_backward, NULL};
 
 /* g behind a barrier: a view of g that depends on gy and the op's inputs. */
 static ag_tensor *once_barrier(ag_tape *t, ag_custom_ctx *c, const agi_node *n,

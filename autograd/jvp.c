@@ -27,12 +27,12 @@ static void wrap_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = gy;
 }
 /* y = x; ty = tx */
-static ag_tensor *wrap_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+ag_tensor *agi_jvp_identity(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     (void)t, (void)n;
     return tx[0];
 }
-static const agi_op op_wrap = {"ag_jvp (input)", wrap_backward, wrap_jvp};
+static const agi_op op_wrap = {"ag_jvp (input)", wrap_backward, agi_jvp_identity};
 
 /* The record of one run of fn: its inputs' wraps and nodes [start, end). */
 typedef struct rec {

@@ -45,7 +45,7 @@ static void wrap_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tenso
     if (need[0]) gx[0] = gy;
 }
 
-static const agi_op op_wrap = {"ag_recompute (input)", wrap_backward};
+static const agi_op op_wrap = {"ag_recompute (input)", wrap_backward, agi_jvp_identity};
 
 static ag_tensor *wrap(ag_tape *t, ag_tensor *x)
 {
@@ -245,7 +245,7 @@ static void recompute_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_
         backward_scratch(t, n, c, gy, gx, need);
 }
 
-static const agi_op op_recompute = {"ag_recompute", recompute_backward};
+static const agi_op op_recompute = {"ag_recompute", recompute_backward, NULL};
 
 /* ------------------------------------------------------------- forward --- */
 

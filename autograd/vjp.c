@@ -20,7 +20,7 @@ static void input_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tens
     if (need[0]) gx[0] = gy;
 }
 
-static const agi_op op_input = {"ag_vjp (input)", input_backward};
+static const agi_op op_input = {"ag_vjp (input)", input_backward, agi_jvp_identity};
 
 /* x through a fresh differentiable tensor (grad mode on); NULL + error. */
 static ag_tensor *fresh(ag_tape *t, const char *name, ag_tensor *x)

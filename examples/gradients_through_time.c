@@ -118,7 +118,8 @@ static int measure(const model *m, ag_tape *t, ag_tensor *xs, int steps, double 
     }
     int n = ag_module_parameters(m->cell, params, 4);
     if (m->ln) n += ag_module_parameters(m->ln, params + n, 4);
-    *pnorm = ag_clip_grad_norm(n, params, 1.0, 2.0);
+    if (ag_clip_grad_norm(n, params, 1.0, 2.0, 0, pnorm) != AG_OK)
+        return fprintf(stderr, "gradients_through_time: %s\n", ag_last_error()), -1;
     return 0;
 }
 

@@ -256,7 +256,23 @@ static void attn_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tenso
     if (need[1]) gx[1] = agi_reduce_to(t, ag_matmul_tn(t, ds, q), k);
 }
 
-static const agi_op op_attention = {FN, attn_backward};
+/* y = W' v as above; ty = tW' v + W' tv, tW = W * (tS - rowsum(W * tS)),
+   tS = s (tq k^T + q tk^T) (+ tmask when additive), tW' = tW * drop */
+static ag_tensor *attn_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2];
+    const int has_mask = n->iparam[1] != 0;
+    ag_tensor *drop = n->iparam[2] ? n->in[3 + has_mask] : NULL;
+    ag_tensor *w = t->grad_enabled ? weights_with_ops(t, n) : n->saved;
+    ag_tensor *ts = ag_mul_scalar(t, ag_add(t, ag_matmul_nt(t, tx[0], k), ag_matmul_nt(t, q, tx[1])),
+                                  n->fparam[0]);
+    if (n->iparam[1] == 1 + AG_ATTN_MASK_ADD) ts = ag_add(t, ts, tx[3]);
+    ag_tensor *tw = ag_mul(t, w, ag_sub(t, ts, ag_sum(t, ag_mul(t, w, ts), -1, 1)));
+    if (drop) w = ag_mul(t, w, drop), tw = ag_mul(t, tw, drop);
+    return ag_add(t, ag_matmul(t, tw, v), ag_matmul(t, w, tx[2]));
+}
+
+static const agi_op op_attention = {FN, attn_backward, attn_jvp};
 
 /* ------------------------------------------------------------ the op --- */
 

@@ -133,6 +133,20 @@ F(batch_norm_stats, ag_square(t, ag_batch_norm_stats(t, x[0])))
 F(batch_norm_plain, ag_square(t, ag_batch_norm(t, x[0], NULL, NULL, 0.1, NULL)))
 F(channel_affine_noshift, ag_square(t, ag_channel_affine(t, x[0], x[1], NULL)))
 
+/* attention: causal, and an additive mask (its tangent too) */
+static ag_tensor *f_attention(ag_tape *t, ag_tensor *const *x, void *c)
+{
+    ag_attention_opts o = {.is_causal = 1};
+    (void)c;
+    return ag_square(t, ag_scaled_dot_product_attention(t, x[0], x[1], x[2], &o));
+}
+static ag_tensor *f_attention_mask(ag_tape *t, ag_tensor *const *x, void *c)
+{
+    ag_attention_opts o = {.mask = x[3], .mask_kind = AG_ATTN_MASK_ADD, .scale = 0.7};
+    (void)c;
+    return ag_square(t, ag_scaled_dot_product_attention(t, x[0], x[1], x[2], &o));
+}
+
 /* 18 inputs to one node (a rule's tangents beyond the 16 kept inline) */
 static ag_tensor *f_concat_many(ag_tape *t, ag_tensor *const *x, void *c)
 {
@@ -198,6 +212,9 @@ static const jt_case cases[] = {
     C1(transpose, 2, D(2, 3), -1, 1, 0), C1(permute, 3, D(2, 3, 2), -1, 1, 0),
     C2(stack, 2, D(2, 3), 2, D(2, 3), -1, 1, 0), C1(flip, 2, D(2, 3), -1, 1, 0),
     C1(roll, 2, D(2, 3), -1, 1, 0), C1(tril, 2, D(3, 3), -1, 1, 0),
+    C3(attention, 3, D(2, 3, 2), 3, D(2, 4, 2), 3, D(2, 4, 3), -1, 1, 0),
+    {"attention_mask", f_attention_mask, 4, {3, 3, 3, 2}, {{2, 3, 2}, {2, 4, 2}, {2, 4, 3}, {3, 4}},
+     -1, 1, 0, 0},
     C1(triu, 2, D(3, 3), -1, 1, 0), C1(index_select, 2, D(2, 3), -1, 1, 0),
     C2(index_add, 2, D(2, 3), 2, D(2, 3), -1, 1, 0), C1(gather, 2, D(2, 3), -1, 1, 0),
     C2(scatter_add, 2, D(2, 3), 2, D(2, 2), -1, 1, 0),
