@@ -9,7 +9,8 @@
 ** recorded and can be differentiated again. Nodes that lead to no wanted
 ** leaf are skipped (mark[] is computed in one forward sweep).
 */
-#include "ag_ops_internal.h"
+#include "ag_internal.h"
+#include "threads_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
 **     weight gradient) are above the pool's threshold, and the test checks
 **     that the pool's workers really ran (Linux: /proc/self/task);
 **   - a negative control: another dropout seed gives other losses.
-** The thread API is ops/ag_threads.h (ag_set_num_threads, merged from main).
+** The thread API is autograd/ag_threads.h (ag_set_num_threads, merged from main).
 */
 #include "test_util.h"
 

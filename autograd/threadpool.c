@@ -33,7 +33,7 @@
 ** agi_parallel_range (ag_ops_internal.h) splits an elementwise range into
 ** contiguous pieces, one task each.
 */
-#include "ag_ops_internal.h"
+#include "ag_internal.h"
 #include "ag_threads.h"
 #include "threads_internal.h"
 
