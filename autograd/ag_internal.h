@@ -299,6 +299,22 @@ int agi_axis(ag_tape *t, const char *fn, int axis, int ndim);
 ** with these inputs. Returns the node, so the op can store parameters, or
 ** NULL when nothing was recorded (or on error: check t->status).
 */
+/* Fills node n (the tape's next) for op with inputs ins (already stored)
+   and makes it out's node. */
+static inline agi_node *agi_node_fill(ag_tape *t, agi_node *n, const agi_op *op, ag_tensor *out,
+                                      ag_tensor **ins, int n_in)
+{
+    n->op = op;
+    n->out = out;
+    n->in = ins;
+    n->n_in = n_in;
+    n->iparam[0] = n->iparam[1] = n->iparam[2] = n->iparam[3] = 0;
+    n->fparam[0] = n->fparam[1] = 0;
+    n->aux = NULL;
+    n->saved = NULL;
+    out->node = t->n_nodes++;
+    return n;
+}
 agi_node *agi_record_node(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
                           ag_tensor *const *in);
 static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
@@ -316,16 +332,7 @@ static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out,
     t->n_ops++;
     agi_node *n = AGI_NODE(t, t->n_nodes);
     for (int i = 0; i < n_in; i++) n->in_inline[i] = in[i];
-    n->op = op;
-    n->out = out;
-    n->in = n->in_inline;
-    n->n_in = n_in;
-    n->iparam[0] = n->iparam[1] = n->iparam[2] = n->iparam[3] = 0;
-    n->fparam[0] = n->fparam[1] = 0;
-    n->aux = NULL;
-    n->saved = NULL;
-    out->node = t->n_nodes++;
-    return n;
+    return agi_node_fill(t, n, op, out, n->in_inline, n_in);
 }
 /* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);

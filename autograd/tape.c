@@ -460,16 +460,7 @@ agi_node *agi_record_node(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in
     if (n_in > AGI_NODE_INLINE && !(ins = agi_alloc(t, (size_t)n_in * sizeof *ins)))
         return NULL;
     for (int i = 0; i < n_in; i++) ins[i] = in[i];
-    n->op = op;
-    n->out = out;
-    n->in = ins;
-    n->n_in = n_in;
-    n->iparam[0] = n->iparam[1] = n->iparam[2] = n->iparam[3] = 0;
-    n->fparam[0] = n->fparam[1] = 0;
-    n->aux = NULL;
-    n->saved = NULL;
-    out->node = t->n_nodes++;
-    return n;
+    return agi_node_fill(t, n, op, out, ins, n_in);
 }
 
 /* Index of the first NaN or Inf in x, or -1. */

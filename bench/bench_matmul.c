@@ -7,11 +7,10 @@
 ** ag_matmul_tn, each called on a tape that is reset before every call
 ** (the operands need no grad, so nothing is recorded: the op's overhead
 ** over the kernel is one tape tensor). Public API only, but for the
-** kernel's name (matmul_internal.h).
+** kernel's name (ag_matmul_path).
 */
 #include "bench_shapes.h"
 #include "ag.h"
-#include "matmul_internal.h"
 
 typedef struct our_case {
     const bench_shape *s;
@@ -43,7 +42,7 @@ static ag_tensor *operand(int64_t rows, int64_t cols, int f64, uint64_t seed)
 
 int main(void)
 {
-    printf("# kernel %s\n", agi_gemm_isa());
+    printf("# kernel %s\n", ag_matmul_path());
     for (int f64 = 0; f64 <= 1; f64++)
         for (int i = 0; i < BENCH_NSHAPES; i++) {
             const bench_shape *s = &bench_shapes[i];

@@ -90,6 +90,10 @@ ag_tensor *ag_transpose(ag_tape *t, ag_tensor *x, int axis0, int axis1);
 */
 ag_tensor *ag_permute(ag_tape *t, ag_tensor *x, const int *perm);
 
+/* The instruction set the matrix products run: "avx512", "avx2" or
+   "portable", chosen once from the CPU (AG_KERNEL forces one it has). */
+const char *ag_matmul_path(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -82,6 +82,8 @@ static const agi_gemm_impl *mm_impl(void)
 
 const char *agi_gemm_isa(void) { return mm_impl()->name; }
 
+const char *ag_matmul_path(void) { return agi_gemm_isa(); }
+
 int agi_gemm_fuses(void) { return mm_impl()->fuses; }
 
 int agi_gemm_use(const char *isa)
