@@ -52,5 +52,6 @@
 #include "ag_lbfgs.h"
 #include "ag_minimize.h"
 #include "ag_checkpoint.h"
+#include "ag_fit.h"
 
 #endif

@@ -79,6 +79,20 @@ ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_opti
 */
 ag_status ag_checkpoint_load(const char *path, ag_module *m, ag_optim *o, ag_rng *r);
 
+/*
+** The same with n_extra more persistent f32/f64 tensors extra[0..n_extra)
+** (borrowed) saved and restored under their own names beside the
+** module's, e.g. a training loop's counters and history (ag_fit.h). A
+** name must be new (not the module's, "optim.*" or "rng.state"; else
+** AG_ERR_ARG). Loading is as strict as ag_checkpoint_load: every extra
+** must be in the file with its shape, and a file holding extras loads
+** only through these functions (ag_checkpoint_load calls them unexpected).
+*/
+ag_status ag_checkpoint_save_extra(const char *path, const ag_module *m, const ag_optim *o,
+                                   const ag_rng *r, int n_extra, const ag_named_tensor *extra);
+ag_status ag_checkpoint_load_extra(const char *path, ag_module *m, ag_optim *o, ag_rng *r,
+                                   int n_extra, const ag_named_tensor *extra);
+
 #ifdef __cplusplus
 }
 #endif

@@ -181,6 +181,20 @@ ag_status ag_early_stop_restore(ag_early_stop *es);
 double ag_early_stop_best(const ag_early_stop *es);      /* +inf before any; NaN for NULL */
 /* The update (0-based) that gave the best loss; -1 before any or for NULL. */
 int64_t ag_early_stop_best_epoch(const ag_early_stop *es);
+/*
+** To checkpoint and resume (ag_fit saves these): the updates recorded
+** (-1 for NULL), the bad epochs in a row (-1 for NULL), and the best copy
+** of params[i] (borrowed, owned by es; NULL for i out of range or NULL
+** es), which a checkpoint loads into. ag_early_stop_set_state restores
+** the counters: updates >= 0, best_epoch in [-1, updates) and -1 exactly
+** when best is +inf (no update yet), bad_epochs in [0, updates], best not
+** NaN; otherwise AG_ERR_ARG naming the values, and nothing changes.
+*/
+int64_t ag_early_stop_updates(const ag_early_stop *es);
+int ag_early_stop_bad_epochs(const ag_early_stop *es);
+ag_tensor *ag_early_stop_best_weight(const ag_early_stop *es, int i);
+ag_status ag_early_stop_set_state(ag_early_stop *es, int64_t updates, double best,
+                                  int64_t best_epoch, int bad_epochs);
 void ag_early_stop_free(ag_early_stop *es);             /* NULL is a no-op */
 
 #ifdef __cplusplus

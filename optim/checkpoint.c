@@ -21,20 +21,49 @@
 #define VERSION "2"
 #define MAX_GROUPS_TEXT 4096
 
-/* The module's tensors, then the optimizer's under "optim.". */
+/* The module's tensors, the extra ones, then the optimizer's under
+   "optim." (last: the loader finds them from the end). */
 typedef struct ckpt_list {
     int n;
     ag_named_tensor *t;
 } ckpt_list;
 
-static ag_status list_all(const char *fn, const ag_module *m, const ag_optim *o, ckpt_list *l)
+/* An extra tensor: named, persistent, f32 or f64, its name free. */
+static ag_status check_extra_arg(const char *fn, const ckpt_list *l, int n_before,
+                                 const ag_named_tensor *e)
 {
+    if (!e->tensor || (ag_tensor_dtype(e->tensor) != AG_F32 &&
+                       ag_tensor_dtype(e->tensor) != AG_F64))
+        return ag_set_last_error(AG_ERR_ARG, "%s: extra tensor '%s' is NULL or not f32/f64", fn,
+                                 e->name);
+    if (!e->name[0] || !strncmp(e->name, OPT_PREFIX, strlen(OPT_PREFIX)) ||
+        !strcmp(e->name, RNG_NAME))
+        return ag_set_last_error(AG_ERR_ARG, "%s: extra tensor name '%s' is empty or reserved "
+                                 "(" OPT_PREFIX "*, " RNG_NAME ")", fn, e->name);
+    for (int k = 0; k < n_before; k++)
+        if (!strcmp(l->t[k].name, e->name))
+            return ag_set_last_error(AG_ERR_ARG, "%s: extra tensor name '%s' is taken", fn,
+                                     e->name);
+    return AG_OK;
+}
+
+static ag_status list_all(const char *fn, const ag_module *m, const ag_optim *o, int n_extra,
+                          const ag_named_tensor *extra, ckpt_list *l)
+{
+    if (n_extra < 0 || (n_extra > 0 && !extra))
+        return ag_set_last_error(AG_ERR_ARG, "%s: %d extra tensors at %p", fn, n_extra,
+                                 (const void *)extra);
     int n_mod = ag_module_named_tensors(m, NULL, 0, 1);
     int n_opt = o ? ag_optim_state(o, NULL, 0) : 0;
-    l->n = n_mod + n_opt;
+    l->n = n_mod + n_extra + n_opt;
     l->t = malloc((size_t)(l->n + 1) * sizeof *l->t);
     if (!l->t) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
     ag_module_named_tensors(m, l->t, n_mod, 1);
+    for (int i = 0; i < n_extra; i++) {
+        if (check_extra_arg(fn, l, n_mod + i, &extra[i]) != AG_OK) return free(l->t), AG_ERR_ARG;
+        l->t[n_mod + i] = extra[i];
+    }
+    n_mod += n_extra;
     if (o) ag_optim_state(o, l->t + n_mod, n_opt);
     for (int i = n_mod; i < l->n; i++) {
         char name[sizeof l->t[i].name];
@@ -84,10 +113,16 @@ static ag_status group_lists(const ag_optim *o, char *lists[3])
 ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_optim *o,
                              const ag_rng *r)
 {
-    const char *fn = "ag_checkpoint_save";
+    return ag_checkpoint_save_extra(path, m, o, r, 0, NULL);
+}
+
+ag_status ag_checkpoint_save_extra(const char *path, const ag_module *m, const ag_optim *o,
+                                   const ag_rng *r, int n_extra, const ag_named_tensor *extra)
+{
+    const char *fn = n_extra ? "ag_checkpoint_save_extra" : "ag_checkpoint_save";
     if (!m) return ag_set_last_error(AG_ERR_ARG, "%s: module is NULL", fn);
     ckpt_list l;
-    ag_status s = list_all(fn, m, o, &l);
+    ag_status s = list_all(fn, m, o, n_extra, extra, &l);
     if (s != AG_OK) return s;
     ag_st_tensor *raw = malloc((size_t)(l.n + 1) * sizeof *raw);
     if (!raw) {
@@ -353,11 +388,17 @@ static ag_status load_from(const char *fn, const char *path, const ag_safetensor
 
 ag_status ag_checkpoint_load(const char *path, ag_module *m, ag_optim *o, ag_rng *r)
 {
-    const char *fn = "ag_checkpoint_load";
+    return ag_checkpoint_load_extra(path, m, o, r, 0, NULL);
+}
+
+ag_status ag_checkpoint_load_extra(const char *path, ag_module *m, ag_optim *o, ag_rng *r,
+                                   int n_extra, const ag_named_tensor *extra)
+{
+    const char *fn = n_extra ? "ag_checkpoint_load_extra" : "ag_checkpoint_load";
     if (!m) return ag_set_last_error(AG_ERR_ARG, "%s: module is NULL", fn);
     ckpt_list l;
     ag_safetensors *f = NULL;
-    ag_status s = list_all(fn, m, o, &l);
+    ag_status s = list_all(fn, m, o, n_extra, extra, &l);
     if (s != AG_OK) return s;
     s = ag_safetensors_open(path, &f);
     if (s != AG_OK) s = relabel(s, fn);

@@ -98,3 +98,28 @@ ag_status ag_early_stop_restore(ag_early_stop *es)
 
 double ag_early_stop_best(const ag_early_stop *es) { return es ? es->best : NAN; }
 int64_t ag_early_stop_best_epoch(const ag_early_stop *es) { return es ? es->best_epoch : -1; }
+
+int64_t ag_early_stop_updates(const ag_early_stop *es) { return es ? es->epoch : -1; }
+int ag_early_stop_bad_epochs(const ag_early_stop *es) { return es ? es->bad_epochs : -1; }
+
+ag_tensor *ag_early_stop_best_weight(const ag_early_stop *es, int i)
+{
+    return es && i >= 0 && i < es->n ? es->best_weights[i] : NULL;
+}
+
+ag_status ag_early_stop_set_state(ag_early_stop *es, int64_t updates, double best,
+                                  int64_t best_epoch, int bad_epochs)
+{
+    const char *fn = "ag_early_stop_set_state";
+    if (!es) return ag_set_last_error(AG_ERR_ARG, "%s: es is NULL", fn);
+    if (updates < 0 || best_epoch < -1 || best_epoch >= updates || bad_epochs < 0 ||
+        bad_epochs > updates || (best_epoch < 0) != (best == INFINITY) || isnan(best))
+        return ag_set_last_error(AG_ERR_ARG, "%s: inconsistent state: %lld updates, best %g at "
+                                 "update %lld, %d bad epochs", fn, (long long)updates, best,
+                                 (long long)best_epoch, bad_epochs);
+    es->epoch = updates;
+    es->best = best;
+    es->best_epoch = best_epoch;
+    es->bad_epochs = bad_epochs;
+    return AG_OK;
+}
