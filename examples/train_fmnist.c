@@ -5,15 +5,15 @@
 ** BatchNorm2d and ReLU, with 32 and 64 channels, then Dropout, Linear 256,
 ** ReLU, Dropout, Linear 10), or with --model mlp an MLP 784-256-128-10 with
 ** BatchNorm, ReLU and Dropout, trained with Adam and a cosine learning-rate
-** schedule on mini-batches, with a validation
-** split held out from the training set and early stopping on validation
-** loss. At the end it restores the best weights, reports test accuracy and
-** a confusion matrix, and writes into the output folder:
+** schedule on mini-batches by the library's loop (ag_fit, ag_fit.h), with
+** a validation split held out from the training set and early stopping on
+** validation loss. At the end it has the best weights back, reports test
+** accuracy and a confusion matrix, and writes into the output folder:
 **   metrics.csv        one row per epoch
 **   loss.svg, accuracy.svg
 **   best.safetensors   the best model (by validation loss)
 **   final.safetensors  the model at the end (the best weights)
-**   last.ckpt          model, optimizer, generator and run state: --resume
+**   last.ckpt          model, optimizer, generator and ag_fit's state: --resume
 ** Run:   make demo      (gets the data, builds, trains)
 **        build/examples/train_fmnist --help
 ** Without the data it says why and trains on two interleaved spirals.
@@ -26,15 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_HIDDEN 8
 #define MAX_EPOCHS 1000
-#define STATE_LEN 8     /* epochs done, best val loss, bad epochs, best epoch */
-#define HIST_COLS 6     /* train loss, train acc, val loss, val acc, lr, seconds */
 #define CNN_EPOCHS 12   /* the cnn's default: 92.95-92.98% test accuracy (seeds 1-3) */
 #define EVAL_BATCH 250  /* evaluation batches: the tape of one stays small (a CNN's
                            activations of 1,000 images would take 600 MB) */
@@ -303,6 +300,14 @@ static ag_module *build_mlp(const config *c, int64_t in, int classes, ag_rng *r)
     return net;
 }
 
+/* The optimizers whose options are lr and weight decay over defaults. */
+#define PLAIN_OPTIMIZER(name)                                                 \
+    if (!strcmp(o, #name)) {                                                  \
+        ag_##name##_opts s = ag_##name##_defaults();                          \
+        s.lr = c->lr, s.weight_decay = c->weight_decay;                       \
+        return ag_##name##_new(n, p, &s);                                     \
+    }
+
 static ag_optim *make_optimizer(const config *c, int n, ag_tensor *const *p)
 {
     const char *o = c->optimizer;
@@ -311,42 +316,25 @@ static ag_optim *make_optimizer(const config *c, int n, ag_tensor *const *p)
         a.lr = c->lr, a.weight_decay = c->weight_decay;
         return o[4] ? ag_adamw_new(n, p, &a) : ag_adam_new(n, p, &a);
     }
-    if (!strcmp(o, "sgd")) {
+    if (!strcmp(o, "sgd")) {        /* --help and the model line say so */
         ag_sgd_opts s = ag_sgd_defaults();
         s.lr = c->lr, s.momentum = 0.9, s.nesterov = 1, s.weight_decay = c->weight_decay;
         return ag_sgd_new(n, p, &s);
     }
-    if (!strcmp(o, "rmsprop")) {
-        ag_rmsprop_opts s = ag_rmsprop_defaults();
-        s.lr = c->lr, s.weight_decay = c->weight_decay;
-        return ag_rmsprop_new(n, p, &s);
-    }
-    if (!strcmp(o, "adagrad")) {
-        ag_adagrad_opts s = ag_adagrad_defaults();
-        s.lr = c->lr, s.weight_decay = c->weight_decay;
-        return ag_adagrad_new(n, p, &s);
-    }
-    if (!strcmp(o, "adadelta")) {
-        ag_adadelta_opts s = ag_adadelta_defaults();
-        s.lr = c->lr, s.weight_decay = c->weight_decay;
-        return ag_adadelta_new(n, p, &s);
-    }
-    if (!strcmp(o, "adamax")) {
-        ag_adamax_opts s = ag_adamax_defaults();
-        s.lr = c->lr, s.weight_decay = c->weight_decay;
-        return ag_adamax_new(n, p, &s);
-    }
-    if (!strcmp(o, "nadam")) {
-        ag_nadam_opts s = ag_nadam_defaults();
-        s.lr = c->lr, s.weight_decay = c->weight_decay;
-        return ag_nadam_new(n, p, &s);
-    }
-    if (!strcmp(o, "lbfgs") || !strcmp(o, "newton"))
-        ag_set_last_error(AG_ERR_ARG, "%s re-evaluates the whole loss each step; this trainer "
-                          "takes mini-batch optimizers (see examples/optimizer_race.c)", o);
-    else
-        ag_set_last_error(AG_ERR_ARG, "unknown optimizer '%s' (see --help)", o);
+    PLAIN_OPTIMIZER(rmsprop)
+    PLAIN_OPTIMIZER(adagrad)
+    PLAIN_OPTIMIZER(adadelta)
+    PLAIN_OPTIMIZER(adamax)
+    PLAIN_OPTIMIZER(nadam)
+    ag_set_last_error(AG_ERR_ARG, "unknown optimizer '%s' (see --help)", o);
     return NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static ag_sched *make_schedule(const config *c, ag_optim *o)
@@ -364,107 +352,17 @@ static ag_sched *make_schedule(const config *c, ag_optim *o)
     return NULL;
 }
 
-/* ------------------------------------------------------------ run state --- */
-
-/* The model, with the run's own state as buffers beside it, so one
-   checkpoint file holds everything --resume needs. */
-typedef struct run {
-    ag_module base;
-    ag_tensor *state, *hist;  /* [STATE_LEN] f64, [MAX_EPOCHS, HIST_COLS] f64 */
-} run;
-
-static const ag_module_ops run_ops = {"TrainingRun", NULL, NULL};
-
-static run *run_new(ag_module *model)
-{
-    run *r = calloc(1, sizeof *r);
-    if (!r) return ag_module_free(model), NULL;
-    ag_module_init(&r->base, &run_ops);
-    r->state = ag_zeros(NULL, AG_F64, 1, (int64_t[]){STATE_LEN});
-    r->hist = ag_full(NULL, AG_F64, 2, (int64_t[]){MAX_EPOCHS, HIST_COLS}, NAN);
-    if (ag_module_add_child(&r->base, "model", model) ||
-        ag_module_add_buffer(&r->base, "state", r->state) ||
-        ag_module_add_buffer(&r->base, "history", r->hist))
-        return ag_module_free(&r->base), NULL;
-    ag_tensor_set(r->state, 1, INFINITY);       /* best validation loss */
-    return r;
-}
-
-static double st(const run *r, int i) { return ag_tensor_get(r->state, i); }
-static double hist(const run *r, int e, int col) { return ag_tensor_get(r->hist, e * HIST_COLS + col); }
-
 /* ------------------------------------------------------------ training --- */
 
-static double now(void)
+/* Augmentation (ag_fit_dataset_opts.augment): each image (a row of x,
+   [B, H*W], f32 or f64) mirrored left to right with probability 1/2, one
+   draw per image from the loop's generator. */
+static ag_status flip_some(void *ctx, ag_tensor *x, const int64_t *labels, ag_rng *rng)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Correct predictions among the B rows of logits [B, C]. */
-static int64_t count_correct(ag_tensor *logits, const int64_t *labels, int *pred)
-{
-    int64_t b = ag_tensor_dim(logits, 0), k = ag_tensor_dim(logits, 1), right = 0;
-    for (int64_t i = 0; i < b; i++) {
-        int64_t best = 0;
-        for (int64_t j = 1; j < k; j++)
-            if (ag_tensor_get(logits, i * k + j) > ag_tensor_get(logits, i * k + best)) best = j;
-        right += best == labels[i];
-        if (pred) pred[i] = (int)best;
-    }
-    return right;
-}
-
-/* The terminal's width in columns (80 when unknown). */
-static int term_cols(void)
-{
-    struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
-    const char *e = getenv("COLUMNS");
-    int c = e ? atoi(e) : 0;
-    return c >= 20 ? c : 80;
-}
-
-/* One progress line, rewritten in place; it fits in cols - 1 characters
-   (a line that wraps would leave a stale copy at each update): the bar
-   shrinks, then goes, on narrow terminals. */
-static void progress(int64_t done, int64_t total, double t0, double loss, int cols)
-{
-    char line[256];
-    double el = now() - t0, rate = done / (el > 1e-9 ? el : 1e-9);
-    int n = snprintf(line, sizeof line, " %6lld/%lld  %7.0f samples/s  ETA %4.1fs  loss %.4f ",
-                     (long long)done, (long long)total, rate, (total - done) / rate, loss);
-    int w = cols - 1 - n - 4;                   /* "  [" bar "]" */
-    if (w > 30) w = 30;
-    if (w >= 5) {
-        int fill = (int)(w * done / total);
-        printf("\r  [%.*s%s%*s]%s", fill, "==============================",
-               fill < w ? ">" : "", w - fill - (fill < w), "", line);
-    } else {
-        printf("\r%.*s", cols - 1 < n ? cols - 1 : n, line);
-    }
-    fflush(stdout);
-}
-
-typedef struct trainer {
-    const config *cfg;
-    ag_module *model;
-    ag_optim *opt;
-    ag_rng *rng;
-    ag_tape *tape;
-    int64_t *order, *labels;
-    int tty, cols;          /* progress only on a terminal, in its width */
-    int64_t width;          /* of an image, for --augment's flips */
-} trainer;
-
-/* Augmentation: each image (a row of x, [B, H*W], f32 or f64) mirrored
-   left to right with probability 1/2, one draw per image from rng. */
-static void flip_some(ag_tensor *x, int64_t width, ag_rng *rng)
-{
-    int64_t b = ag_tensor_dim(x, 0), f = ag_tensor_dim(x, 1);
+    int64_t width = *(const int64_t *)ctx, b = ag_tensor_dim(x, 0), f = ag_tensor_dim(x, 1);
     size_t es = ag_tensor_dtype(x) == AG_F64 ? sizeof(double) : sizeof(float);
     char *p = ag_tensor_data(x), tmp[8];
+    (void)labels;
     for (int64_t i = 0; p && width > 1 && i < b; i++) {
         if (ag_rng_uniform(rng) >= 0.5) continue;
         for (int64_t row = i * f; row + width <= (i + 1) * f; row += width)
@@ -474,98 +372,84 @@ static void flip_some(ag_tensor *x, int64_t width, ag_rng *rng)
                 memcpy(p + r * es, tmp, es);
             }
     }
+    return AG_OK;
 }
 
-/* One epoch of mini-batch training; writes mean loss and accuracy. */
-static int train_epoch(trainer *tr, const ag_dataset *ds, double *loss, double *acc)
+/* ag_fit's epoch callback: the best model so far to best.safetensors. */
+static int save_best(void *ctx, const ag_fit_progress *p)
 {
-    int64_t n = ag_dataset_count(ds), correct = 0;
-    double sum = 0, t0 = now(), last = now();
-    ag_epoch_order(tr->order, n, tr->rng);
-    ag_module_train(tr->model, 1);
-    for (int64_t start = 0; start < n; start += tr->cfg->batch) {
-        ag_tape_reset(tr->tape);
-        ag_tensor *x = ag_dataset_batch(tr->tape, ds, tr->order, start, tr->cfg->batch,
-                                        tr->cfg->dtype, tr->labels);
-        if (tr->cfg->augment && x) flip_some(x, tr->width, tr->rng);
-        ag_tensor *logits = ag_module_forward(tr->model, tr->tape, x);
-        ag_tensor *l = ag_cross_entropy_loss(tr->tape, logits, tr->labels, AG_REDUCTION_MEAN);
-        if (!l || ag_backward(tr->tape, l) != AG_OK)
-            return fprintf(stderr, "train_fmnist: %s\n", ag_tape_errmsg(tr->tape)), -1;
-        if (ag_optim_step(tr->opt) != AG_OK)
-            return fprintf(stderr, "train_fmnist: %s\n", ag_last_error()), -1;
-        ag_optim_clear_grad(tr->opt);      /* none, not zeros: the next backward writes */
-        int64_t b = ag_tensor_dim(x, 0);
-        sum += ag_tensor_get(l, 0) * b;
-        correct += count_correct(logits, tr->labels, NULL);
-        if (tr->tty && (now() - last > 0.1 || start + b >= n)) {
-            progress(start + b, n, t0, sum / (start + b), tr->cols);
-            last = now();
+    const config *c = ((void **)ctx)[0];
+    char path[600];
+    if (p->history->best_epoch != p->epoch) return 0;
+    snprintf(path, sizeof path, "%s/best.safetensors", c->out);
+    if (ag_module_save(((void **)ctx)[1], path) == AG_OK) return 0;
+    fprintf(stderr, "train_fmnist: %s\n", ag_last_error());
+    return 1;                                   /* stop: the run cannot keep its best */
+}
+
+/* Loss, accuracy and the confusion matrix [10][10] on ds, in eval mode. */
+static int evaluate(const config *c, ag_module *model, const ag_dataset *ds, double *loss,
+                    double *acc, int64_t confusion[10][10])
+{
+    int64_t n = ag_dataset_count(ds), correct = 0, labels[EVAL_BATCH];
+    double sum = 0;
+    ag_tape *t = ag_tape_new();
+    ag_module_train(model, 0);
+    ag_set_grad_enabled(t, 0);
+    for (int64_t start = 0; t && start < n; start += EVAL_BATCH) {
+        ag_tape_reset(t);
+        ag_tensor *x = ag_dataset_batch(t, ds, NULL, start, EVAL_BATCH, c->dtype, labels);
+        ag_tensor *logits = ag_module_forward(model, t, x);
+        ag_tensor *l = ag_cross_entropy_loss(t, logits, labels, AG_REDUCTION_SUM);
+        if (!l) break;
+        sum += ag_tensor_get(l, 0);
+        for (int64_t i = 0, k = ag_tensor_dim(logits, 1); i < ag_tensor_dim(x, 0); i++) {
+            int64_t best = 0;
+            for (int64_t j = 1; j < k; j++)
+                if (ag_tensor_get(logits, i * k + j) > ag_tensor_get(logits, i * k + best))
+                    best = j;
+            correct += best == labels[i];
+            if (labels[i] < 10 && best < 10) confusion[labels[i]][best]++;
         }
     }
-    if (tr->tty) printf("\r%*s\r", tr->cols - 1, "");
+    int bad = !t || ag_tape_status(t) != AG_OK;
+    if (bad) fprintf(stderr, "train_fmnist: %s\n", t ? ag_tape_errmsg(t) : "out of memory");
+    ag_tape_free(t);
     *loss = sum / n;
     *acc = (double)correct / n;
-    return 0;
-}
-
-/* Loss and accuracy on ds in eval mode; confusion [10][10] if not NULL. */
-static int evaluate(trainer *tr, const ag_dataset *ds, double *loss, double *acc,
-                    int64_t confusion[10][10])
-{
-    int64_t n = ag_dataset_count(ds), correct = 0, bs = EVAL_BATCH;
-    double sum = 0;
-    int pred[EVAL_BATCH];
-    ag_module_train(tr->model, 0);
-    ag_set_grad_enabled(tr->tape, 0);
-    for (int64_t start = 0; start < n; start += bs) {
-        ag_tape_reset(tr->tape);
-        ag_tensor *x = ag_dataset_batch(tr->tape, ds, NULL, start, bs, tr->cfg->dtype, tr->labels);
-        ag_tensor *logits = ag_module_forward(tr->model, tr->tape, x);
-        ag_tensor *l = ag_cross_entropy_loss(tr->tape, logits, tr->labels, AG_REDUCTION_SUM);
-        if (!l) return fprintf(stderr, "train_fmnist: %s\n", ag_tape_errmsg(tr->tape)), -1;
-        sum += ag_tensor_get(l, 0);
-        correct += count_correct(logits, tr->labels, pred);
-        for (int64_t i = 0; confusion && i < ag_tensor_dim(x, 0); i++)
-            confusion[tr->labels[i]][pred[i]]++;
-    }
-    ag_set_grad_enabled(tr->tape, 1);
-    *loss = sum / n;
-    *acc = (double)correct / n;
-    return 0;
+    return bad ? -1 : 0;
 }
 
 /* -------------------------------------------------------------- output --- */
 
-/* metrics.csv from the run's history (rewritten whole: resume-safe). */
-static int write_csv(const char *dir, const run *r, int epochs)
+/* metrics.csv from the run's history (every epoch, resumed runs' too). */
+static int write_csv(const char *dir, const ag_fit_history *h)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     FILE *f = fopen(path, "w");
     if (!f) return -1;
     fprintf(f, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
-    for (int e = 0; e < epochs; e++)
-        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, hist(r, e, 0), hist(r, e, 1),
-                hist(r, e, 2), hist(r, e, 3), hist(r, e, 4), hist(r, e, 5));
+    for (int e = 0; e < h->epochs; e++)
+        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, h->train_loss[e],
+                h->train_acc[e], h->val_loss[e], h->val_acc[e], h->lr[e], h->seconds[e]);
     return fclose(f);
 }
 
-static int write_plots(const char *dir, const run *r, int epochs)
+static int write_plots(const char *dir, const ag_fit_history *h)
 {
-    double x[MAX_EPOCHS], y[4][MAX_EPOCHS];
-    for (int e = 0; e < epochs; e++) {
-        x[e] = e + 1;
-        for (int k = 0; k < 4; k++) y[k][e] = hist(r, e, k) * (k % 2 ? 100 : 1);
-    }
+    int n = h->epochs;
+    double x[MAX_EPOCHS], tacc[MAX_EPOCHS], vacc[MAX_EPOCHS];
+    for (int e = 0; e < n; e++)
+        x[e] = e + 1, tacc[e] = 100 * h->train_acc[e], vacc[e] = 100 * h->val_acc[e];
     char path[600], best[48];
-    svg_series loss[2] = {{"train", x, y[0], epochs, NULL, 0, 1, 0},
-                          {"validation", x, y[2], epochs, NULL, 1, 1, 0}};
-    svg_series acc[2] = {{"train", x, y[1], epochs, NULL, 0, 1, 0},
-                         {"validation", x, y[3], epochs, NULL, 1, 1, 0}};
-    snprintf(best, sizeof best, "best epoch %d", (int)st(r, 3));
+    svg_series loss[2] = {{"train", x, h->train_loss, n, NULL, 0, 1, 0},
+                          {"validation", x, h->val_loss, n, NULL, 1, 1, 0}};
+    svg_series acc[2] = {{"train", x, tacc, n, NULL, 0, 1, 0},
+                         {"validation", x, vacc, n, NULL, 1, 1, 0}};
+    snprintf(best, sizeof best, "best epoch %d", h->best_epoch + 1);
     svg_plot pl = {"Cross-entropy loss", "epoch", "loss", 0, 0, 0, 0, 0, 0, 0,
-                   1, st(r, 3), st(r, 3) >= 1 ? best : NULL};
+                   1, h->best_epoch + 1, h->best_epoch >= 0 ? best : NULL};
     snprintf(path, sizeof path, "%s/loss.svg", dir);
     if (svg_line_plot(path, &pl, loss, 2)) return -1;
     svg_plot pa = {"Accuracy", "epoch", "accuracy (%)", 0, 0, 0, 0, 0, 0, 0, 1, 0, NULL};
@@ -602,96 +486,92 @@ static void defaults(config *c)
     strcpy(c->out, "fmnist-out"), strcpy(c->data, "build/data/fashion-mnist");
 }
 
-/* One epoch's bookkeeping: history, schedule, best model, checkpoint.
-   Returns 1 when early stopping says stop, 0 to go on, -1 on error. */
-static int end_epoch(const config *c, run *r, trainer *tr, ag_sched *s, int e,
-                     const double m[HIST_COLS])
-{
-    char path[600];
-    for (int k = 0; k < HIST_COLS; k++) ag_tensor_set(r->hist, e * HIST_COLS + k, m[k]);
-    if (s && !strcmp(c->schedule, "plateau")) ag_plateau_step(s, m[2]);
-    else if (s) ag_sched_step(s);
-    int stop = 0;
-    if (m[2] < st(r, 1) - 1e-4) {                       /* improved: keep it */
-        ag_tensor_set(r->state, 1, m[2]);
-        ag_tensor_set(r->state, 2, 0);
-        ag_tensor_set(r->state, 3, e + 1);
-        snprintf(path, sizeof path, "%s/best.safetensors", c->out);
-        if (ag_module_save(tr->model, path) != AG_OK) return -1;
-    } else {
-        ag_tensor_set(r->state, 2, st(r, 2) + 1);
-        stop = st(r, 2) >= c->patience;
-    }
-    ag_tensor_set(r->state, 0, e + 1);
-    snprintf(path, sizeof path, "%s/last.ckpt", c->out);
-    if (ag_checkpoint_save(path, &r->base, tr->opt, tr->rng) != AG_OK) return -1;
-    return stop;
-}
-
-static void print_row(int e, const double m[HIST_COLS])
-{
-    printf("%5d | %10.4f %8.2f%% | %10.4f %8.2f%% | %9.2e | %6.1fs\n", e + 1, m[0], 100 * m[1],
-           m[2], 100 * m[3], m[4], m[5]);
-    fflush(stdout);
-}
-
 static int fail(const char *what)
 {
     fprintf(stderr, "train_fmnist: %s: %s\n", what, ag_last_error());
     return 1;
 }
 
-/* Trains from start_epoch; returns the epochs done, or -1. */
-static int train(const config *c, run *r, trainer *tr, ag_sched *s, const data *d)
-{
-    int e = (int)st(r, 0), end = c->epochs;
-    if (c->stop_after && e + c->stop_after < end) end = e + c->stop_after;
-    printf("epoch | train loss  accuracy | valid loss  accuracy |        lr |   time\n");
-    for (; e < end; e++) {
-        double m[HIST_COLS], t0 = now();
-        m[4] = ag_optim_get_lr(tr->opt);
-        if (train_epoch(tr, d->train, &m[0], &m[1]) || evaluate(tr, d->val, &m[2], &m[3], NULL))
-            return -1;
-        m[5] = now() - t0;
-        print_row(e, m);
-        int stop = end_epoch(c, r, tr, s, e, m);
-        if (stop < 0) return fail("saving"), -1;
-        if (stop && e + 1 < c->epochs) {
-            printf("early stopping: validation loss has not improved for %d epochs\n",
-                   c->patience);
-            return e + 1;
-        }
-    }
-    return e;
-}
-
-/* Restores the best weights, evaluates on the test set, writes the files. */
-static int finish(const config *c, run *r, trainer *tr, const data *d, int epochs, double t0)
+/* The test set with the best weights (ag_fit put them back), the files. */
+static int finish(const config *c, ag_module *model, const data *d, const ag_fit_history *h,
+                  double t0)
 {
     char path[600];
     int64_t confusion[10][10] = {{0}};
-    double loss, acc;
-    snprintf(path, sizeof path, "%s/best.safetensors", c->out);
-    if (access(path, R_OK) == 0 && ag_module_load(tr->model, path) != AG_OK)
-        return fail("restoring the best weights");
-    if (evaluate(tr, d->test, &loss, &acc, confusion)) return 1;
+    double loss, acc, train_s = 0;
+    if (evaluate(c, model, d->test, &loss, &acc, confusion)) return 1;
     int k = ag_dataset_num_classes(d->test);
     print_confusion(confusion, k < 10 ? k : 10, d->synthetic);
     snprintf(path, sizeof path, "%s/final.safetensors", c->out);
-    if (ag_module_save(tr->model, path) != AG_OK) return fail("saving the final model");
-    if (write_csv(c->out, r, epochs) || write_plots(c->out, r, epochs))
+    if (ag_module_save(model, path) != AG_OK) return fail("saving the final model");
+    if (write_csv(c->out, h) || write_plots(c->out, h))
         return fprintf(stderr, "train_fmnist: cannot write into %s\n", c->out), 1;
-    double train_s = 0;                   /* every epoch's time, resumed runs' too */
-    for (int e = 0; e < epochs; e++) train_s += hist(r, e, 5);
-    printf("\nbest epoch %d (validation loss %.4f); %d epochs, %.1f s of training", (int)st(r, 3),
-           st(r, 1), epochs, train_s);
-    if (c->resume) printf(" in all (this run %.1f s)\n", now() - t0);
+    for (int e = 0; e < h->epochs; e++) train_s += h->seconds[e];   /* resumed runs' too */
+    printf("\nbest epoch %d (validation loss %.4f); %d epochs, %.1f s of training",
+           h->best_epoch + 1, h->best_val_loss, h->epochs, train_s);
+    if (h->resumed_from) printf(" in all (this run %.1f s)\n", now() - t0);
     else printf(", %.1f s in all\n", now() - t0);
     printf("test accuracy: %.2f%% (test loss %.4f, %lld %s samples)\n", 100 * acc, loss,
            (long long)ag_dataset_count(d->test), d->synthetic ? "spiral" : "Fashion-MNIST");
     printf("wrote %s/: metrics.csv loss.svg accuracy.svg best.safetensors final.safetensors "
            "last.ckpt\n", c->out);
     return 0;
+}
+
+/* The model's description line (and --summary's table). */
+static void print_model(const config *c, ag_module *model, const data *d)
+{
+    ag_tensor *params[64];
+    int64_t total = 0, n = ag_module_parameters(model, params, 64);
+    for (int i = 0; i < n && i < 64; i++) total += ag_tensor_numel(params[i]);
+    printf("data: %lld train, %lld validation, %lld test samples of %lld features\n",
+           (long long)ag_dataset_count(d->train), (long long)ag_dataset_count(d->val),
+           (long long)ag_dataset_count(d->test), (long long)ag_dataset_features(d->train));
+    if (c->summary) {
+        char text[4096];
+        if (ag_module_summary(model, 2, (int64_t[]){c->batch, ag_dataset_features(d->train)},
+                              c->dtype, text, sizeof text) >= 0)
+            fputs(text, stdout);
+    }
+    printf("model: %s, %lld parameters; %s%s lr %g, %s schedule, batch %d, %s%s, %d thread(s)\n",
+           c->model, (long long)total, c->optimizer, strcmp(c->optimizer, "sgd") ? "" :
+           " (momentum 0.9, Nesterov)", c->lr, c->schedule, c->batch,
+           c->dtype == AG_F64 ? "f64" : "f32", c->augment ? ", flips" : "", ag_get_num_threads());
+}
+
+/* Trains with ag_fit; then the test set and the files, or a pause. */
+static int train(const config *c, ag_module *model, ag_optim *opt, ag_sched *sched,
+                 ag_rng *rng, const data *d, int64_t width, double t0)
+{
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/last.ckpt", c->out);
+    ag_fit_dataset_opts dt = ag_fit_dataset_defaults();
+    dt.batch_size = c->batch, dt.dtype = c->dtype;
+    dt.augment = c->augment ? flip_some : NULL, dt.augment_ctx = &width;
+    ag_fit_dataset_opts dv = {EVAL_BATCH, c->dtype, 0, 0, NULL, NULL};
+    ag_fit_data train_src, val_src;
+    ag_fit_data_from_dataset(&train_src, d->train, &dt);
+    ag_fit_data_from_dataset(&val_src, d->val, &dv);
+    void *cb[2] = {(void *)c, model};
+    ag_fit_opts o = ag_fit_defaults();
+    o.epochs = c->epochs, o.max_epochs_this_run = c->stop_after, o.rng = rng;
+    o.sched = sched;
+    o.sched_mode = strcmp(c->schedule, "plateau") ? AG_FIT_SCHED_EPOCH : AG_FIT_SCHED_PLATEAU;
+    o.patience = c->patience, o.min_delta = 1e-4, o.restore_best = 1;
+    o.checkpoint_path = ckpt, o.resume = c->resume;
+    o.on_epoch_end = save_best, o.callback_ctx = cb;
+    o.progress = ag_fit_print, o.progress_ctx = stdout;
+    ag_fit_history h;
+    int rc = 1;
+    if (ag_fit(model, opt, &train_src, &val_src, &o, &h) != AG_OK) fail("training");
+    else if (h.stop == AG_FIT_CALLBACK_STOP) rc = 1;        /* save_best said why */
+    else if (h.stop == AG_FIT_PAUSED) {
+        printf("stopped after epoch %d of %d: continue with --resume\n", h.epochs, c->epochs);
+        rc = write_csv(c->out, &h) ? 1 : 0;
+    } else rc = finish(c, model, d, &h, t0);
+    ag_fit_history_free(&h);
+    ag_fit_data_close(&train_src), ag_fit_data_close(&val_src);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -706,7 +586,7 @@ int main(int argc, char **argv)
     double t0 = now();
     data d;
     if (load_data(&c, &d)) return 1;
-    int rc = 1, n_params = 0;
+    int rc = 1;
     ag_rng *rng = ag_rng_new(c.seed);
     int64_t shape[3] = {0, 0, 0};
     if (c.cnn && ag_dataset_sample_shape(d.train, shape) != 2) {
@@ -717,60 +597,22 @@ int main(int argc, char **argv)
     if (c.cnn && !c.hidden_given) c.n_hidden = 1;      /* the cnn's default: 256 */
     if (c.augment < 0) c.augment = c.cnn;               /* flips help the cnn only */
     if (!c.epochs_given) c.epochs = c.quick ? 3 : c.cnn ? CNN_EPOCHS : 30;
-    ag_module *model = c.cnn ? build_cnn(&c, shape, ag_dataset_num_classes(d.train), rng)
-                             : build_mlp(&c, ag_dataset_features(d.train),
-                                         ag_dataset_num_classes(d.train), rng);
-    run *r = model ? run_new(model) : NULL;
+    int classes = ag_dataset_num_classes(d.train);
+    ag_module *model = c.cnn ? build_cnn(&c, shape, classes, rng)
+                             : build_mlp(&c, ag_dataset_features(d.train), classes, rng);
     ag_tensor *params[64];
-    if (r) n_params = ag_module_parameters(model, params, 64);
-    ag_optim *opt = r ? make_optimizer(&c, n_params, params) : NULL;
+    int n_params = model ? ag_module_parameters(model, params, 64) : 0;
+    ag_optim *opt = model ? make_optimizer(&c, n_params, params) : NULL;
     ag_sched *sched = opt ? make_schedule(&c, opt) : NULL;
-    trainer tr = {&c, model, opt, rng, ag_tape_new(),
-                  malloc((size_t)ag_dataset_count(d.train) * sizeof(int64_t)),
-                  malloc((size_t)(c.batch > EVAL_BATCH ? c.batch : EVAL_BATCH) * sizeof(int64_t)),
-                  isatty(STDOUT_FILENO), term_cols(), shape[1]};
-    if (!opt || (!sched && strcmp(c.schedule, "none")) || !tr.tape || !tr.order || !tr.labels) {
+    if (!opt || (!sched && strcmp(c.schedule, "none"))) {
         fail("setting up");
-        goto done;
+    } else {
+        print_model(&c, model, &d);
+        rc = train(&c, model, opt, sched, rng, &d, shape[1], t0);
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/last.ckpt", c.out);
-    if (c.resume) {
-        if (ag_checkpoint_load(path, &r->base, opt, rng) != AG_OK) {
-            fail("--resume");
-            goto done;
-        }
-        if (sched && strcmp(c.schedule, "plateau")) ag_sched_set_last_epoch(sched, (int64_t)st(r, 0));
-        printf("resuming after epoch %d from %s\n", (int)st(r, 0), path);
-    }
-    int64_t total = 0;
-    for (int i = 0; i < n_params; i++) total += ag_tensor_numel(params[i]);
-    printf("data: %lld train, %lld validation, %lld test samples of %lld features\n",
-           (long long)ag_dataset_count(d.train), (long long)ag_dataset_count(d.val),
-           (long long)ag_dataset_count(d.test), (long long)ag_dataset_features(d.train));
-    if (c.summary) {
-        char text[4096];
-        if (ag_module_summary(model, 2, (int64_t[]){c.batch, ag_dataset_features(d.train)},
-                              c.dtype, text, sizeof text) >= 0)
-            fputs(text, stdout);
-    }
-    printf("model: %s, %lld parameters; %s%s lr %g, %s schedule, batch %d, %s%s, %d thread(s)\n",
-           c.model, (long long)total, c.optimizer, strcmp(c.optimizer, "sgd") ? "" :
-           " (momentum 0.9, Nesterov)", c.lr, c.schedule, c.batch,
-           c.dtype == AG_F64 ? "f64" : "f32", c.augment ? ", flips" : "", ag_get_num_threads());
-    int epochs = train(&c, r, &tr, sched, &d);
-    if (epochs >= 0 && epochs < c.epochs && st(r, 2) < c.patience) {
-        printf("stopped after epoch %d of %d: continue with --resume\n", epochs, c.epochs);
-        rc = write_csv(c.out, r, epochs) ? 1 : 0;
-    } else if (epochs >= 0) {
-        rc = finish(&c, r, &tr, &d, epochs, t0);
-    }
-done:
     ag_sched_free(sched);
     ag_optim_free(opt);
-    ag_module_free(r ? &r->base : NULL);        /* run_new frees model on failure */
-    ag_tape_free(tr.tape);
-    free(tr.order), free(tr.labels);
+    ag_module_free(model);
     ag_rng_free(rng);
     ag_dataset_free(d.train), ag_dataset_free(d.val), ag_dataset_free(d.test);
     return rc;
