@@ -52,6 +52,22 @@ ag_status ag_set_num_threads(int n);
 ** ag_set_num_threads is called, or after ag_set_num_threads(0)): the
 ** environment variable AG_NUM_THREADS when it holds an integer in
 ** [1, 512], else the number of online cores.
+**
+** On a loaded machine. A worker whose core is taken by another process
+** costs little when it has not yet claimed a task (the caller runs that
+** task itself), but when it is descheduled in the middle of one the
+** caller waits for it. Measured on this project's 2-core machine with
+** other jobs running (load average 9 to 12), train_fmnist --quick
+** --epochs 2 (the CNN), with a busy-loop process added beside it: 1
+** thread 21.4, 23.1, 21.5 s of training; 2 threads (the default) 15.2,
+** 18.1, 20.1 s; without the busy loop (load 9 to 10): 1 thread 12.8,
+** 11.9, 13.0 s, 2 threads 14.3, 11.9, 12.7 s. So the default stays the
+** core count: under a fair scheduler two threads also get two shares of
+** the machine. A pool that backs off (the caller runs jobs alone for a
+** while after a job that took longer than the caller alone would have)
+** was tried and was slower there (21.8, 25.6, 22.9 s with the busy loop):
+** it gave up the second share too often. Set AG_NUM_THREADS=1 where one
+** thread is known to be better (many processes each training at once).
 */
 int ag_get_num_threads(void);
 

@@ -195,8 +195,8 @@ typedef struct ag_fit_progress {
     int epoch;                  /* 0-based: the epoch running or just done */
     int64_t batch;              /* BATCH: 0-based batch within the epoch */
     int64_t samples, total;     /* BATCH: samples so far this epoch; count (-1 unknown) */
-    double loss;                /* BATCH: the batch's loss; running mean in mean_loss */
-    double mean_loss;
+    double loss;                /* BATCH: the batch's loss; EPOCH: the validation loss */
+    double mean_loss;           /* BATCH: the epoch's running mean; EPOCH: its mean */
     double seconds;             /* since the epoch began */
     int tick;                   /* BATCH: 1 at most ten times a second, and at the epoch's
                                    first and last batches: when a printer should redraw */
