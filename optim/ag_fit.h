@@ -249,6 +249,9 @@ struct ag_fit_opts {
        (ag_checkpoint_save_extra; atomic). NULL: none. With resume set,
        ag_fit first restores them from it (the file must exist) and
        continues after the last epoch saved. */
+    /* ReduceLROnPlateau's counters are not saved (ag_sched.h has no
+       accessor for them): a resumed plateau schedule keeps the saved lr
+       and counts its bad epochs afresh. */
     const char *checkpoint_path;
     int resume;
     /* Callbacks (NULL: none); a nonzero return stops training

@@ -283,6 +283,85 @@ START_TEST(test_resume_matches_the_uninterrupted_run)
 }
 END_TEST
 
+/* A per-batch schedule (a linear warm-up over 5 steps) resumes exactly too. */
+START_TEST(test_resume_with_a_per_batch_schedule)
+{
+    char pa[128], pb[128];
+    temp_path(pa, sizeof pa, "wa"), temp_path(pb, sizeof pb, "wb");
+    task a, b;
+    ag_fit_opts o;
+    for (int run = 0; run < 3; run++) {
+        task *k = run ? &b : &a;
+        if (run < 2) task_make(k, 31, 4);
+        else task_make(k, 77, 4);
+        ag_sched_free(k->sched);
+        k->sched = ag_linear_lr_new(k->opt, 0.1, 1.0, 5);
+        o = task_opts(k, 4);
+        o.sched_mode = AG_FIT_SCHED_BATCH, o.checkpoint_path = run ? pb : pa;
+        o.max_epochs_this_run = run == 1 ? 1 : 0, o.resume = run == 2;
+        ck_assert_int_eq(ag_fit(k->model, k->opt, &k->train_src, &k->val_src, &o, NULL), AG_OK);
+        if (run == 1) task_free(k);
+    }
+    assert_same_tensors(a.model, b.model);
+    ck_assert(ag_optim_get_lr(a.opt) == ag_optim_get_lr(b.opt));
+    ck_assert_int_eq(ag_sched_last_epoch(a.sched), 12);        /* 3 batches x 4 epochs */
+    ck_assert_int_eq(ag_sched_last_epoch(b.sched), 12);
+    task_free(&a);
+    task_free(&b);
+    remove(pa), remove(pb);
+}
+END_TEST
+
+/* ------------------------------------------------- a source of one's own --- */
+
+/* y = 2 x + 1 at x = -1, -0.5, ..., 1 (5 points), in one batch, as tensors
+   made on the tape: a regression source without labels. */
+typedef struct line_source {
+    int given;
+} line_source;
+
+static ag_status line_reset(void *ctx, int64_t epoch, ag_rng *rng)
+{
+    (void)epoch, (void)rng;
+    ((line_source *)ctx)->given = 0;
+    return AG_OK;
+}
+
+static int line_next(void *ctx, ag_tape *t, ag_fit_batch *b)
+{
+    line_source *s = ctx;
+    if (s->given++) return 0;
+    b->x = ag_from_f64(t, AG_F64, 2, SHAPE(5, 1), VALS(-1, -0.5, 0, 0.5, 1));
+    b->y = ag_from_f64(t, AG_F64, 2, SHAPE(5, 1), VALS(-1, 0, 1, 2, 3));
+    b->size = 5;
+    return b->x && b->y ? 1 : -1;
+}
+
+START_TEST(test_a_regression_source_of_ones_own)
+{
+    line_source ls = {0};
+    ag_fit_data src = {&ls, line_reset, line_next, NULL, NULL};
+    ag_module *lin = ag_linear_new(1, 1, 1, AG_F64, NULL);     /* zeros */
+    ag_tensor *p[2];
+    int n = ag_module_parameters(lin, p, 2);
+    ag_sgd_opts so = ag_sgd_defaults();
+    so.lr = 0.3;
+    ag_optim *opt = ag_sgd_new(n, p, &so);
+    ag_fit_opts o = ag_fit_defaults();
+    o.epochs = 200, o.loss = ag_fit_mse;
+    ag_fit_history h;
+    ck_assert_int_eq(ag_fit(lin, opt, &src, &src, &o, &h), AG_OK);
+    ck_assert_double_eq_tol(ag_tensor_get(ag_module_get(lin, "weight"), 0), 2, 1e-9);
+    ck_assert_double_eq_tol(ag_tensor_get(ag_module_get(lin, "bias"), 0), 1, 1e-9);
+    ck_assert(isnan(h.train_acc[0]) && isnan(h.val_acc[199]));  /* no labels: no accuracy */
+    ck_assert(h.train_loss[0] == 3.0);          /* mean of (2x + 1)^2 at the zero model */
+    ck_assert(h.val_loss[199] < 1e-18);
+    ag_fit_history_free(&h);
+    ag_optim_free(opt);
+    ag_module_free(lin);
+}
+END_TEST
+
 /* ------------------------------------------------------- callbacks --- */
 
 typedef struct counts {
@@ -462,6 +541,8 @@ Suite *suite_fit(void)
     TU_ADD(s, test_fit_matches_the_hand_written_loop);
     TU_ADD(s, test_early_stopping_stops_at_the_expected_epoch);
     TU_ADD(s, test_resume_matches_the_uninterrupted_run);
+    TU_ADD(s, test_resume_with_a_per_batch_schedule);
+    TU_ADD(s, test_a_regression_source_of_ones_own);
     TU_ADD(s, test_callbacks_are_called_and_can_stop);
     TU_ADD(s, test_bad_arguments_are_refused_with_messages);
     TU_ADD(s, test_checkpoint_extras_refuse_taken_names);
