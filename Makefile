@@ -130,6 +130,7 @@ test-tsan: deps
 # Each examples/NAME.c is one program, build/examples/NAME; the helpers
 # (SVG plots, PNG pictures) are linked into each.
 EX_HELPERS = examples/svg.c examples/png.c examples/data_dir.c
+EX_HELPERS += examples/text_util.c
 EX_SRCS  = $(filter-out $(EX_HELPERS),$(wildcard examples/*.c))
 EX_BINS  = $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 EX_HOBJS = $(EX_HELPERS:%.c=$(BUILD)/%.o)

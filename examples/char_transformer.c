@@ -19,6 +19,7 @@
 */
 #include "ag.h"
 #include "svg.h"
+#include "text_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,36 +37,6 @@ typedef struct model {
     ag_module *tok, *pos, *layer[LAYERS], *norm, *head;
     int64_t vocab;
 } model;
-
-/* The text's bytes as vocabulary ids (chars[id] is the byte); 0 if the
-   file cannot be read or is too short. */
-static int load_text(const char *path, int64_t **ids, int64_t *n, char *chars, int64_t *vocab)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return fprintf(stderr, "char_transformer: cannot open '%s'\n", path), 0;
-    int64_t cap = 1 << 16, map[256];
-    unsigned char *buf = malloc((size_t)cap);
-    *n = 0;
-    for (size_t got; buf && (got = fread(buf + *n, 1, (size_t)(cap - *n), f)) > 0;) {
-        *n += (int64_t)got;
-        if (*n == cap) buf = realloc(buf, (size_t)(cap *= 2));
-    }
-    fclose(f);
-    *ids = buf ? malloc((size_t)*n * sizeof **ids) : NULL;
-    if (!*ids || *n < 10 * CTX) {
-        fprintf(stderr, "char_transformer: '%s' is too short (%lld bytes)\n", path, (long long)*n);
-        free(buf), free(*ids);
-        return 0;
-    }
-    memset(map, -1, sizeof map);
-    for (int64_t i = 0; i < *n; i++) map[buf[i]] = 0;
-    *vocab = 0;
-    for (int c = 0; c < 256; c++)
-        if (map[c] == 0) chars[*vocab] = (char)c, map[c] = (*vocab)++;
-    for (int64_t i = 0; i < *n; i++) (*ids)[i] = map[buf[i]];
-    free(buf);
-    return 1;
-}
 
 static int build(model *m, int64_t vocab, ag_rng *rng)
 {
@@ -214,18 +185,17 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-') path = argv[i];
         else return fprintf(stderr, "char_transformer: bad or incomplete option '%s'\n", argv[i]), 2;
     }
-    int64_t *ids = NULL, n = 0, vocab = 0;
-    char chars[256];
-    if (!load_text(path, &ids, &n, chars, &vocab)) return 1;
-    printf("%s: %lld characters, vocabulary %lld\n", path, (long long)n, (long long)vocab);
+    text_chars tc;
+    if (!text_chars_load(&tc, "char_transformer", path, 10 * CTX)) return 1;
+    printf("%s: %lld characters, vocabulary %lld\n", path, (long long)tc.n, (long long)tc.vocab);
     ag_rng *rng = ag_rng_new(seed);
     model m = {0};
-    int ok = build(&m, vocab, rng);
+    int ok = build(&m, tc.vocab, rng);
     if (!ok) fprintf(stderr, "char_transformer: building the model: %s\n", ag_last_error());
-    ok = ok && run(&m, ids, n, chars, steps, n_sample, out, rng);
+    ok = ok && run(&m, tc.ids, tc.n, tc.chars, steps, n_sample, out, rng);
     ag_module_free(m.all);
     ag_rng_free(rng);
-    free(ids);
+    text_chars_free(&tc);
     ag_threads_shutdown();
     return ok ? 0 : 1;
 }

@@ -133,34 +133,94 @@ static int64_t mask_offset(const attn_plan *pl, int64_t r)
 }
 
 /*
+** Sums in double in ATTN_LANES partial sums (element j goes to sum j %
+** ATTN_LANES; the partial sums are then added in order), so the loop is
+** vectorized rather than one chain of dependent additions; the result
+** depends only on the row, never on the thread or the split.
+*/
+#define ATTN_LANES 8
+#define ATTN_SUM_DEF(T, SFX)                                                  \
+    static double row_sum##SFX(const T *x, int64_t n)                         \
+    {                                                                         \
+        double part[ATTN_LANES] = {0};                                        \
+        int64_t j = 0;                                                        \
+        for (; j + ATTN_LANES <= n; j += ATTN_LANES)                          \
+            for (int l = 0; l < ATTN_LANES; l++) part[l] += x[j + l];         \
+        for (; j < n; j++) part[j % ATTN_LANES] += x[j];                      \
+        double acc = 0;                                                       \
+        for (int l = 0; l < ATTN_LANES; l++) acc += part[l];                  \
+        return acc;                                                           \
+    }                                                                         \
+    static double row_dot##SFX(const T *x, const T *y, int64_t n)             \
+    {                                                                         \
+        double part[ATTN_LANES] = {0};                                        \
+        int64_t j = 0;                                                        \
+        for (; j + ATTN_LANES <= n; j += ATTN_LANES)                          \
+            for (int l = 0; l < ATTN_LANES; l++)                              \
+                part[l] += (double)x[j + l] * y[j + l];                       \
+        for (; j < n; j++) part[j % ATTN_LANES] += (double)x[j] * y[j];       \
+        double acc = 0;                                                       \
+        for (int l = 0; l < ATTN_LANES; l++) acc += part[l];                  \
+        return acc;                                                           \
+    }                                                                         \
+    /* x_j *= scale in place; the largest x_j (-inf for n = 0). */            \
+    static T scale_max##SFX(T *x, int64_t n, T scale)                         \
+    {                                                                         \
+        T part[ATTN_LANES];                                                   \
+        for (int l = 0; l < ATTN_LANES; l++) part[l] = -INFINITY;             \
+        int64_t j = 0;                                                        \
+        for (; j + ATTN_LANES <= n; j += ATTN_LANES)                          \
+            for (int l = 0; l < ATTN_LANES; l++) {                            \
+                x[j + l] *= scale;                                            \
+                part[l] = x[j + l] > part[l] ? x[j + l] : part[l];            \
+            }                                                                 \
+        for (; j < n; j++) {                                                  \
+            x[j] *= scale;                                                    \
+            part[0] = x[j] > part[0] ? x[j] : part[0];                        \
+        }                                                                     \
+        T mx = part[0];                                                       \
+        for (int l = 1; l < ATTN_LANES; l++) mx = part[l] > mx ? part[l] : mx; \
+        return mx;                                                            \
+    }
+ATTN_SUM_DEF(float, _f32)
+ATTN_SUM_DEF(double, _f64)
+
+/*
 ** Row r of x [rows, S] in place: s_j = x_j * scale, plus the mask's m_j
 ** (additive) or -inf where m_j == 0 (bool) or j > i (causal, i the row's
 ** query), then softmax(s): the row's max subtracted, the vector math's
-** exp, the sum in double in order. A row masked whole is NaN (as torch).
+** exp, the sum in double (row_sum). A row masked whole is NaN (as torch).
 */
 #define ATTN_WEIGHTS_DEF(T, SFX)                                              \
+    static T masked_max##SFX(const attn_job *jb, T *x, int64_t r, int64_t n, int64_t len) \
+    {                                                                         \
+        const attn_plan *pl = jb->pl;                                         \
+        const int64_t mstep = pl->mstride[pl->ndim - 1];                      \
+        const T scale = (T)jb->factor;                                        \
+        const T *m = jb->mask ? (const T *)jb->mask->data + mask_offset(pl, r) : NULL; \
+        const int64_t lim = jb->causal && r % len + 1 < n ? r % len + 1 : n;  \
+        if (!m && lim == n) return scale_max##SFX(x, n, scale);               \
+        T mx = -INFINITY;                                                     \
+        for (int64_t j = 0; j < n; j++) {                                     \
+            T s = x[j] * scale;                                               \
+            if (m && jb->mask_kind == AG_ATTN_MASK_ADD) s += m[j * mstep];    \
+            else if (m && m[j * mstep] == 0) s = -INFINITY;                   \
+            x[j] = j < lim ? s : -INFINITY;                                   \
+            if (x[j] > mx) mx = x[j];                                         \
+        }                                                                     \
+        return mx;                                                            \
+    }                                                                         \
     static void weights_range##SFX(void *ctx, int64_t lo, int64_t hi)         \
     {                                                                         \
         const attn_job *jb = ctx;                                             \
         const attn_plan *pl = jb->pl;                                         \
         const int64_t n = pl->shape[pl->ndim - 1], len = pl->shape[pl->ndim - 2]; \
-        const int64_t mstep = pl->mstride[pl->ndim - 1];                      \
-        const T scale = (T)jb->factor;                                        \
         for (int64_t r = lo; r < hi; r++) {                                   \
-            T *x = (T *)jb->x->data + r * n, mx = -INFINITY;                  \
-            const T *m = jb->mask ? (const T *)jb->mask->data + mask_offset(pl, r) : NULL; \
-            const int64_t lim = jb->causal && r % len + 1 < n ? r % len + 1 : n; \
-            double acc = 0;                                                   \
-            for (int64_t j = 0; j < n; j++) {                                 \
-                T s = x[j] * scale;                                           \
-                if (m && jb->mask_kind == AG_ATTN_MASK_ADD) s += m[j * mstep]; \
-                else if (m && m[j * mstep] == 0) s = -INFINITY;               \
-                x[j] = j < lim ? s : -INFINITY;                               \
-                if (x[j] > mx) mx = x[j];                                     \
-            }                                                                 \
+            T *x = (T *)jb->x->data + r * n;                                  \
+            const T mx = masked_max##SFX(jb, x, r, n, len);                   \
             AGI_VLOOP(j, 0, n, x[j] = x[j] - mx;);                            \
             agi_vm()->exp##SFX(x, x, n);                                      \
-            for (int64_t j = 0; j < n; j++) acc += x[j];                      \
+            const double acc = row_sum##SFX(x, n);                            \
             AGI_VLOOP(j, 0, n, x[j] = (T)(x[j] / acc););                      \
         }                                                                     \
     }
@@ -168,7 +228,7 @@ ATTN_WEIGHTS_DEF(float, _f32)
 ATTN_WEIGHTS_DEF(double, _f64)
 
 /* dS = factor * W * (dW - rowsum(dW * W)) in place of dW, row by row (the
-   row's sum in double, in order). x is dW [rows, S], w the weights. */
+   row's sum in double, row_dot). x is dW [rows, S], w the weights. */
 #define ATTN_DSCORES_DEF(T, SFX)                                              \
     static void dscores_range##SFX(void *ctx, int64_t lo, int64_t hi)         \
     {                                                                         \
@@ -178,9 +238,7 @@ ATTN_WEIGHTS_DEF(double, _f64)
         for (int64_t r = lo; r < hi; r++) {                                   \
             T *g = (T *)jb->x->data + r * n;                                  \
             const T *w = (const T *)jb->w->data + r * n;                      \
-            double dot = 0;                                                   \
-            for (int64_t j = 0; j < n; j++) dot += (double)g[j] * w[j];       \
-            const T d = (T)dot;                                               \
+            const T d = (T)row_dot##SFX(g, w, n);                             \
             AGI_VLOOP(j, 0, n, g[j] = f * (w[j] * (g[j] - d)););              \
         }                                                                     \
     }
