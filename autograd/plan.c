@@ -5,7 +5,7 @@
 ** engine logs its gradient sinks. A run re-executes the steps in order on
 ** the same tensors: the tape's memory is never reset, so every buffer the
 ** capture wrote is there to be written again. The steps of each op family
-** live beside its kernels (unary.c, binary.c, backward.c); this file holds
+** live beside its kernels (unary.c, binary.c, matmul.c, reduce.c...); this file holds
 ** the log, the checks and the public functions.
 */
 #include "ag_internal.h"
@@ -58,9 +58,9 @@ void agi_plan_check_op(ag_tape *t, const agi_op *op)
 {
     ag_plan *p = t->plan;
     if (p->logged != t->n_ops + 1)
-        refuse(p, "ag_plan_capture: %s cannot be replayed by a plan (random ops and op "
-               "families other than the elementwise unary and binary ones are not "
-               "replayable; see ag_plan.h)", op->name);
+        refuse(p, "ag_plan_capture: %s cannot be replayed by a plan (random ops and the "
+               "op families not listed in ag_plan.h are not replayable; see ag_plan.h)",
+               op->name);
     p->logged = t->n_ops + 1;        /* one refusal per op */
 }
 
@@ -86,8 +86,8 @@ static int note_input(ag_plan *p, const ag_tensor *x)
     return 1;
 }
 
-void agi_plan_log(ag_tape *t, int op, agi_step_fn run, agi_fnptr kernel, ag_tensor *y,
-                  ag_tensor *a, ag_tensor *b, double s, double s2)
+agi_step *agi_plan_log(ag_tape *t, int op, agi_step_fn run, agi_fnptr kernel, ag_tensor *y,
+                       ag_tensor *a, ag_tensor *b, double s, double s2)
 {
     ag_plan *p = t->plan;
     if (op) {
@@ -100,21 +100,47 @@ void agi_plan_log(ag_tape *t, int op, agi_step_fn run, agi_fnptr kernel, ag_tens
     if ((a && !a->tape && !note_input(p, a)) || (b && !b->tape && !note_input(p, b)) ||
         (y && !y->tape && !note_input(p, y))) {
         refuse(p, "ag_plan_capture: out of memory for %s", "the plan's inputs");
-        return;
+        return NULL;
     }
-    if (!run) return;                 /* nothing to re-run (a view, a detach) */
+    if (!run) return NULL;            /* nothing to re-run (a view, a detach) */
     if (p->n_steps == p->cap_steps) {
         size_t cap = p->cap_steps ? 2 * p->cap_steps : 256;
         agi_step *st = realloc(p->steps, cap * sizeof *st);
         if (!st) {
             refuse(p, "ag_plan_capture: out of memory for %s", "the plan's steps");
-            return;
+            return NULL;
         }
         p->steps = st;
         p->cap_steps = cap;
     }
-    p->steps[p->n_steps++] = (agi_step){run, kernel, y, a, b, s, s2};
+    agi_step *st = &p->steps[p->n_steps++];
+    *st = (agi_step){run, kernel, y, a, b, NULL, s, s2, NULL};
+    return st;
 }
+
+void agi_plan_operand(ag_tape *t, ag_tensor *x)
+{
+    if (x && !x->tape && !note_input(t->plan, x))
+        refuse(t->plan, "ag_plan_capture: out of memory for %s", "the plan's inputs");
+}
+
+void *agi_plan_keep(ag_tape *t, const void *data, size_t bytes)
+{
+    void *k = agi_alloc(t, bytes);
+    if (!k) {
+        refuse(t->plan, "ag_plan_capture: out of memory for %s", "a step's data");
+        return NULL;
+    }
+    memcpy(k, data, bytes);
+    return k;
+}
+
+void agi_step_copy(const agi_step *s)
+{
+    if (s->y->numel) memcpy(s->y->data, s->a->data, agi_bytes(s->y->numel, s->y->dtype));
+}
+
+void agi_step_xy(const agi_step *s) { ((agi_xy_kernel)s->kernel)(s->a, s->y); }
 
 void ag_plan_free(ag_plan *p)
 {
