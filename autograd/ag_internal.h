@@ -391,6 +391,9 @@ void *agi_plan_keep(ag_tape *t, const void *data, size_t bytes);
 typedef void (*agi_xy_kernel)(const ag_tensor *x, ag_tensor *y);
 void agi_step_copy(const agi_step *s);
 void agi_step_xy(const agi_step *s);
+/* The replay of a leaf's grad sink (backward.c): adds a (the gradient) into
+   leaf y's .grad, or copies it there when the grad is none. */
+void agi_plan_sink_step(const agi_step *s);
 /* Called by agi_record while capturing: refuses the plan when op logged no
    step. */
 void agi_plan_check_op(ag_tape *t, const agi_op *op);

@@ -10,6 +10,7 @@
 */
 #include "ag_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,94 @@ void ag_plan_free(ag_plan *p)
     free(p);
 }
 
+/* ------------------------------------------------------ sink fusion --- */
+/*
+** ag_backward writes a gradient straight into a leaf's grad buffer when
+** the grad is none (ag_clear_grad; agi_grad_into), sparing a copy. A plan
+** cannot decide that at capture, as the grad's state at a run is not
+** known then; so a run decides it: a step whose output only a leaf's
+** sink reads becomes a fused step, which writes the leaf's grad buffer
+** itself when the grad is none (the same values: the same kernel), or
+** runs the step and then the sink as before.
+*/
+
+/* A fused step: aux is the producer's step (kept), c the leaf, y the
+   producer's output. */
+static void fused_sink_step(const agi_step *st)
+{
+    const agi_step *prod = st->aux;
+    ag_tensor *leaf = st->c, *g = st->y, *grad = leaf->grad;
+    if (grad && (leaf->flags & AGI_GRAD_NONE) && grad->dtype == g->dtype &&
+        grad->numel == g->numel) {
+        void *own = g->data;
+        g->data = grad->data;           /* the kernel writes the grad */
+        prod->run(prod);
+        g->data = own;
+        leaf->flags &= (uint8_t)~AGI_GRAD_NONE;
+        return;
+    }
+    prod->run(prod);
+    agi_step sink = {.y = leaf, .a = g};
+    agi_plan_sink_step(&sink);
+}
+
+/* Does step st touch memory at data (any operand's buffer)? */
+static int touches(const agi_step *st, const void *data)
+{
+    return (st->y && st->y->data == data) || (st->a && st->a->data == data) ||
+           (st->b && st->b->data == data) || (st->c && st->c->data == data);
+}
+
+/* The producer of sink k's gradient when the pair can be fused (see
+   above), or -1: the gradient has its own buffer, one step before k
+   writes it and no other step touches it, nor the leaf's grad buffer
+   between the two, and no other sink of that leaf runs between them. */
+static ptrdiff_t fusable(const ag_plan *p, size_t k)
+{
+    const agi_step *sk = &p->steps[k];
+    const ag_tensor *g = sk->a, *leaf = sk->y;
+    const void *gbuf = leaf->grad ? leaf->grad->data : NULL;
+    if (g->data == (const void *)g->inl.bytes || !g->tape || g == p->output) return -1;
+    ptrdiff_t j = -1;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const agi_step *st = &p->steps[i];
+        if (i == k) continue;
+        if (j < 0 && i < k && st->y == g) {
+            j = (ptrdiff_t)i;
+            continue;
+        }
+        if (touches(st, g->data)) return -1;
+        if (j >= 0 && i < k && (touches(st, gbuf) || (st->run == agi_plan_sink_step &&
+                                                      st->y == leaf)))
+            return -1;
+    }
+    return j;
+}
+
+/* Fuses every sink it can with its producer (each decided on the steps as
+   captured, then applied); 0 when out of memory. */
+static int fuse_sinks(ag_plan *p)
+{
+    ptrdiff_t *prod = malloc((p->n_steps ? p->n_steps : 1) * sizeof *prod);
+    if (!prod) return 0;
+    for (size_t k = 0; k < p->n_steps; k++)
+        prod[k] = p->steps[k].run == agi_plan_sink_step ? fusable(p, k) : -1;
+    for (size_t k = 0; k < p->n_steps; k++) {
+        if (prod[k] < 0) continue;
+        agi_step *st = &p->steps[prod[k]], *sk = &p->steps[k];
+        void *kept = agi_plan_keep(p->tape, st, sizeof *st);
+        if (!kept) return free(prod), 0;
+        *st = (agi_step){fused_sink_step, NULL, st->y, NULL, NULL, sk->y, 0, 0, kept};
+        sk->run = NULL;                 /* the sink is dropped */
+    }
+    free(prod);
+    size_t out = 0;
+    for (size_t k = 0; k < p->n_steps; k++)
+        if (p->steps[k].run) p->steps[out++] = p->steps[k];
+    p->n_steps = out;
+    return 1;
+}
+
 /* The capture's recording and backward on p's tape; 0 (with the reason
    in ag_last_error()) on failure. */
 static int capture(ag_plan *p, ag_plan_fn fn, void *ctx, ag_tensor *const *wrt)
@@ -180,8 +269,9 @@ static int capture(ag_plan *p, ag_plan_fn fn, void *ctx, ag_tensor *const *wrt)
         refuse(p, "ag_plan_capture: an op that a plan cannot replay ran (the last op "
                "that made a tensor: %s; see ag_plan.h)", agi_fn(t));
     if (p->refused[0]) return ag_set_last_error(AG_ERR_STATE, "%s", p->refused), 0;
-    t->plan = NULL;
     p->output = y;
+    if (!fuse_sinks(p)) return ag_set_last_error(AG_ERR_NOMEM, "%s", p->refused), 0;
+    t->plan = NULL;
     return 1;
 }
 
