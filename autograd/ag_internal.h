@@ -371,6 +371,7 @@ struct agi_step {
     ag_tensor *a, *b, *c;             /* read (b, c may be NULL) */
     double s, s2;                     /* the op's scalars */
     void *aux;                        /* op data on the plan's tape (a geometry, indices) */
+    const agi_op *op;                 /* an elementwise op's definition, else NULL */
 };
 
 /* Logs the step of the op now running (the kernel it ran, its operands);
@@ -394,6 +395,8 @@ void agi_step_xy(const agi_step *s);
 /* The replay of a leaf's grad sink (backward.c): adds a (the gradient) into
    leaf y's .grad, or copies it there when the grad is none. */
 void agi_plan_sink_step(const agi_step *s);
+/* Does plan p run as a flat scalar program (plan.c)? For tests. */
+int agi_plan_compiled(const ag_plan *p);
 /* Called by agi_record while capturing: refuses the plan when op logged no
    step. */
 void agi_plan_check_op(ag_tape *t, const agi_op *op);

@@ -64,6 +64,12 @@
 ** gradient depends on which element won; conv, pooling, norms, slices,
 ** concatenation and the rest) are refused with a message naming the op.
 **
+** Scalar code. A plan whose every op is an add, sub, mul, div, neg,
+** square or a _scalar form of these on one-element tensors of one dtype
+** (an objective written in scalar ops) runs as a flat program over an
+** array of values instead of its kernels: the same operations in the same
+** order, so the same bits, at a few ns per op.
+**
 ** Gradients. With n_wrt > 0 a plan computes the gradients of the output
 ** with respect to wrt[] (ag_grad without create_graph), read with
 ** ag_plan_grad. With n_wrt == 0 it runs ag_backward: each leaf's .grad

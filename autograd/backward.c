@@ -86,7 +86,10 @@ ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
     ag_tensor *y = agi_new_like(t, op_accumulate.name, a);
     if (!y) return NULL;
     add_into(y, a, b);
-    if (t->plan) agi_plan_log(t, 1, accumulate_step, NULL, y, a, b, 0, 0);
+    if (t->plan) {
+        agi_step *st = agi_plan_log(t, 1, accumulate_step, NULL, y, a, b, 0, 0);
+        if (st) st->op = &op_accumulate;    /* for the plan's scalar program */
+    }
     ag_tensor *in[2] = {a, b};
     agi_record(t, &op_accumulate, y, 2, in);
     return agi_done(t, &op_accumulate, y);

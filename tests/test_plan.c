@@ -56,6 +56,7 @@ static void check_objective(ag_dtype dt)
     ag_plan *p = ag_plan_capture(objective, x, 2, x);
     ck_assert_msg(p != NULL, "%s", ag_last_error());
     ck_assert_uint_gt(ag_plan_size(p), 30);
+    ck_assert(!agi_plan_compiled(p));        /* exp, tanh, gt: the steps run */
     const double pts[][2] = {{0.3, -0.7}, {1.5, 0.25}, {-2, 3}, {0.9, 0.9}, {1e-3, -4}};
     ag_tape *t = ag_tape_new();
     for (int k = 0; k < 5; k++) {
@@ -108,6 +109,7 @@ START_TEST(test_plan_backward_mode_accumulates_like_ag_backward)
     ag_plan *p = ag_plan_capture(chain, x, 0, NULL);
     ck_assert_msg(p != NULL, "%s", ag_last_error());
     ck_assert_ptr_null(ag_plan_grad(p, 0));
+    ck_assert(agi_plan_compiled(p));         /* adds, muls, sinks: a scalar program */
     ag_tape *t = ag_tape_new();
     ck_assert_int_eq(ag_backward(t, chain(t, ref)), AG_OK);   /* capture's twin */
     const double pts[][2] = {{0.25, 1.01}, {-1, 0.5}, {2, -0.9}};
@@ -131,6 +133,55 @@ START_TEST(test_plan_backward_mode_accumulates_like_ag_backward)
     ag_plan_free(p);
     for (int i = 0; i < 2; i++) ag_tensor_free(x[i]), ag_tensor_free(ref[i]);
 }
+END_TEST
+
+/* Every op of the scalar program (ag_plan's flat replay): sub, div, neg,
+   square and the scalar forms, with a constant made on the tape (ctx: x[2]). */
+static ag_tensor *arith(ag_tape *t, void *ctx)
+{
+    ag_tensor *const *x = ctx;
+    ag_tensor *c = ag_scalar(t, (ag_dtype)x[0]->dtype, 0.1);
+    ag_tensor *d = ag_sub(t, x[1], ag_square(t, x[0]));
+    ag_tensor *e = ag_div(t, ag_rsub_scalar(t, x[0], 1.3), ag_add_scalar(t, ag_square(t, x[1]), 2));
+    ag_tensor *f = ag_rdiv_scalar(t, ag_add(t, ag_square(t, x[0]), c), 0.7);
+    ag_tensor *h = ag_sub_scalar(t, ag_div_scalar(t, ag_mul_scalar(t, d, 100), 3), 0.2);
+    return ag_add(t, ag_neg(t, ag_mul(t, d, h)), ag_sub(t, e, ag_mul(t, f, x[1])));
+}
+
+static void check_arith(ag_dtype dt)
+{
+    ag_tensor *x[2] = {ag_scalar(NULL, dt, 0.3), ag_scalar(NULL, dt, -0.7)};
+    for (int i = 0; i < 2; i++) ag_set_requires_grad(x[i], 1);
+    ag_plan *p = ag_plan_capture(arith, x, 2, x);
+    ck_assert_msg(p != NULL, "%s", ag_last_error());
+    ck_assert(agi_plan_compiled(p));
+    ag_tape *t = ag_tape_new();
+    const double pts[][2] = {{0.3, -0.7}, {1.5, 0.25}, {-2, 3}, {1e-3, -4}};
+    for (int k = 0; k < 4; k++) {
+        ag_tensor_set(x[0], 0, pts[k][0]);
+        ag_tensor_set(x[1], 0, pts[k][1]);
+        ck_assert_int_eq(ag_plan_run(p), AG_OK);
+        ag_tensor *y = arith(t, x), *g[2];
+        ck_assert_int_eq(ag_grad(t, 1, &y, NULL, 2, x, g, 0), AG_OK);
+        assert_same_bits(ag_plan_output(p), y);
+        assert_same_bits(ag_plan_grad(p, 0), g[0]);
+        assert_same_bits(ag_plan_grad(p, 1), g[1]);
+        ag_tape_reset(t);
+    }
+    /* the naive value at the last point, in double */
+    double x0 = 1e-3, x1 = -4, d = x1 - x0 * x0, h = d * 100 / 3 - 0.2;
+    double want = -(d * h) + ((1.3 - x0) / (x1 * x1 + 2) - 0.7 / (x0 * x0 + 0.1) * x1);
+    ck_assert_double_eq_tol(ag_tensor_get(ag_plan_output(p), 0), want,
+                            (dt == AG_F64 ? 1e-12 : 1e-5) * fabs(want));
+    ag_tape_free(t);
+    ag_plan_free(p);
+    for (int i = 0; i < 2; i++) ag_tensor_free(x[i]);
+}
+
+START_TEST(test_plan_scalar_program_bit_identical_f64) { check_arith(AG_F64); }
+END_TEST
+
+START_TEST(test_plan_scalar_program_bit_identical_f32) { check_arith(AG_F32); }
 END_TEST
 
 /* Elementwise ops on [1] tensors (the output must be one element and no
@@ -413,6 +464,8 @@ Suite *suite_plan(void)
     tcase_add_test(tc, test_plan_replays_scalar_objective_bit_identical_f32);
     tcase_add_test(tc, test_plan_backward_mode_accumulates_like_ag_backward);
     tcase_add_test(tc, test_plan_replays_one_element_vectors);
+    tcase_add_test(tc, test_plan_scalar_program_bit_identical_f64);
+    tcase_add_test(tc, test_plan_scalar_program_bit_identical_f32);
     tcase_add_test(tc, test_plan_replays_mlp_training_step_soft_targets_f64);
     tcase_add_test(tc, test_plan_replays_mlp_training_step_index_targets_f32);
     tcase_add_test(tc, test_plan_refuses_what_it_cannot_replay);
