@@ -368,15 +368,35 @@ struct agi_step {
     agi_step_fn run;
     agi_fnptr kernel;
     ag_tensor *y;                     /* written */
-    ag_tensor *a, *b;                 /* read (b may be NULL) */
+    ag_tensor *a, *b, *c;             /* read (b, c may be NULL) */
     double s, s2;                     /* the op's scalars */
+    void *aux;                        /* op data on the plan's tape (a geometry, indices) */
+    const agi_op *op;                 /* an elementwise op's definition, else NULL */
 };
 
 /* Logs the step of the op now running (the kernel it ran, its operands);
    counts as that op's replay. Engine work that is no op (a leaf's grad
-   sink) passes op 0. Out of memory fails the capture, not the op. */
-void agi_plan_log(ag_tape *t, int op, agi_step_fn run, agi_fnptr kernel, ag_tensor *y,
-                  ag_tensor *a, ag_tensor *b, double s, double s2);
+   sink) passes op 0. Out of memory fails the capture, not the op. Returns
+   the step (valid until the next log), for an op to set c and aux, or
+   NULL (nothing to run, or out of memory). */
+agi_step *agi_plan_log(ag_tape *t, int op, agi_step_fn run, agi_fnptr kernel, ag_tensor *y,
+                       ag_tensor *a, ag_tensor *b, double s, double s2);
+/* Notes x (an operand of the logged step, persistent or not) as an input
+   of the plan when persistent; 0 (the capture refused) when out of memory. */
+void agi_plan_operand(ag_tape *t, ag_tensor *x);
+/* Copies count bytes of the op's data (a geometry) onto the plan's tape
+   for a step's aux; NULL (the capture refused) when out of memory. */
+void *agi_plan_keep(ag_tape *t, const void *data, size_t bytes);
+/* Shared replays: y = a, byte for byte (a copy with a new shape); and
+   kernel(a, y) for a kernel of type agi_xy_kernel. */
+typedef void (*agi_xy_kernel)(const ag_tensor *x, ag_tensor *y);
+void agi_step_copy(const agi_step *s);
+void agi_step_xy(const agi_step *s);
+/* The replay of a leaf's grad sink (backward.c): adds a (the gradient) into
+   leaf y's .grad, or copies it there when the grad is none. */
+void agi_plan_sink_step(const agi_step *s);
+/* Does plan p run as a flat scalar program (plan.c)? For tests. */
+int agi_plan_compiled(const ag_plan *p);
 /* Called by agi_record while capturing: refuses the plan when op logged no
    step. */
 void agi_plan_check_op(ag_tape *t, const agi_op *op);

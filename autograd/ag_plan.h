@@ -47,12 +47,28 @@
 **     plan must be freed first.
 **
 ** Ops a plan replays today: the elementwise unary ops of ag_unary.h but
-** ag_cast, ag_add ag_sub ag_mul ag_div ag_pow ag_maximum ag_minimum and
-** their _scalar forms, the comparisons, ag_detach, and the engine's own
-** gradient accumulation. Backward rules replay when the ops they use do
-** (a broadcast binary op's rule reduces with ag_sum_to, which is not
-** replayed yet: use operands of equal shapes). Reductions, matmul, shape,
-** index, conv and the other families are refused for now.
+** ag_cast, the activations built on them (relu, tanh, sigmoid...), ag_add
+** ag_sub ag_mul ag_div ag_pow ag_maximum ag_minimum with broadcasting and
+** their _scalar forms, the comparisons, ag_sum and ag_mean, ag_expand and
+** ag_sum_to, ag_matmul ag_matmul_nt ag_matmul_tn (batched and broadcast)
+** and ag_linear, ag_softmax and ag_log_softmax, ag_gather and
+** ag_scatter_add, the zero-copy reshapes (ag_reshape, ag_flatten,
+** ag_squeeze, ag_unsqueeze), ag_detach, and the engine's own gradient
+** accumulation: so the losses built on them (cross-entropy, nll, mse...)
+** and a Linear/activation MLP's training step (forward and backward;
+** run the optimizer after ag_plan_run, on the .grad it filled). Backward
+** rules replay when the ops they use do. Index arrays (ag_gather's index,
+** ag_cross_entropy_loss's targets) are frozen at capture like scalars: to
+** feed new labels at each run, pass them as a tensor input, e.g. one-hot
+** rows to ag_cross_entropy_soft_loss. Other ops (ag_max/ag_min, whose
+** gradient depends on which element won; conv, pooling, norms, slices,
+** concatenation and the rest) are refused with a message naming the op.
+**
+** Scalar code. A plan whose every op is an add, sub, mul, div, neg,
+** square or a _scalar form of these on one-element tensors of one dtype
+** (an objective written in scalar ops) runs as a flat program over an
+** array of values instead of its kernels: the same operations in the same
+** order, so the same bits, at a few ns per op.
 **
 ** Gradients. With n_wrt > 0 a plan computes the gradients of the output
 ** with respect to wrt[] (ag_grad without create_graph), read with
@@ -73,7 +89,7 @@ extern "C" {
 typedef struct ag_plan ag_plan;
 
 /* The function a plan captures: records ops on t (the plan's own tape) and
-   returns its output, a tensor of one element; NULL on failure (the tape
+   returns its output, a tensor of one element (a loss); NULL on failure (the tape
    holds the error). ctx is the caller's. */
 typedef ag_tensor *(*ag_plan_fn)(ag_tape *t, void *ctx);
 

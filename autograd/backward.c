@@ -86,7 +86,10 @@ ag_tensor *agi_accumulate(ag_tape *t, ag_tensor *a, ag_tensor *b)
     ag_tensor *y = agi_new_like(t, op_accumulate.name, a);
     if (!y) return NULL;
     add_into(y, a, b);
-    if (t->plan) agi_plan_log(t, 1, accumulate_step, NULL, y, a, b, 0, 0);
+    if (t->plan) {
+        agi_step *st = agi_plan_log(t, 1, accumulate_step, NULL, y, a, b, 0, 0);
+        if (st) st->op = &op_accumulate;    /* for the plan's scalar program */
+    }
     ag_tensor *in[2] = {a, b};
     agi_record(t, &op_accumulate, y, 2, in);
     return agi_done(t, &op_accumulate, y);
@@ -148,11 +151,11 @@ static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g);
 
 /* A plan's replay of a leaf's grad sink: the same choice made afresh, as
    the grad's state may have changed since capture (ag_clear_grad). */
-static void sink_leaf_step(const agi_step *st) { sink_leaf_grad(NULL, st->y, st->a); }
+void agi_plan_sink_step(const agi_step *st) { sink_leaf_grad(NULL, st->y, st->a); }
 
 static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
 {
-    if (t && t->plan) agi_plan_log(t, 0, sink_leaf_step, NULL, x, (ag_tensor *)g, NULL, 0, 0);
+    if (t && t->plan) agi_plan_log(t, 0, agi_plan_sink_step, NULL, x, (ag_tensor *)g, NULL, 0, 0);
     if (!x->grad) {
         x->grad = x->tape ? agi_new_like(t, "ag_backward", x)
                           : ag_zeros(NULL, (ag_dtype)x->dtype, x->ndim, x->shape);

@@ -143,6 +143,15 @@ END {
         o == "" ? why("step1", "ours") : ms(o), p == "" ? why("step1", "peer") : "PyTorch " ms(p),
         r == "" ? "-" : sprintf("%.2f", r), "<= 0.20x PyTorch", r == "" ? "n/a" : r <= 0.2 ? "yes" : "no")
 
+    # the same step (one-hot labels) replayed by a plan, beside itself recorded, same run
+    o = med("step1" SUBSEP "ours" SUBSEP "replay_us_per_step"); p = med("step1" SUBSEP "ours" SUBSEP "recorded_us_per_step")
+    if (o != "") o /= 1000
+    if (p != "") p /= 1000
+    r = o == "" || p == "" ? "" : o / p
+    row("training step replayed vs recorded (batch-1 MLP step, ag_plan_run + Adam), f32",
+        o == "" ? why("step1", "ours") : ms(o), p == "" ? why("step1", "ours") : "recorded " ms(p),
+        r == "" ? "-" : sprintf("%.2f", r), "< 1.00x recorded", r == "" ? "n/a" : r < 1 ? "yes" : "no")
+
     o = med("hvp" SUBSEP "ours" SUBSEP "ratio"); p = med("hvp" SUBSEP "peer" SUBSEP "ratio")
     of = med("hvp" SUBSEP "ours" SUBSEP "fwd_bwd_ms"); oh = med("hvp" SUBSEP "ours" SUBSEP "hvp_ms")
     pf = med("hvp" SUBSEP "peer" SUBSEP "fwd_bwd_ms"); ph = med("hvp" SUBSEP "peer" SUBSEP "hvp_ms")

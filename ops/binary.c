@@ -35,7 +35,10 @@ ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
         return NULL;
     if (!y) return NULL;
     kernel(a, b, y);
-    if (t->plan) agi_plan_log(t, 1, binary_step, (agi_fnptr)kernel, y, a, b, 0, 0);
+    if (t->plan) {
+        agi_step *st = agi_plan_log(t, 1, binary_step, (agi_fnptr)kernel, y, a, b, 0, 0);
+        if (st) st->op = op;                /* for the plan's scalar program */
+    }
     ag_tensor *in[2] = {a, b};
     if (op->backward)
         agi_record(t, op, y, 2, in);

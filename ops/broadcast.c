@@ -226,10 +226,9 @@ static ag_tensor *broadcast_op(ag_tape *t, const agi_op *op, ag_tensor *x, int n
                         agi_dims_str(ndim, shape, s2));
     ag_tensor *y = agi_new(t, op->name, (ag_dtype)x->dtype, ndim, shape);
     if (!y) return NULL;
-    if (expanding)
-        expand_kernel(x, y);
-    else
-        sum_to_kernel(x, y);
+    agi_xy_kernel kernel = expanding ? expand_kernel : sum_to_kernel;
+    kernel(x, y);
+    if (t->plan) agi_plan_log(t, 1, agi_step_xy, (agi_fnptr)kernel, y, x, NULL, 0, 0);
     agi_record(t, op, y, 1, &x);
     return agi_done(t, op, y);
 }

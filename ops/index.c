@@ -314,6 +314,36 @@ static ag_tensor *scatter_add_op(ag_tape *t, ag_tensor *base, int a, const int64
                                  const int64_t *ishape, ag_tensor *src,
                                  const index_arg *kept);
 
+/* A plan's replay of gather (s: the axis, aux: the index, frozen at
+   capture). */
+static void gather_step(const agi_step *st)
+{
+    const index_arg *k = st->aux;
+    elems_kernel(st->y, st->a, (int)st->s, k->idx, 0);
+}
+
+/* A plan's replay of scatter_add: y = base (a), then src (b) added. */
+static void scatter_add_step(const agi_step *st)
+{
+    const index_arg *k = st->aux;
+    memcpy(st->y->data, st->a->data, agi_bytes(st->y->numel, st->y->dtype));
+    elems_kernel(st->b, st->y, (int)st->s, k->idx, 1);
+}
+
+/* Logs op's step when a plan captures t; returns the index kept on the
+   tape (kept, or a new copy), or NULL when none is needed yet. */
+static const index_arg *log_index_step(ag_tape *t, agi_step_fn run, ag_tensor *y,
+                                       ag_tensor *a, ag_tensor *b, int axis,
+                                       const int64_t *index, int64_t n, int ndim,
+                                       const int64_t *ishape, const index_arg *kept)
+{
+    if (!t->plan) return kept;
+    if (!kept) kept = keep(t, index, n, ndim, ishape);
+    agi_step *st = agi_plan_log(t, 1, run, NULL, y, a, b, axis, 0);
+    if (st) st->aux = (void *)kept;
+    return kept;
+}
+
 /* y = gather(x, axis, index); dx += scatter_add(zeros(x.shape), axis, index, dy) */
 static void gather_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
                             ag_tensor **gx, const uint8_t *need)
@@ -344,6 +374,7 @@ static ag_tensor *gather_op(ag_tape *t, ag_tensor *x, int a, const int64_t *inde
     ag_tensor *y = agi_new(t, op_gather.name, (ag_dtype)x->dtype, x->ndim, ishape);
     if (!y) return NULL;
     elems_kernel(y, x, a, index, 0);
+    kept = log_index_step(t, gather_step, y, x, NULL, a, index, numel, x->ndim, ishape, kept);
     agi_node *nd = agi_record(t, &op_gather, y, 1, &x);
     if (nd) {
         nd->iparam[0] = a;
@@ -391,6 +422,8 @@ static ag_tensor *scatter_add_op(ag_tape *t, ag_tensor *base, int a, const int64
     if (!y) return NULL;
     memcpy(y->data, base->data, agi_bytes(y->numel, y->dtype));
     elems_kernel(src, y, a, index, 1);
+    kept = log_index_step(t, scatter_add_step, y, base, src, a, index, src->numel, base->ndim,
+                          ishape, kept);
     ag_tensor *in[2] = {base, src};
     agi_node *nd = agi_record(t, &op_scatter_add, y, 2, in);
     if (nd) {

@@ -193,6 +193,10 @@ static void mm_run(mm_plan *p, const ag_tensor *a, const ag_tensor *b, ag_tensor
     }
 }
 
+/* A plan's replay of a product: the planned kernel calls again (aux: the
+   mm_plan, kept on the plan's tape). */
+static void mm_step(const agi_step *st) { mm_run(st->aux, st->a, st->b, st->y); }
+
 /* ---------------------------------------------------------------- op --- */
 
 static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
@@ -268,6 +272,10 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
     if (!y) return NULL;
     mm_fold(&pl.g, ta, tb);
     mm_run(&pl, a, b, y);
+    if (t->plan) {
+        agi_step *st = agi_plan_log(t, 1, mm_step, NULL, y, a, b, 0, 0);
+        if (st) st->aux = agi_plan_keep(t, &pl, sizeof pl);
+    }
     if (in_place) {                 /* a leaf's grad, grad mode off: no node */
         t->n_ops++;
         return y;
@@ -396,6 +404,9 @@ static void linear_run(const ag_tensor *x, const ag_tensor *w, const ag_tensor *
     agi_gemm_run(&g);
 }
 
+/* A plan's replay of ag_linear (c: the bias or NULL). */
+static void linear_step(const agi_step *st) { linear_run(st->a, st->b, st->c, st->y); }
+
 ag_tensor *ag_linear(ag_tape *t, ag_tensor *x, ag_tensor *w, ag_tensor *b)
 {
     int64_t shape[AG_MAX_DIMS];
@@ -405,6 +416,11 @@ ag_tensor *ag_linear(ag_tape *t, ag_tensor *x, ag_tensor *w, ag_tensor *b)
     ag_tensor *y = agi_new(t, op_linear.name, (ag_dtype)x->dtype, x->ndim, shape);
     if (!y) return NULL;
     linear_run(x, w, b, y);
+    if (t->plan) {
+        agi_step *st = agi_plan_log(t, 1, linear_step, NULL, y, x, w, 0, 0);
+        if (st) st->c = b;
+        agi_plan_operand(t, b);
+    }
     ag_tensor *in[3] = {x, w, b};
     agi_record(t, &op_linear, y, b ? 3 : 2, in);
     return agi_done(t, &op_linear, y);

@@ -149,6 +149,7 @@ static ag_tensor *keepdim_view(ag_tape *t, ag_tensor *x, int ndim, const int64_t
     ag_tensor *y = agi_new(t, op_view.name, (ag_dtype)x->dtype, ndim, shape);
     if (!y) return NULL;
     if (x->numel) memcpy(y->data, x->data, agi_bytes(x->numel, x->dtype));
+    if (t->plan) agi_plan_log(t, 1, agi_step_copy, NULL, y, x, NULL, 0, 0);
     agi_record(t, &op_view, y, 1, &x);
     return agi_done(t, &op_view, y);
 }
@@ -252,6 +253,20 @@ AGI_RANGE_MV(sum_range, job, lo, hi)
         sum_f32(AGI_F32(s->x), AGI_F32(s->y), s->g, s->div, lo, hi);
 }
 
+static void sum_kernel(const ag_tensor *x, ag_tensor *y, const rgeom *g, double div);
+
+/* A plan's replay of sum or mean (aux: the geometry, s: the divisor). */
+static void sum_step(const agi_step *st) { sum_kernel(st->a, st->y, st->aux, st->s); }
+
+/* sum_kernel, and its step logged when a plan captures t. */
+static void sum_run(ag_tape *t, const ag_tensor *x, ag_tensor *y, const rgeom *g, double div)
+{
+    sum_kernel(x, y, g, div);
+    if (!t->plan) return;
+    agi_step *st = agi_plan_log(t, 1, sum_step, NULL, y, (ag_tensor *)x, NULL, div, 0);
+    if (st) st->aux = agi_plan_keep(t, g, sizeof *g);
+}
+
 /* Splits the units over the pool when there is enough work: each unit
    reads n rows of at most TILE columns. */
 static void sum_kernel(const ag_tensor *x, ag_tensor *y, const rgeom *g, double div)
@@ -352,7 +367,7 @@ ag_tensor *ag_sum(ag_tape *t, ag_tensor *x, int axis, int keepdim)
     rgeom g;
     ag_tensor *y = reduce_begin(t, &op_sum, x, axis, keepdim, 0, &g);
     if (!y) return NULL;
-    sum_kernel(x, y, &g, 1.0);
+    sum_run(t, x, y, &g, 1.0);
     reduce_record(t, &op_sum, x, y, &g);
     return agi_done(t, &op_sum, y);
 }
@@ -379,7 +394,7 @@ ag_tensor *ag_mean(ag_tape *t, ag_tensor *x, int axis, int keepdim)
     rgeom g;
     ag_tensor *y = reduce_begin(t, &op_mean, x, axis, keepdim, 0, &g);
     if (!y) return NULL;
-    sum_kernel(x, y, &g, (double)g.n);          /* 0/0: NaN for an empty axis */
+    sum_run(t, x, y, &g, (double)g.n);          /* 0/0: NaN for an empty axis */
     reduce_record(t, &op_mean, x, y, &g);
     return agi_done(t, &op_mean, y);
 }

@@ -45,6 +45,7 @@ static ag_tensor *reshape_view(ag_tape *t, const agi_op *op, ag_tensor *x, int n
 {
     ag_tensor *y = agi_view(t, op->name, x, ndim, shape);
     if (!y) return NULL;
+    if (t->plan) agi_plan_log(t, 1, NULL, NULL, y, x, NULL, 0, 0);   /* shares x's data */
     agi_record(t, op, y, 1, &x);
     return agi_done(t, op, y);
 }

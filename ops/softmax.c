@@ -91,6 +91,25 @@
 SOFTMAX_DEF(float, _f32)
 SOFTMAX_DEF(double, _f64)
 
+/* y = softmax (log_form: log_softmax) of x seen as [outer, n, inner]. */
+static void softmax_kernel(const ag_tensor *x, ag_tensor *y, int64_t outer, int64_t n,
+                           int64_t inner, int log_form)
+{
+    if (x->numel == 0)
+        ;   /* nothing to compute; outer and inner may be huge: [2^40, 0, 8] */
+    else if (x->dtype == AG_F64)
+        softmax_f64(AGI_F64(x), AGI_F64(y), outer, n, inner, log_form);
+    else
+        softmax_f32(AGI_F32(x), AGI_F32(y), outer, n, inner, log_form);
+}
+
+/* A plan's replay (aux: outer, n, inner; s: log_form). */
+static void softmax_step(const agi_step *st)
+{
+    const int64_t *g = st->aux;
+    softmax_kernel(st->a, st->y, g[0], g[1], g[2], st->s != 0);
+}
+
 /* Shared by both ops: checks, kernel, record (the axis in iparam[0]). */
 static ag_tensor *softmax_op(ag_tape *t, const agi_op *op, ag_tensor *x, int axis,
                              int log_form)
@@ -101,12 +120,12 @@ static ag_tensor *softmax_op(ag_tape *t, const agi_op *op, ag_tensor *x, int axi
     if (a == -1) return NULL;
     ag_tensor *y = agi_new_like(t, op->name, x);
     if (!y) return NULL;
-    if (x->numel == 0)
-        ;   /* nothing to compute; outer and inner may be huge: [2^40, 0, 8] */
-    else if (x->dtype == AG_F64)
-        softmax_f64(AGI_F64(x), AGI_F64(y), outer, n, inner, log_form);
-    else
-        softmax_f32(AGI_F32(x), AGI_F32(y), outer, n, inner, log_form);
+    softmax_kernel(x, y, outer, n, inner, log_form);
+    if (t->plan) {
+        agi_step *st = agi_plan_log(t, 1, softmax_step, NULL, y, x, NULL, log_form, 0);
+        if (st) st->aux = agi_plan_keep(t, (const int64_t[3]){outer, n, inner},
+                                        3 * sizeof(int64_t));
+    }
     agi_node *node = agi_record(t, op, y, 1, &x);
     if (node) node->iparam[0] = a;              /* AG_ALL for a 0-d x */
     return agi_done(t, op, y);

@@ -32,7 +32,10 @@ ag_tensor *agi_unary(ag_tape *t, const agi_op *op, ag_tensor *x,
     ag_tensor *y = agi_new_like(t, op->name, x);
     if (!y) return NULL;
     kernel(x, y, s, s2);
-    if (t->plan) agi_plan_log(t, 1, unary_step, (agi_fnptr)kernel, y, x, NULL, s, s2);
+    if (t->plan) {
+        agi_step *st = agi_plan_log(t, 1, unary_step, (agi_fnptr)kernel, y, x, NULL, s, s2);
+        if (st) st->op = op;                /* for the plan's scalar program */
+    }
     if (op->backward) {
         agi_node *n = agi_record(t, op, y, 1, &x);
         if (n) {

@@ -56,6 +56,7 @@ static void check_objective(ag_dtype dt)
     ag_plan *p = ag_plan_capture(objective, x, 2, x);
     ck_assert_msg(p != NULL, "%s", ag_last_error());
     ck_assert_uint_gt(ag_plan_size(p), 30);
+    ck_assert(!agi_plan_compiled(p));        /* exp, tanh, gt: the steps run */
     const double pts[][2] = {{0.3, -0.7}, {1.5, 0.25}, {-2, 3}, {0.9, 0.9}, {1e-3, -4}};
     ag_tape *t = ag_tape_new();
     for (int k = 0; k < 5; k++) {
@@ -108,6 +109,7 @@ START_TEST(test_plan_backward_mode_accumulates_like_ag_backward)
     ag_plan *p = ag_plan_capture(chain, x, 0, NULL);
     ck_assert_msg(p != NULL, "%s", ag_last_error());
     ck_assert_ptr_null(ag_plan_grad(p, 0));
+    ck_assert(agi_plan_compiled(p));         /* adds, muls, sinks: a scalar program */
     ag_tape *t = ag_tape_new();
     ck_assert_int_eq(ag_backward(t, chain(t, ref)), AG_OK);   /* capture's twin */
     const double pts[][2] = {{0.25, 1.01}, {-1, 0.5}, {2, -0.9}};
@@ -131,6 +133,55 @@ START_TEST(test_plan_backward_mode_accumulates_like_ag_backward)
     ag_plan_free(p);
     for (int i = 0; i < 2; i++) ag_tensor_free(x[i]), ag_tensor_free(ref[i]);
 }
+END_TEST
+
+/* Every op of the scalar program (ag_plan's flat replay): sub, div, neg,
+   square and the scalar forms, with a constant made on the tape (ctx: x[2]). */
+static ag_tensor *arith(ag_tape *t, void *ctx)
+{
+    ag_tensor *const *x = ctx;
+    ag_tensor *c = ag_scalar(t, (ag_dtype)x[0]->dtype, 0.1);
+    ag_tensor *d = ag_sub(t, x[1], ag_square(t, x[0]));
+    ag_tensor *e = ag_div(t, ag_rsub_scalar(t, x[0], 1.3), ag_add_scalar(t, ag_square(t, x[1]), 2));
+    ag_tensor *f = ag_rdiv_scalar(t, ag_add(t, ag_square(t, x[0]), c), 0.7);
+    ag_tensor *h = ag_sub_scalar(t, ag_div_scalar(t, ag_mul_scalar(t, d, 100), 3), 0.2);
+    return ag_add(t, ag_neg(t, ag_mul(t, d, h)), ag_sub(t, e, ag_mul(t, f, x[1])));
+}
+
+static void check_arith(ag_dtype dt)
+{
+    ag_tensor *x[2] = {ag_scalar(NULL, dt, 0.3), ag_scalar(NULL, dt, -0.7)};
+    for (int i = 0; i < 2; i++) ag_set_requires_grad(x[i], 1);
+    ag_plan *p = ag_plan_capture(arith, x, 2, x);
+    ck_assert_msg(p != NULL, "%s", ag_last_error());
+    ck_assert(agi_plan_compiled(p));
+    ag_tape *t = ag_tape_new();
+    const double pts[][2] = {{0.3, -0.7}, {1.5, 0.25}, {-2, 3}, {1e-3, -4}};
+    for (int k = 0; k < 4; k++) {
+        ag_tensor_set(x[0], 0, pts[k][0]);
+        ag_tensor_set(x[1], 0, pts[k][1]);
+        ck_assert_int_eq(ag_plan_run(p), AG_OK);
+        ag_tensor *y = arith(t, x), *g[2];
+        ck_assert_int_eq(ag_grad(t, 1, &y, NULL, 2, x, g, 0), AG_OK);
+        assert_same_bits(ag_plan_output(p), y);
+        assert_same_bits(ag_plan_grad(p, 0), g[0]);
+        assert_same_bits(ag_plan_grad(p, 1), g[1]);
+        ag_tape_reset(t);
+    }
+    /* the naive value at the last point, in double */
+    double x0 = 1e-3, x1 = -4, d = x1 - x0 * x0, h = d * 100 / 3 - 0.2;
+    double want = -(d * h) + ((1.3 - x0) / (x1 * x1 + 2) - 0.7 / (x0 * x0 + 0.1) * x1);
+    ck_assert_double_eq_tol(ag_tensor_get(ag_plan_output(p), 0), want,
+                            (dt == AG_F64 ? 1e-12 : 1e-5) * fabs(want));
+    ag_tape_free(t);
+    ag_plan_free(p);
+    for (int i = 0; i < 2; i++) ag_tensor_free(x[i]);
+}
+
+START_TEST(test_plan_scalar_program_bit_identical_f64) { check_arith(AG_F64); }
+END_TEST
+
+START_TEST(test_plan_scalar_program_bit_identical_f32) { check_arith(AG_F32); }
 END_TEST
 
 /* Elementwise ops on [1] tensors (the output must be one element and no
@@ -168,6 +219,136 @@ START_TEST(test_plan_replays_one_element_vectors)
 }
 END_TEST
 
+/* ------------------------------------------------------ training steps --- */
+
+#define MLP_B 4              /* batch */
+#define MLP_IN 5
+#define MLP_OUT 3
+#define MLP_NP 8             /* six Linear parameters, proj, temp */
+
+/* An MLP and the persistent tensors its step reads: a batch (x, its
+   one-hot labels or the index labels) and two parameters used outside
+   the modules (proj: a matmul, temp: a broadcast product). */
+typedef struct mlp {
+    ag_module *net;
+    ag_tensor *params[MLP_NP];
+    ag_optim *opt;
+    ag_tensor *x, *onehot;       /* shared by both twins */
+    int64_t labels[MLP_B];
+    int soft;                    /* one-hot targets (else the index labels) */
+} mlp;
+
+/* loss = CE(net(x + x proj) * temp) + mean(proj^2) / 1000: linear,
+   tanh, relu, matmul, a broadcast product, log_softmax and mean. */
+static ag_tensor *mlp_step(ag_tape *t, void *ctx)
+{
+    mlp *m = ctx;
+    ag_tensor *proj = m->params[6], *temp = m->params[7];
+    ag_tensor *h = ag_add(t, m->x, ag_matmul(t, m->x, proj));
+    ag_tensor *logits = ag_mul(t, ag_module_forward(m->net, t, h), temp);
+    ag_tensor *ce = m->soft ? ag_cross_entropy_soft_loss(t, logits, m->onehot, AG_REDUCTION_MEAN)
+                            : ag_cross_entropy_loss(t, logits, m->labels, AG_REDUCTION_MEAN);
+    return ag_add(t, ce, ag_mul_scalar(t, ag_mean(t, ag_square(t, proj), AG_ALL, 0), 1e-3));
+}
+
+/* A twin: the same initial weights for the same dtype. */
+static void mlp_init(mlp *m, ag_dtype dt, ag_tensor *x, ag_tensor *onehot, int soft)
+{
+    ag_rng *rng = ag_rng_new(7);
+    m->net = ag_sequential_new(5, (ag_module *[]){
+        ag_linear_new(MLP_IN, 7, 1, dt, rng), ag_tanh_new(), ag_linear_new(7, 6, 1, dt, rng),
+        ag_relu_new(), ag_linear_new(6, MLP_OUT, 1, dt, rng)});
+    ck_assert_msg(m->net != NULL, "%s", ag_last_error());
+    ck_assert_int_eq(ag_module_parameters(m->net, m->params, 6), 6);
+    m->params[6] = ag_rand_normal(NULL, rng, dt, 2, SHAPE(MLP_IN, MLP_IN), 0, 0.3);
+    m->params[7] = ag_rand_uniform(NULL, rng, dt, 1, SHAPE(MLP_OUT), 0.5, 1.5);
+    ag_set_requires_grad(m->params[6], 1);
+    ag_set_requires_grad(m->params[7], 1);
+    ag_rng_free(rng);
+    m->opt = ag_adam_new(MLP_NP, m->params, NULL);
+    ck_assert_ptr_nonnull(m->opt);
+    m->x = x;
+    m->onehot = onehot;
+    m->soft = soft;
+}
+
+static void mlp_free(mlp *m)
+{
+    ag_optim_free(m->opt);
+    ag_module_free(m->net);
+    ag_tensor_free(m->params[6]);
+    ag_tensor_free(m->params[7]);
+}
+
+/* Batch k: new inputs, and new one-hot labels when the targets are soft
+   (index labels are frozen in a plan, as every int64 array an op takes). */
+static void new_batch(mlp *m, ag_rng *rng, int k)
+{
+    ag_tensor *x = ag_rand_normal(NULL, rng, (ag_dtype)m->x->dtype, 2, SHAPE(MLP_B, MLP_IN), 0, 1);
+    memcpy(m->x->data, x->data, agi_bytes(m->x->numel, m->x->dtype));
+    ag_tensor_free(x);
+    for (int i = 0; i < MLP_B; i++)
+        for (int c = 0; c < MLP_OUT; c++)
+            ag_tensor_set(m->onehot, i * MLP_OUT + c, m->soft && c == (i + k) % MLP_OUT);
+}
+
+/* Trains two twins five steps on the same batches, one by replaying a plan
+   of its step, the other recording each step; loss, gradients and updated
+   parameters agree bit for bit at every step. The optimizer runs outside
+   the plan, on the .grad the replay fills: set to none (written in place
+   by the fused sinks) or, once, accumulated. */
+static void check_mlp_steps(ag_dtype dt, int soft)
+{
+    ag_rng *rng = ag_rng_new(11);
+    ag_tensor *x = ag_zeros(NULL, dt, 2, SHAPE(MLP_B, MLP_IN));
+    ag_tensor *onehot = ag_zeros(NULL, dt, 2, SHAPE(MLP_B, MLP_OUT));
+    mlp a, b;
+    mlp_init(&a, dt, x, onehot, soft);
+    mlp_init(&b, dt, x, onehot, soft);
+    for (int i = 0; i < MLP_B; i++) a.labels[i] = b.labels[i] = (2 * i + 1) % MLP_OUT;
+    ag_tape *t = ag_tape_new();
+    ag_plan *p = NULL;
+    for (int k = 0; k < 5; k++) {
+        new_batch(&a, rng, k);
+        if (k == 0) {
+            p = ag_plan_capture(mlp_step, &a, 0, NULL);       /* runs step 0 */
+            ck_assert_msg(p != NULL, "%s", ag_last_error());
+        } else {
+            ck_assert_int_eq(ag_plan_run(p), AG_OK);
+        }
+        ag_tape_reset(t);
+        ag_tensor *loss = mlp_step(t, &b);
+        ck_assert_msg(loss != NULL, "%s", ag_tape_errmsg(t));
+        ck_assert_int_eq(ag_backward(t, loss), AG_OK);
+        assert_same_bits(ag_plan_output(p), loss);
+        for (int i = 0; i < MLP_NP; i++)
+            assert_same_bits(ag_tensor_grad(a.params[i]), ag_tensor_grad(b.params[i]));
+        ck_assert_int_eq(ag_optim_step(a.opt), AG_OK);
+        ck_assert_int_eq(ag_optim_step(b.opt), AG_OK);
+        if (k != 2) {                   /* after step 2 the next grads accumulate */
+            ag_optim_clear_grad(a.opt);
+            ag_optim_clear_grad(b.opt);
+        }
+        for (int i = 0; i < MLP_NP; i++) assert_same_bits(a.params[i], b.params[i]);
+    }
+    /* the loss moved: the replays saw the new batches and weights */
+    ck_assert(ag_tensor_get(ag_plan_output(p), 0) > 0);
+    ck_assert_uint_gt(ag_plan_size(p), 40);
+    ag_plan_free(p);
+    ag_tape_free(t);
+    mlp_free(&a);
+    mlp_free(&b);
+    ag_tensor_free(x);
+    ag_tensor_free(onehot);
+    ag_rng_free(rng);
+}
+
+START_TEST(test_plan_replays_mlp_training_step_soft_targets_f64) { check_mlp_steps(AG_F64, 1); }
+END_TEST
+
+START_TEST(test_plan_replays_mlp_training_step_index_targets_f32) { check_mlp_steps(AG_F32, 0); }
+END_TEST
+
 /* ------------------------------------------------------------ refusals --- */
 
 static ag_tensor *reads_value(ag_tape *t, void *ctx)
@@ -186,10 +367,10 @@ static ag_tensor *draws(ag_tape *t, void *ctx)
     return ag_mul(t, x[0], noise);
 }
 
-static ag_tensor *sums(ag_tape *t, void *ctx)
+static ag_tensor *maxes(ag_tape *t, void *ctx)
 {
     ag_tensor *const *x = ctx;
-    return ag_sum(t, ag_mul(t, x[0], x[0]), AG_ALL, 0);
+    return ag_max(t, ag_mul(t, x[0], x[0]), AG_ALL, 0);
 }
 
 static ag_tensor *fails(ag_tape *t, void *ctx)
@@ -224,7 +405,7 @@ START_TEST(test_plan_refuses_what_it_cannot_replay)
     ag_set_requires_grad(v[0], 1);
     assert_refused(reads_value, x, AG_ERR_STATE, "read a tensor's value", "ag_tensor_get");
     assert_refused(draws, x, AG_ERR_STATE, "drew random numbers", "ag_rng_u64");
-    assert_refused(sums, v, AG_ERR_STATE, "ag_sum cannot be replayed", "ag_plan.h");
+    assert_refused(maxes, v, AG_ERR_STATE, "ag_max cannot be replayed", "ag_plan.h");
     assert_refused(fails, x, AG_ERR_ARG, "the function failed", "b is NULL");
     assert_refused(vector_out, v, AG_ERR_SHAPE, "the output is [3]", "not one element");
     /* arguments */
@@ -283,6 +464,10 @@ Suite *suite_plan(void)
     tcase_add_test(tc, test_plan_replays_scalar_objective_bit_identical_f32);
     tcase_add_test(tc, test_plan_backward_mode_accumulates_like_ag_backward);
     tcase_add_test(tc, test_plan_replays_one_element_vectors);
+    tcase_add_test(tc, test_plan_scalar_program_bit_identical_f64);
+    tcase_add_test(tc, test_plan_scalar_program_bit_identical_f32);
+    tcase_add_test(tc, test_plan_replays_mlp_training_step_soft_targets_f64);
+    tcase_add_test(tc, test_plan_replays_mlp_training_step_index_targets_f32);
     tcase_add_test(tc, test_plan_refuses_what_it_cannot_replay);
     tcase_add_test(tc, test_plan_run_refuses_changed_inputs);
     suite_add_tcase(s, tc);
