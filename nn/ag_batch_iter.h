@@ -58,7 +58,10 @@
 ** generator seeded with ag_rng_new(seed + epoch * 0x9E3779B97F4A7C15), so
 ** that an epoch's order depends on the seed and the epoch's number only:
 ** a run resumed at epoch 7 sees the same batches as one that never
-** stopped. ag_batch_iter_order gives the order in use.
+** stopped. ag_batch_iter_order gives the order in use. With opts.rng the
+** iterator draws nothing when it is made: each ag_batch_iter_reset draws
+** one order (or the first ag_batch_iter_next, when no reset came before),
+** so "reset at the start of every epoch" draws once an epoch.
 **
 ** Threads. An iterator is used by one thread at a time; several iterators
 ** may read one dataset at once. The dataset must outlive its iterators.
@@ -91,7 +94,7 @@ typedef struct ag_batch_iter_opts {
 /*
 ** An iterator over the float dataset ds (borrowed: it must outlive the
 ** iterator) with opts (NULL: the defaults), ready for epoch 0 (as after
-** ag_batch_iter_reset(it, 0)). Class labels must fit the batch dtype's
+** ag_batch_iter_reset(it, 0); with opts.rng, see "Order"). Class labels must fit the batch dtype's
 ** index tensors (below 2^24 for f32). NULL with ag_last_error() naming
 ** ag_batch_iter_new: a NULL ds, batch_size < 0, a bad dtype, labels too
 ** large for the dtype (AG_ERR_ARG / AG_ERR_DTYPE), no memory.
@@ -138,7 +141,7 @@ int64_t ag_batch_iter_position(const ag_batch_iter *it);
 int64_t ag_batch_iter_epoch(const ag_batch_iter *it);
 /* The samples of the dataset, in the order this epoch reads them (count
    entries, borrowed, valid until the next reset or free); NULL for a
-   NULL it. */
+   NULL it, and with opts.rng before the first draw. */
 const int64_t *ag_batch_iter_order(const ag_batch_iter *it);
 /* Samples the dataset has. */
 int64_t ag_batch_iter_count(const ag_batch_iter *it);

@@ -12,6 +12,15 @@
 **     // ag_tensor_dataset_count(ds) rows, ag_tensor_dataset_features(ds) columns
 **     ag_tensor_dataset_free(ds);
 **
+** From memory (copied; x and y stay the caller's):
+**
+**     float x[100 * 4], y[100];                    // 100 samples of 4 features
+**     ag_tensor_dataset_desc d = {0};
+**     d.n = 100, d.sample_ndim = 1, d.sample_shape = (const int64_t[]){4};
+**     d.dtype = AG_F32, d.features = x;
+**     d.kind = AG_TARGET_FLOAT, d.target_cols = 1, d.float_targets = y;
+**     ag_tensor_dataset *ds = ag_tensor_dataset_new(&d);
+**
 ** Storage. Features are kept as f32 (4 bytes a value) or f64 (8 bytes), the
 ** dtype chosen when the dataset is made (options' dtype; AG_F32 by
 ** default). Targets are one of:
@@ -160,7 +169,7 @@ typedef struct ag_csv_opts {
 ** them ignored, optionally in double quotes ("1.5"); a quoted field may
 ** hold the delimiter (in the header) and "" for a quote. Lines end with
 ** "\n" or "\r\n"; the last may lack it; empty lines at the end of the file
-** are ignored. Class labels must be whole numbers in [0, num_classes)
+** are ignored, and so is a UTF-8 byte order mark at its start. Class labels must be whole numbers in [0, num_classes)
 ** ("3" and "3.0" are both 3: numpy.savetxt writes "3.000000000000000000e+00").
 ** Samples are 1-D: [features]. A field longer than 255 bytes is refused as
 ** not a number. The whole file is read into memory, then parsed.

@@ -27,6 +27,7 @@ struct ag_batch_iter {
     int64_t *order;                   /* [count] */
     int64_t *labels;                  /* [min(batch_size, count)] */
     int64_t epoch, pos, rows, num_batches;
+    int drawn;                        /* order holds this epoch's order */
     ag_tensor *x_full, *y_full;       /* the iterator's own, for a NULL tape */
     ag_tensor *x_last, *y_last;       /* the same for a shorter last batch */
 };
@@ -65,7 +66,7 @@ static ag_batch_iter *finish(ag_batch_iter *it)
     if (s == AG_OK && full > 0) s = make_pair(it, NULL, full, &it->x_full, &it->y_full);
     if (s == AG_OK && rest && it->count > bs && !it->o.drop_last)
         s = make_pair(it, NULL, rest, &it->x_last, &it->y_last);
-    if (s == AG_OK) s = ag_batch_iter_reset(it, 0);
+    if (s == AG_OK && !it->o.rng) s = ag_batch_iter_reset(it, 0);   /* a generator's draw waits */
     if (s != AG_OK) {
         const int64_t count = it->count;
         ag_batch_iter_free(it);
@@ -138,19 +139,27 @@ void ag_batch_iter_free(ag_batch_iter *it)
 
 /* ------------------------------------------------------------- epochs --- */
 
-ag_status ag_batch_iter_reset(ag_batch_iter *it, int64_t epoch)
+/* Draws the order of epoch it->epoch. */
+static ag_status draw_order(ag_batch_iter *it)
 {
-    if (!it || epoch < 0)
-        return ag_set_last_error(AG_ERR_ARG, "ag_batch_iter_reset: %s", !it ? "iterator is NULL"
-                                 : "a negative epoch");
+    const int64_t epoch = it->epoch;
     ag_rng *rng = !it->o.shuffle ? NULL : it->o.rng ? it->o.rng
                 : ag_rng_new(it->o.seed + (uint64_t)epoch * ITER_EPOCH_STEP);
     if (it->o.shuffle && !rng)
         return ag_set_last_error(AG_ERR_NOMEM, "ag_batch_iter_reset: out of memory");
     ag_status s = ag_epoch_order(it->order, it->count, rng);
     if (rng != it->o.rng) ag_rng_free(rng);
-    it->epoch = epoch, it->pos = 0, it->rows = 0;
+    it->drawn = s == AG_OK;
     return s;
+}
+
+ag_status ag_batch_iter_reset(ag_batch_iter *it, int64_t epoch)
+{
+    if (!it || epoch < 0)
+        return ag_set_last_error(AG_ERR_ARG, "ag_batch_iter_reset: %s", !it ? "iterator is NULL"
+                                 : "a negative epoch");
+    it->epoch = epoch, it->pos = 0, it->rows = 0;
+    return draw_order(it);
 }
 
 /* ------------------------------------------------------------ batches --- */
@@ -221,6 +230,10 @@ int ag_batch_iter_next(ag_batch_iter *it, ag_tape *t, ag_tensor **x, ag_tensor *
                                  !it ? "iterator" : !x ? "x" : "y"), -1;
     if (t && ag_tape_status(t) != AG_OK) return -1;              /* sticky, as ops */
     if (it->pos >= it->num_batches) return 0;
+    if (!it->drawn && draw_order(it) != AG_OK) {
+        if (t) ag_tape_set_error(t, AG_ERR_NOMEM, "ag_batch_iter_next: %s", ag_last_error());
+        return -1;
+    }
     const int64_t bs = it->o.batch_size, start = it->pos * bs;
     const int64_t rows = it->count - start < bs ? it->count - start : bs;
     ag_tensor *bx = NULL, *by = NULL;
@@ -248,5 +261,8 @@ int64_t ag_batch_iter_batch_rows(const ag_batch_iter *it) { return it ? it->rows
 int64_t ag_batch_iter_num_batches(const ag_batch_iter *it) { return it ? it->num_batches : 0; }
 int64_t ag_batch_iter_position(const ag_batch_iter *it) { return it ? it->pos : 0; }
 int64_t ag_batch_iter_epoch(const ag_batch_iter *it) { return it ? it->epoch : 0; }
-const int64_t *ag_batch_iter_order(const ag_batch_iter *it) { return it ? it->order : NULL; }
+const int64_t *ag_batch_iter_order(const ag_batch_iter *it)
+{
+    return it && it->drawn ? it->order : NULL;
+}
 int64_t ag_batch_iter_count(const ag_batch_iter *it) { return it ? it->count : 0; }

@@ -265,15 +265,15 @@ static ag_status resolve_opts(csv_ctx *c, const ag_csv_opts *opts)
 static ag_status parse_lines(csv_ctx *c, const char *buf, int64_t len)
 {
     const char *nul = memchr(buf, '\0', (size_t)len);
-    int64_t end = len, line = 0;
+    int64_t end = len, line = 0, first = len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0;
     while (end > 0 && (buf[end - 1] == '\n' || buf[end - 1] == '\r')) end--;   /* empty lines */
     if (nul) {
         int64_t at = 1;
         for (const char *q = buf; q < nul; q++) at += *q == '\n';
         return csv_fail(c, at, 0, "a NUL byte: not a text file");
     }
-    if (end == 0) return csv_fail(c, 1, 0, "empty file (no lines)");
-    for (int64_t at = 0; at < end; line++) {
+    if (end <= first) return csv_fail(c, 1, 0, "empty file (no lines)");
+    for (int64_t at = first; at < end; line++) {            /* after a UTF-8 byte order mark */
         const char *p = buf + at, *nl = memchr(p, '\n', (size_t)(end - at));
         const char *stop = nl ? nl : buf + end;
         at = stop - buf + 1;

@@ -93,6 +93,10 @@ START_TEST(test_batch_iter_in_order_matches_a_gather)
     ag_tape *t = ag_tape_new();
     ck_assert_int_eq(ag_batch_iter_reset(it, 1), AG_OK);
     ck_assert_int_eq(check_epoch(ds, it, t, seq, 3), 3);            /* tensors on the tape */
+    const size_t reserved = ag_tape_reserved(t);
+    ag_batch_iter_reset(it, 2);
+    ck_assert_int_eq(check_epoch(ds, it, t, seq, 3), 3);
+    ck_assert_uint_eq(ag_tape_reserved(t), reserved);               /* nothing more allocated */
     ag_batch_iter_free(it);
     /* drop_last, flatten, f32 batches of f64 storage */
     o.drop_last = 1, o.flatten = 1, o.dtype = AG_F32;
@@ -147,14 +151,24 @@ START_TEST(test_batch_iter_shuffles_reproducibly)
     /* from a generator: its stream, epoch after epoch */
     ag_rng *mine = ag_rng_new(99), *ref = ag_rng_new(99);
     o.rng = mine;
-    a = ag_batch_iter_new(ds, &o);                                     /* epoch 0 drawn */
+    a = ag_batch_iter_new(ds, &o);
+    ck_assert_ptr_null(ag_batch_iter_order(a));                        /* nothing drawn yet */
     ag_epoch_order(want, 23, ref);
+    ck_assert_int_eq(check_epoch(ds, a, NULL, want, 5), 5);           /* drawn by next */
     ck_assert(memcmp(ag_batch_iter_order(a), want, sizeof want) == 0);
-    ck_assert_int_eq(check_epoch(ds, a, NULL, want, 5), 5);
     ag_batch_iter_reset(a, 1);
     ag_epoch_order(want, 23, ref);
     ck_assert(memcmp(ag_batch_iter_order(a), want, sizeof want) == 0);
     ck_assert_int_eq(check_epoch(ds, a, NULL, want, 5), 5);
+    ag_batch_iter_free(a);
+    /* reset before every epoch, epoch 0 included: one draw an epoch */
+    a = ag_batch_iter_new(ds, &o);
+    for (int64_t epoch = 0; epoch < 2; epoch++) {
+        ag_batch_iter_reset(a, epoch);
+        ag_epoch_order(want, 23, ref);
+        ck_assert(memcmp(ag_batch_iter_order(a), want, sizeof want) == 0);
+        ck_assert_int_eq(check_epoch(ds, a, NULL, want, 5), 5);
+    }
     ag_batch_iter_free(a);
     ag_rng_free(mine), ag_rng_free(ref);
     ag_tensor_dataset_free(ds);

@@ -85,8 +85,8 @@ START_TEST(test_csv_regression_targets_and_defaults)
     ck_assert(ag_tensor_dataset_target(ds, 1, 0) == -2 && ag_tensor_dataset_target(ds, 1, 1) == 20);
     ck_assert_int_eq(ag_tensor_dataset_num_classes(ds), 0);
     ag_tensor_dataset_free(ds);
-    /* NULL options: ',' and the last column one float target, f32 */
-    ds = load_text(&d, "r.csv", "1,2,0.5\n3,4,0.25\n", NULL);
+    /* NULL options: ',' and the last column one float target, f32; a BOM */
+    ds = load_text(&d, "r.csv", "\xef\xbb\xbf" "1,2,0.5\n3,4,0.25\n", NULL);
     assert_features(ds, 2, 2, (const double[]){1, 2, 3, 4});
     ck_assert_int_eq(ag_tensor_dataset_dtype(ds), AG_F32);
     ck_assert(ag_tensor_dataset_target(ds, 1, 0) == 0.25);
@@ -131,6 +131,7 @@ START_TEST(test_csv_refuses_malformed_files)
     h.header = 1;
     REFUSED("", NULL, "line 1: empty file (no lines)");
     REFUSED("\n\r\n\n", NULL, "line 1: empty file (no lines)");
+    REFUSED("\xef\xbb\xbf\n", NULL, "line 1: empty file (no lines)");
     REFUSED("a,b\n", &h, "line 1: a header line but no data lines");
     REFUSED("1,,3\n", NULL, "line 1, column 2: missing value (an empty field)");
     REFUSED("a,b,c\n1,2,3\n4,5,  \n", &h, "line 3, column 3: missing value");
