@@ -24,7 +24,7 @@ static size_t dt_size(ag_dtype dt) { return dt == AG_F64 ? sizeof(double) : size
 static void put_values(void *dst, ag_dtype dt, const double *src, int64_t n)
 {
     if (dt == AG_F64) {
-        memcpy(dst, src, (size_t)n * sizeof(double));
+        if (n > 0) memcpy(dst, src, (size_t)n * sizeof(double));
         return;
     }
     float *f = dst;
@@ -91,7 +91,7 @@ ag_tensor_dataset *agn_tds_make(const char *fn, ag_status code, int64_t n, int s
     put_values(ds->x, dt, x, n * ds->features);
     if (kind == AG_TARGET_FLOAT) put_values(ds->y, dt, y, n * target_cols);
     if (kind == AG_TARGET_CLASS) {
-        memcpy(ds->labels, labels, (size_t)n * sizeof *labels);
+        if (n > 0) memcpy(ds->labels, labels, (size_t)n * sizeof *labels);
         ds->num_classes = num_classes;
     }
     return ds;
@@ -183,13 +183,13 @@ ag_tensor_dataset *ag_tensor_dataset_new(const ag_tensor_dataset_desc *d)
                                  get_value(bad >= 0 ? d->features : d->float_targets, d->dtype, at)),
                NULL;
     }
+    ds->num_classes = classes;
+    if (d->n == 0) return ds;                                /* the pointers may be NULL */
     memcpy(ds->x, d->features, (size_t)(d->n * ds->features) * dt_size(d->dtype));
     if (d->kind == AG_TARGET_FLOAT)
         memcpy(ds->y, d->float_targets, (size_t)(d->n * d->target_cols) * dt_size(d->dtype));
-    if (d->kind == AG_TARGET_CLASS) {
+    if (d->kind == AG_TARGET_CLASS)
         memcpy(ds->labels, d->labels, (size_t)d->n * sizeof(int64_t));
-        ds->num_classes = classes;
-    }
     return ds;
 }
 

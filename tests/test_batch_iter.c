@@ -351,6 +351,14 @@ START_TEST(test_tensor_dataset_new_checks_and_subset)
     d.kind = AG_TARGET_NONE, d.labels = NULL, d.target_cols = 0, d.sample_ndim = AG_MAX_DIMS;
     dio_assert_fails(!ag_tensor_dataset_new(&d), "ag_tensor_dataset_new", "a bad sample shape");
     dio_assert_fails(!ag_tensor_dataset_new(NULL), "ag_tensor_dataset_new", "desc is NULL");
+    /* no samples: NULL arrays are fine, num_classes as given */
+    d = (ag_tensor_dataset_desc){0};
+    d.kind = AG_TARGET_CLASS, d.target_cols = 1, d.num_classes = 40;
+    ds = ag_tensor_dataset_new(&d);
+    ck_assert_msg(ds != NULL, "%s", ag_last_error());
+    ck_assert_int_eq(ag_tensor_dataset_count(ds), 0);
+    ck_assert_int_eq(ag_tensor_dataset_num_classes(ds), 40);
+    ag_tensor_dataset_free(ds);
     ck_assert_int_eq(ag_tensor_dataset_count(NULL), 0);
     ck_assert_int_eq(ag_tensor_dataset_label(NULL, 0), -1);
     ck_assert_ptr_null(ag_tensor_dataset_sample(NULL, 0));

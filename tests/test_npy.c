@@ -26,7 +26,7 @@ static size_t build_npy(unsigned char *out, int version, const char *dict, const
     memcpy(out + pre, dict, len);
     memset(out + pre + len, ' ', hlen - len - 1);
     out[pre + hlen - 1] = '\n';
-    memcpy(out + pre + hlen, data, n);
+    if (n) memcpy(out + pre + hlen, data, n);
     return pre + hlen + n;
 }
 
