@@ -164,31 +164,32 @@ ag_status ag_batch_iter_reset(ag_batch_iter *it, int64_t epoch)
 
 /* ------------------------------------------------------------ batches --- */
 
+/* dst row r = src row i, n values, converted from dtype from to dtype to. */
+static void copy_row(void *dst, ag_dtype to, const void *src, ag_dtype from, int64_t r, int64_t i,
+                     int64_t n)
+{
+    if (to == from) {
+        const size_t sz = from == AG_F64 ? sizeof(double) : sizeof(float);
+        memcpy((char *)dst + (size_t)(r * n) * sz, (const char *)src + (size_t)(i * n) * sz,
+               (size_t)n * sz);
+    } else if (from == AG_F32) {                               /* f32 storage, f64 batch */
+        for (int64_t j = 0; j < n; j++) ((double *)dst)[r * n + j] = ((const float *)src)[i * n + j];
+    } else {                                                   /* f64 storage, f32 batch */
+        for (int64_t j = 0; j < n; j++)
+            ((float *)dst)[r * n + j] = (float)((const double *)src)[i * n + j];
+    }
+}
+
 /* Rows of a float dataset: x[r] = features of order[start + r], y[r] its
-   targets (converted to the batch dtype). x is [rows, F], y [rows, k]. */
+   float targets or labels[r] its label. x is [rows, F], y [rows, k]. */
 static void gather_float(ag_batch_iter *it, int64_t start, int64_t rows, void *x, void *y)
 {
     const ag_tensor_dataset *ds = it->tds;
-    const int64_t f = ds->features, k = ds->target_cols;
-    const int same = ds->dtype == it->o.dtype;
     for (int64_t r = 0; r < rows; r++) {
         const int64_t i = it->order[start + r];
-        for (int part = 0; part < 2; part++) {
-            const int64_t n = part ? k : f;
-            const void *src = part ? ds->y : ds->x;
-            void *dst = part ? y : x;
-            if (part && ds->kind != AG_TARGET_FLOAT) break;
-            if (same) {
-                size_t sz = ds->dtype == AG_F64 ? sizeof(double) : sizeof(float);
-                memcpy((char *)dst + r * n * sz, (const char *)src + i * n * sz, (size_t)n * sz);
-            } else if (ds->dtype == AG_F32) {                  /* f32 storage, f64 batch */
-                for (int64_t j = 0; j < n; j++)
-                    ((double *)dst)[r * n + j] = ((const float *)src)[i * n + j];
-            } else {                                           /* f64 storage, f32 batch */
-                for (int64_t j = 0; j < n; j++)
-                    ((float *)dst)[r * n + j] = (float)((const double *)src)[i * n + j];
-            }
-        }
+        copy_row(x, it->o.dtype, ds->x, ds->dtype, r, i, ds->features);
+        if (ds->kind == AG_TARGET_FLOAT)
+            copy_row(y, it->o.dtype, ds->y, ds->dtype, r, i, ds->target_cols);
         if (ds->kind == AG_TARGET_CLASS) it->labels[r] = ds->labels[i];
     }
 }
