@@ -35,8 +35,8 @@
 ** Values. Every feature and float target is checked where it enters: NaN
 ** and +-Inf are refused, naming the place (the sample and column, or the
 ** file's line and column), unless the options' allow_nonfinite is set.
-** Values are converted to the storage dtype by C's rounding (an f64 beyond
-** FLT_MAX becomes Inf in f32 storage, and is refused as such).
+** The file loaders convert values to the storage dtype by C's rounding, and
+** refuse a finite value beyond f32's range for f32 storage (FLT_MAX).
 **
 ** Errors. Nothing here takes a tape: failures return NULL (or a status) and
 ** set ag_last_error() with a message naming the function, the file (quoted)
@@ -145,7 +145,7 @@ double ag_tensor_dataset_target(const ag_tensor_dataset *ds, int64_t i, int64_t 
 ** f32 storage, non-finite values refused.
 */
 typedef struct ag_csv_opts {
-    char delimiter;          /* between fields; 0 means ','. '"' and '\n' are refused */
+    char delimiter;          /* between fields; 0 means ','. '"', '\n' and '\r' are refused */
     int header;              /* 1: the first line names the columns and is skipped */
     /* Target columns: ntargets > 0 lists them in targets[0..ntargets),
        0-based, negative counting from the end (-1 is the last column),
@@ -180,9 +180,9 @@ typedef struct ag_csv_opts {
 ** (quoted in the message), a line with another number of fields than the
 ** first, a quote left open, a non-finite value (unless allowed), a value
 ** beyond the storage dtype's range, a class label that is negative, not
-** whole or not below num_classes, a target column that does not exist, or
-** the same column twice. NUL bytes in the file are refused. AG_ERR_ARG for
-** bad options, AG_ERR_IO (cannot open or read; not a regular file, which
+** whole or not below num_classes, a target column that does not exist.
+** NUL bytes in the file are refused. AG_ERR_ARG for bad options (the same
+** target column listed twice among them), AG_ERR_IO (cannot open or read; not a regular file, which
 ** is refused before reading). Returns a new dataset or NULL with
 ** ag_last_error() set.
 */
