@@ -42,6 +42,8 @@
 #include "ag_word2vec.h"
 #include "ag_safetensors.h"
 #include "ag_data.h"
+#include "ag_dataset_io.h"
+#include "ag_batch_iter.h"
 #include "ag_summary.h"
 #include "ag_attention_layers.h"
 /* optim */
