@@ -145,6 +145,9 @@ int64_t ag_batch_iter_epoch(const ag_batch_iter *it);
 const int64_t *ag_batch_iter_order(const ag_batch_iter *it);
 /* Samples the dataset has. */
 int64_t ag_batch_iter_count(const ag_batch_iter *it);
+/* Samples an epoch yields: the count, or with drop_last only those in
+   whole batches. 0 for a NULL it. */
+int64_t ag_batch_iter_epoch_samples(const ag_batch_iter *it);
 
 #ifdef __cplusplus
 }

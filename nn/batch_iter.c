@@ -267,3 +267,9 @@ const int64_t *ag_batch_iter_order(const ag_batch_iter *it)
     return it && it->drawn ? it->order : NULL;
 }
 int64_t ag_batch_iter_count(const ag_batch_iter *it) { return it ? it->count : 0; }
+int64_t ag_batch_iter_epoch_samples(const ag_batch_iter *it)
+{
+    if (!it) return 0;
+    int64_t bs = it->o.batch_size > 0 ? it->o.batch_size : 1;
+    return it->o.drop_last ? it->num_batches * bs : it->count;
+}

@@ -50,6 +50,7 @@
 #define AG_FIT_H
 
 #include "ag_core.h"
+#include "ag_batch_iter.h"
 #include "ag_data.h"
 #include "ag_module.h"
 #include "ag_optim.h"
@@ -126,6 +127,21 @@ ag_fit_dataset_opts ag_fit_dataset_defaults(void);
 */
 ag_status ag_fit_data_from_dataset(ag_fit_data *out, const ag_dataset *ds,
                                    const ag_fit_dataset_opts *opts);
+
+/*
+** The adapter for a batch iterator (ag_batch_iter.h: float datasets from
+** memory, CSV or NPY, and byte datasets): each epoch calls
+** ag_batch_iter_reset(it, epoch) and yields its batches as they are, x,
+** y (an index tensor of the labels for class targets, [B, k] for float
+** targets, NULL for none) and labels (ag_batch_iter_labels: int64 class
+** indices or NULL). The iterator shuffles with its own options (its
+** seed, or the generator given to it), not with the loop's generator, so
+** give ag_batch_iter_new opts.rng = the loop's rng to draw from one
+** stream. it is borrowed: it must outlive *out (ag_fit_data_close frees
+** only the adapter). AG_ERR_ARG with ag_last_error() for a NULL out or
+** it; *out is zeroed then.
+*/
+ag_status ag_fit_data_from_iter(ag_fit_data *out, ag_batch_iter *it);
 
 /* ------------------------------------------------------------- losses --- */
 

@@ -104,6 +104,34 @@ ag_status ag_fit_data_from_dataset(ag_fit_data *out, const ag_dataset *ds,
     return AG_OK;
 }
 
+/* ------------------------------------------------ the iterator source --- */
+
+static ag_status it_reset(void *ctx, int64_t epoch, ag_rng *rng)
+{
+    (void)rng;
+    return ag_batch_iter_reset(ctx, epoch);
+}
+
+static int it_next(void *ctx, ag_tape *t, ag_fit_batch *b)
+{
+    ag_tensor *x, *y;
+    int r = ag_batch_iter_next(ctx, t, &x, &y);
+    if (r == 1) *b = (ag_fit_batch){x, y, ag_batch_iter_labels(ctx), ag_batch_iter_batch_rows(ctx)};
+    return r;
+}
+
+static int64_t it_count(void *ctx) { return ag_batch_iter_epoch_samples(ctx); }
+
+ag_status ag_fit_data_from_iter(ag_fit_data *out, ag_batch_iter *it)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!out || !it)
+        return ag_set_last_error(AG_ERR_ARG, "ag_fit_data_from_iter: %s is NULL",
+                                 out ? "it" : "out");
+    *out = (ag_fit_data){it, it_reset, it_next, it_count, NULL};
+    return AG_OK;
+}
+
 /* ------------------------------------------------------------- losses --- */
 
 ag_tensor *ag_fit_cross_entropy(void *ctx, ag_tape *t, ag_tensor *output,
