@@ -15,13 +15,11 @@
 #ifndef AG_ISA_INTERNAL_H
 #define AG_ISA_INTERNAL_H
 
-/* The paths, each a superset of the one below. */
-enum {
-    AGI_ISA_PORTABLE = 0,   /* the build's own flags (x86-64: SSE2) */
-    AGI_ISA_AVX2 = 1,       /* AVX2 and FMA */
-    AGI_ISA_AVX512 = 2,     /* AVX512F and DQ, with AVX2 and FMA */
-    AGI_ISA_COUNT = 3
-};
+/* The paths, each a superset of the one below (macros: #if can test them). */
+#define AGI_ISA_PORTABLE 0      /* the build's own flags (x86-64: SSE2) */
+#define AGI_ISA_AVX2 1          /* AVX2 and FMA */
+#define AGI_ISA_AVX512 2        /* AVX512F and DQ, with AVX2 and FMA */
+#define AGI_ISA_COUNT 3
 
 /* The x86 paths exist where GNU C (gcc, clang) targets x86-64. */
 #if defined(__x86_64__) && defined(__GNUC__)
