@@ -62,9 +62,14 @@
     }                                                                     \
     static inline __attribute__((always_inline)) void NAME##_body(        \
         void *JOB, int64_t LO, int64_t HI)
+/* A helper a body calls: inlined into each version, so compiled for each
+   target too (a static function the compiler keeps out of line would run
+   its baseline code in all three). Not for recursive functions. */
+#define AGI_MV_HELPER static inline __attribute__((always_inline))
 #else
 #define AGI_RANGE_MV(NAME, JOB, LO, HI) \
     static void NAME(void *JOB, int64_t LO, int64_t HI)
+#define AGI_MV_HELPER static inline
 #endif
 
 /*
