@@ -114,8 +114,8 @@ void ag_vpow_scalar_f64(double *y, const double *x, double p, int64_t n);
 ** in assembling a batch of byte images (table[v] = (v / 255 - mean) / std,
 ** say, worked out once in double and rounded). A lookup, so every path
 ** gives the same bits as the plain loop; AVX-512 looks 16 bytes up at once
-** in registers (f32), AVX2 gathers. y must not overlap x or table; n <= 0
-** does nothing; never fails.
+** in registers (f32; the other paths and f64 run the loop). y must not
+** overlap x or table; n <= 0 does nothing; never fails.
 */
 void ag_vlookup_u8_f32(float *y, const uint8_t *x, int64_t n, const float table[256]);
 void ag_vlookup_u8_f64(double *y, const uint8_t *x, int64_t n, const double table[256]);
