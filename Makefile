@@ -4,15 +4,24 @@
 #   make test            Check suites, the README example, then the suites
 #                        again under Valgrind (installs Check/Valgrind if missing)
 #   make install PREFIX=/usr/local
-#   make PORTABLE=1      a build that runs on any x86-64 (default: this CPU)
+#   make NATIVE=1        a build for this CPU only (-march=native)
+#   make test-kernels    the suites with each kernel path forced (AG_KERNEL)
+#
+# The default build runs on any x86-64 and still at full speed: every
+# kernel with versions per instruction set (GEMM, vector math, convolution
+# rows, byte lookup, pointwise loops) has its AVX-512, AVX2 and baseline
+# versions compiled for their targets, and the library picks one at run
+# time from CPUID (ops/isa_internal.h; AG_KERNEL=avx512|avx2|portable
+# forces one). NATIVE=1 lets the compiler use this CPU's instructions in
+# the rest of the code too; PORTABLE=1 is accepted and is the default.
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2
-ifeq ($(PORTABLE),1)
-ARCH    ?=
-else
+ifeq ($(NATIVE),1)
 ARCH    ?= -march=native
+else
+ARCH    ?=
 endif
 
 INC      = -I. -Iautograd -Iops -Inn -Ioptim
@@ -41,13 +50,13 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
            --error-exitcode=1
 
-.PHONY: FORCE all lib test test-build test-asan test-tsan deps install uninstall test-install \
-        clean readme-example examples data demo
+.PHONY: FORCE all lib test test-build test-asan test-tsan test-kernels test-kernels-quick deps \
+        install uninstall test-install clean readme-example examples data demo
 all: lib
 lib: $(BUILD)/libag.a $(BUILD)/libag.so
 
 # Objects depend on the compiler and flags that built them: BUILD/cflags
-# changes when they do (make PORTABLE=1 after make rebuilds everything).
+# changes when they do (make NATIVE=1 after make rebuilds everything).
 $(BUILD)/cflags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
@@ -101,14 +110,32 @@ readme-example: $(BUILD)/libag.a
 test: deps
 	@$(MAKE) --no-print-directory test-build
 	CK_DEFAULT_TIMEOUT=120 $(BUILD)/test_runner
+	@$(MAKE) --no-print-directory test-kernels-quick
 	@$(MAKE) --no-print-directory readme-example
 	@$(MAKE) --no-print-directory test-install
 	@echo "== the examples, each with --quick (their error paths also under Valgrind)"
 	@$(MAKE) --no-print-directory data examples
-	@$(MAKE) --no-print-directory BUILD=build/valgrind PORTABLE=1 OPT="-O1 -g" test-build examples
+	@$(MAKE) --no-print-directory BUILD=build/valgrind ARCH= OPT="-O1 -g" test-build examples
 	sh tests/run_examples.sh $(BUILD)/examples build/valgrind/examples
 	@echo "== the same suites under Valgrind (no AVX-512: Valgrind lacks it)"
 	CK_FORK=no $(VALGRIND) build/valgrind/test_runner
+
+# Every kernel path on this machine: the suites again with AG_KERNEL
+# forcing the AVX2 and the baseline (portable) kernels (the run above took
+# the best, AVX-512 here; a path the CPU lacks runs the best it has).
+# test-kernels runs every suite (some minutes each); make test runs the
+# suites of the per-ISA kernels alone (KERNEL_SUITES, about a minute).
+KERNEL_PATHS  = avx2 portable
+KERNEL_SUITES = isa matmul matmul_kernel matmul_bcast vmath conv conv_layers pool unary binary \
+                activation pointwise norm_ops reduce update data
+test-kernels: test-build
+	@for k in $(KERNEL_PATHS); do echo "== the suites with AG_KERNEL=$$k"; \
+	    AG_KERNEL=$$k CK_DEFAULT_TIMEOUT=120 $(BUILD)/test_runner || exit 1; done
+test-kernels-quick: test-build
+	@for k in $(KERNEL_PATHS); do for s in $(KERNEL_SUITES); do \
+	    AG_KERNEL=$$k CK_RUN_SUITE=$$s CK_DEFAULT_TIMEOUT=120 \
+	    $(BUILD)/test_runner || { echo "suite $$s failed with AG_KERNEL=$$k"; exit 1; }; \
+	    done; echo "== the kernels' suites pass with AG_KERNEL=$$k"; done
 
 # Sanitizers: the same suites built with AddressSanitizer + UndefinedBehavior-
 # Sanitizer (leaks included), and with ThreadSanitizer (less the one test

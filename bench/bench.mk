@@ -16,7 +16,7 @@
 # line to bench/run.sh. BENCH_TARGETS lists what `make bench` runs.
 #
 # Benchmarks link the static library built with the same flags as `make`
-# (-O2 -march=native unless PORTABLE=1). OpenBLAS and PyTorch are the
+# (-O2, and -march=native with NATIVE=1). OpenBLAS and PyTorch are the
 # references only, never linked by the library; each is installed with
 # apt-get when missing (as root), else the command is printed and the rows
 # that need it say so.

@@ -395,7 +395,8 @@ typedef struct fill_job {
     ag_dtype dt;
     void *x;
     int64_t *labels;
-    double table[256];
+    double table[256];        /* (v / 255 - mean) / std */
+    float table32[256];       /* the same rounded to f32 */
 } fill_job;
 
 /* Sample index of batch row r. */
@@ -412,7 +413,8 @@ static void fill_prefetch(const fill_job *j, int64_t r)
     for (int64_t k = 0; k < f; k += 64) AG_PREFETCH(src + k);
 }
 
-/* Rows [lo, hi) of the batch: x[r, :] = table[sample bytes], each row's
+/* Rows [lo, hi) of the batch: x[r, :] = table[sample bytes] (a vector
+   lookup, ag_vmath.h), each row's
    bytes asked for two rows ahead (a shuffled order reads rows scattered
    over the whole dataset, so each would otherwise wait on memory). */
 static void fill_range(void *ctx, int64_t lo, int64_t hi)
@@ -424,13 +426,10 @@ static void fill_range(void *ctx, int64_t lo, int64_t hi)
         int64_t i = fill_index(j, r);
         const uint8_t *src = j->ds->samples + i * f;
         if (r + 2 < hi) fill_prefetch(j, r + 2);
-        if (j->dt == AG_F32) {
-            float *dst = (float *)j->x + r * f;
-            for (int64_t k = 0; k < f; k++) dst[k] = (float)j->table[src[k]];
-        } else {
-            double *dst = (double *)j->x + r * f;
-            for (int64_t k = 0; k < f; k++) dst[k] = j->table[src[k]];
-        }
+        if (j->dt == AG_F32)
+            ag_vlookup_u8_f32((float *)j->x + r * f, src, f, j->table32);
+        else
+            ag_vlookup_u8_f64((double *)j->x + r * f, src, f, j->table);
         if (j->labels) j->labels[r] = j->ds->labels[i];
     }
 }
@@ -441,8 +440,11 @@ static void fill_range(void *ctx, int64_t lo, int64_t hi)
 static void fill_rows(const ag_dataset *ds, const int64_t *order, int64_t start, int64_t rows,
                       ag_dtype dt, void *x, int64_t *labels)
 {
-    fill_job j = {ds, order, start, dt, x, labels, {0}};
-    for (int v = 0; v < 256; v++) j.table[v] = (v / 255.0 - ds->mean) / ds->std;
+    fill_job j = {ds, order, start, dt, x, labels, {0}, {0}};
+    for (int v = 0; v < 256; v++) {
+        j.table[v] = (v / 255.0 - ds->mean) / ds->std;
+        j.table32[v] = (float)j.table[v];
+    }
     int64_t grain = ds->features > 0 ? FILL_GRAIN / ds->features : rows;
     ag_parallel_range(rows, grain > 0 ? grain : 1, fill_range, &j);
 }

@@ -8,6 +8,7 @@
 #define AG_OPS_INTERNAL_H
 
 #include "ag_internal.h"
+#include "isa_internal.h"
 #include "threads_internal.h"
 #include <tgmath.h>
 #if defined(__SSE2__)
@@ -20,7 +21,7 @@
 ** Kernels for the CPU at hand. The default build targets any x86-64
 ** (SSE2); a kernel defined with AGI_RANGE_MV is compiled three times,
 ** for AVX-512, for AVX2+FMA and for the baseline, and runs the version
-** agi_isa() picks: the vector math's path (ops/vmath.c: CPUID once, or
+** agi_isa() picks (isa_internal.h: CPUID once, or
 ** AG_KERNEL=avx512|avx2|portable), so one binary runs at full speed on
 ** any machine and every path can be tested on this one. gcc compiles C
 ** without contracting a * b + c into an FMA (-std=c11), so all three give
@@ -35,9 +36,7 @@
 ** always-inline function, so whatever it inlines is compiled for each
 ** target too.
 */
-int agi_isa(void);                  /* 2 AVX-512, 1 AVX2+FMA, 0 baseline */
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(AGI_ISA_X86)
 #define AGI_TGT_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 #define AGI_TGT_AVX2 __attribute__((target("avx2,fma")))
 #define AGI_RANGE_MV(NAME, JOB, LO, HI)                                   \
@@ -58,13 +57,19 @@ int agi_isa(void);                  /* 2 AVX-512, 1 AVX2+FMA, 0 baseline */
     static void NAME(void *j_, int64_t l_, int64_t h_)                    \
     {                                                                     \
         const int isa_ = agi_isa();                                       \
-        (isa_ == 2 ? NAME##_avx512 : isa_ == 1 ? NAME##_avx2 : NAME##_base)(j_, l_, h_); \
+        (isa_ == AGI_ISA_AVX512 ? NAME##_avx512                          \
+         : isa_ == AGI_ISA_AVX2 ? NAME##_avx2 : NAME##_base)(j_, l_, h_);   \
     }                                                                     \
     static inline __attribute__((always_inline)) void NAME##_body(        \
         void *JOB, int64_t LO, int64_t HI)
+/* A helper a body calls: inlined into each version, so compiled for each
+   target too (a static function the compiler keeps out of line would run
+   its baseline code in all three). Not for recursive functions. */
+#define AGI_MV_HELPER static inline __attribute__((always_inline))
 #else
 #define AGI_RANGE_MV(NAME, JOB, LO, HI) \
     static void NAME(void *JOB, int64_t LO, int64_t HI)
+#define AGI_MV_HELPER static inline
 #endif
 
 /*

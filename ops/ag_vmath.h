@@ -109,6 +109,17 @@ void ag_vpow_f64(double *y, const double *x, const double *p, int64_t n);
 void ag_vpow_scalar_f32(float *y, const float *x, float p, int64_t n);
 void ag_vpow_scalar_f64(double *y, const double *x, double p, int64_t n);
 
+/*
+** Bytes to floats through a table: y[i] = table[x[i]] for 0 <= i < n, as
+** in assembling a batch of byte images (table[v] = (v / 255 - mean) / std,
+** say, worked out once in double and rounded). A lookup, so every path
+** gives the same bits as the plain loop; AVX-512 looks 16 bytes up at once
+** in registers (f32; the other paths and f64 run the loop). y must not
+** overlap x or table; n <= 0 does nothing; never fails.
+*/
+void ag_vlookup_u8_f32(float *y, const uint8_t *x, int64_t n, const float table[256]);
+void ag_vlookup_u8_f64(double *y, const uint8_t *x, int64_t n, const double table[256]);
+
 /* The path in use: "avx512", "avx2" or "portable" (chooses it when no
    function has yet). */
 const char *ag_vmath_path(void);

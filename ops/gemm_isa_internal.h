@@ -7,6 +7,7 @@
 #ifndef AG_GEMM_ISA_INTERNAL_H
 #define AG_GEMM_ISA_INTERNAL_H
 
+#include "isa_internal.h"
 #include "matmul_internal.h"
 
 #include <stddef.h>
@@ -85,8 +86,8 @@ static inline int agi_gemm_packs(const agi_gemm_min *im, int64_t rows, int64_t d
 */
 void *agi_gemm_scratch(size_t bytes);
 
-/* The x86 paths exist where GNU C (gcc, clang) targets x86. */
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+/* The x86 paths exist where GNU C (gcc, clang) targets x86-64. */
+#if defined(AGI_ISA_X86)
 #define AGI_GEMM_X86 1
 extern const agi_gemm_impl agi_gemm_impl_avx512;
 extern const agi_gemm_impl agi_gemm_impl_avx2;

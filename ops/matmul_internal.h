@@ -51,12 +51,12 @@ typedef struct agi_gemm {
 ** thread keeps (up to about 5 MB; freed when the thread exits, the
 ** calling thread's at process exit).
 **
-** The path (instruction set) is chosen once per process, at the first
-** product: the fastest this CPU runs, "avx512" (AVX512F and FMA), "avx2"
-** (AVX2 and FMA) or "portable" (plain C), whatever flags built the
-** library. The environment variable AG_KERNEL=avx512|avx2|portable caps
-** it (read once): the fastest path the CPU runs at or below the one named;
-** any other value is ignored.
+** The path (instruction set) is the one every per-ISA kernel runs
+** (isa_internal.h), chosen once per process: the fastest this CPU runs,
+** "avx512" (AVX512F, DQ and FMA), "avx2" (AVX2 and FMA) or "portable"
+** (plain C), whatever flags built the library. The environment variable
+** AG_KERNEL=avx512|avx2|portable caps it (read once): the fastest path the
+** CPU runs at or below the one named; any other value is ignored.
 */
 #define AGI_GEMM_DOT_ROWS 4
 #define AGI_GEMM_DOT_LANES 16
@@ -74,10 +74,10 @@ const char *agi_gemm_isa(void);
 int agi_gemm_fuses(void);
 
 /*
-** For tests: runs every later product on path isa ("avx512", "avx2" or
-** "portable") if this CPU has it (returns 1), else changes nothing
-** (returns 0); NULL returns to the path chosen at start (returns 1). Call
-** it while no product runs.
+** For tests: runs every later product (and every other per-ISA kernel:
+** agi_isa_use) on path isa ("avx512", "avx2" or "portable") if this CPU
+** has it (returns 1), else changes nothing (returns 0); NULL returns to
+** the path chosen at start (returns 1). Call it while no product runs.
 */
 int agi_gemm_use(const char *isa);
 

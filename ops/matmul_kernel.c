@@ -1,14 +1,14 @@
 /*
-** matmul_kernel.c: the GEMM driver behind matmul_internal.h. It picks the
-** kernels of one instruction set once per process (CPUID; AG_KERNEL), and
-** splits a product over the thread pool. The kernels are in
+** matmul_kernel.c: the GEMM driver behind matmul_internal.h. It runs the
+** kernels of the instruction set chosen once per process (isa.c: CPUID,
+** AG_KERNEL), and splits a product over the thread pool. The kernels are in
 ** gemm_avx512.c, gemm_avx2.c and gemm_portable.c (one template,
 ** gemm_body_internal.h, which describes their blocking); the op, its
 ** shapes and its backward are in matmul.c.
 **
 ** Paths. Every build holds the three: AVX-512 and AVX2 are compiled for
-** their targets whatever the build's flags, so a portable build (make
-** PORTABLE=1, or a distribution's) runs the fastest kernels the CPU has.
+** their targets whatever the build's flags, so the default (portable)
+** build, or a distribution's, runs the fastest kernels the CPU has.
 ** AVX-512 and AVX2 keep the same order with one fma per term, so they
 ** give the same bits; the portable path multiplies then adds (each
 ** rounded) and gives its own (matmul_internal.h).
@@ -19,6 +19,7 @@
 */
 #include "ag_internal.h"
 #include "gemm_isa_internal.h"
+#include "isa_internal.h"
 #include "threads_internal.h"
 
 #include <math.h>
@@ -29,55 +30,17 @@
 
 /* ------------------------------------------------------------- choice --- */
 
-/* The paths from the fastest down: AG_KERNEL names one of them. */
-static const agi_gemm_impl *const mm_paths[] = {
-#if defined(AGI_GEMM_X86)
-    &agi_gemm_impl_avx512,
-    &agi_gemm_impl_avx2,
-#endif
-    &agi_gemm_impl_portable,
-};
-#define MM_NPATHS ((int)(sizeof mm_paths / sizeof mm_paths[0]))
-
-static pthread_once_t mm_once = PTHREAD_ONCE_INIT;
-static const agi_gemm_impl *mm_auto;                /* set once by mm_choose */
-static _Atomic(const agi_gemm_impl *) mm_forced;    /* agi_gemm_use */
-
-/* 1 if this CPU (and its OS) runs path im. */
-static int mm_cpu_has(const agi_gemm_impl *im)
-{
-#if defined(AGI_GEMM_X86)
-    __builtin_cpu_init();
-    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (im == &agi_gemm_impl_avx512) return avx2 && __builtin_cpu_supports("avx512f");
-    if (im == &agi_gemm_impl_avx2) return avx2;
-#endif
-    return im == &agi_gemm_impl_portable;
-}
-
-/* The index of the path called name in mm_paths, or -1. */
-static int mm_path_index(const char *name)
-{
-    for (int i = 0; name && i < MM_NPATHS; i++)
-        if (!strcmp(mm_paths[i]->name, name)) return i;
-    return -1;
-}
-
-/* The fastest path the CPU has, at or below the one AG_KERNEL names. */
-static void mm_choose(void)
-{
-    int i = mm_path_index(getenv("AG_KERNEL"));
-    for (i = i < 0 ? 0 : i; i < MM_NPATHS - 1 && !mm_cpu_has(mm_paths[i]); i++) {
-    }
-    mm_auto = mm_paths[i];
-}
-
+/* The path of each instruction set (isa_internal.h: one choice for every
+   per-ISA kernel). */
 static const agi_gemm_impl *mm_impl(void)
 {
-    const agi_gemm_impl *im = atomic_load_explicit(&mm_forced, memory_order_acquire);
-    if (im) return im;
-    pthread_once(&mm_once, mm_choose);
-    return mm_auto;
+#if defined(AGI_GEMM_X86)
+    static const agi_gemm_impl *const paths[AGI_ISA_COUNT] = {
+        &agi_gemm_impl_portable, &agi_gemm_impl_avx2, &agi_gemm_impl_avx512};
+    return paths[agi_isa()];
+#else
+    return &agi_gemm_impl_portable;
+#endif
 }
 
 const char *agi_gemm_isa(void) { return mm_impl()->name; }
@@ -88,14 +51,9 @@ int agi_gemm_fuses(void) { return mm_impl()->fuses; }
 
 int agi_gemm_use(const char *isa)
 {
-    if (!isa) {
-        atomic_store_explicit(&mm_forced, NULL, memory_order_release);
-        return 1;
-    }
-    int i = mm_path_index(isa);
-    if (i < 0 || !mm_cpu_has(mm_paths[i])) return 0;
-    atomic_store_explicit(&mm_forced, mm_paths[i], memory_order_release);
-    return 1;
+    if (!isa) return agi_isa_use(-1);
+    const int i = agi_isa_from_name(isa);
+    return i >= 0 && agi_isa_use(i);
 }
 
 agi_gemm_blocking agi_gemm_blocks;

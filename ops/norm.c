@@ -41,7 +41,7 @@ static double per_channel(const ag_tensor *x)
 }
 
 /* The lanes' total, in a fixed order. */
-static double lanes_total(const double *acc)
+AGI_MV_HELPER double lanes_total(const double *acc)
 {
     double s[LANES / 2];
     for (int k = 0; k < LANES / 2; k++) s[k] = acc[k] + acc[k + LANES / 2];
@@ -75,7 +75,7 @@ static double lanes_total(const double *acc)
 ** [lo, hi) of x (two passes: the mean, then the squared deviations).
 */
 #define DEFINE_STATS(NAME, T)                                                 \
-    static void NAME(const T *x, chan g, double *out, int64_t lo, int64_t hi) \
+    AGI_MV_HELPER void NAME(const T *x, chan g, double *out, int64_t lo, int64_t hi) \
     {                                                                         \
         const double m_count = (double)(g.n * g.inner);                       \
         for (int64_t c = lo; c < hi; c++) {                                   \
@@ -90,7 +90,7 @@ static double lanes_total(const double *acc)
 
 /* out[c] = sum g*(a - m[c]), out[C + c] = sum g over channel c (m NULL: 0). */
 #define DEFINE_SUMS(NAME, T)                                                  \
-    static void NAME(const T *gr, const T *a, const T *m, chan g, double *out, \
+    AGI_MV_HELPER void NAME(const T *gr, const T *a, const T *m, chan g, double *out, \
                      int64_t lo, int64_t hi)                                  \
     {                                                                         \
         for (int64_t c = lo; c < hi; c++) {                                   \
@@ -105,7 +105,7 @@ static double lanes_total(const double *acc)
 /* y = g*A + (x - m)*B + S over the units [lo, hi): rows (n, c) when inner
    > 1, else samples n (vectorized over c). gv, av, mv, sv may be NULL. */
 #define DEFINE_AFFINE(NAME, T)                                                \
-    static void NAME(const T *gv, const T *av, const T *x, const T *mv, const T *bv, \
+    AGI_MV_HELPER void NAME(const T *gv, const T *av, const T *x, const T *mv, const T *bv, \
                      const T *sv, T *y, chan g, int64_t lo, int64_t hi)       \
     {                                                                         \
         for (int64_t u = lo; u < hi; u++) {                                   \

@@ -40,7 +40,7 @@ static int64_t source(int mode, int64_t o, int64_t before, int64_t n)
    x's row are a memcpy, the others follow the plan. x is [outer, h, w],
    y [outer, oh, ow]. */
 #define DEFINE_PAD(NAME, T)                                                   \
-    static void NAME(const pad_plan *p, const T *x, T *y, int64_t lo, int64_t hi) \
+    AGI_MV_HELPER void NAME(const pad_plan *p, const T *x, T *y, int64_t lo, int64_t hi) \
     {                                                                         \
         const int64_t left = p->pad[0], ow = p->ow;                           \
         const int64_t c0 = left > 0 ? left : 0;                               \
@@ -63,7 +63,7 @@ static int64_t source(int mode, int64_t o, int64_t before, int64_t n)
 
 /* dx = 0, then dx[source] += dy for every output element, in order. */
 #define DEFINE_PAD_T(NAME, T)                                                 \
-    static void NAME(const pad_plan *p, const T *dy, T *dx, int64_t lo, int64_t hi) \
+    AGI_MV_HELPER void NAME(const pad_plan *p, const T *dy, T *dx, int64_t lo, int64_t hi) \
     {                                                                         \
         for (int64_t pl = lo; pl < hi; pl++) {                                \
             T *d = dx + pl * p->h * p->w;                                     \

@@ -207,7 +207,7 @@ static ag_tensor *spread(ag_tape *t, ag_tensor *g, const agi_node *n)
 ** bits.
 */
 #define DEFINE_SUM(NAME, T, PAIRWISE)                                     \
-    static void NAME(const T *x, T *y, const rgeom *g, double div,        \
+    AGI_MV_HELPER void NAME(const T *x, T *y, const rgeom *g, double div, \
                      int64_t lo, int64_t hi)                              \
     {                                                                     \
         const int64_t n = g->n, inner = g->inner;                         \

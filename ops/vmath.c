@@ -1,7 +1,7 @@
 /*
 ** vmath.c: the vector math's dispatch and public functions (ag_vmath.h).
 ** The paths themselves are vmath_avx512.c, vmath_avx2.c and
-** vmath_portable.c; this file picks one once, from CPUID and AG_KERNEL,
+** vmath_portable.c; this file runs the one isa.c chose (CPUID, AG_KERNEL),
 ** and holds the one scalar piece they share: the Payne-Hanek reduction
 ** of a huge sin/cos argument.
 */
@@ -9,7 +9,6 @@
 #include "vmath_coef_internal.h"
 #include "vmath_internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,57 +18,27 @@
 
 /* ------------------------------------------------------------ dispatch --- */
 
+/* The table of each path (isa_internal.h). */
+static const agi_vmath_fns *const vm_paths[AGI_ISA_COUNT] = {
+#ifdef AGI_VMATH_X86
+    &agi_vmath_portable, &agi_vmath_avx2, &agi_vmath_avx512,
+#else
+    &agi_vmath_portable, &agi_vmath_portable, &agi_vmath_portable,
+#endif
+};
+
 int agi_vmath_supported(const agi_vmath_fns *p)
 {
-#ifdef AGI_VMATH_X86
-    __builtin_cpu_init();
-    if (p == &agi_vmath_avx512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
-    if (p == &agi_vmath_avx2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-    return p == &agi_vmath_portable;
-}
-
-const agi_vmath_fns *agi_vmath_choose(const char *env)
-{
-    static const agi_vmath_fns *const paths[] = {
-#ifdef AGI_VMATH_X86
-        &agi_vmath_avx512, &agi_vmath_avx2,
-#endif
-        &agi_vmath_portable};
-    const int n = (int)(sizeof paths / sizeof paths[0]);
-    for (int i = 0; env && i < n; i++)
-        if (!strcmp(env, paths[i]->name) && agi_vmath_supported(paths[i]))
-            return paths[i];
-    for (int i = 0; i < n; i++)
-        if (agi_vmath_supported(paths[i])) return paths[i];
-    return &agi_vmath_portable;
-}
-
-static const agi_vmath_fns *chosen;
-static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
-
-static void choose_once(void) { chosen = agi_vmath_choose(getenv("AG_KERNEL")); }
-
-const agi_vmath_fns *agi_vm(void)
-{
-    pthread_once(&chosen_once, choose_once);
-    return chosen;
-}
-
-const char *ag_vmath_path(void) { return agi_vm()->name; }
-
-int agi_isa(void)
-{
-    const agi_vmath_fns *p = agi_vm();
-#ifdef AGI_VMATH_X86
-    if (p == &agi_vmath_avx512) return 2;
-    if (p == &agi_vmath_avx2) return 1;
-#endif
-    (void)p;
+    for (int i = 0; i < AGI_ISA_COUNT; i++)
+        if (vm_paths[i] == p) return agi_isa_supported(i);
     return 0;
 }
+
+const agi_vmath_fns *agi_vmath_choose(const char *env) { return vm_paths[agi_isa_choose(env)]; }
+
+const agi_vmath_fns *agi_vm(void) { return vm_paths[agi_isa()]; }
+
+const char *ag_vmath_path(void) { return agi_vm()->name; }
 
 /* ------------------------------------------------------ public functions --- */
 

@@ -2,8 +2,8 @@
 ** vmath_internal.h: the vector math paths behind ag_vmath.h, for ops/ and
 ** the tests. Each path (vmath_avx512.c, vmath_avx2.c, vmath_portable.c) is
 ** a table of the same array functions, compiled for its instruction set by
-** function attributes; vmath.c picks one once at run time from CPUID (or
-** the AG_KERNEL environment variable) and agi_vm() returns it. Ops call
+** function attributes; agi_vm() returns the one of the path chosen once at
+** run time (isa_internal.h: CPUID, or the AG_KERNEL environment variable). Ops call
 ** agi_vm()->exp_f32(...) and the like, on any range of their elements:
 ** every element's result depends on its own input only, never on where a
 ** range starts or ends, so a kernel split over threads gives the same bits
@@ -11,6 +11,8 @@
 */
 #ifndef AG_VMATH_INTERNAL_H
 #define AG_VMATH_INTERNAL_H
+
+#include "isa_internal.h"
 
 #include <stdint.h>
 
@@ -40,14 +42,14 @@ typedef struct agi_vmath_fns {
 } agi_vmath_fns;
 
 /* The paths, best first. The x86 ones exist on x86-64 builds only. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(AGI_ISA_X86)
 #define AGI_VMATH_X86 1
 extern const agi_vmath_fns agi_vmath_avx512;
 extern const agi_vmath_fns agi_vmath_avx2;
 #endif
 extern const agi_vmath_fns agi_vmath_portable;
 
-/* The path in use, chosen on the first call (thread-safe). */
+/* The path in use: agi_isa()'s (thread-safe). */
 const agi_vmath_fns *agi_vm(void);
 
 /* 1 when this CPU can run path p (the portable one always). */
