@@ -44,6 +44,21 @@
 ** backward through it is then an AG_ERR_STATE error naming the op instead
 ** of a silently wrong second derivative (PyTorch's @once_differentiable).
 **
+** Forward mode. With a jvp rule the op works under ag_jvp, ag_jacobian
+** (AG_JAC_FORWARD) and forward-over-reverse Hessians; the estimator's rule
+** is ty = tx * (|x| <= 1), the tangent its backward's Jacobian implies:
+**
+**     static ag_status ste_jvp(ag_custom_ctx *c, ag_tensor *const *tx, ag_tensor **ty)
+**     {
+**         ag_tape *t = ag_custom_tape(c);
+**         ag_tensor *x = ag_custom_input(c, 0);
+**         *ty = ag_mul(t, tx[0], ag_le_scalar(t, ag_abs(t, x), 1.0));
+**         return ag_tape_status(t);
+**     }
+**
+** A once-differentiable op's jvp rule runs with grad mode off too, and a
+** tangent it gives under create_graph is behind the same barrier.
+**
 ** Saved tensors. What the rule needs is saved in the forward with
 ** ag_custom_save and read back with ag_custom_saved. A saved input keeps
 ** its history, and a saved output is read back as the op's recorded
@@ -106,9 +121,21 @@ typedef struct ag_custom_op {
     */
     ag_status (*backward)(ag_custom_ctx *c, ag_tensor *gy, ag_tensor **gx);
     /*
-    ** Reserved for a forward-mode rule (the output's tangent from the
-    ** inputs' tangents, written with ops). Reverse mode never calls it;
-    ** leave it NULL until forward mode (ag_jvp) documents its use.
+    ** The forward-mode rule (JAX's custom_jvp, autograd.Function's
+    ** jvp), optional: what ag_jvp (ag_jvp.h) runs for this op. Stores in
+    ** *out_tangent the output's tangent, a tensor of the output's shape
+    ** and dtype, given tangents[i] = the tangent of input i (of input i's
+    ** shape and dtype; zeros when that input has none; NULL for an input
+    ** declared in nondiff). It reads the inputs with ag_custom_input or
+    ** ag_custom_saved. Returns AG_OK, or an error as backward. Grad mode
+    ** is on exactly when ag_jvp was asked for create_graph: written with
+    ** ops on the inputs, the tangent is differentiable again in the inputs
+    ** and the tangents (reverse-over-forward). NULL: ag_jvp through the op
+    ** is an AG_ERR_STATE error naming it ("ag_jvp: custom op NAME has no
+    ** forward-mode rule"). Reverse mode never calls it; forward mode never
+    ** calls backward, so forward-over-reverse (ag_jvp of a gradient, a
+    ** Hessian-vector product) needs both: this rule for the op itself and
+    ** a backward written with ops, whose ops have their own rules.
     */
     ag_status (*jvp)(ag_custom_ctx *c, ag_tensor *const *tangents, ag_tensor **out_tangent);
     /* Bit i set: input i is not differentiable (indices, masks): it gets
@@ -137,6 +164,9 @@ ag_tape *ag_custom_tape(const ag_custom_ctx *c);
 void *ag_custom_user(const ag_custom_ctx *c);
 /* The number of inputs of this call. */
 int ag_custom_num_inputs(const ag_custom_ctx *c);
+/* Input i as given to ag_custom (with its history), in any rule; NULL (and
+   the tape's error set) for an i out of range. */
+ag_tensor *ag_custom_input(const ag_custom_ctx *c, int i);
 /*
 ** In the forward: 1 when input i will be asked for a gradient if the
 ** output is differentiated (it is differentiable, requires grad and grad

@@ -8,7 +8,9 @@
 ** like a built-in one. The forward runs with grad mode off, so the output's
 ** only history is this node. A once-differentiable rule runs with grad
 ** mode off too, and under create_graph each gradient it gives is wrapped
-** in a node whose own rule is an error naming the op.
+** in a node whose own rule is an error naming the op. The node's JVP rule
+** (custom_jvp) runs the user's forward-mode rule, or refuses by name when
+** the op has none.
 */
 #include "ag_internal.h"
 #include "ag_custom.h"
@@ -16,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { PHASE_NONE, PHASE_FORWARD, PHASE_BACKWARD };
+enum { PHASE_NONE, PHASE_FORWARD, PHASE_BACKWARD, PHASE_JVP };
 
 struct ag_custom_ctx {
     agi_op op;                      /* the node's op: the user's name, custom_backward */
@@ -48,23 +50,25 @@ static void once_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tenso
     (void)gy, (void)gx, (void)need;
     const ag_custom_ctx *c = n->aux;
     agi_fail(t, AG_ERR_STATE, "%s: is once-differentiable (AG_CUSTOM_ONCE_DIFFERENTIABLE): "
-             "its backward cannot be differentiated again (a double backward through it, "
-             "e.g. ag_grad with create_graph then a second ag_grad or ag_backward)",
+             "its rules cannot be differentiated again (a double backward through it, "
+             "e.g. ag_grad with create_graph then a second ag_grad or ag_backward, or a "
+             "derivative of a tangent ag_jvp recorded)",
              c->def->name);
 }
 
 static const agi_op op_once = {"ag_custom (once-differentiable gradient)", once_backward, NULL};
 
-/* g behind a barrier: a view of g that depends on gy and the op's inputs. */
+/* g behind a barrier: a view of g that depends on lead[0..n_lead) (the
+   output's gradient, or the inputs' tangents) and the op's inputs. */
 static ag_tensor *once_barrier(ag_tape *t, ag_custom_ctx *c, const agi_node *n,
-                               ag_tensor *g, ag_tensor *gy)
+                               ag_tensor *g, int n_lead, ag_tensor *const *lead)
 {
-    int m = n->n_in + 1;
+    int m = n->n_in + n_lead;
     ag_tensor **ins = agi_alloc(t, (size_t)m * sizeof *ins);
     ag_tensor *y = ins ? agi_view(t, op_once.name, g, g->ndim, g->shape) : NULL;
     if (!y) return NULL;
-    ins[0] = gy;
-    for (int j = 0; j < n->n_in; j++) ins[j + 1] = n->in[j];
+    for (int j = 0; j < n_lead; j++) ins[j] = lead[j];
+    for (int j = 0; j < n->n_in; j++) ins[j + n_lead] = n->in[j];
     agi_node *node = agi_record(t, &op_once, y, m, ins);
     if (node) node->aux = c;
     return agi_done(t, &op_once, y);
@@ -119,9 +123,53 @@ static void custom_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_ten
         if (!need[j]) continue;
         int i = c->diff[j];
         if (!check_gradient(t, c, i, ugx[i])) return;
-        gx[j] = once && mode ? once_barrier(t, c, n, ugx[i], gy) : ugx[i];
+        gx[j] = once && mode ? once_barrier(t, c, n, ugx[i], 1, &gy) : ugx[i];
         if (!gx[j]) return;
     }
+}
+
+/* ----------------------------------------------------------- forward mode --- */
+
+/* Checks the forward-mode rule's tangent ty of the output; 1 if fine. */
+static int check_tangent(ag_tape *t, const ag_custom_ctx *c, const ag_tensor *ty)
+{
+    char b1[96], b2[96];
+    const char *name = c->def->name;
+    const ag_tensor *y = c->out;
+    if (!ty)
+        return agi_fail(t, AG_ERR_STATE, "ag_jvp: %s: the forward-mode rule (jvp) gave no "
+                        "tangent", name), 0;
+    if (!agi_check(t, name, "a tangent from its forward-mode rule", ty)) return 0;
+    if (!agi_same_shape(ty, y) || ty->dtype != y->dtype)
+        return agi_fail(t, AG_ERR_SHAPE, "ag_jvp: %s: the forward-mode rule gave a %s %s tangent "
+                        "for a %s %s output", name, agi_shape_str(ty, b1),
+                        agi_dtype_name(ty->dtype), agi_shape_str(y, b2),
+                        agi_dtype_name(y->dtype)), 0;
+    return 1;
+}
+
+/* ty = the user's JVP rule on the inputs' tangents tx (by node input) */
+static ag_tensor *custom_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    ag_custom_ctx *c = (ag_custom_ctx *)n->aux;
+    ag_tensor *utx[AG_CUSTOM_MAX_INPUTS] = {0}, *ty = NULL;
+    if (!c->def->jvp)
+        return agi_fail(t, AG_ERR_STATE, "ag_jvp: custom op %s has no forward-mode rule (its "
+                        "ag_custom_op.jvp is NULL)", c->def->name);
+    for (int j = 0; j < n->n_in; j++) utx[c->diff[j]] = tx[j];
+    const int once = (c->def->flags & AG_CUSTOM_ONCE_DIFFERENTIABLE) != 0;
+    const uint8_t mode = t->grad_enabled;
+    if (once) t->grad_enabled = 0;
+    c->phase = PHASE_JVP;
+    ag_status s = c->def->jvp(c, utx, &ty);
+    c->phase = PHASE_NONE;
+    t->grad_enabled = mode;
+    if (t->status != AG_OK) return NULL;
+    if (s != AG_OK)
+        return agi_fail(t, s, "ag_jvp: %s: the forward-mode rule failed (%s) without a message",
+                        c->def->name, ag_status_name(s));
+    if (!check_tangent(t, c, ty)) return NULL;
+    return once && mode ? once_barrier(t, c, n, ty, n->n_in, tx) : ty;
 }
 
 /* ------------------------------------------------------------- forward --- */
@@ -156,7 +204,7 @@ static ag_custom_ctx *new_ctx(ag_tape *t, const ag_custom_op *op, void *user, in
     int32_t *diff = ins ? agi_alloc(t, (size_t)n * sizeof *diff) : NULL;
     if (!diff) return NULL;
     memset(c, 0, sizeof *c);
-    c->op = (agi_op){.name = op->name, .backward = custom_backward};
+    c->op = (agi_op){.name = op->name, .backward = custom_backward, .jvp = custom_jvp};
     c->def = op;
     c->user = user;
     c->tape = t;
@@ -219,6 +267,15 @@ ag_tensor *ag_custom(ag_tape *t, const ag_custom_op *op, void *user, int n_input
 ag_tape *ag_custom_tape(const ag_custom_ctx *c) { return c ? c->tape : NULL; }
 void *ag_custom_user(const ag_custom_ctx *c) { return c ? c->user : NULL; }
 int ag_custom_num_inputs(const ag_custom_ctx *c) { return c ? c->n_in : 0; }
+
+ag_tensor *ag_custom_input(const ag_custom_ctx *c, int i)
+{
+    if (!c) return ag_set_last_error(AG_ERR_ARG, "ag_custom_input: ctx is NULL"), NULL;
+    if (i < 0 || i >= c->n_in)
+        return agi_fail(c->tape, AG_ERR_ARG, "%s: ag_custom_input(%d): the op has %d inputs",
+                        c->def->name, i, c->n_in);
+    return c->in[i];
+}
 
 int ag_custom_needs_grad(const ag_custom_ctx *c, int i)
 {
