@@ -57,10 +57,11 @@ extern "C" {
 ** Saves m's parameters and buffers, and o's state, step count and
 ** learning rates when o is not NULL, and r's state when r is not NULL, to
 ** path. m must not be NULL. A module tensor named like optimizer state or
-** "rng.state" is an AG_ERR_ARG, and so is an integer buffer holding a value
-** that is not a whole number in int64's range (the message names it). Returns AG_OK, or an error with
-** ag_last_error() naming ag_checkpoint_save, the path and the reason; on
-** error any old file at path is unchanged.
+** "rng.state" is an AG_ERR_ARG, and so is an integer buffer holding a
+** value that is not a whole number in int64's range (the message names
+** it). Returns AG_OK, or an error with ag_last_error() naming
+** ag_checkpoint_save, the path and the reason; on error any old file at
+** path is unchanged.
 */
 ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_optim *o,
                              const ag_rng *r);

@@ -150,7 +150,8 @@ START_TEST(test_num_batches_tracked_saved_as_i64)
     /* a count that is no whole number cannot be written as I64 */
     ag_tensor_set(ag_module_get(c.m, "1.num_batches_tracked"), 0, 2.5);
     tu_assert_failed(ag_checkpoint_save(tu_path(&d, "bad.ckpt"), c.m, c.o, NULL), AG_ERR_ARG,
-                     "ag_checkpoint_save", "integer buffer '1.num_batches_tracked' element 0 is 2.5",
+                     "ag_checkpoint_save",
+                     "integer buffer '1.num_batches_tracked' element 0 is 2.5",
                      "not a whole number in int64's range");
     ck_assert_int_eq(tu_dir_count(&d, "bad.ckpt"), 0);
     net_free(&a), net_free(&b), net_free(&c);

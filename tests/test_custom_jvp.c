@@ -150,7 +150,8 @@ static ag_tensor *xexp_fn(ag_tape *t, ag_tensor *const *in, void *ctx)
 
 START_TEST(test_rules_with_ops_against_reverse_mode)
 {
-    ag_tensor *x = tu_random(2, SHAPE(2, 3), -1.5, 1.5, 31), *w = tu_random(2, SHAPE(2, 3), -1, 1, 32);
+    ag_tensor *x = tu_random(2, SHAPE(2, 3), -1.5, 1.5, 31);
+    ag_tensor *w = tu_random(2, SHAPE(2, 3), -1, 1, 32);
     ag_tensor *in[2] = {x, w};
     jt_check("softplus_c", softplus_fn, NULL, 1, in, 0);
     jt_check("x_exp_w", xexp_fn, NULL, 2, in, 0);
