@@ -71,10 +71,14 @@
 ** live until the tape is reset (the backward reads them). Everything the
 ** forward and backward make belongs to the tape.
 **
-** Differences from PyTorch. One output per op (more: several ops sharing
-** saved state through the user pointer, or a concatenated output). An
-** output that is one of the inputs, or any persistent tensor, is copied
-** (PyTorch would return a view). Non-differentiable inputs (indices,
+** Several outputs: ag_custom_multi, with forward_multi and backward_multi
+** (the second receives every output's gradient, NULL for an output that
+** got none, or zeros with AG_CUSTOM_MATERIALIZE_GRADS).
+**
+** Differences from PyTorch. Absent output gradients are NULL unless the
+** op asks for zeros (PyTorch materializes them by default). An output
+** that is one of the inputs, or any persistent tensor, is copied (PyTorch
+** would return a view). Non-differentiable inputs (indices,
 ** masks, a scale) are declared once in the definition (JAX's
 ** nondiff_argnums) rather than by returning None.
 */
@@ -89,12 +93,17 @@ extern "C" {
 
 #define AG_CUSTOM_MAX_INPUTS 32     /* inputs of one custom op */
 #define AG_CUSTOM_MAX_SAVED 8       /* tensors one call may save */
+#define AG_CUSTOM_MAX_OUTPUTS 16    /* outputs of one ag_custom_multi op */
 
 /* ag_custom_op.flags */
 enum {
     /* The backward rule is right for first derivatives only: a double
        backward through the op is an AG_ERR_STATE error naming it. */
-    AG_CUSTOM_ONCE_DIFFERENTIABLE = 1
+    AG_CUSTOM_ONCE_DIFFERENTIABLE = 1,
+    /* ag_custom_multi: an output that got no gradient is handed to
+       backward_multi as zeros instead of NULL (PyTorch's default,
+       ctx.set_materialize_grads(True)). */
+    AG_CUSTOM_MATERIALIZE_GRADS = 2
 };
 
 /* One call of a custom op: its tape, inputs, saved tensors. Opaque; valid
@@ -142,7 +151,21 @@ typedef struct ag_custom_op {
        no gradient even when it requires grad, and the rule is never asked
        for one. */
     uint32_t nondiff;
-    int flags;              /* AG_CUSTOM_ONCE_DIFFERENTIABLE, or 0 */
+    int flags;              /* AG_CUSTOM_ONCE_DIFFERENTIABLE | AG_CUSTOM_MATERIALIZE_GRADS */
+    /*
+    ** Several outputs (ag_custom_multi; PyTorch's Function returning a
+    ** tuple): n_outputs in 1..AG_CUSTOM_MAX_OUTPUTS, and these two in
+    ** place of forward and backward. forward_multi stores output k in
+    ** outputs[k] (rules of forward's result) and returns AG_OK or an error.
+    ** backward_multi gets gys[k] = d loss / d output k for every k, NULL
+    ** where output k received no gradient (unused, or only by what needs
+    ** none; zeros with AG_CUSTOM_MATERIALIZE_GRADS), at least one given,
+    ** and fills gx as backward does. The jvp rule stores the n_outputs
+    ** tangents in out_tangent[0..n_outputs).
+    */
+    int n_outputs;
+    ag_status (*forward_multi)(ag_custom_ctx *c, ag_tensor *const *inputs, ag_tensor **outputs);
+    ag_status (*backward_multi)(ag_custom_ctx *c, ag_tensor *const *gys, ag_tensor **gx);
 } ag_custom_op;
 
 /*
@@ -158,12 +181,28 @@ typedef struct ag_custom_op {
 ag_tensor *ag_custom(ag_tape *t, const ag_custom_op *op, void *user, int n_inputs,
                      ag_tensor *const *inputs);
 
+/*
+** Runs op (with n_outputs, forward_multi and backward_multi) on
+** inputs[0..n_inputs) as ag_custom does and stores its op->n_outputs
+** outputs, tensors of t, in outputs[]. Each is recorded on t: the op's
+** rule runs once per backward walk, after every output's gradient is
+** complete, with all of them (gradients of gradients, gradcheck and
+** gradgradcheck work through it as through ag_custom). Returns AG_OK, or
+** the error (recorded on t; outputs[] all NULL): ag_custom's, plus
+** AG_ERR_ARG for a NULL outputs, n_outputs out of range or a missing
+** forward_multi or backward_multi, and AG_ERR_STATE for a forward_multi
+** that left an output NULL.
+*/
+ag_status ag_custom_multi(ag_tape *t, const ag_custom_op *op, void *user, int n_inputs,
+                          ag_tensor *const *inputs, ag_tensor **outputs);
+
 /* The tape the op runs on (for the ops in forward and backward). */
 ag_tape *ag_custom_tape(const ag_custom_ctx *c);
 /* The user pointer given to ag_custom. */
 void *ag_custom_user(const ag_custom_ctx *c);
-/* The number of inputs of this call. */
+/* The number of inputs of this call; its outputs (1 for ag_custom). */
 int ag_custom_num_inputs(const ag_custom_ctx *c);
+int ag_custom_num_outputs(const ag_custom_ctx *c);
 /* Input i as given to ag_custom (with its history), in any rule; NULL (and
    the tape's error set) for an i out of range. */
 ag_tensor *ag_custom_input(const ag_custom_ctx *c, int i);
