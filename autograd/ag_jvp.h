@@ -51,7 +51,10 @@
 ** (forward-over-reverse): run ag_jvp on a function that returns
 ** ag_grad(..., create_graph = 1) of the loss.
 **
-** Every op of the engine has a forward-mode rule. What forward mode sees
+** Every op of the engine has a forward-mode rule; so does ag_recompute
+** (it runs its segment again with tangents) and a custom op that gives
+** one (ag_custom_op.jvp; ag_jvp through a custom op without one is an
+** AG_ERR_STATE error naming it). What forward mode sees
 ** is what fn records: an op run with grad mode off inside fn (ag_no_grad,
 ** ag_detach, ag_grad without create_graph) is a constant to it, exactly
 ** as to backward.

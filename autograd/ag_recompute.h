@@ -49,6 +49,16 @@
 ** is recomputed on t itself with its history, so gradients of gradients
 ** are right; that pass saves no memory.
 **
+** Forward mode. ag_jvp (and ag_jacobian's forward mode, ag_hessian's
+** forward-over-reverse) goes through a segment: its forward-mode rule runs
+** fn again on t itself under a nested ag_jvp, with the inputs' tangents
+** and the generators set back as for the backward, so the tangent is the
+** one the same ops give without recomputation (bit for bit). Parameters
+** reached through ctx are constants to forward mode (a tangent is given
+** to ag_jvp's inputs only, and the segment reads the parameter itself).
+** That pass records the segment on t: forward mode through a segment
+** saves no memory. With create_graph the tangent is differentiable again.
+**
 ** Memory. The scratch tape is kept beside t and reused; ag_tape_reserved(t)
 ** counts it. A segment's own size is its peak: choose segments of about
 ** sqrt(depth) layers.

@@ -15,8 +15,13 @@
 ** runs again on t itself, each input behind an identity node, and a nested
 ** ag_grad on t differentiates it. That walk shares t's scratch arrays with
 ** the walk that called the rule: they are saved and put back around it.
+**
+** Forward mode (ag_jvp): the JVP rule runs fn again on t under a nested
+** ag_jvp with the inputs' tangents; the nested record lies past the end
+** of the calling walk's record, which never visits it.
 */
 #include "ag_internal.h"
+#include "ag_jvp.h"
 #include "ag_recompute.h"
 
 #include <stdio.h>
@@ -245,7 +250,27 @@ static void recompute_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_
         backward_scratch(t, n, c, gy, gx, need);
 }
 
-static const agi_op op_recompute = {"ag_recompute", recompute_backward, NULL};
+/* ty = the segment's Jacobian times the inputs' tangents tx: fn run again
+   on t itself under a nested ag_jvp (generators set back as for the
+   backward). Parameters (slot -1) are persistent leaves: ag_jvp never
+   gives them a tangent, so only the inputs' count. */
+static ag_tensor *recompute_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const rc_ctx *c = n->aux;
+    ag_tensor *tan[AG_RECOMPUTE_MAX_INPUTS + 1] = {0}, *y, *ty;
+    uint64_t now[AG_RECOMPUTE_MAX_RNGS][4];
+    for (int j = 0; j < n->n_in; j++)
+        if (c->slot[j] >= 0) tan[c->slot[j]] = tx[j];
+    if (c->n_in == 0)               /* unreached: a node of parameters alone gets no rule run */
+        return ag_zeros(t, (ag_dtype)n->out->dtype, n->out->ndim, n->out->shape);
+    set_rngs(c, now);
+    ag_status s = ag_jvp(t, c->fn, c->user, c->n_in, c->in, tan, &y, &ty, t->grad_enabled);
+    restore_rngs(c, now);
+    if (s != AG_OK) return NULL;
+    return same_result(t, y, n->out) ? ty : NULL;
+}
+
+static const agi_op op_recompute = {"ag_recompute", recompute_backward, recompute_jvp};
 
 /* ------------------------------------------------------------- forward --- */
 

@@ -80,7 +80,8 @@ ag_module *ag_batchnorm2d_new_ex(int64_t num_features, double eps, double moment
 ** row dropped whole, PyTorch's historical behaviour, not as an unbatched
 ** [C, H, W]); any other rank is AG_ERR_SHAPE (PyTorch warns and goes on).
 ** p in [0, 1] (PyTorch's default 0.5). rng is borrowed and must outlive
-** the layer.
+** the layer; NULL as for Dropout (ag_dropout_new): training then needs
+** ag_dropout_set_rng first.
 */
 ag_module *ag_dropout2d_new(double p, ag_rng *rng);
 

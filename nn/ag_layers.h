@@ -17,8 +17,7 @@
 ** order come from the ops' rules (gradcheck and gradgradcheck pass in f64).
 **
 ** Errors. Constructors return NULL and set ag_last_error() (bad sizes or
-** probabilities, an unknown dtype, out of memory, a NULL generator for
-** Dropout).
+** probabilities, an unknown dtype, out of memory).
 ** Forward returns NULL with the error on the tape; the message starts with
 ** the layer's description and names the shapes, e.g.
 ** "Linear(in_features=3, out_features=2): x's last dim is 5, expected 3
@@ -28,9 +27,12 @@
 **
 ** Generators passed to constructors are borrowed: Linear and Embedding use
 ** theirs during construction only; Dropout keeps drawing from its own, so
-** it must outlive the layer. Layers with weights (Linear, Embedding, the
-** convolutions of ag_conv_layers.h) accept a NULL generator: their
-** tensors are then all zeros, meant to be loaded (ag_module_load):
+** it must outlive the layer. Every layer accepts a NULL generator: layers
+** with weights (Linear, Embedding, the convolutions of ag_conv_layers.h)
+** then start all zeros, meant to be loaded (ag_module_load); Dropout and
+** Dropout2d then have no generator until ag_dropout_set_rng gives them
+** one, and until then run in evaluation only (a training forward is an
+** error naming the layer):
 **     ag_module *net = ag_sequential_new(2, (ag_module *[]){
 **         ag_linear_new(784, 10, 1, AG_F32, NULL), ag_softmax_new(1)});
 **     if (ag_module_load(net, "net.safetensors") != AG_OK) ...
@@ -192,9 +194,22 @@ ag_module *ag_layernorm_new_shape(int ndim, const int64_t *normalized_shape, dou
 ** state gives the same mask. In evaluation the forward returns x itself,
 ** as PyTorch (x checked as an op checks its input: NULL, stale or of
 ** another tape is an error on t). p in [0, 1] (PyTorch's default 0.5).
-** rng is borrowed and must outlive the layer.
+** rng is borrowed and must outlive the layer. rng may be NULL (a model
+** built to be loaded, or for evaluation): a training forward is then
+** AG_ERR_STATE on t, "Dropout(p=0.5): training needs a generator ...",
+** until ag_dropout_set_rng gives one; with p = 0 it returns x, as there
+** is nothing to draw.
 */
 ag_module *ag_dropout_new(double p, ag_rng *rng);
+
+/*
+** Gives m, when it is a Dropout or Dropout2d, and every Dropout and
+** Dropout2d among its descendants (a Sequential's, a Transformer layer's)
+** the generator rng (borrowed: it must outlive them; NULL takes it away),
+** replacing any they had. Other modules are untouched; a tree with no
+** dropout layer is fine. AG_OK, or AG_ERR_ARG for a NULL m.
+*/
+ag_status ag_dropout_set_rng(ag_module *m, ag_rng *rng);
 
 /* ---------------------------------------------------------- embedding --- */
 

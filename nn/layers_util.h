@@ -68,6 +68,31 @@ static inline void *agn_alloc(size_t size, const ag_module_ops *ops, const char 
     return m;
 }
 
+/*
+** The layout Dropout (dropout.c) and Dropout2d (dropout2d.c) share, so
+** ag_dropout_set_rng sets either's generator: their structs are this.
+*/
+typedef struct agn_dropout {
+    ag_module base;
+    double p;
+    ag_rng *rng;                        /* borrowed; NULL: none given yet */
+    char desc[AGN_DESC_LEN];
+} agn_dropout;
+
+/* 1 when m is a Dropout2d (dropout2d.c). */
+int agn_is_dropout2d(const ag_module *m);
+
+/* Training with no generator: 1 when d can draw its mask; else 0 with the
+   error on t naming the layer and the ways to give it one. */
+static inline int agn_dropout_has_rng(ag_tape *t, const agn_dropout *d)
+{
+    if (d->rng) return 1;
+    ag_tape_set_error(t, AG_ERR_STATE, "%s: training needs a generator for the mask and the "
+                      "layer has none (give one to the constructor or set it with "
+                      "ag_dropout_set_rng; evaluation needs none)", d->desc);
+    return 0;
+}
+
 /* 1 when m was made with these ops (a layer of that type). */
 static inline int agn_is(const ag_module *m, const ag_module_ops *ops)
 {

@@ -88,8 +88,12 @@ static int adam_check_group(const ag_optim *o, const void *opts, const char *fn,
 }
 
 static const agp_optim_ops adam_ops = {"Adam", adam_step, agp_fo_destroy};
+static const agp_option adam_options[] = {
+    AGP_OPTION(ag_adam_opts, beta1), AGP_OPTION(ag_adam_opts, beta2),
+    AGP_OPTION(ag_adam_opts, eps), AGP_OPTION(ag_adam_opts, weight_decay),
+    AGP_FLAG(ag_adam_opts, amsgrad), AGP_FLAG(ag_adam_opts, maximize), {NULL, 0, 0}};
 static const agp_group_ops adam_groups = {sizeof(ag_adam_opts), adam_check_group,
-                                          agp_fo_add_group};
+                                          agp_fo_add_group, adam_options};
 static const agp_optim_ops adamw_ops = {"AdamW", adam_step, agp_fo_destroy};
 
 static ag_optim *adam_make(const char *fn, int n, ag_tensor *const *params,
@@ -157,8 +161,12 @@ static int adamax_check_group(const ag_optim *o, const void *opts, const char *f
 }
 
 static const agp_optim_ops adamax_ops = {"Adamax", adamax_step, agp_fo_destroy};
+static const agp_option adamax_options[] = {
+    AGP_OPTION(ag_adamax_opts, beta1), AGP_OPTION(ag_adamax_opts, beta2),
+    AGP_OPTION(ag_adamax_opts, eps), AGP_OPTION(ag_adamax_opts, weight_decay),
+    AGP_FLAG(ag_adamax_opts, maximize), {NULL, 0, 0}};
 static const agp_group_ops adamax_groups = {sizeof(ag_adamax_opts), adamax_check_group,
-                                            agp_fo_add_group};
+                                          agp_fo_add_group, adamax_options};
 
 ag_optim *ag_adamax_new(int n, ag_tensor *const *params, const ag_adamax_opts *opts)
 {
@@ -248,8 +256,14 @@ static ag_status nadam_init_group(ag_optim *o, int g)
 }
 
 static const agp_optim_ops nadam_ops = {"NAdam", nadam_step, agp_fo_destroy};
+static const agp_option nadam_options[] = {
+    AGP_OPTION(ag_nadam_opts, beta1), AGP_OPTION(ag_nadam_opts, beta2),
+    AGP_OPTION(ag_nadam_opts, eps), AGP_OPTION(ag_nadam_opts, weight_decay),
+    AGP_OPTION(ag_nadam_opts, momentum_decay),
+    AGP_FLAG(ag_nadam_opts, decoupled_weight_decay),
+    AGP_FLAG(ag_nadam_opts, maximize), {NULL, 0, 0}};
 static const agp_group_ops nadam_groups = {sizeof(ag_nadam_opts), nadam_check_group,
-                                           agp_fo_add_group};
+                                          agp_fo_add_group, nadam_options};
 
 ag_optim *ag_nadam_new(int n, ag_tensor *const *params, const ag_nadam_opts *opts)
 {

@@ -57,8 +57,13 @@ static ag_status adagrad_init_group(ag_optim *o, int g)
 }
 
 static const agp_optim_ops adagrad_ops = {"Adagrad", adagrad_step, agp_fo_destroy};
+static const agp_option adagrad_options[] = {
+    AGP_OPTION(ag_adagrad_opts, lr_decay), AGP_OPTION(ag_adagrad_opts, weight_decay),
+    AGP_OPTION(ag_adagrad_opts, initial_accumulator_value),
+    AGP_OPTION(ag_adagrad_opts, eps),
+    AGP_FLAG(ag_adagrad_opts, maximize), {NULL, 0, 0}};
 static const agp_group_ops adagrad_groups = {sizeof(ag_adagrad_opts), adagrad_check_group,
-                                             agp_fo_add_group};
+                                          agp_fo_add_group, adagrad_options};
 
 ag_optim *ag_adagrad_new(int n, ag_tensor *const *params, const ag_adagrad_opts *opts)
 {
@@ -124,8 +129,12 @@ static int adadelta_check_group(const ag_optim *o, const void *opts, const char 
 }
 
 static const agp_optim_ops adadelta_ops = {"Adadelta", adadelta_step, agp_fo_destroy};
+static const agp_option adadelta_options[] = {
+    AGP_OPTION(ag_adadelta_opts, rho), AGP_OPTION(ag_adadelta_opts, eps),
+    AGP_OPTION(ag_adadelta_opts, weight_decay), AGP_FLAG(ag_adadelta_opts, maximize),
+    {NULL, 0, 0}};
 static const agp_group_ops adadelta_groups = {sizeof(ag_adadelta_opts), adadelta_check_group,
-                                              agp_fo_add_group};
+                                          agp_fo_add_group, adadelta_options};
 
 ag_optim *ag_adadelta_new(int n, ag_tensor *const *params, const ag_adadelta_opts *opts)
 {
@@ -209,8 +218,12 @@ static int rmsprop_check_group(const ag_optim *o, const void *opts, const char *
 }
 
 static const agp_optim_ops rmsprop_ops = {"RMSprop", rmsprop_step, agp_fo_destroy};
+static const agp_option rmsprop_options[] = {
+    AGP_OPTION(ag_rmsprop_opts, alpha), AGP_OPTION(ag_rmsprop_opts, eps),
+    AGP_OPTION(ag_rmsprop_opts, weight_decay), AGP_OPTION(ag_rmsprop_opts, momentum),
+    AGP_FLAG(ag_rmsprop_opts, centered), AGP_FLAG(ag_rmsprop_opts, maximize), {NULL, 0, 0}};
 static const agp_group_ops rmsprop_groups = {sizeof(ag_rmsprop_opts), rmsprop_check_group,
-                                             agp_fo_add_group};
+                                          agp_fo_add_group, rmsprop_options};
 
 ag_optim *ag_rmsprop_new(int n, ag_tensor *const *params, const ag_rmsprop_opts *opts)
 {

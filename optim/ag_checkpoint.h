@@ -13,7 +13,12 @@
 **         fprintf(stderr, "%s\n", ag_last_error());
 **
 ** The file (readable by any safetensors reader, see ag_safetensors.h):
-**   "<name>"          each module tensor under its dotted name ("0.weight")
+**   "<name>"          each module tensor under its dotted name ("0.weight");
+**                     integer buffers (BatchNorm's "num_batches_tracked")
+**                     as I64, as ag_module_save and PyTorch's state_dict
+**                     (files that hold them as F32 or F64, from before
+**                     this rule, load too: any dtype that converts
+**                     exactly, see ag_safetensors_load_into)
 **   "optim.<name>"    each optimizer state tensor ("optim.0.exp_avg")
 **   "rng.state"       the generator's four state words, U64 [4]
 **   __metadata__      "ag.checkpoint": "2" (the format's version), and
@@ -52,9 +57,11 @@ extern "C" {
 ** Saves m's parameters and buffers, and o's state, step count and
 ** learning rates when o is not NULL, and r's state when r is not NULL, to
 ** path. m must not be NULL. A module tensor named like optimizer state or
-** "rng.state" is an AG_ERR_ARG. Returns AG_OK, or an error with
-** ag_last_error() naming ag_checkpoint_save, the path and the reason; on
-** error any old file at path is unchanged.
+** "rng.state" is an AG_ERR_ARG, and so is an integer buffer holding a
+** value that is not a whole number in int64's range (the message names
+** it). Returns AG_OK, or an error with ag_last_error() naming
+** ag_checkpoint_save, the path and the reason; on error any old file at
+** path is unchanged.
 */
 ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_optim *o,
                              const ag_rng *r);

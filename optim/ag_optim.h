@@ -88,6 +88,36 @@ ag_status ag_optim_set_group_base_lr(ag_optim *o, int g, double lr);
 */
 ag_status ag_optim_add_param_group(ag_optim *o, int n, ag_tensor *const *params,
                                    const void *opts);
+/*
+** Group g's options by name, PyTorch's param_groups[g][name] (read and
+** written between steps; the next step uses them). The names are the
+** fields of the optimizer's options struct (ag_optimizers.h): "lr", and
+** for SGD "momentum", "dampening", "weight_decay", "nesterov",
+** "maximize"; for Adam and AdamW "beta1", "beta2" (PyTorch's betas
+** tuple), "eps", "weight_decay", "amsgrad", "maximize"; and so on
+** (ag_optim_option_names lists them). Flags (nesterov, amsgrad,
+** centered, maximize, ...) read as 0 or 1. "lr" is the group's lr
+** (ag_optim_group_lr; setting it leaves the base lr alone, as PyTorch's
+** initial_lr).
+** The setter checks the new value as the constructor and
+** ag_optim_add_param_group would (ranges, flags 0 or 1, nesterov needing
+** momentum and no dampening) and refuses to change what decides which
+** state exists (SGD's momentum to or from 0, Adam's amsgrad, RMSprop's
+** centered and momentum to or from 0): difference from PyTorch, which
+** lets such a change through and builds the state at the next step.
+** Errors (AG_ERR_ARG with ag_last_error() naming the function, the
+** option and the value; nothing changed): o, name or value NULL, g out
+** of range, an unknown name (the message lists the known ones), an
+** optimizer without groups (L-BFGS, Newton: their options are fixed at
+** construction), a value refused.
+*/
+ag_status ag_optim_group_option(const ag_optim *o, int g, const char *name, double *value);
+ag_status ag_optim_set_group_option(ag_optim *o, int g, const char *name, double value);
+/* The names ag_optim_group_option takes ("lr" first): writes at most max
+   to names (borrowed static strings; names may be NULL with max 0) and
+   returns how many there are; 0 for NULL or an optimizer without groups. */
+int ag_optim_option_names(const ag_optim *o, const char **names, int max);
+
 /* Groups (0 for NULL); parameters in group g (0 when out of range); the
    group of parameter i (-1 when out of range or o NULL). */
 int ag_optim_num_groups(const ag_optim *o);

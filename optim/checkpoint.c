@@ -21,10 +21,10 @@
 #define VERSION "2"
 #define MAX_GROUPS_TEXT 4096
 
-/* The module's tensors, the extra ones, then the optimizer's under
-   "optim." (last: the loader finds them from the end). */
+/* The module's tensors (the first n_mod), the extra ones, then the
+   optimizer's under "optim." (last: the loader finds them from the end). */
 typedef struct ckpt_list {
-    int n;
+    int n, n_mod;
     ag_named_tensor *t;
 } ckpt_list;
 
@@ -56,6 +56,7 @@ static ag_status list_all(const char *fn, const ag_module *m, const ag_optim *o,
     int n_mod = ag_module_named_tensors(m, NULL, 0, 1);
     int n_opt = o ? ag_optim_state(o, NULL, 0) : 0;
     l->n = n_mod + n_extra + n_opt;
+    l->n_mod = n_mod;
     l->t = malloc((size_t)(l->n + 1) * sizeof *l->t);
     if (!l->t) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
     ag_module_named_tensors(m, l->t, n_mod, 1);
@@ -110,6 +111,44 @@ static ag_status group_lists(const ag_optim *o, char *lists[3])
     return AG_OK;
 }
 
+/* The values of integer buffer x (ag_module_add_int_buffer: BatchNorm's
+   num_batches_tracked) as int64 in *out (malloc'd), as ag_module_save
+   writes them: AG_OK, or an error naming a value that is not a whole
+   number in int64's range. */
+static ag_status int_values(const char *fn, const char *path, const char *name,
+                            const ag_tensor *x, int64_t **out)
+{
+    int64_t n = ag_tensor_numel(x);
+    if (!(*out = malloc((size_t)(n ? n : 1) * sizeof **out)))
+        return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
+    for (int64_t i = 0; i < n; i++) {
+        double v = ag_tensor_get(x, i);
+        if (!(v == floor(v) && fabs(v) < 9223372036854775808.0))
+            return ag_set_last_error(AG_ERR_ARG, "%s: %s: integer buffer '%s' element %lld is "
+                                     "%.17g, not a whole number in int64's range", fn,
+                                     path ? path : "(null)", name, (long long)i, v);
+        (*out)[i] = (int64_t)v;
+    }
+    return AG_OK;
+}
+
+/* l's tensors as raw ones: floats as they are, the module's integer
+   buffers as I64 (their values in ints[i], NULL elsewhere). */
+static ag_status raw_list(const char *fn, const char *path, const ag_module *m,
+                          const ckpt_list *l, ag_st_tensor *raw, int64_t **ints)
+{
+    for (int i = 0; i < l->n; i++) {
+        ag_tensor *x = l->t[i].tensor;
+        raw[i] = (ag_st_tensor){l->t[i].name, ag_tensor_dtype(x) == AG_F64 ? "F64" : "F32",
+                                ag_tensor_ndim(x), ag_tensor_shape(x), ag_tensor_data(x)};
+        if (i >= l->n_mod || !ag_module_is_int_buffer(m, l->t[i].name)) continue;
+        ag_status s = int_values(fn, path, l->t[i].name, x, &ints[i]);
+        if (s != AG_OK) return s;
+        raw[i].dtype = "I64", raw[i].data = ints[i];
+    }
+    return AG_OK;
+}
+
 ag_status ag_checkpoint_save(const char *path, const ag_module *m, const ag_optim *o,
                              const ag_rng *r)
 {
@@ -125,14 +164,13 @@ ag_status ag_checkpoint_save_extra(const char *path, const ag_module *m, const a
     ag_status s = list_all(fn, m, o, n_extra, extra, &l);
     if (s != AG_OK) return s;
     ag_st_tensor *raw = malloc((size_t)(l.n + 1) * sizeof *raw);
-    if (!raw) {
-        free(l.t);
-        return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
-    }
-    for (int i = 0; i < l.n; i++) {
-        ag_tensor *x = l.t[i].tensor;
-        raw[i] = (ag_st_tensor){l.t[i].name, ag_tensor_dtype(x) == AG_F64 ? "F64" : "F32",
-                                ag_tensor_ndim(x), ag_tensor_shape(x), ag_tensor_data(x)};
+    int64_t **ints = calloc((size_t)(l.n + 1), sizeof *ints);
+    s = raw && ints ? raw_list(fn, path, m, &l, raw, ints)
+                    : ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
+    if (s != AG_OK) {
+        for (int i = 0; ints && i < l.n; i++) free(ints[i]);
+        free(ints), free(raw), free(l.t);
+        return s;
     }
     uint64_t state[4];
     static const int64_t four[1] = {4};
@@ -155,8 +193,8 @@ ag_status ag_checkpoint_save_extra(const char *path, const ag_module *m, const a
     else ag_set_last_error(s, "%s: out of memory", fn);
     for (int i = 0; i < 3; i++) free(lists[i]);
     if (s != AG_OK) s = relabel(s, fn);
-    free(raw);
-    free(l.t);
+    for (int i = 0; i < l.n; i++) free(ints[i]);
+    free(ints), free(raw), free(l.t);
     return s;
 }
 

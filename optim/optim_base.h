@@ -9,6 +9,8 @@
 #include "ag.h"
 #include "ag_optim.h"
 
+#include <stddef.h>
+
 /*
 ** What the values of a state tensor may be: every element in [lo, hi]
 ** (NaN never), and a whole number when integral. Checked where values
@@ -39,10 +41,21 @@ typedef struct agp_optim_ops {
 ** and gives its lr; add_group registers the state of group g's
 ** parameters (o->params[first..n_params)), or fails changing nothing.
 */
+/* One option of an optimizer's options struct, readable and settable by
+   name per group (ag_optim_group_option): a double, or an int flag. */
+typedef struct agp_option {
+    const char *name;                   /* the field's name, PyTorch's key */
+    size_t offset;                      /* offsetof in the options struct */
+    int is_flag;                        /* an int 0/1 (nesterov, amsgrad, ...) */
+} agp_option;
+#define AGP_OPTION(type, field) {#field, offsetof(type, field), 0}
+#define AGP_FLAG(type, field) {#field, offsetof(type, field), 1}
+
 typedef struct agp_group_ops {
     size_t opts_size;
     int (*check_group)(const ag_optim *o, const void *opts, const char *fn, double *lr);
     ag_status (*add_group)(ag_optim *o, int g);
+    const agp_option *options;          /* every field but lr; ends with {NULL} */
 } agp_group_ops;
 
 /* A parameter group: params[first .. first + count), its lrs and its

@@ -8,6 +8,7 @@
 */
 #include "optim_base.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,4 +131,96 @@ ag_status ag_optim_add_param_group(ag_optim *o, int n, ag_tensor *const *params,
         free(copy);
     }
     return s;
+}
+
+/* ------------------------------------------------ options by name --- */
+
+/* The option called name of o's options, or NULL (error naming fn and
+   listing the names) when o has no groups or no such option. */
+static const agp_option *find_option(const char *fn, const ag_optim *o, const char *name)
+{
+    if (!o->gops)
+        return ag_set_last_error(AG_ERR_ARG, "%s: %s has no per-group options (one group, "
+                                 "as PyTorch's; its options are its constructor's)", fn,
+                                 o->ops->name), NULL;
+    for (const agp_option *op = o->gops->options; op && op->name; op++)
+        if (!strcmp(op->name, name)) return op;
+    char names[256];
+    size_t len = (size_t)snprintf(names, sizeof names, "lr");
+    for (const agp_option *op = o->gops->options; op && op->name && len < sizeof names; op++)
+        len += (size_t)snprintf(names + len, sizeof names - len, ", %s", op->name);
+    return ag_set_last_error(AG_ERR_ARG, "%s: %s has no option '%s' (its options: %s)", fn,
+                             o->ops->name, name, names), NULL;
+}
+
+/* Checks the arguments every call by name shares; AG_OK or AG_ERR_ARG. */
+static ag_status check_named(const char *fn, const ag_optim *o, int g, const char *name)
+{
+    if (!o) return ag_set_last_error(AG_ERR_ARG, "%s: optimizer is NULL", fn);
+    if (!name) return ag_set_last_error(AG_ERR_ARG, "%s: name is NULL", fn);
+    if (g < 0 || g >= o->n_groups)
+        return ag_set_last_error(AG_ERR_ARG, "%s: group %d of %d (%s)", fn, g, o->n_groups,
+                                 o->ops->name);
+    return AG_OK;
+}
+
+ag_status ag_optim_group_option(const ag_optim *o, int g, const char *name, double *value)
+{
+    const char *fn = "ag_optim_group_option";
+    ag_status s = check_named(fn, o, g, name);
+    if (s == AG_OK && !value) s = ag_set_last_error(AG_ERR_ARG, "%s: value is NULL", fn);
+    if (s != AG_OK) return s;
+    if (!strcmp(name, "lr")) {
+        *value = ag_optim_group_lr(o, g);
+        return AG_OK;
+    }
+    const agp_option *op = find_option(fn, o, name);
+    if (!op) return AG_ERR_ARG;
+    const char *at = (const char *)o->groups[g].opts + op->offset;
+    if (op->is_flag)
+        *value = (double)*(const int *)(const void *)at;
+    else
+        *value = *(const double *)(const void *)at;
+    return AG_OK;
+}
+
+ag_status ag_optim_set_group_option(ag_optim *o, int g, const char *name, double value)
+{
+    const char *fn = "ag_optim_set_group_option";
+    ag_status s = check_named(fn, o, g, name);
+    if (s != AG_OK) return s;
+    if (!strcmp(name, "lr")) return ag_optim_set_group_lr(o, g, value);
+    const agp_option *op = find_option(fn, o, name);
+    if (!op) return AG_ERR_ARG;
+    if (op->is_flag && value != 0 && value != 1)
+        return ag_set_last_error(AG_ERR_ARG, "%s: %s's %s is a flag: 0 or 1, not %g", fn,
+                                 o->ops->name, name, value);
+    void *copy = malloc(o->gops->opts_size);
+    if (!copy) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory", fn);
+    memcpy(copy, o->groups[g].opts, o->gops->opts_size);
+    char *at = (char *)copy + op->offset;
+    if (op->is_flag)
+        *(int *)(void *)at = (int)value;
+    else
+        *(double *)(void *)at = value;
+    double lr;
+    char who[96];
+    snprintf(who, sizeof who, "%s (group %d)", fn, g);
+    if (o->gops->check_group(o, copy, who, &lr))
+        memcpy(o->groups[g].opts, copy, o->gops->opts_size);
+    else
+        s = AG_ERR_ARG;
+    free(copy);
+    return s;
+}
+
+int ag_optim_option_names(const ag_optim *o, const char **names, int max)
+{
+    if (!o || !o->gops) return 0;
+    int n = 0;
+    if (names && max > 0) names[0] = "lr";
+    n++;
+    for (const agp_option *op = o->gops->options; op && op->name; op++, n++)
+        if (names && n < max) names[n] = op->name;
+    return n;
 }

@@ -88,7 +88,12 @@ static int sgd_check_group(const ag_optim *o, const void *opts, const char *fn, 
 }
 
 static const agp_optim_ops sgd_ops = {"SGD", sgd_step, agp_fo_destroy};
-static const agp_group_ops sgd_groups = {sizeof(ag_sgd_opts), sgd_check_group, agp_fo_add_group};
+static const agp_option sgd_options[] = {
+    AGP_OPTION(ag_sgd_opts, momentum), AGP_OPTION(ag_sgd_opts, dampening),
+    AGP_OPTION(ag_sgd_opts, weight_decay), AGP_FLAG(ag_sgd_opts, nesterov),
+    AGP_FLAG(ag_sgd_opts, maximize), {NULL, 0, 0}};
+static const agp_group_ops sgd_groups = {sizeof(ag_sgd_opts), sgd_check_group, agp_fo_add_group,
+                                         sgd_options};
 
 ag_optim *ag_sgd_new(int n, ag_tensor *const *params, const ag_sgd_opts *opts)
 {
