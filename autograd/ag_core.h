@@ -222,6 +222,16 @@ ag_tape *ag_tensor_tape(const ag_tensor *x);
 ag_tensor *ag_tensor_grad(const ag_tensor *x);
 void ag_zero_grad(ag_tensor *x);
 void ag_clear_grad(ag_tensor *x);
+/*
+** Sets x's grad to a copy of g's values, as PyTorch's x.grad = g (then
+** clipping, an optimizer step or a test can act on a gradient no backward
+** made); the next backward adds to it. g NULL: as ag_clear_grad. x must
+** be a leaf; g has x's dtype and shape and may live anywhere (a tape, or
+** persistent). AG_ERR_ARG (x NULL), AG_ERR_STATE (x not a leaf, x or g
+** stale), AG_ERR_SHAPE (dtype or shape differ), AG_ERR_NOMEM, each with
+** ag_last_error() naming ag_set_grad; x is unchanged on failure.
+*/
+ag_status ag_set_grad(ag_tensor *x, const ag_tensor *g);
 /* AG_ERR_ARG for a NULL x, AG_ERR_STATE for a stale tape tensor or one
    made by an op (not a leaf), each with ag_last_error(). */
 ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad);

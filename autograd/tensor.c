@@ -267,6 +267,38 @@ ag_status ag_set_requires_grad(ag_tensor *x, int requires_grad)
     return AG_OK;
 }
 
+/* x.grad = g (a copy of g's values), as PyTorch's assignment to .grad;
+   g NULL: ag_clear_grad. */
+ag_status ag_set_grad(ag_tensor *x, const ag_tensor *g)
+{
+    const char *fn = "ag_set_grad";
+    char bx[96], bg[96];
+    if (!x) return ag_set_last_error(AG_ERR_ARG, "%s: x is NULL", fn);
+    if (stale(x) || (g && stale(g)))
+        return ag_set_last_error(AG_ERR_STATE, "%s: %s was made before its tape was reset", fn,
+                                 stale(x) ? "x" : "g");
+    if (x->node >= 0)
+        return ag_set_last_error(AG_ERR_STATE, "%s: x is not a leaf (the result of %s): only "
+                                 "leaves have grads", fn, AGI_NODE(x->tape, x->node)->op->name);
+    if (!g) {
+        ag_clear_grad(x);
+        return AG_OK;
+    }
+    if (g->dtype != x->dtype || !agi_same_shape(g, x))
+        return ag_set_last_error(AG_ERR_SHAPE, "%s: g is %s %s, x is %s %s: a grad has its "
+                                 "tensor's dtype and shape", fn, agi_dtype_name(g->dtype),
+                                 agi_shape_str(g, bg), agi_dtype_name(x->dtype),
+                                 agi_shape_str(x, bx));
+    if (!x->grad) {
+        x->grad = x->tape ? agi_new_like(x->tape, fn, x)
+                          : ag_zeros(NULL, (ag_dtype)x->dtype, x->ndim, x->shape);
+        if (!x->grad) return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory for a grad", fn);
+    }
+    if (x->grad != g) memcpy(x->grad->data, g->data, agi_bytes(x->numel, x->dtype));
+    x->flags &= (uint8_t)~AGI_GRAD_NONE;
+    return AG_OK;
+}
+
 void ag_zero_grad(ag_tensor *x)
 {
     if (x && x->grad && !(x->flags & AGI_GRAD_NONE) && !stale(x))

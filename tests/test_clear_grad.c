@@ -259,10 +259,58 @@ START_TEST(test_clear_grad_optimizer_and_module)
 }
 END_TEST
 
+/* ag_set_grad: a copy of g becomes x's grad; backward adds to it; NULL
+   clears; a tape leaf too; clipping acts on a set grad; errors. */
+START_TEST(test_set_grad_copies_then_backward_adds)
+{
+    ag_tape *t = ag_tape_new();
+    ag_tensor *x = tu_tensor(AG_F64, 1, SHAPE(3), VALS(1, 2, 3));
+    ck_assert_int_eq(ag_set_requires_grad(x, 1), AG_OK);
+    ag_tensor *g = tu_tensor(AG_F64, 1, SHAPE(3), VALS(3, 0, -4));
+    ck_assert_int_eq(ag_set_grad(x, g), AG_OK);
+    ag_tensor_set(g, 0, 100);                       /* a copy: x's grad keeps 3 */
+    tu_assert_values(ag_tensor_grad(x), VALS(3, 0, -4), 3, 0);
+    /* clip to norm 1: the grad was (3, 0, -4), norm 5 */
+    double norm = 0;
+    ck_assert_int_eq(ag_clip_grad_norm(1, &x, 1.0, 2.0, 0, &norm), AG_OK);
+    ck_assert(norm == 5.0);
+    tu_assert_values(ag_tensor_grad(x), VALS(0.6, 0, -0.8), 3, 1e-6);
+    /* d/dx sum(x*x) = 2x adds to it */
+    ck_assert_int_eq(ag_backward(t, sum_all(t, ag_mul(t, x, x))), AG_OK);
+    tu_assert_values(ag_tensor_grad(x), VALS(2.6, 4, 5.2), 3, 1e-6);
+    ck_assert_int_eq(ag_set_grad(x, NULL), AG_OK);
+    ck_assert_ptr_null(ag_tensor_grad(x));
+    /* a tape leaf and a g on the tape */
+    ag_tensor *y = ag_from_f64(t, AG_F32, 2, SHAPE(1, 2), VALS(5, 6));
+    ck_assert_int_eq(ag_set_grad(y, ag_from_f64(t, AG_F32, 2, SHAPE(1, 2), VALS(-1, 7))), AG_OK);
+    tu_assert_values(ag_tensor_grad(y), VALS(-1, 7), 2, 0);
+    /* errors leave x's grad as it was */
+    ck_assert_int_eq(ag_set_grad(x, g), AG_OK);
+    ag_tensor *bad = tu_tensor(AG_F64, 1, SHAPE(2), VALS(1, 2));
+    ck_assert_int_eq(ag_set_grad(x, bad), AG_ERR_SHAPE);
+    ck_assert_str_eq(ag_last_error(), "ag_set_grad: g is f64 [2], x is f64 [3]: a grad has its "
+                                      "tensor's dtype and shape");
+    tu_assert_values(ag_tensor_grad(x), VALS(100, 0, -4), 3, 0);
+    ag_tensor *g32 = ag_from_f64(t, AG_F32, 1, SHAPE(3), VALS(1, 1, 1));
+    ck_assert_int_eq(ag_set_grad(x, g32), AG_ERR_SHAPE);
+    ck_assert_int_eq(ag_set_grad(ag_mul(t, x, x), g), AG_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_set_grad: x is not a leaf"));
+    ck_assert_int_eq(ag_set_grad(NULL, g), AG_ERR_ARG);
+    ck_assert_str_eq(ag_last_error(), "ag_set_grad: x is NULL");
+    ag_tape_reset(t);
+    ck_assert_int_eq(ag_set_grad(x, g32), AG_ERR_STATE);  /* g32 is stale */
+    ag_tensor_free(bad);
+    ag_tensor_free(g);
+    ag_tensor_free(x);
+    ag_tape_free(t);
+}
+END_TEST
+
 Suite *suite_clear_grad(void)
 {
     Suite *s = suite_create("clear_grad");
     TU_ADD(s, test_clear_grad_reads_none_then_is_written_then_adds);
+    TU_ADD(s, test_set_grad_copies_then_backward_adds);
     TU_ADD(s, test_clear_grad_tape_leaf);
     TU_ADD(s, test_clear_grad_products_write_in_place_same_bits);
     TU_ADD(s, test_clear_grad_leaf_used_twice);
