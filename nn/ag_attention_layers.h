@@ -43,8 +43,10 @@ typedef struct ag_mha_masks {
 ** applied to the attention weights in training (rng is borrowed and must
 ** outlive the layer). Inputs are [L, N, E] ([N, L, E] with batch_first)
 ** or unbatched [L, E]. Errors (NULL, ag_last_error()): embed_dim <= 0,
-** num_heads <= 0 or not dividing embed_dim, dropout outside [0, 1], a
-** NULL rng, an unknown dtype.
+** num_heads <= 0 or not dividing embed_dim, dropout outside [0, 1], an
+** unknown dtype. A NULL rng gives zero weights, for a layer whose weights
+** will be loaded; a training forward with dropout > 0 then fails on the
+** tape ("dropout_p ... needs an rng").
 ** Differences from PyTorch: key and value have embed_dim features (no
 ** kdim/vdim); only the output is returned (need_weights=False); is_causal
 ** applies a causal mask by itself (PyTorch's is a hint beside attn_mask).

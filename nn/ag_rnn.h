@@ -39,8 +39,10 @@
 ** would cost a tensor of that product's size per step.
 **
 ** Errors. Constructors return NULL with ag_last_error() set (sizes < 1,
-** dropout outside [0, 1], an unknown nonlinearity or dtype, a NULL
-** generator). Forwards return NULL (or a status) with the error on the
+** dropout outside [0, 1], an unknown nonlinearity or dtype). A NULL
+** generator gives zero weights, for a model whose weights will be loaded
+** (ag_module_load); a training forward of a layer with dropout > 0 then
+** fails with "ag_dropout_mask: generator is NULL" on the tape. Forwards return NULL (or a status) with the error on the
 ** tape; the message starts with the layer's description, as PyTorch
 ** prints it ("LSTM(3, 4, num_layers=2, bidirectional=True)"), and names
 ** the shapes: "GRU(3, 4): x is [5,2,7], expected [T, B, 3] or [T, 3]".

@@ -271,7 +271,13 @@ START_TEST(test_attention_layers_errors)
     ck_assert_ptr_null(ag_transformer_encoder_layer_new(8, 2, 0, 0, AG_FF_RELU, 1e-5, 0, 0,
                                                         AG_F32, r));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "dim_feedforward 0"));
-    ck_assert_ptr_null(ag_multihead_attention_new(8, 2, 0, 1, 0, AG_F32, NULL));
+    /* a NULL generator: zero weights, to be loaded */
+    ag_module *z = ag_transformer_encoder_layer_new(8, 2, 16, 0.1, AG_FF_RELU, 1e-5, 0, 0,
+                                                    AG_F32, NULL);
+    ck_assert_ptr_nonnull(z);
+    ck_assert(ag_tensor_get(ag_module_get(z, "self_attn.in_proj_weight"), 9) == 0);
+    ck_assert(ag_tensor_get(ag_module_get(z, "linear1.weight"), 3) == 0);
+    ag_module_free(z);
     ag_module *m = ag_multihead_attention_new(4, 2, 0, 1, 0, AG_F32, r);
     ag_tape *t = ag_tape_new();
     ag_tensor *q = ag_zeros(t, AG_F32, 3, SHAPE(3, 2, 4));

@@ -630,8 +630,26 @@ START_TEST(test_rnn_constructor_errors)
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_gru_new: dropout is 1.5"));
     ck_assert_ptr_null(ag_rnn_new(3, 4, 1, "sigmoid", 1, 0, 0, 0, AG_F32, rng0()));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "unknown nonlinearity \"sigmoid\""));
-    ck_assert_ptr_null(ag_lstm_cell_new(3, 4, 1, AG_F32, NULL));
-    ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_lstm_cell_new: generator is NULL"));
+    /* a NULL generator: zero weights (to be loaded); an evaluation forward
+       runs, a training forward with dropout fails on the tape */
+    ag_module *z = ag_lstm_new(3, 4, 2, 1, 0, 0.5, 0, AG_F64, NULL);
+    ck_assert_ptr_nonnull(z);
+    ag_tensor *w = ag_module_get(z, "weight_ih_l1");
+    for (int64_t i = 0; i < ag_tensor_numel(w); i++) ck_assert(ag_tensor_get(w, i) == 0);
+    ag_tape *t = ag_tape_new();
+    ck_assert_ptr_null(ag_module_forward(z, t, ag_ones(t, AG_F64, 3, SHAPE(2, 1, 3))));
+    ck_assert_ptr_nonnull(strstr(ag_tape_errmsg(t), "generator is NULL"));
+    ag_tape_reset(t);
+    ag_module_train(z, 0);
+    ag_tensor *y = ag_module_forward(z, t, ag_ones(t, AG_F64, 3, SHAPE(2, 1, 3)));
+    tu_assert_shape(y, 3, SHAPE(2, 1, 4));
+    for (int64_t i = 0; i < 8; i++) ck_assert(ag_tensor_get(y, i) == 0);   /* tanh(0) * sigmoid(0) */
+    ag_tape_free(t);
+    ag_module_free(z);
+    ag_module *zc = ag_lstm_cell_new(3, 4, 1, AG_F32, NULL);
+    ck_assert_ptr_nonnull(zc);
+    ck_assert(ag_tensor_get(ag_module_get(zc, "bias_hh"), 5) == 0);
+    ag_module_free(zc);
     ck_assert_ptr_null(ag_gru_cell_new(3, 4, 1, (ag_dtype)7, rng0()));
     ck_assert_ptr_nonnull(strstr(ag_last_error(), "ag_gru_cell_new: unknown dtype 7"));
 }
