@@ -41,6 +41,7 @@
 **        --hidden: the LSTM's width, default 256)
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 #include "text_util.h"
 
@@ -312,6 +313,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     int rc = parse(argc, argv, &o, &path, &seed);
     if (rc) return rc < 0 ? 0 : rc;
+    if (!example_out_dir("char_lm", o.out)) return 1;
     text_chars tc;
     if (!text_chars_load(&tc, "char_lm", path, 10 * ((BATCH + 1) * CTX + 1) / 9 + 2)) return 1;
     printf("%s: %lld characters, vocabulary %lld\n", path, (long long)tc.n, (long long)tc.vocab);

@@ -18,6 +18,7 @@
 **        [--seed N] [--out DIR] [FILE]   (--quick: 60 steps; --sample: characters)
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 #include "text_util.h"
 
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-') path = argv[i];
         else return fprintf(stderr, "char_transformer: bad or incomplete option '%s'\n", argv[i]), 2;
     }
+    if (!example_out_dir("char_transformer", out)) return 1;
     text_chars tc;
     if (!text_chars_load(&tc, "char_transformer", path, 10 * CTX)) return 1;
     printf("%s: %lld characters, vocabulary %lld\n", path, (long long)tc.n, (long long)tc.vocab);

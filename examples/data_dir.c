@@ -3,10 +3,12 @@
 */
 #include "data_dir.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const files[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -54,5 +56,17 @@ int example_data_dir(const char *given, char *out, size_t n)
     snprintf(out, n, "build/data/fashion-mnist");
     if (!missing(out) || near_program(out, n)) return 1;
     snprintf(out, n, "build/data/fashion-mnist");
+    return 0;
+}
+
+int example_out_dir(const char *prog, const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) == 0) return 1;
+    int err = errno;
+    if (err == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK) == 0)
+        return 1;
+    fprintf(stderr, "%s: cannot create the folder '%s': %s\n", prog, dir,
+            err == EEXIST ? "it exists and is not a writable folder" : strerror(err));
     return 0;
 }

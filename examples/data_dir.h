@@ -24,4 +24,11 @@
 */
 int example_data_dir(const char *given, char *out, size_t n);
 
+/*
+** The folder an example writes into (--out DIR): made when missing (one
+** level, as mkdir), else it must be a writable folder. 1 when usable; 0
+** after printing "PROG: cannot create the folder 'DIR': reason" to stderr.
+*/
+int example_out_dir(const char *prog, const char *dir);
+
 #endif

@@ -36,6 +36,7 @@
 ** clipping) and writes DIR/gradients_through_time.svg (log scale).
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 
 #include <math.h>
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
             return usage(stderr, 2);
         }
     }
+    if (!example_out_dir("gradients_through_time", out)) return 1;
     static double norms[N_CONFIGS][MAX_STEPS], step_index[MAX_STEPS];
     svg_series series[N_CONFIGS];
     int rc = 1, last = (int)steps - 1;

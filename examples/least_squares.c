@@ -21,6 +21,7 @@
 ** and writes DIR/least_squares.svg, the cost per iteration of each method.
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 
 #include <math.h>
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
             return usage(stderr, 2);
         }
     }
+    if (!example_out_dir("least_squares", out)) return 1;
     fit f;
     ag_rng *rng = ag_rng_new(7);
     ag_tensor *noise = rng ? ag_rand_normal(NULL, rng, AG_F64, 1, (const int64_t[]){N_PTS}, 0, 0.01)

@@ -23,6 +23,7 @@
 ** DIR/saddle.svg: the trajectories over contour lines of each function.
 */
 #include "ag.h"
+#include "data_dir.h"
 #include "svg.h"
 
 #include <math.h>
@@ -329,6 +330,7 @@ int main(int argc, char **argv)
             return usage(stderr, 2);
         }
     }
+    if (!example_out_dir("optimizer_race", out)) return 1;
     long budget = quick ? 3000 : 50000, saddle_budget = quick ? 6000 : 10000;
     problem rosen = {"Rosenbrock from (-1.2, 1)", 0, {-1.2, 1}, {NULL, NULL}, 0};
     problem saddle = {"Saddle x^2 - y^2 from (1, 0)", 1, {1, 0}, {NULL, NULL}, 0};

@@ -19,6 +19,7 @@
 ** DIR (default: the current folder): numpy.load and pandas read them too.
 */
 #include "ag.h"
+#include "data_dir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
         } else return fprintf(stderr, "tabular: unknown or incomplete option '%s' (see --help)\n",
                               argv[i]), 2;
     }
+    if (!example_out_dir("tabular", dir)) return 1;
     char csv[512], xnpy[512], ynpy[512];
     snprintf(csv, sizeof csv, "%s/tabular.csv", dir);
     snprintf(xnpy, sizeof xnpy, "%s/tabular_x.npy", dir);

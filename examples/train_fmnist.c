@@ -581,8 +581,7 @@ int main(int argc, char **argv)
     int pr = parse_args(argc, argv, &c);
     if (pr) return pr > 0 ? 0 : 2;
     if (c.threads && ag_set_num_threads(c.threads) != AG_OK) return fail("--threads");
-    if (mkdir(c.out, 0777) != 0 && access(c.out, W_OK) != 0)
-        return fprintf(stderr, "train_fmnist: cannot create the folder '%s'\n", c.out), 1;
+    if (!example_out_dir("train_fmnist", c.out)) return 1;
     double t0 = now();
     data d;
     if (load_data(&c, &d)) return 1;

@@ -194,6 +194,7 @@ int main(int argc, char **argv)
             return usage(stderr, 2);
         }
     }
+    if (!example_out_dir("vanishing_gradients", out)) return 1;
     int64_t labels[256];
     if (!batch) batch = quick ? 64 : 256;
     static double norms[N_CONFIGS][DEPTH], layer_index[DEPTH];
