@@ -142,6 +142,17 @@ one_repetition() {
     peer lstm 1 bench_lstm.py --threads 1
     run attn ours 1 "$dir/bench_attn" --threads 1
     peer attn 1 bench_attn.py --threads 1
+    wide="--hidden 1024,1024 --batch 256"
+    # shellcheck disable=SC2086
+    run mlpwide_f32_1 ours 1 "$dir/bench_mlp" --threads 1 --data "$data" $wide
+    # shellcheck disable=SC2086
+    peer mlpwide_f32_1 1 bench_mlp.py --threads 1 --data "$data" $wide
+    # shellcheck disable=SC2086
+    run mlpwide_f32_2 ours 2 "$dir/bench_mlp" --threads 2 --data "$data" $wide
+    # shellcheck disable=SC2086
+    peer mlpwide_f32_2 2 bench_mlp.py --threads 2 --data "$data" $wide
+    run rnn_unrolled ours 1 "$dir/bench_rnn_unrolled" --threads 1
+    peer rnn_unrolled 1 bench_rnn_unrolled.py --threads 1
 }
 
 rep=1
@@ -210,6 +221,14 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
     echo "- LSTM: one layer, input 128, hidden 256, 32 steps, batch 32, f32, time-major," \
         "zero initial states; forward, then the gradients of sum(y * g) for a fixed g" \
         "into the layer's parameters (x needs none); median of 21 iterations."
+    echo "- Wide MLP: the MLP above with hidden layers of 1024 and 1024 (784-1024-1024-10)," \
+        "shuffled batches of 256 (235 steps, the last of 96), one whole epoch, on 1 and 2" \
+        "threads (bench_mlp --hidden 1024,1024 --batch 256 and its twin)."
+    echo "- Unrolled RNN: h = tanh(x_t W_ih^T + h W_hh^T + b) written as per-step ops (two" \
+        "products, two adds, tanh; not the RNN layer), input 128, hidden 256, 32 steps," \
+        "batch 32, f32, zero initial state; loss sum_t sum(h_t * g_t) for fixed g_t (a mul," \
+        "a sum and an add per step); forward, then backward into W_ih, W_hh and b; the" \
+        "same ops on both sides; median of 21 iterations, one thread."
     echo "- Attention: scaled dot-product attention forward and the gradients of q, k" \
         "and v for a fixed dy, q, k, v [8,8,128,64] f32 (B 8, H 8, T 128, D 64), no" \
         "mask, one thread; ours is one op (ag_scaled_dot_product_attention), PyTorch's" \
