@@ -21,7 +21,8 @@ $BIN/least_squares --help | grep -q "usage: least_squares"
 rc=0; $BIN/least_squares --frobnicate 2> $OUT/e1.txt || rc=$?
 test $rc -eq 2 && grep -q "unknown or incomplete option '--frobnicate'" $OUT/e1.txt
 rc=0; $BIN/least_squares --quick --out $OUT/no/such/dir > /dev/null 2> $OUT/e2.txt || rc=$?
-test $rc -eq 1 && grep -q "cannot write $OUT/no/such/dir/least_squares.svg" $OUT/e2.txt
+test $rc -eq 1 && grep -q "cannot create the folder '$OUT/no/such/dir'" $OUT/e2.txt
+$BIN/least_squares --quick --out $OUT/new > /dev/null && test -s $OUT/new/least_squares.svg   # a missing folder is made
 if [ -n "$VBIN" ]; then
     $VALGRIND $VBIN/least_squares --quick --out $OUT > /dev/null
 fi

@@ -24,7 +24,7 @@ fi
 rc=0; $BIN/tabular --frobnicate 2> $OUT/e1.txt || rc=$?
 test $rc -eq 2 && grep -q "unknown or incomplete option '--frobnicate'" $OUT/e1.txt
 rc=0; $BIN/tabular --quick --out $OUT/no/such/dir > /dev/null 2> $OUT/e2.txt || rc=$?
-test $rc -eq 1 && grep -q "cannot write $OUT/no/such/dir/tabular.csv" $OUT/e2.txt
+test $rc -eq 1 && grep -q "cannot create the folder '$OUT/no/such/dir'" $OUT/e2.txt
 $BIN/tabular --help | grep -q "usage: tabular"
 if [ -n "$VBIN" ]; then
     $VALGRIND $VBIN/tabular --quick --out $OUT > /dev/null
