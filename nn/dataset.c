@@ -6,6 +6,7 @@
 ** become floating point only inside a batch.
 */
 #include "ag.h"
+#include "tensor_dataset_util.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -311,18 +312,25 @@ ag_status ag_dataset_split(const ag_dataset *ds, int64_t n_first, ag_dataset **f
     return AG_OK;
 }
 
+/* indices[0..n) of a subset of a dataset of count samples: n >= 0, each
+   in [0, count). AG_OK, or AG_ERR_ARG with ag_last_error() naming fn. */
+ag_status agn_check_indices(const char *fn, const int64_t *indices, int64_t n, int64_t count)
+{
+    if (n < 0 || (n > 0 && !indices))
+        return ag_set_last_error(AG_ERR_ARG, "%s: %lld indices%s", fn, (long long)n,
+                                 n < 0 ? "" : " but indices is NULL");
+    for (int64_t i = 0; i < n; i++)
+        if (indices[i] < 0 || indices[i] >= count)
+            return ag_set_last_error(AG_ERR_ARG, "%s: indices[%lld] = %lld is outside [0, %lld)",
+                                     fn, (long long)i, (long long)indices[i], (long long)count);
+    return AG_OK;
+}
+
 ag_dataset *ag_dataset_subset(const ag_dataset *ds, const int64_t *indices, int64_t n)
 {
     const char *fn = "ag_dataset_subset";
     if (!ds) return ag_set_last_error(AG_ERR_ARG, "%s: dataset is NULL", fn), NULL;
-    if (n < 0 || (n > 0 && !indices))
-        return ag_set_last_error(AG_ERR_ARG, "%s: %lld indices%s", fn, (long long)n,
-                                 n < 0 ? "" : " but indices is NULL"), NULL;
-    for (int64_t i = 0; i < n; i++)
-        if (indices[i] < 0 || indices[i] >= ds->count)
-            return ag_set_last_error(AG_ERR_ARG, "%s: indices[%lld] = %lld is outside [0, %lld)",
-                                     fn, (long long)i, (long long)indices[i],
-                                     (long long)ds->count), NULL;
+    if (agn_check_indices(fn, indices, n, ds->count) != AG_OK) return NULL;
     ag_dataset *sub = dataset_alloc(fn, n, ds->sample_ndim, ds->sample_shape, ds->num_classes);
     if (!sub) return NULL;
     for (int64_t i = 0; i < n; i++) {

@@ -198,14 +198,7 @@ ag_tensor_dataset *ag_tensor_dataset_subset(const ag_tensor_dataset *ds, const i
 {
     const char *fn = "ag_tensor_dataset_subset";
     if (!ds) return ag_set_last_error(AG_ERR_ARG, "%s: dataset is NULL", fn), NULL;
-    if (n < 0 || (n > 0 && !indices))
-        return ag_set_last_error(AG_ERR_ARG, "%s: %lld indices%s", fn, (long long)n,
-                                 n < 0 ? "" : " but indices is NULL"), NULL;
-    for (int64_t i = 0; i < n; i++)
-        if (indices[i] < 0 || indices[i] >= ds->count)
-            return ag_set_last_error(AG_ERR_ARG, "%s: indices[%lld] = %lld is outside [0, %lld)",
-                                     fn, (long long)i, (long long)indices[i],
-                                     (long long)ds->count), NULL;
+    if (agn_check_indices(fn, indices, n, ds->count) != AG_OK) return NULL;
     ag_tensor_dataset *sub = tds_alloc(fn, AG_ERR_ARG, n, ds->sample_ndim, ds->sample_shape,
                                        ds->dtype, ds->kind, ds->target_cols);
     if (!sub) return NULL;

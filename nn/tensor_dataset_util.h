@@ -40,4 +40,9 @@ ag_tensor_dataset *agn_tds_make(const char *fn, ag_status code, int64_t n, int s
    after "..." when longer. */
 const char *agn_short_path(const char *path, char buf[168]);
 
+/* The index checks both datasets' subsets share (nn/dataset.c): n >= 0,
+   indices not NULL when n > 0, each in [0, count). AG_OK, or AG_ERR_ARG
+   with ag_last_error() naming fn, the position and the value. */
+ag_status agn_check_indices(const char *fn, const int64_t *indices, int64_t n, int64_t count);
+
 #endif
