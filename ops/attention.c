@@ -111,6 +111,10 @@ static int attn_check(ag_tape *t, const ag_tensor *q, const ag_tensor *k, const 
 
 /* ----------------------------------------------------------- kernels --- */
 
+/* The row kernels are AGI_RANGE_MV (compiled for AVX-512, AVX2 and the
+   baseline; ag_ops_internal.h) and their helpers AGI_MV_HELPER, so the
+   default portable build runs them at the width of the CPU at hand. */
+
 /* A row kernel's work: rows of x, a [rows, S] view of the scores. */
 typedef struct attn_job {
     ag_tensor *x;               /* the scores, then the weights; or dW, then dS */
@@ -140,7 +144,7 @@ static int64_t mask_offset(const attn_plan *pl, int64_t r)
 */
 #define ATTN_LANES 8
 #define ATTN_SUM_DEF(T, SFX)                                                  \
-    static double row_sum##SFX(const T *x, int64_t n)                         \
+    AGI_MV_HELPER double row_sum##SFX(const T *x, int64_t n)                         \
     {                                                                         \
         double part[ATTN_LANES] = {0};                                        \
         int64_t j = 0;                                                        \
@@ -151,7 +155,7 @@ static int64_t mask_offset(const attn_plan *pl, int64_t r)
         for (int l = 0; l < ATTN_LANES; l++) acc += part[l];                  \
         return acc;                                                           \
     }                                                                         \
-    static double row_dot##SFX(const T *x, const T *y, int64_t n)             \
+    AGI_MV_HELPER double row_dot##SFX(const T *x, const T *y, int64_t n)             \
     {                                                                         \
         double part[ATTN_LANES] = {0};                                        \
         int64_t j = 0;                                                        \
@@ -164,7 +168,7 @@ static int64_t mask_offset(const attn_plan *pl, int64_t r)
         return acc;                                                           \
     }                                                                         \
     /* x_j *= scale in place; the largest x_j (-inf for n = 0). */            \
-    static T scale_max##SFX(T *x, int64_t n, T scale)                         \
+    AGI_MV_HELPER T scale_max##SFX(T *x, int64_t n, T scale)                         \
     {                                                                         \
         T part[ATTN_LANES];                                                   \
         for (int l = 0; l < ATTN_LANES; l++) part[l] = -INFINITY;             \
@@ -192,7 +196,7 @@ ATTN_SUM_DEF(double, _f64)
 ** exp, the sum in double (row_sum). A row masked whole is NaN (as torch).
 */
 #define ATTN_WEIGHTS_DEF(T, SFX)                                              \
-    static T masked_max##SFX(const attn_job *jb, T *x, int64_t r, int64_t n, int64_t len) \
+    AGI_MV_HELPER T masked_max##SFX(const attn_job *jb, T *x, int64_t r, int64_t n, int64_t len) \
     {                                                                         \
         const attn_plan *pl = jb->pl;                                         \
         const int64_t mstep = pl->mstride[pl->ndim - 1];                      \
@@ -210,7 +214,7 @@ ATTN_SUM_DEF(double, _f64)
         }                                                                     \
         return mx;                                                            \
     }                                                                         \
-    static void weights_range##SFX(void *ctx, int64_t lo, int64_t hi)         \
+    AGI_RANGE_MV(weights_range##SFX, ctx, lo, hi)                             \
     {                                                                         \
         const attn_job *jb = ctx;                                             \
         const attn_plan *pl = jb->pl;                                         \
@@ -230,7 +234,7 @@ ATTN_WEIGHTS_DEF(double, _f64)
 /* dS = factor * W * (dW - rowsum(dW * W)) in place of dW, row by row (the
    row's sum in double, row_dot). x is dW [rows, S], w the weights. */
 #define ATTN_DSCORES_DEF(T, SFX)                                              \
-    static void dscores_range##SFX(void *ctx, int64_t lo, int64_t hi)         \
+    AGI_RANGE_MV(dscores_range##SFX, ctx, lo, hi)                             \
     {                                                                         \
         const attn_job *jb = ctx;                                             \
         const int64_t n = jb->x->shape[jb->x->ndim - 1];                      \
