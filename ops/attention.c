@@ -144,7 +144,7 @@ static int64_t mask_offset(const attn_plan *pl, int64_t r)
 */
 #define ATTN_LANES 8
 #define ATTN_SUM_DEF(T, SFX)                                                  \
-    AGI_MV_HELPER double row_sum##SFX(const T *x, int64_t n)                         \
+    AGI_MV_HELPER double row_sum##SFX(const T *x, int64_t n)                  \
     {                                                                         \
         double part[ATTN_LANES] = {0};                                        \
         int64_t j = 0;                                                        \
@@ -155,7 +155,7 @@ static int64_t mask_offset(const attn_plan *pl, int64_t r)
         for (int l = 0; l < ATTN_LANES; l++) acc += part[l];                  \
         return acc;                                                           \
     }                                                                         \
-    AGI_MV_HELPER double row_dot##SFX(const T *x, const T *y, int64_t n)             \
+    AGI_MV_HELPER double row_dot##SFX(const T *x, const T *y, int64_t n)      \
     {                                                                         \
         double part[ATTN_LANES] = {0};                                        \
         int64_t j = 0;                                                        \
@@ -168,7 +168,7 @@ static int64_t mask_offset(const attn_plan *pl, int64_t r)
         return acc;                                                           \
     }                                                                         \
     /* x_j *= scale in place; the largest x_j (-inf for n = 0). */            \
-    AGI_MV_HELPER T scale_max##SFX(T *x, int64_t n, T scale)                         \
+    AGI_MV_HELPER T scale_max##SFX(T *x, int64_t n, T scale)                  \
     {                                                                         \
         T part[ATTN_LANES];                                                   \
         for (int l = 0; l < ATTN_LANES; l++) part[l] = -INFINITY;             \
@@ -196,7 +196,8 @@ ATTN_SUM_DEF(double, _f64)
 ** exp, the sum in double (row_sum). A row masked whole is NaN (as torch).
 */
 #define ATTN_WEIGHTS_DEF(T, SFX)                                              \
-    AGI_MV_HELPER T masked_max##SFX(const attn_job *jb, T *x, int64_t r, int64_t n, int64_t len) \
+    AGI_MV_HELPER T masked_max##SFX(const attn_job *jb, T *x, int64_t r, int64_t n, \
+                                    int64_t len)                              \
     {                                                                         \
         const attn_plan *pl = jb->pl;                                         \
         const int64_t mstep = pl->mstride[pl->ndim - 1];                      \
