@@ -27,7 +27,7 @@ struct ag_tensor {
     uint8_t ndim;
     uint8_t dtype;
     uint8_t requires_grad;
-    uint8_t flags;          /* AGI_OWNS_DATA, AGI_GRAD_NONE */
+    uint8_t flags;          /* AGI_OWNS_DATA, AGI_GRAD_NONE, AGI_GRAD_ADDS */
     union {                 /* data of a tape tensor of at most 8 bytes */
         double f64;
         float f32[2];
@@ -41,8 +41,14 @@ struct ag_tensor {
    bit-field there would be a read of a line not yet in cache, every op. */
 enum {
     AGI_OWNS_DATA = 1,      /* persistent tensors free their data */
-    AGI_GRAD_NONE = 2       /* grad's buffer kept, its value none (ag_clear_grad) */
+    AGI_GRAD_NONE = 2,      /* grad's buffer kept, its value none (ag_clear_grad) */
+    AGI_GRAD_ADDS = 4       /* a hint: a leaf of at least AGI_ADDS_MIN elements whose
+                               grad ag_backward filled; a rule may add into it */
 };
+
+/* Leaves this large get AGI_GRAD_ADDS: below, a rule adding into the
+   grad in place saves less than the walk spends looking. */
+#define AGI_ADDS_MIN 4096
 
 typedef struct agi_node agi_node;
 
@@ -114,6 +120,7 @@ struct ag_tape {
     uint64_t n_ops;                 /* ops run this generation (recorded or not) */
     ag_tensor **gacc;               /* backward scratch, kept across resets */
     ag_tensor **grad_into;          /* while a rule runs: see agi_grad_into */
+    const uint8_t *grad_adds;       /* with grad_into: see agi_grad_adds_into */
     uint8_t *mark;
     size_t cap_scratch;
     const char *fn;                 /* the op allocating now, for out-of-memory messages */
@@ -345,6 +352,19 @@ ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);
 */
 static inline ag_tensor *agi_grad_into(const ag_tape *t, int i)
 {
+    return t->grad_into && !t->grad_adds[i] ? t->grad_into[i] : NULL;
+}
+
+/*
+** The same for a rule that can also add into a grad: the buffer of input
+** i, also when it already holds a value (a large leaf used again, as a
+** recurrent layer's weight at every step), *adds set then: the rule adds
+** input i's gradient into the buffer (C += A B) instead of writing it,
+** and stores the buffer in gx[i]. NULL when there is none.
+*/
+static inline ag_tensor *agi_grad_adds_into(const ag_tape *t, int i, int *adds)
+{
+    *adds = t->grad_into ? t->grad_adds[i] : 0;
     return t->grad_into ? t->grad_into[i] : NULL;
 }
 static inline ag_tensor *agi_done(ag_tape *t, const agi_op *op, ag_tensor *out)

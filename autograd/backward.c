@@ -149,6 +149,14 @@ static int wanted(const ag_tape *t, const walk *w, const ag_tensor *x)
    when the grad is none (ag_clear_grad). */
 static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g);
 
+/* Leaf x's grad now holds a value: no longer none, and a large one is
+   marked for rules that add into it (AGI_GRAD_ADDS). */
+static void grad_filled(ag_tensor *x)
+{
+    x->flags &= (uint8_t)~AGI_GRAD_NONE;
+    if (x->numel >= AGI_ADDS_MIN) x->flags |= AGI_GRAD_ADDS;
+}
+
 /* A plan's replay of a leaf's grad sink: the same choice made afresh, as
    the grad's state may have changed since capture (ag_clear_grad). */
 void agi_plan_sink_step(const agi_step *st) { sink_leaf_grad(NULL, st->y, st->a); }
@@ -165,14 +173,13 @@ static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
     }
     if ((x->flags & AGI_GRAD_NONE) && g->numel == 1) {
         memcpy(x->grad->data, g->data, agi_dtype_size(g->dtype));
-        x->flags &= (uint8_t)~AGI_GRAD_NONE;
     } else if (x->flags & AGI_GRAD_NONE) {
         add_job j = {x->grad, NULL, g};
         agi_parallel_range(g->numel, AGI_PAR_GRAIN, copy_range, &j);
-        x->flags &= (uint8_t)~AGI_GRAD_NONE;
     } else {
         add_into(x->grad, x->grad, g);
     }
+    grad_filled(x);
     return 1;
 }
 
@@ -221,7 +228,8 @@ BW_HOT int check_gx(ag_tape *t, const agi_node *n, int32_t i, int j, const ag_te
 ** The grad buffers node n's rule may write (agi_grad_into), by input, or
 ** NULL when there are none: in ag_backward without create_graph (grad
 ** mode off), the needed inputs that are leaves with a grad set to none,
-** each at its first place among the inputs. small holds 16.
+** or holding a value and marked AGI_GRAD_ADDS (agi_grad_adds_into), each
+** at its first place among the inputs. small holds 16.
 */
 BW_COLD ag_tensor **plan_into(ag_tape *t, const agi_node *n, const uint8_t *need,
                              ag_tensor **small)
@@ -229,7 +237,9 @@ BW_COLD ag_tensor **plan_into(ag_tape *t, const agi_node *n, const uint8_t *need
     ag_tensor **into = NULL;
     for (int j = 0; j < n->n_in; j++) {
         ag_tensor *x = n->in[j];
-        if (!need[j] || x->node >= 0 || !x->grad || !(x->flags & AGI_GRAD_NONE)) continue;
+        if (!need[j] || x->node >= 0 || !x->grad ||
+            !(x->flags & (AGI_GRAD_NONE | AGI_GRAD_ADDS)))
+            continue;
         int first = 1;
         for (int k = 0; k < j && first; k++) first = n->in[k] != x;
         if (!first) continue;
@@ -247,15 +257,21 @@ BW_COLD ag_tensor **plan_into(ag_tape *t, const agi_node *n, const uint8_t *need
 BW_COLD int run_rule_into(ag_tape *t, const walk *w, int32_t i, const agi_node *n,
                          const uint8_t *need, ag_tensor **gx, ag_tensor **into)
 {
+    uint8_t adds_small[16], *adds = n->n_in <= 16 ? adds_small : agi_alloc(t, (size_t)n->n_in);
+    if (!adds) return 0;
+    for (int j = 0; j < n->n_in; j++)   /* a buffer holding a value is added into */
+        adds[j] = into[j] && !(n->in[j]->flags & AGI_GRAD_NONE);
     t->grad_into = into;
+    t->grad_adds = adds;
     n->op->backward(t, n, t->gacc[i], gx, need);
     t->grad_into = NULL;
+    t->grad_adds = NULL;
     if (t->status != AG_OK) return 0;
     for (int j = 0; j < n->n_in; j++) {
         if (!need[j]) continue;
         if (!check_gx(t, n, i, j, gx[j])) return 0;
         if (into[j] && gx[j] == into[j])
-            n->in[j]->flags &= (uint8_t)~AGI_GRAD_NONE;     /* the rule wrote the grad */
+            grad_filled(n->in[j]);                          /* the rule wrote the grad */
         else if (!sink(t, w, n->in[j], gx[j]))
             return 0;
     }
@@ -285,7 +301,8 @@ BW_HOT int run_node(ag_tape *t, const walk *w, int32_t i)
         flags |= nd ? x->flags : 0;
     }
     if (!any) return 1;
-    if ((flags & AGI_GRAD_NONE) && !w->grads && !t->grad_enabled && !t->plan)  /* leaves */
+    if ((flags & (AGI_GRAD_NONE | AGI_GRAD_ADDS)) && !w->grads && !t->grad_enabled &&
+        !t->plan)                                                       /* leaves */
         into = plan_into(t, n, need, into_small);
     if (into) return run_rule_into(t, w, i, n, need, gx, into);
     n->op->backward(t, n, t->gacc[i], gx, need);

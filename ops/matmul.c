@@ -169,12 +169,12 @@ static void mm_fold(agi_gemm *g, int ta, int tb)
 /* y = the planned product of a and b: a kernel call per outer batch
    index, in order (a summed product adds to C after the first); zeros
    for an empty batch. */
-static void mm_run(mm_plan *p, const ag_tensor *a, const ag_tensor *b, ag_tensor *y)
+static void mm_run(mm_plan *p, const ag_tensor *a, const ag_tensor *b, ag_tensor *y, int adds)
 {
     const size_t es = agi_dtype_size(y->dtype);
     const int64_t outer = agi_dims_prod(p->oshape, 0, p->nouter);
     if (p->g.batch == 0 || outer == 0 || y->numel == 0) {
-        agi_fill(y, 0);
+        if (!adds) agi_fill(y, 0);
         return;
     }
     int64_t idx[AG_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
@@ -182,7 +182,7 @@ static void mm_run(mm_plan *p, const ag_tensor *a, const ag_tensor *b, ag_tensor
         p->g.a = (const char *)a->data + (size_t)off[0] * es;
         p->g.b = (const char *)b->data + (size_t)off[1] * es;
         p->g.c = (char *)y->data + (size_t)off[2] * es;
-        p->g.accumulate = p->reduce && o > 0;
+        p->g.accumulate = adds || (p->reduce && o > 0);
         agi_gemm_run(&p->g);
         for (int d = p->nouter - 1; d >= 0; d--) {      /* the odometer */
             for (int k = 0; k < 3; k++) off[k] += p->ostride[k][d];
@@ -195,24 +195,25 @@ static void mm_run(mm_plan *p, const ag_tensor *a, const ag_tensor *b, ag_tensor
 
 /* A plan's replay of a product: the planned kernel calls again (aux: the
    mm_plan, kept on the plan's tape). */
-static void mm_step(const agi_step *st) { mm_run(st->aux, st->a, st->b, st->y); }
+static void mm_step(const agi_step *st) { mm_run(st->aux, st->a, st->b, st->y, 0); }
 
 /* ---------------------------------------------------------------- op --- */
 
 static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
-                     int reduce, ag_tensor *into);
+                     int reduce, ag_tensor *into, int adds);
 
 /* The gradient of x, an operand of a product: op(p) @ op(q) brought back
    to x's shape. For a 2-D x of a batched product the kernel sums over the
    batch (the other factors then span all of it); an x broadcast over some
    batch dims has the full product summed to its shape. Written into
-   `into` (agi_grad_into) when it is not NULL and fits. */
+   `into` (agi_grad_adds_into; added into it when adds is set) when it is
+   not NULL and fits. */
 static ag_tensor *mm_grad(ag_tape *t, ag_tensor *p, ag_tensor *q, int tp, int tq,
-                          const ag_tensor *x, ag_tensor *into)
+                          const ag_tensor *x, ag_tensor *into, int adds)
 {
     if (!p || !q) return NULL;
     const int reduce = x->ndim == 2 && (p->ndim > 2 || q->ndim > 2);
-    return agi_reduce_to(t, mm(t, p, q, tp, tq, reduce, into), x);
+    return agi_reduce_to(t, mm(t, p, q, tp, tq, reduce, into, adds), x);
 }
 
 /* y = op_a(a) @ op_b(b);  d op_a(a) += dy @ op_b(b)^T;  d op_b(b) += op_a(a)^T @ dy
@@ -223,19 +224,20 @@ static void mm_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_tensor 
 {
     const int ta = n->iparam[0], tb = n->iparam[1];
     ag_tensor *a = n->in[0], *b = n->in[1];
-    ag_tensor *ia = agi_grad_into(t, 0), *ib = agi_grad_into(t, 1);
+    int sa, sb;
+    ag_tensor *ia = agi_grad_adds_into(t, 0, &sa), *ib = agi_grad_adds_into(t, 1, &sb);
     if (need[0])
-        gx[0] = ta ? mm_grad(t, b, gy, tb, 1, a, ia) : mm_grad(t, gy, b, 0, !tb, a, ia);
+        gx[0] = ta ? mm_grad(t, b, gy, tb, 1, a, ia, sa) : mm_grad(t, gy, b, 0, !tb, a, ia, sa);
     if (need[1])
-        gx[1] = tb ? mm_grad(t, gy, a, 1, ta, b, ib) : mm_grad(t, a, gy, !ta, 0, b, ib);
+        gx[1] = tb ? mm_grad(t, gy, a, 1, ta, b, ib, sb) : mm_grad(t, a, gy, !ta, 0, b, ib, sb);
 }
 
 /* ty = op_a(ta) @ op_b(b) + op_a(a) @ op_b(tb), with the same flags */
 static ag_tensor *mm_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     const int ta = n->iparam[0], tb = n->iparam[1], reduce = n->iparam[2];
-    ag_tensor *da = mm(t, tx[0], n->in[1], ta, tb, reduce, NULL);
-    ag_tensor *db = da ? mm(t, n->in[0], tx[1], ta, tb, reduce, NULL) : NULL;
+    ag_tensor *da = mm(t, tx[0], n->in[1], ta, tb, reduce, NULL, 0);
+    ag_tensor *db = da ? mm(t, n->in[0], tx[1], ta, tb, reduce, NULL, 0) : NULL;
     return db ? ag_add(t, da, db) : NULL;
 }
 
@@ -258,7 +260,7 @@ static int mm_fits(const ag_tensor *into, int dtype, int ndim, const int64_t *sh
 }
 
 static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
-                     int reduce, ag_tensor *into)
+                     int reduce, ag_tensor *into, int adds)
 {
     const agi_op *op = &op_matmul[ta][tb];
     const int flags[3] = {ta, tb, reduce};
@@ -271,7 +273,7 @@ static ag_tensor *mm(ag_tape *t, ag_tensor *a, ag_tensor *b, int ta, int tb,
     ag_tensor *y = in_place ? into : agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
     if (!y) return NULL;
     mm_fold(&pl.g, ta, tb);
-    mm_run(&pl, a, b, y);
+    mm_run(&pl, a, b, y, in_place && adds);
     if (t->plan) {
         agi_step *st = agi_plan_log(t, 1, mm_step, NULL, y, a, b, 0, 0);
         if (st) st->aux = agi_plan_keep(t, &pl, sizeof pl);
@@ -306,7 +308,7 @@ static ag_tensor *mm_vectors(ag_tape *t, ag_tensor *a, ag_tensor *b)
                         agi_shape_str(a, s1), agi_shape_str(b, s2));
     ag_tensor *a2 = a->ndim == 1 ? ag_reshape(t, a, 2, (const int64_t[]){1, k}) : a;
     ag_tensor *b2 = b->ndim == 1 ? ag_reshape(t, b, 2, (const int64_t[]){k, 1}) : b;
-    ag_tensor *y = mm(t, a2, b2, 0, 0, 0, NULL);
+    ag_tensor *y = mm(t, a2, b2, 0, 0, 0, NULL, 0);
     if (!y) return NULL;
     int64_t shape[AG_MAX_DIMS];
     int nd = 0;
@@ -320,17 +322,17 @@ ag_tensor *ag_matmul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
     if (!agi_check2(t, op_matmul[0][0].name, a, b)) return NULL;
     if (a->ndim < 2 || b->ndim < 2) return mm_vectors(t, a, b);
-    return mm(t, a, b, 0, 0, 0, NULL);
+    return mm(t, a, b, 0, 0, 0, NULL, 0);
 }
 
 ag_tensor *ag_matmul_nt(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return mm(t, a, b, 0, 1, 0, NULL);
+    return mm(t, a, b, 0, 1, 0, NULL, 0);
 }
 
 ag_tensor *ag_matmul_tn(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return mm(t, a, b, 1, 0, 0, NULL);
+    return mm(t, a, b, 1, 0, 0, NULL, 0);
 }
 
 /* ------------------------------------------------------------- linear --- */
@@ -351,11 +353,13 @@ static void linear_backward(ag_tape *t, const agi_node *n, ag_tensor *gy, ag_ten
                             const uint8_t *need)
 {
     ag_tensor *x = n->in[0], *w = n->in[1], *g2 = lin_matrix(t, gy);
+    int sx, sw;
+    ag_tensor *ix = agi_grad_adds_into(t, 0, &sx), *iw = agi_grad_adds_into(t, 1, &sw);
     if (need[0]) {
-        ag_tensor *dx = mm(t, g2, w, 0, 0, 0, x->ndim == 2 ? agi_grad_into(t, 0) : NULL);
+        ag_tensor *dx = mm(t, g2, w, 0, 0, 0, x->ndim == 2 ? ix : NULL, sx);
         gx[0] = x->ndim == 2 ? dx : ag_reshape(t, dx, x->ndim, x->shape);
     }
-    if (need[1]) gx[1] = mm_grad(t, g2, lin_matrix(t, x), 1, 0, w, agi_grad_into(t, 1));
+    if (need[1]) gx[1] = mm_grad(t, g2, lin_matrix(t, x), 1, 0, w, iw, sw);
     if (n->n_in > 2 && need[2]) gx[2] = ag_sum(t, g2, 0, 0);
 }
 /* ty = tx @ w^T + x @ tw^T + tb */

@@ -8,6 +8,7 @@
 */
 #include "test_util.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 static ag_tensor *sum_all(ag_tape *t, ag_tensor *x) { return ag_sum_to(t, x, 0, NULL); }
@@ -191,6 +192,57 @@ START_TEST(test_clear_grad_leaf_used_twice)
 }
 END_TEST
 
+/*
+** A large weight used at several steps (a recurrent layer's): after the
+** first step's gradient is written, the products add the others straight
+** into the grad (C += A^T B, AGI_GRAD_ADDS), also through ag_linear and a
+** batched product summed over its batch. The grad equals ag_grad's (which
+** adds separately made gradients), and two backward passes give twice it.
+** h1 = tanh(x @ W), h2 = tanh(linear(h1, W)), h3 = tanh(xs @ W) [2,4,64];
+** loss = sum(c * h2) + sum(e * h3).
+*/
+static ag_tensor *shared_weight_loss(ag_tape *t, ag_tensor *x, ag_tensor *xs, ag_tensor *w,
+                                     ag_tensor *c, ag_tensor *e)
+{
+    ag_tensor *h1 = ag_tanh(t, ag_matmul(t, x, w));
+    ag_tensor *h2 = ag_tanh(t, ag_linear(t, h1, w, NULL));
+    ag_tensor *h3 = ag_tanh(t, ag_matmul(t, xs, w));
+    return ag_add(t, sum_all(t, ag_mul(t, c, h2)), sum_all(t, ag_mul(t, e, h3)));
+}
+
+START_TEST(test_clear_grad_large_weight_adds_in_place)
+{
+    for (int dt = AG_F32; dt <= AG_F64; dt++) {
+        ag_tensor *w = leaf(dt, 2, SHAPE(64, 64), 31), *x = leaf(dt, 2, SHAPE(4, 64), 32);
+        ag_tensor *xs = leaf(dt, 3, SHAPE(2, 4, 64), 33), *c = leaf(dt, 2, SHAPE(4, 64), 34);
+        ag_tensor *e = leaf(dt, 3, SHAPE(2, 4, 64), 35), *ref = NULL, *once = NULL;
+        ag_set_requires_grad(x, 0), ag_set_requires_grad(xs, 0);
+        ag_set_requires_grad(c, 0), ag_set_requires_grad(e, 0);
+        ag_tape *t = ag_tape_new();
+        ck_assert_int_eq(ag_grad(t, 1, (ag_tensor *[]){shared_weight_loss(t, x, xs, w, c, e)},
+                                 NULL, 1, &w, &ref, 0), AG_OK);
+        ref = ag_tensor_clone(ref);
+        const double tol = dt == AG_F64 ? 1e-12 : 2e-5;
+        for (int round = 0; round < 3; round++) {
+            if (round < 2) ag_clear_grad(w);     /* round 2 adds to round 1's */
+            ag_tape_reset(t);
+            ck_assert_int_eq(ag_backward(t, shared_weight_loss(t, x, xs, w, c, e)), AG_OK);
+            const ag_tensor *g = ag_tensor_grad(w);
+            ck_assert_ptr_nonnull(g);
+            for (int64_t i = 0; i < 64 * 64; i++)
+                ck_assert_double_eq_tol(ag_tensor_get(g, i),
+                                        (round == 2 ? 2 : 1) * ag_tensor_get(ref, i),
+                                        tol * (1 + fabs(ag_tensor_get(ref, i))));
+            if (round == 0) once = ag_tensor_clone(g);
+            if (round == 1) assert_same_bits(g, once);     /* the same path again */
+        }
+        ag_tensor_free(once), ag_tensor_free(ref), ag_tensor_free(w), ag_tensor_free(x);
+        ag_tensor_free(xs), ag_tensor_free(c), ag_tensor_free(e);
+        ag_tape_free(t);
+    }
+}
+END_TEST
+
 /* ag_grad returns gradients and leaves a none grad none; ag_backward after
    ag_grad with create_graph still writes the grad. */
 START_TEST(test_clear_grad_and_functional_grad)
@@ -314,6 +366,7 @@ Suite *suite_clear_grad(void)
     TU_ADD(s, test_clear_grad_tape_leaf);
     TU_ADD(s, test_clear_grad_products_write_in_place_same_bits);
     TU_ADD(s, test_clear_grad_leaf_used_twice);
+    TU_ADD(s, test_clear_grad_large_weight_adds_in_place);
     TU_ADD(s, test_clear_grad_and_functional_grad);
     TU_ADD(s, test_clear_grad_optimizer_and_module);
     return s;
