@@ -128,9 +128,9 @@ START_TEST(test_max_pool2d_matches_naive_loops)
 {
     sweep_2d(PT_MAX, 4, SHAPE(2, 3, 7, 5));
     sweep_2d(PT_MAX, 3, SHAPE(2, 6, 7));          /* unbatched [C,H,W] */
-    /* 2x2 windows of stride 2, rows long enough for the vector loops (f32,
-       four outputs at a time with SSE2, sixteen with AVX-512, the last
-       ones masked) and their tails, with ties and NaNs */
+    /* 2x2 windows of stride 2, rows long enough for the vector loop (f32,
+       four outputs at a time), several of its blocks and its tail, with
+       ties and NaNs */
     pt_cfg c = {PT_MAX, 2, {2, 2}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0};
     static const int64_t wide[] = {31, 32, 33, 34, 35, 64, 65, 66, 67};
     for (int k = 0; k < 9; k++) check_case(AG_F32, 4, SHAPE(1, 2, 4, wide[k]), &c);
