@@ -21,7 +21,9 @@
 ** e.g. the two halves of the gradient of x*x) reuses the first one's
 ** result, and an instruction whose result nobody reads goes. Slots are
 ** then renumbered, reusing those of dead values, so the value array stays
-** small (cache-resident) however long the program.
+** small (cache-resident) however long the program, and an arithmetic
+** instruction whose result the next one takes from the register runs with
+** it as one pair (one dispatch for two).
 */
 #include "plan_internal.h"
 #include "vmath_internal.h"
@@ -36,8 +38,14 @@ enum {                      /* opcodes (low 4 bits) */
     SC_FN,                  /* v[d] = fn b (v[a]) */
     SC_POW,                 /* v[d] = v[a] ^ v[b] (pow_scalar's kernel) */
     SC_STEP,                /* calls[a] runs as it is; v[d] = its output */
-    SC_PA = 16, SC_PB = 32  /* arithmetic: a, b is the previous result (a register) */
+    SC_PA = 16, SC_PB = 32, /* arithmetic: a, b is the previous result (a register) */
+    SC_FUSE = 64            /* a pair, see SC_FOP */
 };
+
+/* A pair of arithmetic instructions run as one (one dispatch): X, then the
+   next instruction Y (an opcode Y with form F: 1 its a, 2 its b, 3 both
+   are X's result). X reads its operands from the values. */
+#define SC_FOP(X, Y, F) (SC_FUSE + (X) * 15 + (Y) * 3 + (F) - 1)
 
 enum { FN_EXP, FN_EXPM1, FN_LOG, FN_LOG1P, FN_TANH, FN_SIGMOID, FN_ERF, FN_SIN, FN_COS,
        FN_SQRT, FN_ABS };
@@ -108,6 +116,22 @@ struct agi_sc_prog {
     case OP | SC_PB: r = v[c->d] = E(v[c->a], r); break;                    \
     case OP | SC_PA | SC_PB: r = v[c->d] = E(r, r); break;
 
+/* The pairs: X (by EX), then Y (EY) in its three forms. */
+#define SC_PAIR(X, EX, Y, EY)                                               \
+    case SC_FOP(X, Y, 1):                                                   \
+        t = v[c->d] = EX(v[c->a], v[c->b]), c++;                            \
+        r = v[c->d] = EY(t, v[c->b]); break;                                \
+    case SC_FOP(X, Y, 2):                                                   \
+        t = v[c->d] = EX(v[c->a], v[c->b]), c++;                            \
+        r = v[c->d] = EY(v[c->a], t); break;                                \
+    case SC_FOP(X, Y, 3):                                                   \
+        t = v[c->d] = EX(v[c->a], v[c->b]), c++;                            \
+        r = v[c->d] = EY(t, t); break;
+#define SC_PAIRS(X, EX)                                                     \
+    SC_PAIR(X, EX, SC_ADD, SC_ADD_) SC_PAIR(X, EX, SC_SUB, SC_SUB_)         \
+    SC_PAIR(X, EX, SC_MUL, SC_MUL_) SC_PAIR(X, EX, SC_DIV, SC_DIV_)         \
+    SC_PAIR(X, EX, SC_NEG, SC_NEG_)
+
 /* y = fn(x) on one element, by the functions the ops' kernels call. */
 #define SC_FN_DEF(NAME, T, SFX, SQRT, ABS)                                  \
     static void NAME(const agi_vmath_fns *vm, uint32_t fn, T *y, const T *x) \
@@ -146,7 +170,7 @@ SC_CALL_DEF(sc_call_f32, float)
 #define SC_AHEAD 8
 static inline void sc_prefetch(const sc_var *w)
 {
-#if defined(__GNUC__) && !defined(SC_NO_PREFETCH)
+#if defined(__GNUC__)
     __builtin_prefetch(w->x);
     if (w->data) __builtin_prefetch(w->data);
     if (w->gdata) __builtin_prefetch(w->gdata);
@@ -191,7 +215,7 @@ static inline void sc_prefetch(const sc_var *w)
 #define SC_RUN_DEF(NAME, T, SFX, INST, CODE)                                \
     static int NAME(agi_sc_prog *g)                                         \
     {                                                                       \
-        T *v = g->vals, r = 0;                                              \
+        T *v = g->vals, r = 0, t;                                           \
         const agi_vmath_fns *vm = agi_vm();                                 \
         SC_VARS_IN(T, g, v)                                                 \
         const INST *c = g->CODE, *e = c + g->n_code;                        \
@@ -202,6 +226,9 @@ static inline void sc_prefetch(const sc_var *w)
             SC_CASES(SC_MUL, SC_MUL_)                                       \
             SC_CASES(SC_DIV, SC_DIV_)                                       \
             SC_CASES(SC_NEG, SC_NEG_)                                       \
+            SC_PAIRS(SC_ADD, SC_ADD_) SC_PAIRS(SC_SUB, SC_SUB_)             \
+            SC_PAIRS(SC_MUL, SC_MUL_) SC_PAIRS(SC_DIV, SC_DIV_)             \
+            SC_PAIRS(SC_NEG, SC_NEG_)                                       \
             case SC_SINK:                                                   \
                 if (g->empty[c->d] == 1) {                                  \
                     v[c->b] = v[c->a];                                      \
@@ -551,6 +578,22 @@ static size_t renumber(sc_build *b, const size_t *last, uint32_t *map, uint32_t 
     return n;
 }
 
+/* Marks each arithmetic instruction whose result the next one reads from
+   the register as the first of a pair (the pair runs as one), unless it
+   reads the register itself (a pair's first reads memory: in a chain of
+   dependent ops that would add a store-to-load delay to every op). */
+static void pair_up(sc_inst *code, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        const uint32_t x = code[i].op & 15, y = code[i + 1].op;
+        const uint32_t f = (y & SC_PA ? 1 : 0) | (y & SC_PB ? 2 : 0);
+        if (code[i].op > SC_NEG || (y & 15) > SC_NEG || y >= SC_FUSE || !f)
+            continue;
+        code[i].op = SC_FOP(x, y & 15, f);
+        i++;                                    /* y is the pair's: not a first */
+    }
+}
+
 /* The program, once the code is final: values, stores, leaves, vars; NULL
    when out of memory. */
 static agi_sc_prog *finish(sc_build *b, const size_t *last, const uint32_t *map, size_t n)
@@ -666,6 +709,7 @@ agi_sc_prog *agi_sc_compile(const agi_sc_source *src)
     if (last && map && live) {
         drop_dead(&b, last, live);
         size_t n_slots = renumber(&b, last, map, map + b.n_slots);
+        pair_up(b.code, b.n_code);
         g = finish(&b, last, map, n_slots);
     }
     free(last), free(map), free(live);
