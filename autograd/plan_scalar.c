@@ -594,6 +594,15 @@ static void pair_up(sc_inst *code, size_t n)
     }
 }
 
+/* *p (room for n_steps items) cut to its n items, taken from the build. */
+static void *shrink(void *p, size_t n, size_t size)
+{
+    void **pp = p, *q = realloc(*pp, n ? n * size : 1);
+    if (!q) q = *pp;                        /* keeps the larger block */
+    *pp = NULL;
+    return q;
+}
+
 /* The program, once the code is final: values, stores, leaves, vars; NULL
    when out of memory. */
 static agi_sc_prog *finish(sc_build *b, const size_t *last, const uint32_t *map, size_t n)
@@ -653,8 +662,8 @@ static agi_sc_prog *finish(sc_build *b, const size_t *last, const uint32_t *map,
         free(g->code);
         g->code = NULL;
     }
-    g->calls = b->calls, g->n_calls = b->n_calls, b->calls = NULL;
-    g->leaves = b->leaves, g->n_leaves = b->n_leaves, b->leaves = NULL;
+    g->calls = shrink(&b->calls, b->n_calls, sizeof *b->calls), g->n_calls = b->n_calls;
+    g->leaves = shrink(&b->leaves, b->n_leaves, sizeof *b->leaves), g->n_leaves = b->n_leaves;
     return g;
 }
 
