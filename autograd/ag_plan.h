@@ -64,11 +64,18 @@
 ** gradient depends on which element won; conv, pooling, norms, slices,
 ** concatenation and the rest) are refused with a message naming the op.
 **
-** Scalar code. A plan whose every op is an add, sub, mul, div, neg,
-** square or a _scalar form of these on one-element tensors of one dtype
-** (an objective written in scalar ops) runs as a flat program over an
-** array of values instead of its kernels: the same operations in the same
-** order, so the same bits, at a few ns per op.
+** Scalar code. A plan whose every op works on one-element tensors of one
+** dtype (an objective written in scalar ops, and its backward pass) runs
+** as a flat program over an array of values instead of its kernels: add,
+** sub, mul, div, neg, square, reciprocal and the _scalar forms, exp,
+** expm1, log, log1p, tanh, sigmoid, erf, sin, cos, sqrt, abs and
+** pow_scalar are instructions of their own (about a ns each for the
+** arithmetic); any other replayable op runs its kernel as a step of the
+** program. An arithmetic op on constants is computed once at capture, an
+** op repeated on the same values (the two halves of x*x's gradient) once
+** per run, and work whose result nobody reads is dropped: the outputs and
+** gradients are still those of the same operations in the same type and
+** order, the same bits as a fresh recording.
 **
 ** Gradients. With n_wrt > 0 a plan computes the gradients of the output
 ** with respect to wrt[] (ag_grad without create_graph), read with

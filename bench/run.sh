@@ -153,6 +153,8 @@ one_repetition() {
     peer mlpwide_f32_2 2 bench_mlp.py --threads 2 --data "$data" $wide
     run rnn_unrolled ours 1 "$dir/bench_rnn_unrolled" --threads 1
     peer rnn_unrolled 1 bench_rnn_unrolled.py --threads 1
+    run rosen_vec ours 1 "$dir/bench_rosen_vec"
+    peer rosen_vec 1 bench_rosen_vec.py
 }
 
 rep=1
@@ -229,6 +231,11 @@ busy=$(awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { print (c > 0 && l > c / 2)
         "batch 32, f32, zero initial state; loss sum_t sum(h_t * g_t) for fixed g_t (a mul," \
         "a sum and an add per step); forward, then backward into W_ih, W_hh and b; the" \
         "same ops on both sides; median of 21 iterations, one thread."
+    echo "- Vectorized Rosenbrock: bench_scalar's extended Rosenbrock function of" \
+        "n = 10,000 f64 variables written with slices over one tensor x [n]" \
+        "(xe = x[0::2], xo = x[1::2], d = xo - xe*xe, e = 1 - xe, sum(100 d*d + e*e))," \
+        "recorded and differentiated with respect to x (ag_grad; torch.autograd.grad)," \
+        "the same ops on both sides, one thread; median of 201 iterations."
     echo "- Attention: scaled dot-product attention forward and the gradients of q, k" \
         "and v for a fixed dy, q, k, v [8,8,128,64] f32 (B 8, H 8, T 128, D 64), no" \
         "mask, one thread; ours is one op (ag_scaled_dot_product_attention), PyTorch's" \

@@ -135,6 +135,11 @@ END {
         o == "" ? why("scalar", "ours") : sprintf("%.0fx", o), p == "" ? why("adolc", "peer") : sprintf("ADOL-C %.0fx", p),
         o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 1.00x ADOL-C", o == "" || p == "" ? "n/a" : o <= p ? "yes" : "no")
 
+    o = med("rosen_vec" SUBSEP "ours" SUBSEP "us"); p = med("rosen_vec" SUBSEP "peer" SUBSEP "us")
+    row("extended Rosenbrock n=10,000, vectorized with slices of one tensor, record + gradient, f64, 1 thread",
+        o == "" ? why("rosen_vec", "ours") : sprintf("%.1f us", o), p == "" ? why("rosen_vec", "peer") : sprintf("PyTorch %.1f us", p),
+        o == "" || p == "" ? "-" : sprintf("%.2f", o / p), "<= 1.00x PyTorch", o == "" || p == "" ? "n/a" : o <= p ? "yes" : "no")
+
     o = med("step1" SUBSEP "ours" SUBSEP "us_per_step"); p = med("step1" SUBSEP "peer" SUBSEP "us_per_step")
     if (o != "") o /= 1000
     if (p != "") p /= 1000
