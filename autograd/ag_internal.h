@@ -69,6 +69,22 @@ typedef ag_tensor *(*agi_jvp_fn)(ag_tape *t, const agi_node *n, ag_tensor *const
 /* The forward-mode rule of an identity op (y = x): ty = tx[0]. */
 ag_tensor *agi_jvp_identity(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
 
+/*
+** A node's scalar rule, for the walk's scalar path (backward.c): when the
+** op's output and every input are one element and the walk runs without
+** create_graph (grad mode off), no plan captures and anomaly mode is off,
+** the walk keeps a node's gradient as a value (agi_sval, in the node's
+** dtype) and calls this instead of the op's rule: from gy it stores
+** d loss / d in[j] in gx[j] for every input j (needed or not), computed in
+** that dtype with the operations the op's own rule would run (the same
+** bits), making no tensor. Set on a node by agi_node_scalar.
+*/
+typedef union agi_sval {
+    double f64;
+    float f32;
+} agi_sval;
+typedef void (*agi_scalar_fn)(const agi_node *n, agi_sval gy, agi_sval *gx);
+
 typedef struct agi_op {
     const char *name;           /* the public function, "ag_matmul" */
     agi_backward_fn backward;
@@ -87,6 +103,9 @@ struct agi_node {
     double fparam[2];       /* scalars (slope, exponent, bounds) */
     const void *aux;        /* op-owned data in the arena (indices, perm) */
     ag_tensor *saved;       /* an extra constant tensor (a mask, an argmax) */
+    agi_scalar_fn scalar;   /* the scalar rule, or NULL (agi_node_scalar) */
+    int32_t src[2];         /* with scalar: in[j]'s node, or -1 for a leaf, so
+                               the walk routes without reading in[j]'s header */
 };
 
 #define AGI_MSG_LEN 512
@@ -113,6 +132,7 @@ struct ag_tape {
     uint64_t gen;
     uint64_t n_ops;                 /* ops run this generation (recorded or not) */
     ag_tensor **gacc;               /* backward scratch, kept across resets */
+    agi_sval *sval;                 /* the walk's scalar path: gradients as values */
     ag_tensor **grad_into;          /* while a rule runs: see agi_grad_into */
     uint8_t *mark;
     size_t cap_scratch;
@@ -312,8 +332,19 @@ static inline agi_node *agi_node_fill(ag_tape *t, agi_node *n, const agi_op *op,
     n->fparam[0] = n->fparam[1] = 0;
     n->aux = NULL;
     n->saved = NULL;
+    n->scalar = NULL;
     out->node = t->n_nodes++;
     return n;
+}
+/* Gives node n (of one or two inputs, every operand one element, as the
+   caller checked) its scalar rule fn (see agi_scalar_fn); n may be NULL
+   (nothing recorded). */
+static inline void agi_node_scalar(agi_node *n, agi_scalar_fn fn)
+{
+    if (!n) return;
+    n->scalar = fn;
+    n->src[0] = n->in[0]->node;
+    n->src[1] = n->n_in > 1 ? n->in[1]->node : -1;
 }
 agi_node *agi_record_node(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
                           ag_tensor *const *in);
@@ -334,6 +365,38 @@ static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out,
     for (int i = 0; i < n_in; i++) n->in_inline[i] = in[i];
     return agi_node_fill(t, n, op, out, n->in_inline, n_in);
 }
+/* Gives y's node (the op that made y just recorded it, or not) the scalar
+   rule fn when y is one element: elementwise ops of one or two inputs,
+   whose inputs are then one element too. Returns y. */
+static inline ag_tensor *agi_scalar_node(ag_tape *t, ag_tensor *y, agi_scalar_fn fn)
+{
+    if (y && y->node >= 0 && y->numel == 1) agi_node_scalar(AGI_NODE(t, y->node), fn);
+    return y;
+}
+/*
+** Defines scalar rule NAME (agi_scalar_fn): gx[0] = G0, gx[1] = G1, of
+** gy_, a (in[0]), b (in[1]; 0 for one input), y (out) and s (fparam[0]),
+** as values of type T, the node's dtype (s rounded to it, as kernels do).
+*/
+#define AGI_SCALAR_RULE(NAME, G0, G1)                                      \
+    static void NAME(const agi_node *n, agi_sval g_, agi_sval *gx)        \
+    {                                                                      \
+        if (n->out->dtype == AG_F64)                                       \
+            AGI_SCALAR_RULE_T(double, f64, AGI_F64, G0, G1);               \
+        else                                                               \
+            AGI_SCALAR_RULE_T(float, f32, AGI_F32, G0, G1);                \
+    }
+#define AGI_SCALAR_RULE_T(TT, F, P, G0, G1)                                \
+    do {                                                                   \
+        typedef TT T;                                                      \
+        const T gy_ = g_.F, a = P(n->in[0])[0];                            \
+        const T b = n->n_in > 1 ? P(n->in[1])[0] : 0, y = P(n->out)[0];    \
+        const T s = (T)n->fparam[0];                                       \
+        (void)a, (void)b, (void)y, (void)s;                                \
+        gx[0].F = (T)(G0);                                                 \
+        gx[1].F = (T)(G1);                                                 \
+    } while (0)
+
 /* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);
 

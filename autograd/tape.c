@@ -90,6 +90,7 @@ void ag_tape_free(ag_tape *t)
     for (int32_t i = 0; i < t->cap_nodes / AGI_NODE_CHUNK; i++) free(t->node_chunks[i]);
     free(t->node_chunks);
     free(t->gacc);
+    free(t->sval);
     free(t->mark);
     ag_tape_free(t->sub);
     free(t);
@@ -162,7 +163,7 @@ size_t ag_tape_reserved(const ag_tape *t)
     n += (size_t)(t->pools[0].nchunks + t->pools[1].nchunks) * AGI_HCHUNK *
          sizeof(ag_tensor);
     n += (size_t)t->cap_nodes * sizeof(agi_node);
-    n += t->cap_scratch * (sizeof(ag_tensor *) + 1);
+    n += t->cap_scratch * (sizeof(ag_tensor *) + sizeof(agi_sval) + 1);
     return n + ag_tape_reserved(t->sub);     /* ag_recompute's scratch tape */
 }
 

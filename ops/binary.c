@@ -100,10 +100,11 @@ static ag_tensor *add_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
     (void)n;
     return ag_add(t, tx[0], tx[1]);
 }
+AGI_SCALAR_RULE(add_scalar_rule, gy_, gy_)
 static const agi_op op_add = {"ag_add", add_backward, add_jvp};
 ag_tensor *ag_add(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_add, a, b, add_kernel);
+    return agi_scalar_node(t, agi_binary(t, &op_add, a, b, add_kernel), add_scalar_rule);
 }
 
 AGI_BINARY_KERNEL(sub_kernel, a - b)
@@ -126,10 +127,11 @@ static ag_tensor *sub_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
     (void)n;
     return ag_sub(t, tx[0], tx[1]);
 }
+AGI_SCALAR_RULE(sub_scalar_rule, gy_, -gy_)
 static const agi_op op_sub = {"ag_sub", sub_backward, sub_jvp};
 ag_tensor *ag_sub(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_sub, a, b, sub_kernel);
+    return agi_scalar_node(t, agi_binary(t, &op_sub, a, b, sub_kernel), sub_scalar_rule);
 }
 
 AGI_BINARY_KERNEL(mul_kernel, a * b)
@@ -150,10 +152,11 @@ static ag_tensor *mul_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     return ag_add(t, ag_mul(t, tx[0], n->in[1]), ag_mul(t, n->in[0], tx[1]));
 }
+AGI_SCALAR_RULE(mul_scalar_rule, gy_ * b, gy_ * a)
 static const agi_op op_mul = {"ag_mul", mul_backward, mul_jvp};
 ag_tensor *ag_mul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_mul, a, b, mul_kernel);
+    return agi_scalar_node(t, agi_binary(t, &op_mul, a, b, mul_kernel), mul_scalar_rule);
 }
 
 AGI_BINARY_KERNEL(div_kernel, a / b)
@@ -174,10 +177,11 @@ static ag_tensor *div_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     return ag_div(t, ag_sub(t, tx[0], ag_mul(t, n->out, tx[1])), n->in[1]);
 }
+AGI_SCALAR_RULE(div_scalar_rule, gy_ / b, -((T)(gy_ * y) / b))
 static const agi_op op_div = {"ag_div", div_backward, div_jvp};
 ag_tensor *ag_div(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_div, a, b, div_kernel);
+    return agi_scalar_node(t, agi_binary(t, &op_div, a, b, div_kernel), div_scalar_rule);
 }
 
 /*
@@ -329,18 +333,22 @@ static void pass_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = gy;
 }
 
+AGI_SCALAR_RULE(pass_scalar_rule, gy_, 0)
+
 AGI_UNARY_KERNEL(add_scalar_kernel, x + s)
 static const agi_op op_add_scalar = {"ag_add_scalar", pass_backward, agi_jvp_symmetric};
 ag_tensor *ag_add_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_add_scalar, x, add_scalar_kernel, s, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_add_scalar, x, add_scalar_kernel, s, 0),
+                           pass_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(sub_scalar_kernel, x - s)
 static const agi_op op_sub_scalar = {"ag_sub_scalar", pass_backward, agi_jvp_symmetric};
 ag_tensor *ag_sub_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_sub_scalar, x, sub_scalar_kernel, s, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_sub_scalar, x, sub_scalar_kernel, s, 0),
+                           pass_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(rsub_scalar_kernel, s - x)
@@ -351,10 +359,12 @@ static void rsub_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)n, (void)need;
     gx[0] = ag_neg(t, gy);
 }
+AGI_SCALAR_RULE(rsub_scalar_rule, -gy_, 0)
 static const agi_op op_rsub_scalar = {"ag_rsub_scalar", rsub_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rsub_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_rsub_scalar, x, rsub_scalar_kernel, s, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_rsub_scalar, x, rsub_scalar_kernel, s, 0),
+                           rsub_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(mul_scalar_kernel, x * s)
@@ -365,10 +375,12 @@ static void mul_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul_scalar(t, gy, n->fparam[0]);
 }
+AGI_SCALAR_RULE(mul_scalar_scalar_rule, gy_ * s, 0)
 static const agi_op op_mul_scalar = {"ag_mul_scalar", mul_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_mul_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_mul_scalar, x, mul_scalar_kernel, s, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_mul_scalar, x, mul_scalar_kernel, s, 0),
+                           mul_scalar_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(div_scalar_kernel, x / s)
@@ -379,10 +391,12 @@ static void div_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div_scalar(t, gy, n->fparam[0]);
 }
+AGI_SCALAR_RULE(div_scalar_scalar_rule, gy_ / s, 0)
 static const agi_op op_div_scalar = {"ag_div_scalar", div_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_div_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_div_scalar, x, div_scalar_kernel, s, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_div_scalar, x, div_scalar_kernel, s, 0),
+                           div_scalar_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(rdiv_scalar_kernel, s / x)
@@ -393,10 +407,12 @@ static void rdiv_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[0]));
 }
+AGI_SCALAR_RULE(rdiv_scalar_scalar_rule, -((T)(gy_ * y) / a), 0)
 static const agi_op op_rdiv_scalar = {"ag_rdiv_scalar", rdiv_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rdiv_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_rdiv_scalar, x, rdiv_scalar_kernel, s, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_rdiv_scalar, x, rdiv_scalar_kernel, s, 0),
+                           rdiv_scalar_scalar_rule);
 }
 
 /* --------------------------------------------------------- comparisons --- */

@@ -56,10 +56,11 @@ static void neg_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)n, (void)need;
     gx[0] = ag_neg(t, gy);
 }
+AGI_SCALAR_RULE(neg_scalar_rule, -gy_, 0)
 static const agi_op op_neg = {"ag_neg", neg_backward, agi_jvp_symmetric};
 ag_tensor *ag_neg(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_neg, x, neg_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_neg, x, neg_kernel, 0, 0), neg_scalar_rule);
 }
 
 AGI_VMATH_RANGE(exp_range, exp)
@@ -71,10 +72,11 @@ static void exp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, n->out);
 }
+AGI_SCALAR_RULE(exp_scalar_rule, gy_ * y, 0)
 static const agi_op op_exp = {"ag_exp", exp_backward, agi_jvp_symmetric};
 ag_tensor *ag_exp(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_exp, x, exp_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_exp, x, exp_kernel, 0, 0), exp_scalar_rule);
 }
 
 AGI_VMATH_RANGE(log_range, log)
@@ -86,10 +88,11 @@ static void log_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, n->in[0]);
 }
+AGI_SCALAR_RULE(log_scalar_rule, gy_ / a, 0)
 static const agi_op op_log = {"ag_log", log_backward, agi_jvp_symmetric};
 ag_tensor *ag_log(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_log, x, log_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_log, x, log_kernel, 0, 0), log_scalar_rule);
 }
 
 AGI_VMATH_RANGE(expm1_range, expm1)
@@ -101,10 +104,11 @@ static void expm1_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_add_scalar(t, n->out, 1));
 }
+AGI_SCALAR_RULE(expm1_scalar_rule, gy_ * (T)(y + (T)1), 0)
 static const agi_op op_expm1 = {"ag_expm1", expm1_backward, agi_jvp_symmetric};
 ag_tensor *ag_expm1(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_expm1, x, expm1_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_expm1, x, expm1_kernel, 0, 0), expm1_scalar_rule);
 }
 
 AGI_VMATH_RANGE(log1p_range, log1p)
@@ -116,10 +120,11 @@ static void log1p_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, ag_add_scalar(t, n->in[0], 1));
 }
+AGI_SCALAR_RULE(log1p_scalar_rule, gy_ / (T)(a + (T)1), 0)
 static const agi_op op_log1p = {"ag_log1p", log1p_backward, agi_jvp_symmetric};
 ag_tensor *ag_log1p(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_log1p, x, log1p_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_log1p, x, log1p_kernel, 0, 0), log1p_scalar_rule);
 }
 
 /* ------------------------------------------------------------- powers --- */
@@ -145,10 +150,11 @@ static void sqrt_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, ag_mul_scalar(t, n->out, 2));
 }
+AGI_SCALAR_RULE(sqrt_scalar_rule, gy_ / (T)(y * (T)2), 0)
 static const agi_op op_sqrt = {"ag_sqrt", sqrt_backward, agi_jvp_symmetric};
 ag_tensor *ag_sqrt(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_sqrt, x, sqrt_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_sqrt, x, sqrt_kernel, 0, 0), sqrt_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(square_kernel, x * x)
@@ -159,10 +165,11 @@ static void square_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], 2));
 }
+AGI_SCALAR_RULE(square_scalar_rule, gy_ * (T)(a * (T)2), 0)
 static const agi_op op_square = {"ag_square", square_backward, agi_jvp_symmetric};
 ag_tensor *ag_square(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_square, x, square_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_square, x, square_kernel, 0, 0), square_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(reciprocal_kernel, 1 / x)
@@ -173,10 +180,12 @@ static void reciprocal_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_mul(t, gy, ag_square(t, n->out)));
 }
+AGI_SCALAR_RULE(reciprocal_scalar_rule, -(gy_ * (T)(y * y)), 0)
 static const agi_op op_reciprocal = {"ag_reciprocal", reciprocal_backward, agi_jvp_symmetric};
 ag_tensor *ag_reciprocal(ag_tape *t, ag_tensor *x)
 {
-    return agi_unary(t, &op_reciprocal, x, reciprocal_kernel, 0, 0);
+    return agi_scalar_node(t, agi_unary(t, &op_reciprocal, x, reciprocal_kernel, 0, 0),
+                           reciprocal_scalar_rule);
 }
 
 AGI_RANGE_MV(pow_scalar_range, job, lo, hi)
