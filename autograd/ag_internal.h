@@ -77,7 +77,8 @@ ag_tensor *agi_jvp_identity(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 ** dtype) and calls this instead of the op's rule: from gy it stores
 ** d loss / d in[j] in gx[j] for every input j (needed or not), computed in
 ** that dtype with the operations the op's own rule would run (the same
-** bits), making no tensor. Set on a node by agi_node_scalar.
+** bits), making no tensor. An op sets it on its node (n->scalar, with
+** n->src) when the output is one element: ops/binary.c, ops/unary.c.
 */
 typedef union agi_sval {
     double f64;
@@ -93,19 +94,26 @@ typedef struct agi_op {
 
 #define AGI_NODE_INLINE 4     /* inputs kept in the node itself */
 
+/*
+** A node: 128 bytes, 64-aligned in its chunk. The first line holds all the
+** walk's scalar path reads (a scalar node's inputs are in in_inline); the
+** second what the ops' own rules read.
+*/
 struct agi_node {
-    const agi_op *op;
     ag_tensor *out;
-    ag_tensor **in;         /* n_in inputs: in_inline, or the arena if more */
+    agi_scalar_fn scalar;   /* the scalar rule, or NULL (see agi_scalar_fn) */
+    int32_t src[2];         /* with scalar: in[j]'s node, or -1 for a leaf (and
+                               src[1] -1 for one input), so the walk routes
+                               without reading the inputs' headers */
     ag_tensor *in_inline[AGI_NODE_INLINE];
     int32_t n_in;
+    int32_t pad_;
+    const agi_op *op;
+    ag_tensor **in;         /* n_in inputs: in_inline, or the arena if more */
     int32_t iparam[4];      /* axes, flags */
     double fparam[2];       /* scalars (slope, exponent, bounds) */
     const void *aux;        /* op-owned data in the arena (indices, perm) */
     ag_tensor *saved;       /* an extra constant tensor (a mask, an argmax) */
-    agi_scalar_fn scalar;   /* the scalar rule, or NULL (agi_node_scalar) */
-    int32_t src[2];         /* with scalar: in[j]'s node, or -1 for a leaf, so
-                               the walk routes without reading in[j]'s header */
 };
 
 #define AGI_MSG_LEN 512
@@ -336,16 +344,6 @@ static inline agi_node *agi_node_fill(ag_tape *t, agi_node *n, const agi_op *op,
     out->node = t->n_nodes++;
     return n;
 }
-/* Gives node n (of one or two inputs, every operand one element, as the
-   caller checked) its scalar rule fn (see agi_scalar_fn); n may be NULL
-   (nothing recorded). */
-static inline void agi_node_scalar(agi_node *n, agi_scalar_fn fn)
-{
-    if (!n) return;
-    n->scalar = fn;
-    n->src[0] = n->in[0]->node;
-    n->src[1] = n->n_in > 1 ? n->in[1]->node : -1;
-}
 agi_node *agi_record_node(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
                           ag_tensor *const *in);
 static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out, int n_in,
@@ -365,14 +363,6 @@ static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out,
     for (int i = 0; i < n_in; i++) n->in_inline[i] = in[i];
     return agi_node_fill(t, n, op, out, n->in_inline, n_in);
 }
-/* Gives y's node (the op that made y just recorded it, or not) the scalar
-   rule fn when y is one element: elementwise ops of one or two inputs,
-   whose inputs are then one element too. Returns y. */
-static inline ag_tensor *agi_scalar_node(ag_tape *t, ag_tensor *y, agi_scalar_fn fn)
-{
-    if (y && y->node >= 0 && y->numel == 1) agi_node_scalar(AGI_NODE(t, y->node), fn);
-    return y;
-}
 /*
 ** Defines scalar rule NAME (agi_scalar_fn): gx[0] = G0, gx[1] = G1, of
 ** gy_, a (in[0]), b (in[1]; 0 for one input), y (out) and s (fparam[0]),
@@ -389,8 +379,9 @@ static inline ag_tensor *agi_scalar_node(ag_tape *t, ag_tensor *y, agi_scalar_fn
 #define AGI_SCALAR_RULE_T(TT, F, P, G0, G1)                                \
     do {                                                                   \
         typedef TT T;                                                      \
-        const T gy_ = g_.F, a = P(n->in[0])[0];                            \
-        const T b = n->n_in > 1 ? P(n->in[1])[0] : 0, y = P(n->out)[0];    \
+        const T gy_ = g_.F, a = P(n->in_inline[0])[0];                     \
+        const T b = n->n_in > 1 ? P(n->in_inline[1])[0] : 0;               \
+        const T y = P(n->out)[0];                                          \
         const T s = (T)n->fparam[0];                                       \
         (void)a, (void)b, (void)y, (void)s;                                \
         gx[0].F = (T)(G0);                                                 \

@@ -393,7 +393,7 @@ BW_HOT int sink_value(ag_tape *t, const walk *w, const agi_node *n, int j, int d
         }
         return 1;
     }
-    ag_tensor *x = n->in[j];
+    ag_tensor *x = n->in_inline[j];                     /* a scalar node's inputs */
     if (!x->requires_grad) return 1;
     if (!w->grads) return sink_leaf_value(t, x, dt, v);
     if (leaf_target(w, x) < 0) return 1;

@@ -29,6 +29,7 @@
 #define AGI_BLOCK_MIN ((size_t)1 << 20)
 
 _Static_assert(sizeof(ag_tensor) == 128, "a tensor header is two cache lines");
+_Static_assert(sizeof(agi_node) == 128, "a node is two cache lines");
 
 const char *ag_status_name(ag_status s)
 {
@@ -441,7 +442,7 @@ static int grow_nodes(ag_tape *t)
     agi_node **c = realloc(t->node_chunks, (size_t)(nchunks + 1) * sizeof *c);
     if (!c) return 0;
     t->node_chunks = c;
-    if (!(c[nchunks] = malloc(AGI_NODE_CHUNK * sizeof **c))) return 0;
+    if (!(c[nchunks] = aligned_alloc(64, AGI_NODE_CHUNK * sizeof **c))) return 0;
     t->cap_nodes += AGI_NODE_CHUNK;
     return 1;
 }
