@@ -105,9 +105,17 @@ struct agi_node {
     int32_t src[2];         /* with scalar: in[j]'s node, or -1 for a leaf (and
                                src[1] -1 for one input), so the walk routes
                                without reading the inputs' headers */
-    ag_tensor *in_inline[AGI_NODE_INLINE];
+    union {
+        ag_tensor *in_inline[AGI_NODE_INLINE];
+        struct {                    /* a scalar node (n_in <= 2) */
+            ag_tensor *in_scalar_[2];
+            agi_sval val[2];        /* operand values when recorded, for the
+                                       scalar rule: a and b, or x and y */
+        };
+    };
     int32_t n_in;
-    int32_t pad_;
+    uint8_t dtype;          /* with scalar: the node's dtype */
+    uint8_t pad_[3];
     const agi_op *op;
     ag_tensor **in;         /* n_in inputs: in_inline, or the arena if more */
     int32_t iparam[4];      /* axes, flags */
@@ -364,29 +372,56 @@ static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out,
     return agi_node_fill(t, n, op, out, n->in_inline, n_in);
 }
 /*
-** Defines scalar rule NAME (agi_scalar_fn): gx[0] = G0, gx[1] = G1, of
-** gy_, a (in[0]), b (in[1]; 0 for one input), y (out) and s (fparam[0]),
-** as values of type T, the node's dtype (s rounded to it, as kernels do).
+** Defines scalar rule NAME (agi_scalar_fn) of a binary op: gx[0] = G0,
+** gx[1] = G1, of gy_, a and b (n->val, the operands' values when recorded)
+** as values of type T, the node's dtype; and of a one-input op: gx[0] =
+** G0 of gy_, x and y (n->val) and s (fparam[0], rounded to T as kernels
+** do). The rule reads the node only: no tensor header.
 */
-#define AGI_SCALAR_RULE(NAME, G0, G1)                                      \
+#define AGI_SCALAR_RULE2(NAME, G0, G1)                                     \
     static void NAME(const agi_node *n, agi_sval g_, agi_sval *gx)        \
     {                                                                      \
-        if (n->out->dtype == AG_F64)                                       \
-            AGI_SCALAR_RULE_T(double, f64, AGI_F64, G0, G1);               \
-        else                                                               \
-            AGI_SCALAR_RULE_T(float, f32, AGI_F32, G0, G1);                \
+        if (n->dtype == AG_F64) {                                          \
+            typedef double T;                                              \
+            const T gy_ = g_.f64, a = n->val[0].f64, b = n->val[1].f64;    \
+            (void)a, (void)b;                                              \
+            gx[0].f64 = (T)(G0);                                           \
+            gx[1].f64 = (T)(G1);                                           \
+        } else {                                                           \
+            typedef float T;                                               \
+            const T gy_ = g_.f32, a = n->val[0].f32, b = n->val[1].f32;    \
+            (void)a, (void)b;                                              \
+            gx[0].f32 = (T)(G0);                                           \
+            gx[1].f32 = (T)(G1);                                           \
+        }                                                                  \
     }
-#define AGI_SCALAR_RULE_T(TT, F, P, G0, G1)                                \
-    do {                                                                   \
-        typedef TT T;                                                      \
-        const T gy_ = g_.F, a = P(n->in_inline[0])[0];                     \
-        const T b = n->n_in > 1 ? P(n->in_inline[1])[0] : 0;               \
-        const T y = P(n->out)[0];                                          \
-        const T s = (T)n->fparam[0];                                       \
-        (void)a, (void)b, (void)y, (void)s;                                \
-        gx[0].F = (T)(G0);                                                 \
-        gx[1].F = (T)(G1);                                                 \
-    } while (0)
+#define AGI_SCALAR_RULE1(NAME, G0)                                         \
+    static void NAME(const agi_node *n, agi_sval g_, agi_sval *gx)        \
+    {                                                                      \
+        if (n->dtype == AG_F64) {                                          \
+            typedef double T;                                              \
+            const T gy_ = g_.f64, x = n->val[0].f64, y = n->val[1].f64;    \
+            const T s = (T)n->fparam[0];                                   \
+            (void)x, (void)y, (void)s;                                     \
+            gx[0].f64 = (T)(G0);                                           \
+        } else {                                                           \
+            typedef float T;                                               \
+            const T gy_ = g_.f32, x = n->val[0].f32, y = n->val[1].f32;    \
+            const T s = (T)n->fparam[0];                                   \
+            (void)x, (void)y, (void)s;                                     \
+            gx[0].f32 = (T)(G0);                                           \
+        }                                                                  \
+    }
+/* The value of one-element tensor x (either dtype). */
+static inline agi_sval agi_sval_of(const ag_tensor *x)
+{
+    agi_sval v;
+    if (x->dtype == AG_F64)
+        v.f64 = *(const double *)x->data;
+    else
+        v.f32 = *(const float *)x->data;
+    return v;
+}
 
 /* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);

@@ -197,17 +197,6 @@ static inline agi_sval sval_add(int dt, agi_sval a, agi_sval b)
     return a;
 }
 
-/* The one element of g as a value. */
-static inline agi_sval sval_of(const ag_tensor *g)
-{
-    agi_sval v;
-    if (g->dtype == AG_F64)
-        v.f64 = AGI_F64(g)[0];
-    else
-        v.f32 = AGI_F32(g)[0];
-    return v;
-}
-
 /* A tape tensor of x's shape and dtype holding v; NULL (error set) when
    out of memory. */
 static ag_tensor *sval_tensor(ag_tape *t, const ag_tensor *x, agi_sval v)
@@ -235,7 +224,7 @@ static int sink(ag_tape *t, const walk *w, ag_tensor *x, ag_tensor *g)
     if (x->node >= 0) {
         slot = &t->gacc[x->node];
         if (*slot == SVAL) {                 /* a scalar's value: add g's element */
-            t->sval[x->node] = sval_add(g->dtype, t->sval[x->node], sval_of(g));
+            t->sval[x->node] = sval_add(g->dtype, t->sval[x->node], agi_sval_of(g));
             return 1;
         }
     } else if (w->grads) {
@@ -366,7 +355,7 @@ BW_HOT int sink_leaf_value(ag_tape *t, ag_tensor *x, int dt, agi_sval v)
     if (x->flags & AGI_GRAD_NONE)                       /* a copy, as the tensor path's */
         x->flags &= (uint8_t)~AGI_GRAD_NONE;
     else
-        v = sval_add(dt, sval_of(gr), v);
+        v = sval_add(dt, agi_sval_of(gr), v);
     if (dt == AG_F64)
         AGI_F64(gr)[0] = v.f64;
     else
@@ -388,7 +377,7 @@ BW_HOT int sink_value(ag_tape *t, const walk *w, const agi_node *n, int j, int d
         } else if (slot == SVAL) {
             t->sval[src] = sval_add(dt, t->sval[src], v);
         } else {                                        /* a tensor so far */
-            t->sval[src] = sval_add(dt, sval_of(slot), v);
+            t->sval[src] = sval_add(dt, agi_sval_of(slot), v);
             t->gacc[src] = SVAL;
         }
         return 1;
@@ -405,9 +394,9 @@ BW_HOT int sink_value(ag_tape *t, const walk *w, const agi_node *n, int j, int d
 BW_HOT int run_scalar(ag_tape *t, const walk *w, int32_t i, const agi_node *n)
 {
     const ag_tensor *g = t->gacc[i];
-    const int dt = n->out->dtype;
+    const int dt = n->dtype;
     agi_sval gx[2];
-    n->scalar(n, g == SVAL ? t->sval[i] : sval_of(g), gx);
+    n->scalar(n, g == SVAL ? t->sval[i] : agi_sval_of(g), gx);
     if (!sink_value(t, w, n, 0, dt, gx[0])) return 0;
     return n->n_in < 2 || sink_value(t, w, n, 1, dt, gx[1]);
 }

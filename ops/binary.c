@@ -53,6 +53,9 @@ static inline ag_tensor *binary_op(ag_tape *t, const agi_op *op, ag_tensor *a, a
             n->scalar = fn;
             n->src[0] = a->node;
             n->src[1] = b->node;
+            n->dtype = y->dtype;
+            n->val[0] = agi_sval_of(a);
+            n->val[1] = agi_sval_of(b);
         }
     } else {
         t->n_ops++;                       /* a comparison: a constant */
@@ -119,7 +122,7 @@ static ag_tensor *add_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
     (void)n;
     return ag_add(t, tx[0], tx[1]);
 }
-AGI_SCALAR_RULE(add_scalar_rule, gy_, gy_)
+AGI_SCALAR_RULE2(add_scalar_rule, gy_, gy_)
 static const agi_op op_add = {"ag_add", add_backward, add_jvp};
 ag_tensor *ag_add(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
@@ -146,7 +149,7 @@ static ag_tensor *sub_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
     (void)n;
     return ag_sub(t, tx[0], tx[1]);
 }
-AGI_SCALAR_RULE(sub_scalar_rule, gy_, -gy_)
+AGI_SCALAR_RULE2(sub_scalar_rule, gy_, -gy_)
 static const agi_op op_sub = {"ag_sub", sub_backward, sub_jvp};
 ag_tensor *ag_sub(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
@@ -171,7 +174,7 @@ static ag_tensor *mul_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     return ag_add(t, ag_mul(t, tx[0], n->in[1]), ag_mul(t, n->in[0], tx[1]));
 }
-AGI_SCALAR_RULE(mul_scalar_rule, gy_ * b, gy_ * a)
+AGI_SCALAR_RULE2(mul_scalar_rule, gy_ * b, gy_ * a)
 static const agi_op op_mul = {"ag_mul", mul_backward, mul_jvp};
 ag_tensor *ag_mul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
@@ -196,7 +199,8 @@ static ag_tensor *div_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     return ag_div(t, ag_sub(t, tx[0], ag_mul(t, n->out, tx[1])), n->in[1]);
 }
-AGI_SCALAR_RULE(div_scalar_rule, gy_ / b, -((T)(gy_ * y) / b))
+/* y recomputed as the kernel did (the same bits) */
+AGI_SCALAR_RULE2(div_scalar_rule, gy_ / b, -((T)(gy_ * (T)(a / b)) / b))
 static const agi_op op_div = {"ag_div", div_backward, div_jvp};
 ag_tensor *ag_div(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
@@ -352,7 +356,7 @@ static void pass_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = gy;
 }
 
-AGI_SCALAR_RULE(pass_scalar_rule, gy_, 0)
+AGI_SCALAR_RULE1(pass_scalar_rule, gy_)
 
 AGI_UNARY_KERNEL(add_scalar_kernel, x + s)
 static const agi_op op_add_scalar = {"ag_add_scalar", pass_backward, agi_jvp_symmetric};
@@ -376,7 +380,7 @@ static void rsub_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)n, (void)need;
     gx[0] = ag_neg(t, gy);
 }
-AGI_SCALAR_RULE(rsub_scalar_rule, -gy_, 0)
+AGI_SCALAR_RULE1(rsub_scalar_rule, -gy_)
 static const agi_op op_rsub_scalar = {"ag_rsub_scalar", rsub_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rsub_scalar(ag_tape *t, ag_tensor *x, double s)
 {
@@ -391,7 +395,7 @@ static void mul_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul_scalar(t, gy, n->fparam[0]);
 }
-AGI_SCALAR_RULE(mul_scalar_scalar_rule, gy_ * s, 0)
+AGI_SCALAR_RULE1(mul_scalar_scalar_rule, gy_ * s)
 static const agi_op op_mul_scalar = {"ag_mul_scalar", mul_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_mul_scalar(ag_tape *t, ag_tensor *x, double s)
 {
@@ -406,7 +410,7 @@ static void div_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div_scalar(t, gy, n->fparam[0]);
 }
-AGI_SCALAR_RULE(div_scalar_scalar_rule, gy_ / s, 0)
+AGI_SCALAR_RULE1(div_scalar_scalar_rule, gy_ / s)
 static const agi_op op_div_scalar = {"ag_div_scalar", div_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_div_scalar(ag_tape *t, ag_tensor *x, double s)
 {
@@ -421,7 +425,7 @@ static void rdiv_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[0]));
 }
-AGI_SCALAR_RULE(rdiv_scalar_scalar_rule, -((T)(gy_ * y) / a), 0)
+AGI_SCALAR_RULE1(rdiv_scalar_scalar_rule, -((T)(gy_ * y) / x))
 static const agi_op op_rdiv_scalar = {"ag_rdiv_scalar", rdiv_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rdiv_scalar(ag_tape *t, ag_tensor *x, double s)
 {

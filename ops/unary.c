@@ -47,6 +47,9 @@ static inline ag_tensor *unary_op(ag_tape *t, const agi_op *op, ag_tensor *x,
                 n->scalar = fn;
                 n->src[0] = x->node;
                 n->src[1] = -1;
+                n->dtype = y->dtype;
+                n->val[0] = agi_sval_of(x);
+                n->val[1] = agi_sval_of(y);
             }
         }
     } else {
@@ -75,7 +78,7 @@ static void neg_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)n, (void)need;
     gx[0] = ag_neg(t, gy);
 }
-AGI_SCALAR_RULE(neg_scalar_rule, -gy_, 0)
+AGI_SCALAR_RULE1(neg_scalar_rule, -gy_)
 static const agi_op op_neg = {"ag_neg", neg_backward, agi_jvp_symmetric};
 ag_tensor *ag_neg(ag_tape *t, ag_tensor *x)
 {
@@ -91,7 +94,7 @@ static void exp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, n->out);
 }
-AGI_SCALAR_RULE(exp_scalar_rule, gy_ * y, 0)
+AGI_SCALAR_RULE1(exp_scalar_rule, gy_ * y)
 static const agi_op op_exp = {"ag_exp", exp_backward, agi_jvp_symmetric};
 ag_tensor *ag_exp(ag_tape *t, ag_tensor *x)
 {
@@ -107,7 +110,7 @@ static void log_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, n->in[0]);
 }
-AGI_SCALAR_RULE(log_scalar_rule, gy_ / a, 0)
+AGI_SCALAR_RULE1(log_scalar_rule, gy_ / x)
 static const agi_op op_log = {"ag_log", log_backward, agi_jvp_symmetric};
 ag_tensor *ag_log(ag_tape *t, ag_tensor *x)
 {
@@ -123,7 +126,7 @@ static void expm1_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_add_scalar(t, n->out, 1));
 }
-AGI_SCALAR_RULE(expm1_scalar_rule, gy_ * (T)(y + (T)1), 0)
+AGI_SCALAR_RULE1(expm1_scalar_rule, gy_ * (T)(y + (T)1))
 static const agi_op op_expm1 = {"ag_expm1", expm1_backward, agi_jvp_symmetric};
 ag_tensor *ag_expm1(ag_tape *t, ag_tensor *x)
 {
@@ -139,7 +142,7 @@ static void log1p_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, ag_add_scalar(t, n->in[0], 1));
 }
-AGI_SCALAR_RULE(log1p_scalar_rule, gy_ / (T)(a + (T)1), 0)
+AGI_SCALAR_RULE1(log1p_scalar_rule, gy_ / (T)(x + (T)1))
 static const agi_op op_log1p = {"ag_log1p", log1p_backward, agi_jvp_symmetric};
 ag_tensor *ag_log1p(ag_tape *t, ag_tensor *x)
 {
@@ -169,7 +172,7 @@ static void sqrt_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div(t, gy, ag_mul_scalar(t, n->out, 2));
 }
-AGI_SCALAR_RULE(sqrt_scalar_rule, gy_ / (T)(y * (T)2), 0)
+AGI_SCALAR_RULE1(sqrt_scalar_rule, gy_ / (T)(y * (T)2))
 static const agi_op op_sqrt = {"ag_sqrt", sqrt_backward, agi_jvp_symmetric};
 ag_tensor *ag_sqrt(ag_tape *t, ag_tensor *x)
 {
@@ -184,7 +187,7 @@ static void square_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_mul_scalar(t, n->in[0], 2));
 }
-AGI_SCALAR_RULE(square_scalar_rule, gy_ * (T)(a * (T)2), 0)
+AGI_SCALAR_RULE1(square_scalar_rule, gy_ * (T)(x * (T)2))
 static const agi_op op_square = {"ag_square", square_backward, agi_jvp_symmetric};
 ag_tensor *ag_square(ag_tape *t, ag_tensor *x)
 {
@@ -199,7 +202,7 @@ static void reciprocal_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_mul(t, gy, ag_square(t, n->out)));
 }
-AGI_SCALAR_RULE(reciprocal_scalar_rule, -(gy_ * (T)(y * y)), 0)
+AGI_SCALAR_RULE1(reciprocal_scalar_rule, -(gy_ * (T)(y * y)))
 static const agi_op op_reciprocal = {"ag_reciprocal", reciprocal_backward, agi_jvp_symmetric};
 ag_tensor *ag_reciprocal(ag_tape *t, ag_tensor *x)
 {
