@@ -75,6 +75,23 @@ typedef ag_tensor *(*agi_jvp_fn)(ag_tape *t, const agi_node *n, ag_tensor *const
 /* The forward-mode rule of an identity op (y = x): ty = tx[0]. */
 ag_tensor *agi_jvp_identity(ag_tape *t, const agi_node *n, ag_tensor *const *tx);
 
+/*
+** A node's scalar rule, for the walk's scalar path (backward.c): when the
+** op's output and every input are one element and the walk runs without
+** create_graph (grad mode off), no plan captures and anomaly mode is off,
+** the walk keeps a node's gradient as a value (agi_sval, in the node's
+** dtype) and calls this instead of the op's rule: from gy it stores
+** d loss / d in[j] in gx[j] for every input j (needed or not), computed in
+** that dtype with the operations the op's own rule would run (the same
+** bits), making no tensor. An op sets it on its node (n->scalar, with
+** n->src) when the output is one element: ops/binary.c, ops/unary.c.
+*/
+typedef union agi_sval {
+    double f64;
+    float f32;
+} agi_sval;
+typedef void (*agi_scalar_fn)(const agi_node *n, agi_sval gy, agi_sval *gx);
+
 typedef struct agi_op {
     const char *name;           /* the public function, "ag_matmul" */
     agi_backward_fn backward;
@@ -83,12 +100,30 @@ typedef struct agi_op {
 
 #define AGI_NODE_INLINE 4     /* inputs kept in the node itself */
 
+/*
+** A node: 128 bytes, 64-aligned in its chunk. The first line holds all the
+** walk's scalar path reads (a scalar node's inputs are in in_inline); the
+** second what the ops' own rules read.
+*/
 struct agi_node {
-    const agi_op *op;
     ag_tensor *out;
-    ag_tensor **in;         /* n_in inputs: in_inline, or the arena if more */
-    ag_tensor *in_inline[AGI_NODE_INLINE];
+    agi_scalar_fn scalar;   /* the scalar rule, or NULL (see agi_scalar_fn) */
+    int32_t src[2];         /* with scalar: in[j]'s node, or -1 for a leaf (and
+                               src[1] -1 for one input), so the walk routes
+                               without reading the inputs' headers */
+    union {
+        ag_tensor *in_inline[AGI_NODE_INLINE];
+        struct {                    /* a scalar node (n_in <= 2) */
+            ag_tensor *in_scalar_[2];
+            agi_sval val[2];        /* operand values when recorded, for the
+                                       scalar rule: a and b, or x and y */
+        };
+    };
     int32_t n_in;
+    uint8_t dtype;          /* with scalar: the node's dtype */
+    uint8_t pad_[3];
+    const agi_op *op;
+    ag_tensor **in;         /* n_in inputs: in_inline, or the arena if more */
     int32_t iparam[4];      /* axes, flags */
     double fparam[2];       /* scalars (slope, exponent, bounds) */
     const void *aux;        /* op-owned data in the arena (indices, perm) */
@@ -119,6 +154,7 @@ struct ag_tape {
     uint64_t gen;
     uint64_t n_ops;                 /* ops run this generation (recorded or not) */
     ag_tensor **gacc;               /* backward scratch, kept across resets */
+    agi_sval *sval;                 /* the walk's scalar path: gradients as values */
     ag_tensor **grad_into;          /* while a rule runs: see agi_grad_into */
     const uint8_t *grad_adds;       /* with grad_into: see agi_grad_adds_into */
     uint8_t *mark;
@@ -319,6 +355,7 @@ static inline agi_node *agi_node_fill(ag_tape *t, agi_node *n, const agi_op *op,
     n->fparam[0] = n->fparam[1] = 0;
     n->aux = NULL;
     n->saved = NULL;
+    n->scalar = NULL;
     out->node = t->n_nodes++;
     return n;
 }
@@ -341,6 +378,58 @@ static inline agi_node *agi_record(ag_tape *t, const agi_op *op, ag_tensor *out,
     for (int i = 0; i < n_in; i++) n->in_inline[i] = in[i];
     return agi_node_fill(t, n, op, out, n->in_inline, n_in);
 }
+/*
+** Defines scalar rule NAME (agi_scalar_fn) of a binary op: gx[0] = G0,
+** gx[1] = G1, of gy_, a and b (n->val, the operands' values when recorded)
+** as values of type T, the node's dtype; and of a one-input op: gx[0] =
+** G0 of gy_, x and y (n->val) and s (fparam[0], rounded to T as kernels
+** do). The rule reads the node only: no tensor header.
+*/
+#define AGI_SCALAR_RULE2(NAME, G0, G1)                                     \
+    static void NAME(const agi_node *n, agi_sval g_, agi_sval *gx)        \
+    {                                                                      \
+        if (n->dtype == AG_F64) {                                          \
+            typedef double T;                                              \
+            const T gy_ = g_.f64, a = n->val[0].f64, b = n->val[1].f64;    \
+            (void)a, (void)b;                                              \
+            gx[0].f64 = (T)(G0);                                           \
+            gx[1].f64 = (T)(G1);                                           \
+        } else {                                                           \
+            typedef float T;                                               \
+            const T gy_ = g_.f32, a = n->val[0].f32, b = n->val[1].f32;    \
+            (void)a, (void)b;                                              \
+            gx[0].f32 = (T)(G0);                                           \
+            gx[1].f32 = (T)(G1);                                           \
+        }                                                                  \
+    }
+#define AGI_SCALAR_RULE1(NAME, G0)                                         \
+    static void NAME(const agi_node *n, agi_sval g_, agi_sval *gx)        \
+    {                                                                      \
+        if (n->dtype == AG_F64) {                                          \
+            typedef double T;                                              \
+            const T gy_ = g_.f64, x = n->val[0].f64, y = n->val[1].f64;    \
+            const T s = (T)n->fparam[0];                                   \
+            (void)x, (void)y, (void)s;                                     \
+            gx[0].f64 = (T)(G0);                                           \
+        } else {                                                           \
+            typedef float T;                                               \
+            const T gy_ = g_.f32, x = n->val[0].f32, y = n->val[1].f32;    \
+            const T s = (T)n->fparam[0];                                   \
+            (void)x, (void)y, (void)s;                                     \
+            gx[0].f32 = (T)(G0);                                           \
+        }                                                                  \
+    }
+/* The value of one-element tensor x (either dtype). */
+static inline agi_sval agi_sval_of(const ag_tensor *x)
+{
+    agi_sval v;
+    if (x->dtype == AG_F64)
+        v.f64 = *(const double *)x->data;
+    else
+        v.f32 = *(const float *)x->data;
+    return v;
+}
+
 /* Ends an op: anomaly check of out; returns out, or NULL if t is in error. */
 ag_tensor *agi_done_check(ag_tape *t, const agi_op *op, ag_tensor *out);
 

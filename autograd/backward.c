@@ -183,12 +183,57 @@ static int sink_leaf_grad(ag_tape *t, ag_tensor *x, const ag_tensor *g)
     return 1;
 }
 
+/*
+** The walk's scalar path. A node's gradient is a tensor in gacc[i], or,
+** when the node ran a scalar rule's sink, a value in sval[i] with gacc[i]
+** set to SVAL (so "has a gradient" stays gacc[i] != NULL). A value is
+** made a tensor only where a tensor is needed: an op's own rule, ag_grad's
+** results. Additions happen in the node's dtype in the order the tensor
+** path would make them (slot + g), so both paths give the same bits.
+*/
+static ag_tensor sval_tag;
+#define SVAL (&sval_tag)
+
+/* a + b in dtype dt. */
+static inline agi_sval sval_add(int dt, agi_sval a, agi_sval b)
+{
+    if (dt == AG_F64)
+        a.f64 = a.f64 + b.f64;
+    else
+        a.f32 = a.f32 + b.f32;
+    return a;
+}
+
+/* A tape tensor of x's shape and dtype holding v; NULL (error set) when
+   out of memory. */
+static ag_tensor *sval_tensor(ag_tape *t, const ag_tensor *x, agi_sval v)
+{
+    ag_tensor *g = agi_new_like(t, "ag_backward", x);
+    if (!g) return NULL;
+    if (g->dtype == AG_F64)
+        AGI_F64(g)[0] = v.f64;
+    else
+        AGI_F32(g)[0] = v.f32;
+    return g;
+}
+
+/* Node i's gradient as a tensor (made from its value if need be). */
+static ag_tensor *slot_tensor(ag_tape *t, int32_t i)
+{
+    if (t->gacc[i] == SVAL) t->gacc[i] = sval_tensor(t, AGI_NODE(t, i)->out, t->sval[i]);
+    return t->gacc[i];
+}
+
 /* Routes gradient g to input x of a node: another node's slot or a leaf. */
 static int sink(ag_tape *t, const walk *w, ag_tensor *x, ag_tensor *g)
 {
     ag_tensor **slot;
     if (x->node >= 0) {
         slot = &t->gacc[x->node];
+        if (*slot == SVAL) {                 /* a scalar's value: add g's element */
+            t->sval[x->node] = sval_add(g->dtype, t->sval[x->node], agi_sval_of(g));
+            return 1;
+        }
     } else if (w->grads) {
         int k = leaf_target(w, x);
         if (k < 0) return 1;             /* an output leaf nobody asked for */
@@ -315,6 +360,64 @@ BW_HOT int run_node(ag_tape *t, const walk *w, int32_t i)
     return 1;
 }
 
+/* Adds value v (dtype dt) into leaf x's grad, as sink_leaf_grad would add
+   a one-element tensor holding it (x wanted by ag_backward). */
+BW_HOT int sink_leaf_value(ag_tape *t, ag_tensor *x, int dt, agi_sval v)
+{
+    ag_tensor *gr = x->grad;
+    if (!gr || gr->numel != 1 || gr->dtype != dt) {     /* no grad yet: the tensor path */
+        ag_tensor *g = sval_tensor(t, x, v);
+        return g && sink_leaf_grad(t, x, g);
+    }
+    if (x->flags & AGI_GRAD_NONE)                       /* a copy, as the tensor path's */
+        x->flags &= (uint8_t)~AGI_GRAD_NONE;
+    else
+        v = sval_add(dt, agi_sval_of(gr), v);
+    if (dt == AG_F64)
+        AGI_F64(gr)[0] = v.f64;
+    else
+        AGI_F32(gr)[0] = v.f32;
+    return 1;
+}
+
+/* Routes value v, the gradient for input j of scalar node n, as sink would
+   route it as a tensor: into a node's value slot, or to a leaf. */
+BW_HOT int sink_value(ag_tape *t, const walk *w, const agi_node *n, int j, int dt, agi_sval v)
+{
+    const int32_t src = n->src[j];
+    if (src >= 0) {
+        if (!t->mark[src]) return 1;                    /* leads to no wanted input */
+        ag_tensor *slot = t->gacc[src];
+        if (!slot) {
+            t->sval[src] = v;
+            t->gacc[src] = SVAL;
+        } else if (slot == SVAL) {
+            t->sval[src] = sval_add(dt, t->sval[src], v);
+        } else {                                        /* a tensor so far */
+            t->sval[src] = sval_add(dt, agi_sval_of(slot), v);
+            t->gacc[src] = SVAL;
+        }
+        return 1;
+    }
+    ag_tensor *x = n->in_inline[j];                     /* a scalar node's inputs */
+    if (!x->requires_grad) return 1;
+    if (!w->grads) return sink_leaf_value(t, x, dt, v);
+    if (leaf_target(w, x) < 0) return 1;
+    ag_tensor *g = sval_tensor(t, x, v);
+    return g && sink(t, w, x, g);
+}
+
+/* Runs scalar node i (n->scalar set) on its gradient, making no tensor. */
+BW_HOT int run_scalar(ag_tape *t, const walk *w, int32_t i, const agi_node *n)
+{
+    const ag_tensor *g = t->gacc[i];
+    const int dt = n->dtype;
+    agi_sval gx[2];
+    n->scalar(n, g == SVAL ? t->sval[i] : agi_sval_of(g), gx);
+    if (!sink_value(t, w, n, 0, dt, gx[0])) return 0;
+    return n->n_in < 2 || sink_value(t, w, n, 1, dt, gx[1]);
+}
+
 /* Makes the scratch arrays hold n nodes, zeroed. */
 static int scratch(ag_tape *t, size_t n)
 {
@@ -323,9 +426,11 @@ static int scratch(ag_tape *t, size_t n)
         while (cap < n) cap *= 2;
         ag_tensor **g = realloc(t->gacc, cap * sizeof *g);
         if (g) t->gacc = g;
-        uint8_t *m = g ? realloc(t->mark, cap) : NULL;
+        agi_sval *v = g ? realloc(t->sval, cap * sizeof *v) : NULL;
+        if (v) t->sval = v;
+        uint8_t *m = v ? realloc(t->mark, cap) : NULL;
         if (m) t->mark = m;
-        if (!g || !m) return 0;
+        if (!g || !v || !m) return 0;
         t->cap_scratch = cap;
     }
     memset(t->gacc, 0, n * sizeof *t->gacc);
@@ -385,6 +490,16 @@ static int32_t seed(ag_tape *t, const walk *w, int n_out, ag_tensor *const *outs
     return top;
 }
 
+/* ag_grad's inputs that node i made get its gradient; 0 when out of
+   memory. */
+static int intermediate(ag_tape *t, const walk *w, int32_t i)
+{
+    for (int k = 0; k < w->n_in; k++)
+        if (w->inputs[k]->node == i && !w->grads[k] && !(w->grads[k] = slot_tensor(t, i)))
+            return 0;
+    return 1;
+}
+
 /* The walk shared by ag_backward (w->grads NULL) and ag_grad. */
 static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
                      ag_tensor *const *gouts, int create_graph)
@@ -400,12 +515,16 @@ static ag_status run(ag_tape *t, walk *w, int n_out, ag_tensor *const *outs,
     t->grad_enabled = create_graph != 0;
     t->in_backward = 1;
     int32_t top = seed(t, w, n_out, outs, gouts);
+    const int scalar = !create_graph && !t->plan && !t->anomaly;   /* the scalar path */
     for (int32_t i = top; i >= 0 && t->status == AG_OK; i--) {
         if (!t->gacc[i]) continue;
-        for (int k = 0; w->grads && k < w->n_in; k++)      /* intermediate inputs */
-            if (w->inputs[k]->node == i && !w->grads[k]) w->grads[k] = t->gacc[i];
+        if (w->grads && !intermediate(t, w, i)) break;
         t->rule_node = i;                   /* for anomaly messages */
-        run_node(t, w, i);
+        const agi_node *n = AGI_NODE(t, i);
+        if (scalar && n->scalar)
+            run_scalar(t, w, i, n);
+        else if (slot_tensor(t, i))
+            run_node(t, w, i);
     }
     t->rule_node = -1;
     t->grad_enabled = (uint8_t)old_mode;

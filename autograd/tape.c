@@ -29,6 +29,7 @@
 #define AGI_BLOCK_MIN ((size_t)1 << 20)
 
 _Static_assert(sizeof(ag_tensor) == 128, "a tensor header is two cache lines");
+_Static_assert(sizeof(agi_node) == 128, "a node is two cache lines");
 
 const char *ag_status_name(ag_status s)
 {
@@ -90,6 +91,7 @@ void ag_tape_free(ag_tape *t)
     for (int32_t i = 0; i < t->cap_nodes / AGI_NODE_CHUNK; i++) free(t->node_chunks[i]);
     free(t->node_chunks);
     free(t->gacc);
+    free(t->sval);
     free(t->mark);
     ag_tape_free(t->sub);
     free(t);
@@ -162,7 +164,7 @@ size_t ag_tape_reserved(const ag_tape *t)
     n += (size_t)(t->pools[0].nchunks + t->pools[1].nchunks) * AGI_HCHUNK *
          sizeof(ag_tensor);
     n += (size_t)t->cap_nodes * sizeof(agi_node);
-    n += t->cap_scratch * (sizeof(ag_tensor *) + 1);
+    n += t->cap_scratch * (sizeof(ag_tensor *) + sizeof(agi_sval) + 1);
     return n + ag_tape_reserved(t->sub);     /* ag_recompute's scratch tape */
 }
 
@@ -440,7 +442,7 @@ static int grow_nodes(ag_tape *t)
     agi_node **c = realloc(t->node_chunks, (size_t)(nchunks + 1) * sizeof *c);
     if (!c) return 0;
     t->node_chunks = c;
-    if (!(c[nchunks] = malloc(AGI_NODE_CHUNK * sizeof **c))) return 0;
+    if (!(c[nchunks] = aligned_alloc(64, AGI_NODE_CHUNK * sizeof **c))) return 0;
     t->cap_nodes += AGI_NODE_CHUNK;
     return 1;
 }

@@ -9,7 +9,9 @@
 #include <string.h>
 
 /* A persistent tensor with uninitialised data; NULL (and ag_last_error)
-   on bad input or when out of memory. */
+   on bad input or when out of memory. Data of at most 8 bytes (a scalar)
+   lives in the header's inl, as a tape tensor's: one allocation and one
+   cache line for a scalar leaf, which forward and backward read. */
 static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
                                  const int64_t *shape)
 {
@@ -22,20 +24,21 @@ static ag_tensor *persistent_new(const char *fn, ag_dtype dt, int ndim,
     int64_t n = agi_numel(ndim, shape);
     if (n < 0) return agi_bad_shape(NULL, fn, ndim, shape);
     size_t bytes = (agi_bytes(n, dt) + 63) & ~(size_t)63;
+    int inl = agi_bytes(n, dt) <= sizeof(((ag_tensor *)0)->inl);   /* a scalar */
     ag_tensor *x = calloc(1, sizeof *x);
-    void *data = aligned_alloc(64, bytes ? bytes : 64);
-    if (!x || !data) {
+    void *data = inl ? NULL : aligned_alloc(64, bytes ? bytes : 64);
+    if (!x || (!inl && !data)) {
         free(x);
         free(data);
         return ag_set_last_error(AG_ERR_NOMEM, "%s: out of memory for %s", fn,
                                   agi_dims_str(ndim, shape, buf)), NULL;
     }
-    x->data = data;
+    x->data = inl ? x->inl.bytes : data;
     x->numel = n;
     x->ndim = (uint8_t)ndim;
     x->dtype = (uint8_t)dt;
     x->node = -1;
-    x->flags = AGI_OWNS_DATA;
+    x->flags = inl ? 0 : AGI_OWNS_DATA;
     if (ndim) memcpy(x->shape, shape, (size_t)ndim * sizeof *shape);
     return x;
 }

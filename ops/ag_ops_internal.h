@@ -261,6 +261,9 @@ typedef void (*agi_binary_kernel)(const ag_tensor *a, const ag_tensor *b,
 */
 ag_tensor *agi_unary(ag_tape *t, const agi_op *op, ag_tensor *x,
                      agi_unary_kernel kernel, double s, double s2);
+/* agi_unary (s2 0) whose node gets scalar rule fn when x is one element. */
+ag_tensor *agi_unary_scalar(ag_tape *t, const agi_op *op, ag_tensor *x,
+                            agi_unary_kernel kernel, double s, agi_scalar_fn fn);
 
 /* Runs a broadcasting binary op: checks, shapes, kernel, record. */
 ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a,

@@ -20,19 +20,26 @@ static void binary_step(const agi_step *st)
     ((agi_binary_kernel)st->kernel)(st->a, st->b, st->y);
 }
 
-ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
-                      agi_binary_kernel kernel)
+/* y of a and b's broadcast shape; NULL (error set) if they do not
+   broadcast or when out of memory. */
+static ag_tensor *broadcast_out(ag_tape *t, const agi_op *op, const ag_tensor *a,
+                                const ag_tensor *b)
 {
     int ndim;
     int64_t shape[AG_MAX_DIMS];
+    if (!agi_broadcast_shape(t, op->name, a, b, &ndim, shape)) return NULL;
+    return agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
+}
+
+/* agi_binary, giving the node scalar rule fn (or none: NULL) when y is one
+   element. Inlined into the arithmetic ops' constructors: their kernel
+   and rule are then known calls. */
+static inline ag_tensor *binary_op(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
+                                   agi_binary_kernel kernel, agi_scalar_fn fn)
+{
     if (!agi_check2(t, op->name, a, b)) return NULL;
-    ag_tensor *y;
-    if (agi_same_shape(a, b))                 /* the common case: no broadcast */
-        y = agi_new_like(t, op->name, a);
-    else if (agi_broadcast_shape(t, op->name, a, b, &ndim, shape))
-        y = agi_new(t, op->name, (ag_dtype)a->dtype, ndim, shape);
-    else
-        return NULL;
+    ag_tensor *y = agi_same_shape(a, b) ? agi_new_like(t, op->name, a)  /* no broadcast */
+                                        : broadcast_out(t, op, a, b);
     if (!y) return NULL;
     kernel(a, b, y);
     if (t->plan) {
@@ -40,11 +47,26 @@ ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
         if (st) st->op = op;                /* for the plan's scalar program */
     }
     ag_tensor *in[2] = {a, b};
-    if (op->backward)
-        agi_record(t, op, y, 2, in);
-    else
+    if (op->backward) {
+        agi_node *n = agi_record(t, op, y, 2, in);
+        if (fn && n && y->numel == 1) {
+            n->scalar = fn;
+            n->src[0] = a->node;
+            n->src[1] = b->node;
+            n->dtype = y->dtype;
+            n->val[0] = agi_sval_of(a);
+            n->val[1] = agi_sval_of(b);
+        }
+    } else {
         t->n_ops++;                       /* a comparison: a constant */
+    }
     return agi_done(t, op, y);
+}
+
+ag_tensor *agi_binary(ag_tape *t, const agi_op *op, ag_tensor *a, ag_tensor *b,
+                      agi_binary_kernel kernel)
+{
+    return binary_op(t, op, a, b, kernel, NULL);
 }
 
 /* The gradient of a broadcast input: g brought back to input i's shape. */
@@ -100,10 +122,11 @@ static ag_tensor *add_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
     (void)n;
     return ag_add(t, tx[0], tx[1]);
 }
+AGI_SCALAR_RULE2(add_scalar_rule, gy_, gy_)
 static const agi_op op_add = {"ag_add", add_backward, add_jvp};
 ag_tensor *ag_add(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_add, a, b, add_kernel);
+    return binary_op(t, &op_add, a, b, add_kernel, add_scalar_rule);
 }
 
 AGI_BINARY_KERNEL(sub_kernel, a - b)
@@ -126,10 +149,11 @@ static ag_tensor *sub_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
     (void)n;
     return ag_sub(t, tx[0], tx[1]);
 }
+AGI_SCALAR_RULE2(sub_scalar_rule, gy_, -gy_)
 static const agi_op op_sub = {"ag_sub", sub_backward, sub_jvp};
 ag_tensor *ag_sub(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_sub, a, b, sub_kernel);
+    return binary_op(t, &op_sub, a, b, sub_kernel, sub_scalar_rule);
 }
 
 AGI_BINARY_KERNEL(mul_kernel, a * b)
@@ -150,10 +174,11 @@ static ag_tensor *mul_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     return ag_add(t, ag_mul(t, tx[0], n->in[1]), ag_mul(t, n->in[0], tx[1]));
 }
+AGI_SCALAR_RULE2(mul_scalar_rule, gy_ * b, gy_ * a)
 static const agi_op op_mul = {"ag_mul", mul_backward, mul_jvp};
 ag_tensor *ag_mul(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_mul, a, b, mul_kernel);
+    return binary_op(t, &op_mul, a, b, mul_kernel, mul_scalar_rule);
 }
 
 AGI_BINARY_KERNEL(div_kernel, a / b)
@@ -174,10 +199,12 @@ static ag_tensor *div_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
 {
     return ag_div(t, ag_sub(t, tx[0], ag_mul(t, n->out, tx[1])), n->in[1]);
 }
+/* y recomputed as the kernel did (the same bits) */
+AGI_SCALAR_RULE2(div_scalar_rule, gy_ / b, -((T)(gy_ * (T)(a / b)) / b))
 static const agi_op op_div = {"ag_div", div_backward, div_jvp};
 ag_tensor *ag_div(ag_tape *t, ag_tensor *a, ag_tensor *b)
 {
-    return agi_binary(t, &op_div, a, b, div_kernel);
+    return binary_op(t, &op_div, a, b, div_kernel, div_scalar_rule);
 }
 
 /*
@@ -329,18 +356,20 @@ static void pass_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = gy;
 }
 
+AGI_SCALAR_RULE1(pass_scalar_rule, gy_)
+
 AGI_UNARY_KERNEL(add_scalar_kernel, x + s)
 static const agi_op op_add_scalar = {"ag_add_scalar", pass_backward, agi_jvp_symmetric};
 ag_tensor *ag_add_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_add_scalar, x, add_scalar_kernel, s, 0);
+    return agi_unary_scalar(t, &op_add_scalar, x, add_scalar_kernel, s, pass_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(sub_scalar_kernel, x - s)
 static const agi_op op_sub_scalar = {"ag_sub_scalar", pass_backward, agi_jvp_symmetric};
 ag_tensor *ag_sub_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_sub_scalar, x, sub_scalar_kernel, s, 0);
+    return agi_unary_scalar(t, &op_sub_scalar, x, sub_scalar_kernel, s, pass_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(rsub_scalar_kernel, s - x)
@@ -351,10 +380,11 @@ static void rsub_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)n, (void)need;
     gx[0] = ag_neg(t, gy);
 }
+AGI_SCALAR_RULE1(rsub_scalar_rule, -gy_)
 static const agi_op op_rsub_scalar = {"ag_rsub_scalar", rsub_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rsub_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_rsub_scalar, x, rsub_scalar_kernel, s, 0);
+    return agi_unary_scalar(t, &op_rsub_scalar, x, rsub_scalar_kernel, s, rsub_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(mul_scalar_kernel, x * s)
@@ -365,10 +395,11 @@ static void mul_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul_scalar(t, gy, n->fparam[0]);
 }
+AGI_SCALAR_RULE1(mul_scalar_scalar_rule, gy_ * s)
 static const agi_op op_mul_scalar = {"ag_mul_scalar", mul_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_mul_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_mul_scalar, x, mul_scalar_kernel, s, 0);
+    return agi_unary_scalar(t, &op_mul_scalar, x, mul_scalar_kernel, s, mul_scalar_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(div_scalar_kernel, x / s)
@@ -379,10 +410,11 @@ static void div_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_div_scalar(t, gy, n->fparam[0]);
 }
+AGI_SCALAR_RULE1(div_scalar_scalar_rule, gy_ / s)
 static const agi_op op_div_scalar = {"ag_div_scalar", div_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_div_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_div_scalar, x, div_scalar_kernel, s, 0);
+    return agi_unary_scalar(t, &op_div_scalar, x, div_scalar_kernel, s, div_scalar_scalar_rule);
 }
 
 AGI_UNARY_KERNEL(rdiv_scalar_kernel, s / x)
@@ -393,10 +425,11 @@ static void rdiv_scalar_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_div(t, ag_mul(t, gy, n->out), n->in[0]));
 }
+AGI_SCALAR_RULE1(rdiv_scalar_scalar_rule, -((T)(gy_ * y) / x))
 static const agi_op op_rdiv_scalar = {"ag_rdiv_scalar", rdiv_scalar_backward, agi_jvp_symmetric};
 ag_tensor *ag_rdiv_scalar(ag_tape *t, ag_tensor *x, double s)
 {
-    return agi_unary(t, &op_rdiv_scalar, x, rdiv_scalar_kernel, s, 0);
+    return agi_unary_scalar(t, &op_rdiv_scalar, x, rdiv_scalar_kernel, s, rdiv_scalar_scalar_rule);
 }
 
 /* --------------------------------------------------------- comparisons --- */
