@@ -289,6 +289,33 @@ START_TEST(test_lstm_cell_errors)
 }
 END_TEST
 
+/* An LSTM layer's y, h_n and c_n flattened and joined, from in = (x, h0,
+   c0); ctx is the module. */
+static ag_tensor *fn_lstm_layer(ag_tape *t, ag_tensor *const *in, void *ctx)
+{
+    ag_tensor *y, *hn, *cn;
+    if (ag_rnn_forward(ctx, t, in[0], in[1], in[2], &y, &hn, &cn) != AG_OK) return NULL;
+    ag_tensor *parts[3] = {ag_flatten(t, y, 0, -1), ag_flatten(t, hn, 0, -1),
+                           ag_flatten(t, cn, 0, -1)};
+    return ag_concat(t, 3, parts, 0);
+}
+
+/* Forward mode through the layer (ag_unbind and ag_lstm_cell inside):
+   two layers, both directions, three steps. */
+START_TEST(test_lstm_layer_jvp_matches_reverse_mode)
+{
+    ag_rng *r = ag_rng_new(5);
+    ag_module *m = ag_lstm_new(2, 2, 2, 1, 0, 0.0, 1, AG_F64, r);
+    ck_assert_ptr_nonnull(m);
+    ag_tensor *x = tu_random(3, SHAPE(3, 2, 2), -1, 1, 91);
+    ag_tensor *h0 = tu_random(3, SHAPE(4, 2, 2), -1, 1, 92), *c0 = tu_random(3, SHAPE(4, 2, 2), -1, 1, 93);
+    jt_check("LSTM layer", fn_lstm_layer, m, 3, ((ag_tensor *[]){x, h0, c0}), 0);
+    ag_tensor_free(x), ag_tensor_free(h0), ag_tensor_free(c0);
+    ag_module_free(m);
+    ag_rng_free(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ unbind --- */
 
 START_TEST(test_unbind_forward_every_axis)
@@ -372,6 +399,7 @@ Suite *suite_rnn_cell(void)
     TU_ADD(s, test_lstm_cell_jvp_matches_reverse_mode);
     TU_ADD(s, test_lstm_cell_same_bits_for_any_thread_count);
     TU_ADD(s, test_lstm_cell_errors);
+    TU_ADD(s, test_lstm_layer_jvp_matches_reverse_mode);
     TU_ADD(s, test_unbind_forward_every_axis);
     TU_ADD(s, test_unbind_grads_and_jvp);
     TU_ADD(s, test_unbind_errors);
