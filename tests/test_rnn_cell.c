@@ -84,6 +84,15 @@ START_TEST(test_lstm_cell_forward_matches_a_naive_loop)
             check_forward(AG_F64, with_hg, batched, 1e-14);
             check_forward(AG_F32, with_hg, batched, 2e-6);
         }
+    /* an empty batch gives empty states */
+    ag_tensor *xg = ag_zeros(NULL, AG_F64, 2, SHAPE(0, 8)), *c = ag_zeros(NULL, AG_F64, 2, SHAPE(0, 2));
+    ag_tensor *h, *cn;
+    ag_tape *t = ag_tape_new();
+    ck_assert_int_eq(ag_lstm_cell(t, xg, xg, c, &h, &cn), AG_OK);
+    tu_assert_shape(h, 2, SHAPE(0, 2));
+    tu_assert_shape(cn, 2, SHAPE(0, 2));
+    ag_tape_free(t);
+    ag_tensor_free(xg), ag_tensor_free(c);
 }
 END_TEST
 
