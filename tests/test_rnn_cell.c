@@ -85,7 +85,8 @@ START_TEST(test_lstm_cell_forward_matches_a_naive_loop)
             check_forward(AG_F32, with_hg, batched, 2e-6);
         }
     /* an empty batch gives empty states */
-    ag_tensor *xg = ag_zeros(NULL, AG_F64, 2, SHAPE(0, 8)), *c = ag_zeros(NULL, AG_F64, 2, SHAPE(0, 2));
+    ag_tensor *xg = ag_zeros(NULL, AG_F64, 2, SHAPE(0, 8));
+    ag_tensor *c = ag_zeros(NULL, AG_F64, 2, SHAPE(0, 2));
     ag_tensor *h, *cn;
     ag_tape *t = ag_tape_new();
     ck_assert_int_eq(ag_lstm_cell(t, xg, xg, c, &h, &cn), AG_OK);
@@ -124,7 +125,8 @@ static ag_tensor *fn_cell(ag_tape *t, ag_tensor *const *in, void *ctx)
 
 START_TEST(test_lstm_cell_gradcheck_and_gradgradcheck)
 {
-    ag_tensor *xg = tu_random(2, SHAPE(2, 8), -2, 2, 21), *hg = tu_random(2, SHAPE(2, 8), -1, 1, 22);
+    ag_tensor *xg = tu_random(2, SHAPE(2, 8), -2, 2, 21);
+    ag_tensor *hg = tu_random(2, SHAPE(2, 8), -1, 1, 22);
     ag_tensor *c = tu_random(2, SHAPE(2, 2), -1.5, 1.5, 23);
     for (int which = OUT_BOTH; which <= OUT_SQUARED; which++) {
         cell_ctx cc = {which, 1};
@@ -205,7 +207,8 @@ END_TEST
 
 START_TEST(test_lstm_cell_jvp_matches_reverse_mode)
 {
-    ag_tensor *xg = tu_random(2, SHAPE(2, 8), -2, 2, 41), *hg = tu_random(2, SHAPE(2, 8), -1, 1, 42);
+    ag_tensor *xg = tu_random(2, SHAPE(2, 8), -2, 2, 41);
+    ag_tensor *hg = tu_random(2, SHAPE(2, 8), -1, 1, 42);
     ag_tensor *c = tu_random(2, SHAPE(2, 2), -1.5, 1.5, 43);
     cell_ctx cc = {OUT_BOTH, 1};
     jt_check("ag_lstm_cell", fn_cell, &cc, 3, ((ag_tensor *[]){xg, hg, c}), 0);
@@ -220,7 +223,8 @@ END_TEST
 static void cell_run(int threads, ag_tensor **out)
 {
     ck_assert_int_eq(ag_set_num_threads(threads), AG_OK);
-    ag_tensor *xg = rnd(AG_F32, 2, SHAPE(128, 512), -3, 3, 51), *c = rnd(AG_F32, 2, SHAPE(128, 128), -2, 2, 52);
+    ag_tensor *xg = rnd(AG_F32, 2, SHAPE(128, 512), -3, 3, 51);
+    ag_tensor *c = rnd(AG_F32, 2, SHAPE(128, 128), -2, 2, 52);
     ag_tensor *hg = rnd(AG_F32, 2, SHAPE(128, 512), -2, 2, 53), *h, *cn, *g[3];
     ag_tape *t = ag_tape_new();
     ag_tensor *in[3] = {ag_detach(t, xg), ag_detach(t, hg), ag_detach(t, c)};
@@ -254,7 +258,8 @@ END_TEST
 
 START_TEST(test_lstm_cell_errors)
 {
-    ag_tensor *xg = tu_random(2, SHAPE(2, 16), -1, 1, 61), *c = tu_random(2, SHAPE(2, 4), -1, 1, 62);
+    ag_tensor *xg = tu_random(2, SHAPE(2, 16), -1, 1, 61);
+    ag_tensor *c = tu_random(2, SHAPE(2, 4), -1, 1, 62);
     ag_tensor *h, *cn, *bad;
     ck_assert_int_eq(ag_lstm_cell(NULL, xg, NULL, c, &h, &cn), AG_ERR_ARG);
     ck_assert_ptr_null(h);
@@ -317,7 +322,8 @@ START_TEST(test_lstm_layer_jvp_matches_reverse_mode)
     ag_module *m = ag_lstm_new(2, 2, 2, 1, 0, 0.0, 1, AG_F64, r);
     ck_assert_ptr_nonnull(m);
     ag_tensor *x = tu_random(3, SHAPE(3, 2, 2), -1, 1, 91);
-    ag_tensor *h0 = tu_random(3, SHAPE(4, 2, 2), -1, 1, 92), *c0 = tu_random(3, SHAPE(4, 2, 2), -1, 1, 93);
+    ag_tensor *h0 = tu_random(3, SHAPE(4, 2, 2), -1, 1, 92);
+    ag_tensor *c0 = tu_random(3, SHAPE(4, 2, 2), -1, 1, 93);
     jt_check("LSTM layer", fn_lstm_layer, m, 3, ((ag_tensor *[]){x, h0, c0}), 0);
     ag_tensor_free(x), ag_tensor_free(h0), ag_tensor_free(c0);
     ag_module_free(m);
