@@ -31,6 +31,7 @@
 #include "ag_norm.h"
 #include "ag_vmath.h"
 #include "ag_attention.h"
+#include "ag_rnn_cell.h"
 /* nn */
 #include "ag_module.h"
 #include "ag_layers.h"

@@ -31,12 +31,13 @@
 **     GRU:  r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z alike,
 **           n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
 **           h' = (1 - z) * n + z * h
-** Every layer is a composition of ops (ag_linear, ag_matmul_nt, ag_chunk,
-** ag_sigmoid, ag_tanh, ag_addcmul, ag_stack, ...), so gradients of every
-** order are available. A sequence layer runs two products per step (by
-** W_ih, with b_ih + b_hh added in for RNN and LSTM, and by W_hh); steps
-** are never cut from one product over the whole sequence, whose backward
-** would cost a tensor of that product's size per step.
+** Every layer is a composition of ops (ag_linear, ag_unbind, ag_lstm_cell,
+** ag_chunk, ag_sigmoid, ag_tanh, ag_addcmul, ag_stack, ...), so gradients
+** of every order are available (and ag_jvp). A sequence layer multiplies
+** its whole input by W_ih once (b_ih + b_hh added in for RNN and LSTM),
+** cuts the product into steps with ag_unbind (whose backward is one
+** stack), and runs one product by W_hh per step; an LSTM's step is then
+** one op, ag_lstm_cell.
 **
 ** Errors. Constructors return NULL with ag_last_error() set (sizes < 1,
 ** dropout outside [0, 1], an unknown nonlinearity or dtype). A NULL

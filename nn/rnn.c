@@ -1,10 +1,11 @@
 /*
 ** rnn.c: the recurrent layers of ag_rnn.h: RNNCell, LSTMCell and GRUCell,
 ** and RNN, LSTM and GRU over a sequence. One step's math (step() and its
-** three kinds) is shared by cells and sequences; a sequence passes each
-** layer's outputs to the next step by step (joined per step when
-** bidirectional) and stacks them once, at the end. Public ops only; no
-** gradient by hand.
+** three kinds) is shared by cells and sequences; an LSTM's step is one
+** op, ag_lstm_cell. A sequence projects each layer's whole input at once
+** (one product, cut into steps by ag_unbind), runs the steps, and stacks
+** each direction's outputs into the layer's output [T, B, D*H], the next
+** layer's input. Public ops only; no gradient by hand.
 */
 #include "layers_util.h"
 
@@ -61,16 +62,13 @@ static ag_tensor *rnn_step(ag_tape *t, rnn_kind k, ag_tensor *xp, ag_tensor *hp)
 }
 
 /* i, f, g, o from the gates xp + hp [B, 4H]; c' = f c + i g;
-   h' = o tanh(c'). */
+   h' = o tanh(c'): one op, ag_lstm_cell (its backward one pass too). */
 static ag_tensor *lstm_step(ag_tape *t, ag_tensor *xp, ag_tensor *hp, ag_tensor *c,
                             ag_tensor **c_out)
 {
-    ag_tensor *g4[4] = {NULL, NULL, NULL, NULL};
-    if (ag_chunk(t, ag_add(t, xp, hp), 4, -1, g4, NULL) != AG_OK) return *c_out = NULL, NULL;
-    ag_tensor *i = ag_sigmoid(t, g4[0]), *f = ag_sigmoid(t, g4[1]);
-    ag_tensor *g = ag_tanh(t, g4[2]), *o = ag_sigmoid(t, g4[3]);
-    *c_out = ag_addcmul(t, ag_mul(t, f, c), i, g, 1.0);
-    return ag_mul(t, o, ag_tanh(t, *c_out));
+    ag_tensor *h = NULL;
+    if (ag_lstm_cell(t, xp, hp, c, &h, c_out) != AG_OK) return *c_out = NULL, NULL;
+    return h;
 }
 
 /* r, z from the first 2H columns of xp + hp; n = tanh(xn + r hn) (hn
@@ -87,14 +85,22 @@ static ag_tensor *gru_step(ag_tape *t, ag_tensor *xp, ag_tensor *hp, ag_tensor *
     return ag_addcmul(t, n, rz[1], ag_sub(t, h, n), 1.0);
 }
 
+/* One step of any kind from the input's projection xp = x W_ih^T + b_x:
+   h' from xp and h (c and *c_out for LSTM only). */
+static ag_tensor *step_xp(ag_tape *t, rnn_kind k, const step_w *w, ag_tensor *xp,
+                          ag_tensor *h, ag_tensor *c, ag_tensor **c_out)
+{
+    ag_tensor *hp = ag_linear(t, h, w->w_hh, w->b_h);
+    if (k == K_LSTM) return lstm_step(t, xp, hp, c, c_out);
+    if (k == K_GRU) return gru_step(t, xp, hp, h);
+    return rnn_step(t, k, xp, hp);
+}
+
 /* One step of any kind: h' from x and h (c and *c_out for LSTM only). */
 static ag_tensor *step(ag_tape *t, rnn_kind k, const step_w *w, ag_tensor *x, ag_tensor *h,
                        ag_tensor *c, ag_tensor **c_out)
 {
-    ag_tensor *xp = ag_linear(t, x, w->w_ih, w->b_x), *hp = ag_linear(t, h, w->w_hh, w->b_h);
-    if (k == K_LSTM) return lstm_step(t, xp, hp, c, c_out);
-    if (k == K_GRU) return gru_step(t, xp, hp, h);
-    return rnn_step(t, k, xp, hp);
+    return step_xp(t, k, w, ag_linear(t, x, w->w_ih, w->b_x), h, c, c_out);
 }
 
 /* --------------------------------------------------------- parameters --- */
@@ -291,42 +297,28 @@ static int is_seq(const ag_module *m)
 }
 
 /*
-** The steps of xs [n, B, I] as n tensors [B, I] in out[lo..hi), cut by
-** halving, each piece a slice sharing xs's data. A slice's gradient has
-** its input's size, so cutting the n steps straight from xs would cost n
-** times xs's size in the backward (O(T^2) for T steps); halving costs
-** about log2(T) times (and nothing when xs needs no gradient).
-*/
-static int split_steps(ag_tape *t, ag_tensor *xs, int64_t lo, int64_t hi, ag_tensor **out,
-                       const int64_t *bi)
-{
-    if (hi - lo == 1) return (out[lo] = ag_reshape(t, xs, 2, bi)) != NULL;
-    const int64_t mid = lo + (hi - lo) / 2;
-    return split_steps(t, ag_slice(t, xs, 0, 0, mid - lo, 1), lo, mid, out, bi) &&
-           split_steps(t, ag_slice(t, xs, 0, mid - lo, hi - lo, 1), mid, hi, out, bi);
-}
-
-/*
-** One layer and direction over the n step inputs xs[] [B, I_k] from *h
-** (and *c) [B, H]: the outputs [B, H] into hs[], the final states left in
-** *h, *c; 1 when fine. For RNN and LSTM b_hh is folded into the input's
-** bias (GRU keeps b_hn inside r * (...)).
+** One layer and direction over its input seq [n, B, I_k] from *h (and
+** *c) [B, H]: the outputs [B, H] into hs[], the final states left in *h,
+** *c; xps[] (n entries) is scratch. 1 when fine. For RNN and LSTM b_hh is
+** folded into the input's bias (GRU keeps b_hn inside r * (...)).
 **
-** Why per-step input products rather than one product over all steps:
-** the steps would then be slices of that product, and each slice's
-** gradient is a tensor of the whole product's size (see split_steps);
-** measured on bench_lstm, that cost more than the one product saved.
+** The input's projection is one product over all steps, cut into steps
+** by ag_unbind: its backward stacks the steps' gradients once (a slice
+** per step would place each into zeros of the whole product's size), so
+** the backward too is one product, and W_ih's gradient one sum.
 */
 static int run_direction(const rnn_seq *l, ag_tape *t, const rnn_params *p, int reverse,
-                         int64_t n, ag_tensor *const *xs, ag_tensor **hs, ag_tensor **h,
+                         ag_tensor *seq, ag_tensor **xps, ag_tensor **hs, ag_tensor **h,
                          ag_tensor **c)
 {
+    const int64_t n = ag_tensor_dim(seq, 0);
     step_w w = {p->w_ih, p->w_hh, p->b_ih, p->b_hh};
     if (l->kind != K_GRU && p->b_ih) w.b_x = ag_add(t, p->b_ih, p->b_hh), w.b_h = NULL;
+    if (ag_unbind(t, ag_linear(t, seq, w.w_ih, w.b_x), 0, xps) != AG_OK) return 0;
     for (int64_t s = 0; s < n && *h; s++) {
         const int64_t at = reverse ? n - 1 - s : s;
         ag_tensor *c_next = NULL;
-        hs[at] = *h = step(t, l->kind, &w, xs[at], *h, *c, &c_next);
+        hs[at] = *h = step_xp(t, l->kind, &w, xps[at], *h, *c, &c_next);
         if (l->kind == K_LSTM) *c = c_next;
     }
     return *h != NULL;
@@ -374,19 +366,18 @@ static ag_tensor *state_at(ag_tape *t, ag_tensor *s0, int k, const int64_t *bh, 
     return ag_reshape(t, ag_slice(t, s0, 0, k, k + 1, 1), 2, bh);
 }
 
-/* Layer k's step inputs for layer k + 1: the directions' outputs joined
-   per step (d[1] may be NULL), dropout applied in training but after the
-   last layer (one mask per step, drawn in the order of a [T, B, D*H] one). */
-static void next_inputs(const rnn_seq *l, ag_tape *t, int k, int64_t n, ag_tensor **in,
-                        ag_tensor *const *d0, ag_tensor *const *d1)
+/* Layer k's output [T, B, D*H]: the directions' steps d0[] (and d1[],
+   which may be NULL) stacked and joined; dropout applied in training but
+   after the last layer. */
+static ag_tensor *layer_output(const rnn_seq *l, ag_tape *t, int k, int n, ag_tensor *const *d0,
+                               ag_tensor *const *d1)
 {
-    const int drop = k + 1 < l->layers && l->base.training && l->dropout > 0;
-    for (int64_t s = 0; s < n; s++) {
-        in[s] = d1 ? ag_concat(t, 2, (ag_tensor *[]){d0[s], d1[s]}, 1) : d0[s];
-        if (drop && in[s])
-            in[s] = ag_mul(t, in[s], ag_dropout_mask(t, l->rng, ag_tensor_dtype(in[s]), 2,
-                                                     ag_tensor_shape(in[s]), l->dropout));
-    }
+    ag_tensor *y = ag_stack(t, n, d0, 0);
+    if (d1) y = ag_concat(t, 2, (ag_tensor *[]){y, ag_stack(t, n, d1, 0)}, 2);
+    if (k + 1 < l->layers && l->base.training && l->dropout > 0 && y)
+        y = ag_mul(t, y, ag_dropout_mask(t, l->rng, ag_tensor_dtype(y), 3, ag_tensor_shape(y),
+                                         l->dropout));
+    return y;
 }
 
 /* Every layer over seq [T, B, I] from h0, c0 [L*D, B, H] (or NULL); the
@@ -395,24 +386,23 @@ static ag_tensor *run_layers(const rnn_seq *l, ag_tape *t, ag_tensor *seq, ag_te
                              ag_tensor *c0, ag_tensor **hl, ag_tensor **cl)
 {
     const int64_t n = ag_tensor_dim(seq, 0), bh[2] = {ag_tensor_dim(seq, 1), l->hidden};
-    const int64_t bi[2] = {bh[0], l->input};
     const ag_dtype dt = ag_tensor_dtype(l->p[0].w_ih);
-    ag_tensor **in = malloc(3 * (size_t)n * sizeof *in), *y = NULL;
-    if (!in) return ag_tape_set_error(t, AG_ERR_NOMEM, "%s: out of memory", l->desc), NULL;
-    ag_tensor **outs[2] = {in + n, in + 2 * n};
-    int ok = split_steps(t, seq, 0, n, in, bi);
+    ag_tensor **xps = malloc(3 * (size_t)n * sizeof *xps);
+    if (!xps) return ag_tape_set_error(t, AG_ERR_NOMEM, "%s: out of memory", l->desc), NULL;
+    ag_tensor **outs[2] = {xps + n, xps + 2 * n};
+    int ok = 1;
     for (int k = 0; k < l->layers && ok; k++) {
         for (int d = 0; d < l->dirs && ok; d++) {
             const int i = k * l->dirs + d;
             hl[i] = state_at(t, h0, i, bh, dt);
             cl[i] = l->kind == K_LSTM ? state_at(t, c0, i, bh, dt) : NULL;
-            ok = run_direction(l, t, &l->p[i], d, n, in, outs[d], &hl[i], &cl[i]);
+            ok = run_direction(l, t, &l->p[i], d, seq, xps, outs[d], &hl[i], &cl[i]);
         }
-        if (ok) next_inputs(l, t, k, n, in, outs[0], l->dirs == 2 ? outs[1] : NULL);
+        if (ok) ok = (seq = layer_output(l, t, k, (int)n, outs[0],
+                                         l->dirs == 2 ? outs[1] : NULL)) != NULL;
     }
-    if (ok) y = ag_stack(t, (int)n, in, 0);
-    free(in);
-    return y;
+    free(xps);
+    return ok ? seq : NULL;
 }
 
 /* ag_stack of the n final states, squeezed to [n, H] when unbatched. */

@@ -31,6 +31,21 @@ extern "C" {
 ag_tensor *ag_stack(ag_tape *t, int n, ag_tensor *const *xs, int axis);
 
 /*
+** torch.unbind: the d = x's size along axis slices of x, the axis removed,
+** into out[0..d) (out has room for d tensors; d = 0 writes none). x has at
+** least one dimension (AG_ERR_SHAPE); -ndim <= axis < ndim (AG_ERR_AXIS).
+** One op of d outputs: its backward stacks the pieces' gradients once
+** (zeros for a piece that got none), a pass over x's size in all (ag_split's
+** pieces would cost d times that). Pieces along a leading axis (every dim
+** before it 1, such as axis 0) share x's data, as ag_reshape's result
+** does: a write into one through ag_tensor_data is seen in x. On error
+** the tape's status is returned (AG_ERR_ARG for a NULL t, x or out) and
+** out[0..d) are NULL once x and axis have passed the checks (before, out
+** is left as it was).
+*/
+ag_status ag_unbind(ag_tape *t, ag_tensor *x, int axis, ag_tensor **out);
+
+/*
 ** Several tensors from one. Each piece is x[.., off:off+size, ..] along
 ** axis, made by ag_slice (its node is a slice's; its gradient is dy placed
 ** into zeros of x's shape, so the backward of p pieces costs p times x's

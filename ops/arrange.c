@@ -12,8 +12,10 @@
 */
 #include "ag_ops_internal.h"
 #include "ag_arrange.h"
+#include "multi_internal.h"
 #include "ag_shape.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,6 +102,91 @@ ag_tensor *ag_stack(ag_tape *t, int n, ag_tensor *const *xs, int axis)
     agi_node *nd = agi_record(t, &op_stack, y, n, xs);
     if (nd) nd->iparam[0] = a;
     return agi_done(t, &op_stack, y);
+}
+
+/* ------------------------------------------------------------- unbind --- */
+
+/* ys[k] = x[.., k, ..] along axis; dx = stack(dys, axis), zeros for a
+   piece that got no gradient */
+static void unbind_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
+                            ag_tensor **gx, const uint8_t *need)
+{
+    (void)gy;                                 /* the anchor's: zeros */
+    const agi_multi *m = n->aux;
+    ag_tensor **gys = agi_alloc(t, (size_t)m->n_out * sizeof *gys);
+    if (!gys) return;
+    agi_multi_take(n, gys);
+    for (int k = 0; k < m->n_out; k++) {
+        const ag_tensor *y = m->outs[k];
+        if (!gys[k] && !(gys[k] = ag_zeros(t, (ag_dtype)y->dtype, y->ndim, y->shape))) return;
+    }
+    if (need[0]) gx[0] = ag_stack(t, m->n_out, gys, n->iparam[0]);
+}
+
+/* tys = unbind(tx, axis); th = 0 */
+static ag_tensor *unbind_jvp(ag_tape *t, const agi_node *n, ag_tensor *const *tx)
+{
+    const agi_multi *m = n->aux;
+    if (ag_unbind(t, tx[0], n->iparam[0], m->tans) != AG_OK) return NULL;
+    return ag_zeros(t, (ag_dtype)n->out->dtype, 0, NULL);
+}
+
+static const agi_op op_unbind = {"ag_unbind", unbind_backward, unbind_jvp};
+static const agi_op op_unbind_out = {"ag_unbind", agi_multi_out_backward, agi_multi_out_jvp};
+
+/* Piece k of x along axis a, the axis dropped: x [outer, d, inner] gives
+   [outer, inner]; a view of x's data when outer is 1, else a copy. */
+static ag_tensor *unbind_piece(ag_tape *t, ag_tensor *x, int a, int64_t k)
+{
+    int64_t shape[AG_MAX_DIMS];
+    for (int d = 0, j = 0; d < x->ndim; d++)
+        if (d != a) shape[j++] = x->shape[d];
+    const size_t es = agi_dtype_size(x->dtype);
+    const int64_t outer = agi_dims_prod(x->shape, 0, a);
+    const int64_t inner = agi_dims_prod(x->shape, a + 1, x->ndim);
+    ag_tensor *y;
+    if (outer == 1) {
+        if (!(y = agi_view(t, op_unbind.name, x, x->ndim - 1, shape))) return NULL;
+        y->numel = inner;
+        y->data = (char *)x->data + (size_t)(k * inner) * es;
+        return y;
+    }
+    if (!(y = agi_new(t, op_unbind.name, (ag_dtype)x->dtype, x->ndim - 1, shape))) return NULL;
+    for (int64_t o = 0; o < outer && inner > 0; o++)
+        memcpy((char *)y->data + (size_t)(o * inner) * es,
+               (const char *)x->data + (size_t)((o * x->shape[a] + k) * inner) * es,
+               (size_t)inner * es);
+    return y;
+}
+
+ag_status ag_unbind(ag_tape *t, ag_tensor *x, int axis, ag_tensor **out)
+{
+    char s[96];
+    if (!t) return agi_no_tape("ag_unbind");
+    if (!agi_check(t, "ag_unbind", "x", x)) return t->status;
+    if (!out) return agi_fail(t, AG_ERR_ARG, "ag_unbind: out is NULL"), AG_ERR_ARG;
+    if (x->ndim == 0)
+        return agi_fail(t, AG_ERR_SHAPE, "ag_unbind: x is 0-d (%s): no axis to unbind",
+                        agi_shape_str(x, s)), AG_ERR_SHAPE;
+    const int a = axis < 0 ? axis + x->ndim : axis;
+    if (a < 0 || a >= x->ndim)
+        return agi_fail(t, AG_ERR_AXIS, "ag_unbind: axis %d out of range for x of shape %s "
+                        "(allowed %d..%d)", axis, agi_shape_str(x, s), -x->ndim,
+                        x->ndim - 1), AG_ERR_AXIS;
+    const int64_t n = x->shape[a];
+    if (n > INT_MAX)
+        return agi_fail(t, AG_ERR_SHAPE, "ag_unbind: x is %s, more than %d pieces along axis "
+                        "%d", agi_shape_str(x, s), INT_MAX, axis), AG_ERR_SHAPE;
+    for (int64_t k = 0; k < n; k++)
+        if (!(out[k] = unbind_piece(t, x, a, k))) break;
+    agi_node *nd = t->status == AG_OK && n > 0
+                       ? agi_record_multi(t, &op_unbind, &op_unbind_out, 1, &x, (int)n, out)
+                       : NULL;
+    if (nd) nd->iparam[0] = a;
+    for (int64_t k = 0; k < n && t->status == AG_OK; k++) agi_done(t, &op_unbind_out, out[k]);
+    if (t->status != AG_OK)
+        for (int64_t k = 0; k < n; k++) out[k] = NULL;
+    return t->status;
 }
 
 /* ------------------------------------------------------ split, chunk --- */
