@@ -297,6 +297,13 @@ ag_tensor *ag_detach(ag_tape *t, ag_tensor *x);
 ** one element. The graph is kept until ag_tape_reset, so backward may run
 ** again. Returns the status, also recorded on the tape (AG_ERR_ARG with
 ** ag_last_error() when t is NULL).
+**
+** Changing a recorded tensor's data (ag_tensor_set, ag_assign, writing
+** through ag_tensor_data) between an op and the backward through it is
+** not supported and not detected (PyTorch refuses it through version
+** counters): the gradient may use the old values or the new ones. One-
+** element arithmetic ops, for example, keep their operands' values in the
+** node for a fast scalar walk, while other rules read the inputs again.
 */
 ag_status ag_backward(ag_tape *t, ag_tensor *loss);
 
