@@ -541,6 +541,41 @@ START_TEST(test_gemm_thread_counts_give_identical_bits)
 }
 END_TEST
 
+/*
+** A few rows times a transposed B (x @ W^T with W [n,k]: the kernel runs
+** C^T = W @ x^T and stores its tiles transposed): tile and row-block
+** edges of C^T (n across 8, 32 and 256), panels of x^T (m across 32),
+** depth blocks (k past 256), A row-major or transposed, C padded, fresh
+** and accumulating, a summed batch; on every path and over threads.
+*/
+START_TEST(test_gemm_few_rows_times_transposed_b)
+{
+    static const int64_t few[][3] = {{5, 64, 10},  {7, 70, 300}, {32, 256, 256},
+                                     {40, 600, 90}, {9, 130, 17}, {33, 65, 70}};
+    FOR_EACH_PATH(path, {
+        (void)path;
+        for (int dt = AG_F32; dt <= AG_F64; dt++)
+            for (int s = 0; s < (int)(sizeof few / sizeof few[0]); s++)
+                for (int v = 0; v < 4; v++) {
+                    const int64_t m = few[s][0], k = few[s][1], n = few[s][2];
+                    problem pr = make_problem(dt, m, k, n, v & 1, 1, 1, 0, n + (v >> 1) * 5);
+                    pr.g.accumulate = v >> 1;
+                    run_and_check(&pr, 0, v >> 1 ? "few rows, C +=" : "few rows");
+                    free_problem(&pr);
+                }
+        for (int dt = AG_F32; dt <= AG_F64; dt++) {
+            problem pr = make_problem(dt, 6, 100, 40, 0, 1, 3, 1, 43);
+            run_and_check(&pr, 0, "few rows, batch-summed");
+            free_problem(&pr);
+        }
+    });
+    for (int dt = AG_F32; dt <= AG_F64; dt++) {
+        check_thread_counts(dt, 32, 256, 256, 0, 1, 1, 0);
+        check_thread_counts(dt, 20, 300, 200, 1, 1, 1, 0);
+    }
+}
+END_TEST
+
 /* y = x @ w and its backward products (x^T-side and w^T-side kernels)
    through the public op, with 1 and 2 threads: identical bits. */
 static void matmul_and_grads(ag_tensor *x, ag_tensor *w, ag_tensor *gy, double *out)
@@ -600,6 +635,7 @@ Suite *suite_matmul_kernel(void)
     TU_ADD(s, test_gemm_reports_and_chooses_its_path);
     TU_ADD(s, test_gemm_fma_paths_give_identical_bits);
     TU_ADD(s, test_gemm_thread_counts_give_identical_bits);
+    TU_ADD(s, test_gemm_few_rows_times_transposed_b);
     TU_ADD(s, test_matmul_op_and_backward_identical_over_threads);
     return s;
 }
