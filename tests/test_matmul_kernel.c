@@ -542,16 +542,18 @@ START_TEST(test_gemm_thread_counts_give_identical_bits)
 END_TEST
 
 /*
-** A few rows times a transposed B (x @ W^T with W [n,k]: the kernel runs
-** C^T = W @ x^T and stores its tiles transposed): tile and row-block
-** edges of C^T (n across 8, 32 and 256), panels of x^T (m across 32),
-** depth blocks (k past 256), A row-major or transposed, C padded, fresh
-** and accumulating, a summed batch; on every path and over threads.
+** A few rows times a transposed B (x @ W^T with W [n,k]: when the rows
+** nearly fill panels of C^T, the kernel runs C^T = W @ x^T and stores its
+** tiles transposed): rows filling one panel or two (f32 32 wide, f64 16)
+** and short of it, n across the tile rows and the row block (256) of
+** C^T, k from the least swapped (64) past a depth block (256), A
+** row-major or transposed, C padded, fresh and accumulating, a summed
+** batch; on every path and over threads.
 */
 START_TEST(test_gemm_few_rows_times_transposed_b)
 {
-    static const int64_t few[][3] = {{5, 64, 10},  {7, 70, 300}, {32, 256, 256},
-                                     {40, 600, 90}, {9, 130, 17}, {33, 65, 70}};
+    static const int64_t few[][3] = {{14, 64, 30},  {28, 70, 300}, {31, 600, 70},
+                                     {32, 256, 256}, {60, 130, 129}, {30, 65, 61}};
     FOR_EACH_PATH(path, {
         (void)path;
         for (int dt = AG_F32; dt <= AG_F64; dt++)
@@ -564,14 +566,14 @@ START_TEST(test_gemm_few_rows_times_transposed_b)
                     free_problem(&pr);
                 }
         for (int dt = AG_F32; dt <= AG_F64; dt++) {
-            problem pr = make_problem(dt, 6, 100, 40, 0, 1, 3, 1, 43);
+            problem pr = make_problem(dt, 30, 100, 70, 0, 1, 3, 1, 73);
             run_and_check(&pr, 0, "few rows, batch-summed");
             free_problem(&pr);
         }
     });
     for (int dt = AG_F32; dt <= AG_F64; dt++) {
         check_thread_counts(dt, 32, 256, 256, 0, 1, 1, 0);
-        check_thread_counts(dt, 20, 300, 200, 1, 1, 1, 0);
+        check_thread_counts(dt, 30, 300, 200, 1, 1, 1, 0);
     }
 }
 END_TEST
