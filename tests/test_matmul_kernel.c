@@ -541,6 +541,43 @@ START_TEST(test_gemm_thread_counts_give_identical_bits)
 }
 END_TEST
 
+/*
+** A few rows times a transposed B (x @ W^T with W [n,k]: when the rows
+** nearly fill panels of C^T, the kernel runs C^T = W @ x^T and stores its
+** tiles transposed): rows filling one panel or two (f32 32 wide, f64 16)
+** and short of it, n across the tile rows and the row block (256) of
+** C^T, k from the least swapped (64) past a depth block (256), A
+** row-major or transposed, C padded, fresh and accumulating, a summed
+** batch; on every path and over threads.
+*/
+START_TEST(test_gemm_few_rows_times_transposed_b)
+{
+    static const int64_t few[][3] = {{14, 64, 30},  {28, 70, 300}, {31, 600, 70},
+                                     {32, 256, 256}, {60, 130, 129}, {30, 65, 61}};
+    FOR_EACH_PATH(path, {
+        (void)path;
+        for (int dt = AG_F32; dt <= AG_F64; dt++)
+            for (int s = 0; s < (int)(sizeof few / sizeof few[0]); s++)
+                for (int v = 0; v < 4; v++) {
+                    const int64_t m = few[s][0], k = few[s][1], n = few[s][2];
+                    problem pr = make_problem(dt, m, k, n, v & 1, 1, 1, 0, n + (v >> 1) * 5);
+                    pr.g.accumulate = v >> 1;
+                    run_and_check(&pr, 0, v >> 1 ? "few rows, C +=" : "few rows");
+                    free_problem(&pr);
+                }
+        for (int dt = AG_F32; dt <= AG_F64; dt++) {
+            problem pr = make_problem(dt, 30, 100, 70, 0, 1, 3, 1, 73);
+            run_and_check(&pr, 0, "few rows, batch-summed");
+            free_problem(&pr);
+        }
+    });
+    for (int dt = AG_F32; dt <= AG_F64; dt++) {
+        check_thread_counts(dt, 32, 256, 256, 0, 1, 1, 0);
+        check_thread_counts(dt, 30, 300, 200, 1, 1, 1, 0);
+    }
+}
+END_TEST
+
 /* y = x @ w and its backward products (x^T-side and w^T-side kernels)
    through the public op, with 1 and 2 threads: identical bits. */
 static void matmul_and_grads(ag_tensor *x, ag_tensor *w, ag_tensor *gy, double *out)
@@ -600,6 +637,7 @@ Suite *suite_matmul_kernel(void)
     TU_ADD(s, test_gemm_reports_and_chooses_its_path);
     TU_ADD(s, test_gemm_fma_paths_give_identical_bits);
     TU_ADD(s, test_gemm_thread_counts_give_identical_bits);
+    TU_ADD(s, test_gemm_few_rows_times_transposed_b);
     TU_ADD(s, test_matmul_op_and_backward_identical_over_threads);
     return s;
 }
