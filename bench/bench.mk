@@ -26,7 +26,7 @@ BENCH_CFLAGS  = $(WARN) $(OPT) $(ARCH) -D_POSIX_C_SOURCE=200809L $(INC) $(CFLAGS
 BENCH_RUNS   ?= 5
 BENCH_PROGS   = bench_matmul bench_mlp bench_cnn bench_conv bench_scalar bench_step1 bench_hvp bench_pool \
                 bench_lstm bench_attn bench_rnn_unrolled \
-                bench_rosen_vec \
+                bench_rosen_vec bench_batch \
                 bench_vmath fmnist_synth core_pingpong
 BENCH_BINS    = $(BENCH_PROGS:%=$(BENCH_DIR)/%)
 BENCH_TARGETS += bench-table

@@ -73,21 +73,25 @@ function target_text(lim, lower, peer_name) {
 END {
     print "| benchmark | ours | peer | ours/peer | target | met |"
     print "| --- | --- | --- | --- | --- | --- |"
+    # the MLP epoch's targets are issue 13's: 0.35x PyTorch on 1 thread,
+    # 1.8x our own speed on 2, 0.45x in f64
     rel_row("MLP 784-256-128-10, one Fashion-MNIST epoch, Adam, batch 64, f32, 1 thread",
-            "mlp_f32_1", "seconds", "s", "s", 0.6, 1, "PyTorch")
+            "mlp_f32_1", "seconds", "s", "s", 0.35, 1, "PyTorch")
 
     # 2 threads: the target is our own speed-up over our 1 thread
     o1 = med("mlp_f32_1" SUBSEP "ours" SUBSEP "seconds")
     o2 = med("mlp_f32_2" SUBSEP "ours" SUBSEP "seconds")
     p2 = med("mlp_f32_2" SUBSEP "peer" SUBSEP "seconds")
     name = "MLP epoch, f32, 2 threads"
-    tgt = ">= 1.70x our 1-thread speed"
+    tgt = ">= 1.80x our 1-thread speed"
     ps = p2 == "" ? why("mlp_f32_2", "peer") : "PyTorch " secs(p2)
     if (o2 == "" || o1 == "") row(name, o2 == "" ? why("mlp_f32_2", "ours") : secs(o2) ", no 1-thread figure", ps, "-", tgt, "n/a")
     else row(name, secs(o2) sprintf(" (%.2fx our 1 thread)", o1 / o2), ps,
-             p2 == "" ? "-" : sprintf("%.2f", o2 / p2), tgt, o1 / o2 >= 1.7 ? "yes" : "no")
+             p2 == "" ? "-" : sprintf("%.2f", o2 / p2), tgt, o1 / o2 >= 1.8 ? "yes" : "no")
 
-    rel_row("MLP epoch, f64, 1 thread", "mlp_f64_1", "seconds", "s", "s", 0.6, 1, "PyTorch")
+    rel_row("MLP epoch, f64, 1 thread", "mlp_f64_1", "seconds", "s", "s", 0.45, 1, "PyTorch")
+    rel_row("batch assembly: one shuffled Fashion-MNIST epoch of batches of 64 gathered and normalized from bytes, f32, 1 thread",
+            "batch", "ms", "ms", "ms", 1.0, 1, "PyTorch")
 
     # wall time decides; the CPU time beside it is what a busy machine disturbs less
     o = med("conv_f32_1" SUBSEP "ours" SUBSEP "ms"); p = med("conv_f32_1" SUBSEP "peer" SUBSEP "ms")
