@@ -27,7 +27,11 @@ endif
 INC      = -I. -Iautograd -Iops -Inn -Ioptim
 WARN     = -std=c11 -Wall -Wextra -Wpedantic -Werror
 # -fno-math-errno: no libm function's errno is read, so sqrt vectorizes.
-ALL_CFLAGS = $(WARN) $(OPT) $(ARCH) -fno-math-errno -fPIC -D_POSIX_C_SOURCE=200809L $(INC) $(CFLAGS)
+# -ffp-contract=off: a * b + c stays a multiply and an add, as gcc does
+# with -std=c11; clang would otherwise fuse them into an FMA where it likes,
+# and fused kernels would no longer equal their rules written with ops.
+ALL_CFLAGS = $(WARN) $(OPT) $(ARCH) -fno-math-errno -ffp-contract=off -fPIC \
+             -D_POSIX_C_SOURCE=200809L $(INC) $(CFLAGS)
 LIBS     = -lm -lpthread
 
 LIB_SRCS = $(wildcard autograd/*.c ops/*.c nn/*.c optim/*.c)

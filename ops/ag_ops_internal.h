@@ -24,8 +24,8 @@
 ** agi_isa() picks (isa_internal.h: CPUID once, or
 ** AG_KERNEL=avx512|avx2|portable), so one binary runs at full speed on
 ** any machine and every path can be tested on this one. gcc compiles C
-** without contracting a * b + c into an FMA (-std=c11), so all three give
-** the same bits; clang may contract (its default), per path.
+** without contracting a * b + c into an FMA (-std=c11), nor does clang
+** (the Makefile's -ffp-contract=off), so all three give the same bits.
 **
 **     AGI_RANGE_MV(scale_range, job, lo, hi)
 **     {
