@@ -98,6 +98,18 @@ typedef struct agi_op {
     agi_jvp_fn jvp;             /* forward mode (autograd/jvp.c) */
 } agi_op;
 
+/* y = f(x) on one element of dtype dt, bit for bit as the op's kernel
+   computes it: what a scalar plan program (plan_scalar.c) runs for an
+   elementwise op of one input, so the core runs the op's math without
+   knowing it. */
+typedef void (*agi_value_fn)(int dt, void *y, const void *x);
+
+/* The op's one-element function, by the op's name ("ag_exp"), or NULL
+   when it has none. Defined with the ops (ops/unary.c). */
+agi_value_fn agi_op_value(const char *name);
+/* y = x^p on one element, as ag_pow_scalar's kernel computes it (ops/unary.c). */
+void agi_pow_value(int dt, void *y, const void *x, double p);
+
 #define AGI_NODE_INLINE 4     /* inputs kept in the node itself */
 
 /*

@@ -26,7 +26,6 @@
 ** it as one pair (one dispatch for two).
 */
 #include "plan_internal.h"
-#include "vmath_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -35,7 +34,7 @@
 enum {                      /* opcodes (low 4 bits) */
     SC_ADD, SC_SUB, SC_MUL, SC_DIV, SC_NEG,   /* v[d] = v[a] op v[b]; -v[a] */
     SC_SINK,                /* leaf d's accumulator, slot b: = v[a] if empty, else += */
-    SC_FN,                  /* v[d] = fn b (v[a]) */
+    SC_FN,                  /* v[d] = fns[b](v[a]) */
     SC_POW,                 /* v[d] = v[a] ^ v[b] (pow_scalar's kernel) */
     SC_STEP,                /* calls[a] runs as it is; v[d] = its output */
     SC_PA = 16, SC_PB = 32, /* arithmetic: a, b is the previous result (a register) */
@@ -47,8 +46,7 @@ enum {                      /* opcodes (low 4 bits) */
    are X's result). X reads its operands from the values. */
 #define SC_FOP(X, Y, F) (SC_FUSE + (X) * 15 + (Y) * 3 + (F) - 1)
 
-enum { FN_EXP, FN_EXPM1, FN_LOG, FN_LOG1P, FN_TANH, FN_SIGMOID, FN_ERF, FN_SIN, FN_COS,
-       FN_SQRT, FN_ABS };
+#define SC_MAX_FNS 16    /* the distinct op functions (agi_op_value) of one program */
 
 /* Operand forms: (a, b), (a, s), (s, a), (a, a), (a), (1, a), fn(a). */
 enum { F_AB, F_AS, F_SA, F_AA, F_A, F_1A, F_FN };
@@ -99,6 +97,7 @@ struct agi_sc_prog {
     sc_io *stores;
     sc_leaf *leaves;
     uint8_t *empty;         /* by leaf, during a run: its grad is none (1), was (2) */
+    agi_value_fn fns[SC_MAX_FNS];   /* SC_FN's functions (agi_op_value), by index */
     size_t n_code, n_calls, n_vars, n_checked, n_stores, n_leaves;
 };
 
@@ -131,27 +130,6 @@ struct agi_sc_prog {
     SC_PAIR(X, EX, SC_ADD, SC_ADD_) SC_PAIR(X, EX, SC_SUB, SC_SUB_)         \
     SC_PAIR(X, EX, SC_MUL, SC_MUL_) SC_PAIR(X, EX, SC_DIV, SC_DIV_)         \
     SC_PAIR(X, EX, SC_NEG, SC_NEG_)
-
-/* y = fn(x) on one element, by the functions the ops' kernels call. */
-#define SC_FN_DEF(NAME, T, SFX, SQRT, ABS)                                  \
-    static void NAME(const agi_vmath_fns *vm, uint32_t fn, T *y, const T *x) \
-    {                                                                       \
-        switch (fn) {                                                       \
-        case FN_EXP: vm->exp_##SFX(y, x, 1); break;                         \
-        case FN_EXPM1: vm->expm1_##SFX(y, x, 1); break;                     \
-        case FN_LOG: vm->log_##SFX(y, x, 1); break;                         \
-        case FN_LOG1P: vm->log1p_##SFX(y, x, 1); break;                     \
-        case FN_TANH: vm->tanh_##SFX(y, x, 1); break;                       \
-        case FN_SIGMOID: vm->sigmoid_##SFX(y, x, 1); break;                 \
-        case FN_ERF: vm->erf_##SFX(y, x, 1); break;                         \
-        case FN_SIN: vm->sin_##SFX(y, x, 1); break;                         \
-        case FN_COS: vm->cos_##SFX(y, x, 1); break;                         \
-        case FN_SQRT: *y = SQRT(*x); break;                                 \
-        default: *y = (T)ABS(*x); break;                                    \
-        }                                                                   \
-    }
-SC_FN_DEF(sc_fn_f64, double, f64, sqrt, fabs)
-SC_FN_DEF(sc_fn_f32, float, f32, sqrtf, fabs)
 
 /* A step run as it is: its operands from the values, its output back. */
 #define SC_CALL_DEF(NAME, T)                                                \
@@ -216,7 +194,6 @@ static inline void sc_prefetch(const sc_var *w)
     static int NAME(agi_sc_prog *g)                                         \
     {                                                                       \
         T *v = g->vals, r = 0, t;                                           \
-        const agi_vmath_fns *vm = agi_vm();                                 \
         SC_VARS_IN(T, g, v)                                                 \
         const INST *c = g->CODE, *e = c + g->n_code;                        \
         for (; c < e; c++) {                                                \
@@ -237,8 +214,8 @@ static inline void sc_prefetch(const sc_var *w)
                     v[c->b] = v[c->b] + v[c->a];                            \
                 }                                                           \
                 break;                                                      \
-            case SC_FN: sc_fn_##SFX(vm, c->b, &v[c->d], &v[c->a]); break;   \
-            case SC_POW: vm->pow_scalar_##SFX(&v[c->d], &v[c->a], v[c->b], 1); break; \
+            case SC_FN: g->fns[c->b](g->dtype, &v[c->d], &v[c->a]); break;  \
+            case SC_POW: agi_pow_value(g->dtype, &v[c->d], &v[c->a], v[c->b]); break; \
             default: v[c->d] = sc_call_##SFX(&g->calls[c->a], v); break;    \
             }                                                               \
         }                                                                   \
@@ -328,6 +305,8 @@ typedef struct sc_build {
     size_t n_calls;
     sc_leaf *leaves;
     size_t n_leaves;
+    agi_value_fn fns[SC_MAX_FNS];   /* SC_FN's functions, by the instruction's b */
+    int n_fns;
 } sc_build;
 
 static uint32_t new_slot(sc_build *b, int kind, double init)
@@ -416,19 +395,26 @@ static const struct sc_form {
     {"ag_div_scalar", SC_DIV, F_AS, 0}, {"ag_rdiv_scalar", SC_DIV, F_SA, 0},
     {"ag_square", SC_MUL, F_AA, 0}, {"ag_neg", SC_NEG, F_A, 0},
     {"ag_reciprocal", SC_DIV, F_1A, 0}, {"ag_pow_scalar", SC_POW, F_AS, 0},
-    {"ag_exp", SC_FN, F_FN, FN_EXP}, {"ag_expm1", SC_FN, F_FN, FN_EXPM1},
-    {"ag_log", SC_FN, F_FN, FN_LOG}, {"ag_log1p", SC_FN, F_FN, FN_LOG1P},
-    {"ag_tanh", SC_FN, F_FN, FN_TANH}, {"ag_sigmoid", SC_FN, F_FN, FN_SIGMOID},
-    {"ag_erf", SC_FN, F_FN, FN_ERF}, {"ag_sin", SC_FN, F_FN, FN_SIN},
-    {"ag_cos", SC_FN, F_FN, FN_COS}, {"ag_sqrt", SC_FN, F_FN, FN_SQRT},
-    {"ag_abs", SC_FN, F_FN, FN_ABS},
 };
+/* Any op with a one-element function (agi_op_value): exp, log, tanh, ... */
+static const struct sc_form sc_form_fn = {"", SC_FN, F_FN, 0};
 
 static const struct sc_form *form_of(const agi_step *st)
 {
     for (size_t i = 0; st->op && i < sizeof sc_forms / sizeof *sc_forms; i++)
         if (!strcmp(st->op->name, sc_forms[i].name)) return &sc_forms[i];
-    return NULL;
+    return st->op && agi_op_value(st->op->name) ? &sc_form_fn : NULL;
+}
+
+/* The index of op's one-element function in b->fns (added when new), or
+   NONE when the program has SC_MAX_FNS already. */
+static uint32_t fn_index(sc_build *b, agi_value_fn f)
+{
+    for (int i = 0; i < b->n_fns; i++)
+        if (b->fns[i] == f) return (uint32_t)i;
+    if (b->n_fns == SC_MAX_FNS) return NONE;
+    b->fns[b->n_fns] = f;
+    return (uint32_t)b->n_fns++;
 }
 
 /* Binds y's buffer (new: a step writes it once) to slot s; 0 if it cannot. */
@@ -488,7 +474,7 @@ static int add_step(sc_build *b, const agi_step *st)
     if (f->form == F_AS || f->form == F_SA) c = const_slot(b, st->s);
     if (f->form == F_SA) c = a, a = const_slot(b, st->s);
     if (f->form == F_1A) c = x;
-    if (f->form == F_FN) c = f->fn;
+    if (f->form == F_FN) c = fn_index(b, agi_op_value(st->op->name));
     if (a == NONE || c == NONE) return 0;
     return bind(b, st->y, emit(b, f->op, a, c));
 }
@@ -611,6 +597,7 @@ static agi_sc_prog *finish(sc_build *b, const size_t *last, const uint32_t *map,
     agi_sc_prog *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     g->dtype = b->dt;
+    memcpy(g->fns, b->fns, sizeof g->fns);
     g->vals = calloc(n ? n : 1, agi_dtype_size(b->dt));
     g->stores = malloc((size_t)(src->n_wrt + 1) * sizeof *g->stores);
     g->vars = malloc(((size_t)src->n_inputs + b->n_leaves + 1) * sizeof *g->vars);

@@ -95,6 +95,7 @@ static void exp_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_mul(t, gy, n->out);
 }
 AGI_SCALAR_RULE1(exp_scalar_rule, gy_ * y)
+AGI_VM_VALUE(exp_value, exp)
 static const agi_op op_exp = {"ag_exp", exp_backward, agi_jvp_symmetric};
 ag_tensor *ag_exp(ag_tape *t, ag_tensor *x)
 {
@@ -111,6 +112,7 @@ static void log_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_div(t, gy, n->in[0]);
 }
 AGI_SCALAR_RULE1(log_scalar_rule, gy_ / x)
+AGI_VM_VALUE(log_value, log)
 static const agi_op op_log = {"ag_log", log_backward, agi_jvp_symmetric};
 ag_tensor *ag_log(ag_tape *t, ag_tensor *x)
 {
@@ -127,6 +129,7 @@ static void expm1_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_mul(t, gy, ag_add_scalar(t, n->out, 1));
 }
 AGI_SCALAR_RULE1(expm1_scalar_rule, gy_ * (T)(y + (T)1))
+AGI_VM_VALUE(expm1_value, expm1)
 static const agi_op op_expm1 = {"ag_expm1", expm1_backward, agi_jvp_symmetric};
 ag_tensor *ag_expm1(ag_tape *t, ag_tensor *x)
 {
@@ -143,6 +146,7 @@ static void log1p_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_div(t, gy, ag_add_scalar(t, n->in[0], 1));
 }
 AGI_SCALAR_RULE1(log1p_scalar_rule, gy_ / (T)(x + (T)1))
+AGI_VM_VALUE(log1p_value, log1p)
 static const agi_op op_log1p = {"ag_log1p", log1p_backward, agi_jvp_symmetric};
 ag_tensor *ag_log1p(ag_tape *t, ag_tensor *x)
 {
@@ -173,6 +177,12 @@ static void sqrt_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     gx[0] = ag_div(t, gy, ag_mul_scalar(t, n->out, 2));
 }
 AGI_SCALAR_RULE1(sqrt_scalar_rule, gy_ / (T)(y * (T)2))
+/* y = sqrt(x) on one element, as the kernel (agi_sqrt_*) computes it */
+static void sqrt_value(int dt, void *y, const void *x)
+{
+    if (dt == AG_F64) *(double *)y = sqrt(*(const double *)x);
+    else *(float *)y = sqrtf(*(const float *)x);
+}
 static const agi_op op_sqrt = {"ag_sqrt", sqrt_backward, agi_jvp_symmetric};
 ag_tensor *ag_sqrt(ag_tape *t, ag_tensor *x)
 {
@@ -248,6 +258,7 @@ static void sin_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, ag_cos(t, n->in[0]));
 }
+AGI_VM_VALUE(sin_value, sin)
 static const agi_op op_sin = {"ag_sin", sin_backward, agi_jvp_symmetric};
 ag_tensor *ag_sin(ag_tape *t, ag_tensor *x)
 {
@@ -263,6 +274,7 @@ static void cos_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_neg(t, ag_mul(t, gy, ag_sin(t, n->in[0])));
 }
+AGI_VM_VALUE(cos_value, cos)
 static const agi_op op_cos = {"ag_cos", cos_backward, agi_jvp_symmetric};
 ag_tensor *ag_cos(ag_tape *t, ag_tensor *x)
 {
@@ -290,6 +302,7 @@ static void tanh_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     (void)need;
     gx[0] = ag_mul(t, gy, agi_unary(t, &op_tanh_deriv, n->out, tanh_deriv_kernel, 0, 0));
 }
+AGI_VM_VALUE(tanh_value, tanh)
 static const agi_op op_tanh = {"ag_tanh", tanh_backward, agi_jvp_symmetric};
 ag_tensor *ag_tanh(ag_tape *t, ag_tensor *x)
 {
@@ -306,6 +319,7 @@ static void erf_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
     ag_tensor *e = ag_exp(t, ag_neg(t, ag_square(t, n->in[0])));
     gx[0] = ag_mul(t, gy, ag_mul_scalar(t, e, 1.12837916709551257390));
 }
+AGI_VM_VALUE(erf_value, erf)
 static const agi_op op_erf = {"ag_erf", erf_backward, agi_jvp_symmetric};
 ag_tensor *ag_erf(ag_tape *t, ag_tensor *x)
 {
@@ -329,6 +343,12 @@ static void abs_backward(ag_tape *t, const agi_node *n, ag_tensor *gy,
 {
     (void)need;
     gx[0] = ag_mul(t, gy, ag_sign(t, n->in[0]));
+}
+/* y = |x| on one element */
+static void abs_value(int dt, void *y, const void *x)
+{
+    if (dt == AG_F64) *(double *)y = fabs(*(const double *)x);
+    else *(float *)y = (float)fabs(*(const float *)x);
 }
 static const agi_op op_abs = {"ag_abs", abs_backward, agi_jvp_symmetric};
 ag_tensor *ag_abs(ag_tape *t, ag_tensor *x)
@@ -383,4 +403,33 @@ ag_tensor *ag_cast(ag_tape *t, ag_tensor *x, ag_dtype dt)
     cast_kernel(x, y);
     agi_record(t, &op_cast, y, 1, &x);
     return agi_done(t, &op_cast, y);
+}
+
+/* ------------------------------------------- one-element functions --- */
+
+/* sigmoid's, for the table (its op lives in activation.c) */
+AGI_VM_VALUE(sigmoid_value, sigmoid)
+
+agi_value_fn agi_op_value(const char *name)
+{
+    static const struct {
+        const char *name;
+        agi_value_fn fn;
+    } fns[] = {
+        {"ag_exp", exp_value},   {"ag_expm1", expm1_value}, {"ag_log", log_value},
+        {"ag_log1p", log1p_value}, {"ag_tanh", tanh_value}, {"ag_sigmoid", sigmoid_value},
+        {"ag_erf", erf_value},   {"ag_sin", sin_value},     {"ag_cos", cos_value},
+        {"ag_sqrt", sqrt_value}, {"ag_abs", abs_value},
+    };
+    for (size_t i = 0; name && i < sizeof fns / sizeof *fns; i++)
+        if (!strcmp(name, fns[i].name)) return fns[i].fn;
+    return NULL;
+}
+
+void agi_pow_value(int dt, void *y, const void *x, double p)
+{
+    if (dt == AG_F64)
+        agi_vm()->pow_scalar_f64((double *)y, (const double *)x, p, 1);
+    else
+        agi_vm()->pow_scalar_f32((float *)y, (const float *)x, (float)p, 1);
 }

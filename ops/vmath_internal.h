@@ -94,4 +94,15 @@ int agi_vm_rem_pio2(double x, double *r_hi, double *r_lo);
         agi_parallel_range(y_->numel, AGI_PAR_GRAIN, RANGE, &jb_);        \
     }
 
+/* NAME(dt, y, x): y = FN(x) on one element by the vector math, as the
+   op's kernel computes it: an op's agi_op.value (ag_internal.h). */
+#define AGI_VM_VALUE(NAME, FN)                                               \
+    static void NAME(int dt_, void *y_, const void *x_)                      \
+    {                                                                        \
+        if (dt_ == AG_F64)                                                   \
+            agi_vm()->FN##_f64((double *)y_, (const double *)x_, 1);         \
+        else                                                                 \
+            agi_vm()->FN##_f32((float *)y_, (const float *)x_, 1);           \
+    }
+
 #endif /* AG_VMATH_INTERNAL_H */
